@@ -1,0 +1,178 @@
+"""The ``dlkit`` command: parse, call :mod:`dlkit.api`, render. The only place that prints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from dlkit import __version__
+from dlkit.cli._errors import report_errors
+
+# TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+app = typer.Typer(
+    name="dlkit",
+    help="Disciplined deep-learning experiments: YAML recipes in, tracked Keras runs and reports out.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+)
+recipe_app = typer.Typer(help="Validate, show and describe recipes.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
+app.add_typer(recipe_app, name="recipe")
+app.add_typer(models_app, name="models")
+
+console = Console(highlight=False, soft_wrap=True)
+
+RecipeArg = Annotated[Path, typer.Argument(help="A recipe YAML file.", show_default=False)]
+SetOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
+    typer.Option("--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"dlkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """dlkit: train, diagnose, analyse and tune deep-learning models from recipes."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+@report_errors
+def train(
+    recipe: RecipeArg,
+    overrides: SetOpt = None,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the run in MLflow.")] = False,
+) -> None:
+    """Train the recipe's model, evaluate every set in inference mode, record the run."""
+    from dlkit import api
+    from dlkit.reporting.terminal import TrainProgress, render_train_result
+
+    spec = api.load_recipe(recipe, overrides or [])
+    progress = TrainProgress(console)
+    try:
+        result = api.train(spec, track=not no_track, on_start=progress.start, on_epoch=progress.epoch)
+    finally:
+        progress.stop()
+    render_train_result(console, result)
+
+
+@app.command()
+@report_errors
+def split(
+    recipe: RecipeArg,
+    overrides: SetOpt = None,
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--out", help="Write the manifest (id, set) to this Parquet or CSV file."),
+    ] = None,
+) -> None:
+    """Split the recipe's data into train / train-dev / dev / test and show the result."""
+    from dlkit import api
+    from dlkit.reporting.terminal import render_split
+
+    outcome = api.split(api.load_recipe(recipe, overrides or []))
+    render_split(console, outcome)
+    if out is not None:
+        manifest = outcome.split.manifest
+        if out.suffix == ".csv":
+            manifest.to_csv(out, index=False)
+        else:
+            manifest.to_parquet(out, index=False)
+        console.print(f"Manifest written to {out}")
+
+
+@app.command()
+@report_errors
+def ui(
+    tracking_uri: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--tracking-uri", help="Defaults to MLFLOW_TRACKING_URI, then sqlite:///mlflow.db."),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 5000,
+) -> None:
+    """Open the MLflow UI on the same store dlkit writes to."""
+    import subprocess
+    import sys
+
+    from dlkit.tracking import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(tracking_uri)
+    console.print(f"MLflow UI for {uri} on http://127.0.0.1:{port}")
+    raise typer.Exit(
+        subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--port", str(port)])
+    )
+
+
+@recipe_app.command("validate")
+@report_errors
+def recipe_validate(recipe: RecipeArg, overrides: SetOpt = None) -> None:
+    """Check a recipe against the schema; one line per problem."""
+    from dlkit.recipe.loader import load_recipe
+
+    spec = load_recipe(recipe, overrides or [])
+    console.print(f"{recipe}: valid (model {spec.model.type}, {spec.train.epochs} epochs)")
+
+
+@recipe_app.command("show")
+@report_errors
+def recipe_show(
+    recipe: RecipeArg,
+    overrides: SetOpt = None,
+    resolved: Annotated[bool, typer.Option("--resolved", help="Write out every default.")] = False,
+) -> None:
+    """Print the recipe (with --resolved: validated, overrides applied, every default filled)."""
+    import yaml
+
+    from dlkit.recipe.loader import apply_override, dump_recipe, load_recipe, read_yaml
+
+    if resolved:
+        typer.echo(dump_recipe(load_recipe(recipe, overrides or [])), nl=False)
+        return
+    data = read_yaml(recipe)
+    for assignment in overrides or []:
+        apply_override(data, assignment)
+    typer.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+
+
+@recipe_app.command("schema")
+def recipe_schema() -> None:
+    """Print the recipe's JSON Schema (for editors and validators)."""
+    from dlkit.recipe.schema import Recipe
+
+    typer.echo(json.dumps(Recipe.model_json_schema(), indent=2))
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the registered model types."""
+    from rich.table import Table
+
+    from dlkit.models import MODELS
+
+    table = Table(title="Models")
+    table.add_column("type")
+    table.add_column("what it is")
+    table.add_column("fields")
+    for entry in MODELS.entries():
+        fields = ", ".join(f for f in entry.spec.model_fields if f != "type")
+        table.add_row(entry.name, entry.summary, fields)
+    console.print(table)

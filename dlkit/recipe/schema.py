@@ -1,0 +1,98 @@
+"""The recipe schema: one pydantic model per section, ``extra="forbid"`` throughout.
+
+This module is the truth about what a recipe may say; ``dlkit recipe schema`` exports it as
+JSON Schema. Pluggable sections (data source, model, optimizer, schedule) are discriminated
+unions built from their registries, so registering a part makes it valid in recipes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, field_validator
+
+from dlkit._spec import Spec
+from dlkit.data.sources import SOURCES
+from dlkit.data.split import SplitSpec
+from dlkit.models import MODELS
+from dlkit.training.spec import TrainSpec
+
+SourceSpec = Annotated[Union[SOURCES.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
+ModelSpec = Annotated[Union[MODELS.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
+
+DISCRIMINATED: dict[str, Any] = {"data.source": SOURCES, "model": MODELS}
+
+_CONSTRAINT = re.compile(r"^\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
+
+
+class DataSpec(Spec):
+    """Where the data comes from and how it is split."""
+
+    source: SourceSpec  # type: ignore[valid-type]
+    split: SplitSpec | None = Field(
+        default=None, description="Absent: the size-aware default of METHODOLOGY §1."
+    )
+    task: Literal["binary", "multiclass", "regression"] | None = Field(
+        default=None, description="Inferred from the target when absent."
+    )
+    normalize: bool = Field(
+        default=True,
+        description="Standardise inputs with statistics of train only, saved inside the model.",
+    )
+
+
+class MetricsSpec(Spec):
+    """One optimizing metric and any number of satisficing thresholds (METHODOLOGY §3)."""
+
+    optimize: str | None = Field(
+        default=None, description="accuracy for classification, mse for regression when absent."
+    )
+    satisfice: dict[str, str] = Field(
+        default_factory=dict, description='e.g. {latency_ms: "<= 100", params: "<= 1e6"}'
+    )
+
+    @field_validator("satisfice")
+    @classmethod
+    def _constraints_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _CONSTRAINT.match(str(text)):
+                raise ValueError(
+                    f"satisficing constraint {name}: expected an operator and a number "
+                    f"like '<= 100' (got {text!r})"
+                )
+        return value
+
+
+class TargetsSpec(Spec):
+    """Reference levels for the reports."""
+
+    human_error: float | None = Field(
+        default=None, ge=0, description="Human-level error, the proxy for Bayes error (0.01 = 1%)."
+    )
+
+
+class TrackingSpec(Spec):
+    """Where runs are recorded."""
+
+    uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI; MLFLOW_TRACKING_URI, then sqlite:///mlflow.db when absent.",
+    )
+    experiment: str | None = Field(default=None, description="Defaults to the recipe name.")
+    runs_dir: str = Field(
+        default="runs", description="Local folder for run directories (checkpoints, predictions)."
+    )
+
+
+class Recipe(Spec):
+    """A whole dlkit recipe."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: int = 0
+    data: DataSpec
+    model: ModelSpec  # type: ignore[valid-type]
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    metrics: MetricsSpec = Field(default_factory=MetricsSpec)
+    targets: TargetsSpec = Field(default_factory=TargetsSpec)
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec)

@@ -1,0 +1,119 @@
+"""Terminal rendering with rich: tables for results, a live or plain per-epoch progress view."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from dlkit.api import SplitOutcome, TrainResult, TrainStart
+    from dlkit.training.fit import EpochEnd
+
+SET_ORDER = ("train", "train_dev", "dev", "test")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def split_table(summary: dict[str, Any]) -> Table:
+    """Sizes (and class counts) per set."""
+    sets = summary["sets"]
+    table = Table(title=f"Split of {summary['source']} ({summary['n_examples']} examples; {summary['rule']})")
+    table.add_column("set")
+    table.add_column("examples", justify="right")
+    table.add_column("share", justify="right")
+    classes = next((s["classes"] for s in sets.values() if "classes" in s), None)
+    if classes and len(classes) <= 12:
+        for c in classes:
+            table.add_column(str(c), justify="right")
+    for name in SET_ORDER:
+        if name not in sets:
+            continue
+        row = [name, str(sets[name]["n"]), f"{sets[name]['n'] / summary['n_examples']:.1%}"]
+        if classes and len(classes) <= 12:
+            row += [str(sets[name]["classes"][c]) for c in classes]
+        table.add_row(*row)
+    return table
+
+
+def metrics_table(metrics: dict[str, dict[str, float]], title: str = "Inference-mode metrics") -> Table:
+    """One row per set: n and every metric."""
+    keys = [k for k in next(iter(metrics.values())) if k != "n"]
+    table = Table(title=title)
+    table.add_column("set")
+    table.add_column("n", justify="right")
+    for k in keys:
+        table.add_column(k, justify="right")
+    for name in SET_ORDER:
+        if name in metrics:
+            m = metrics[name]
+            table.add_row(name, str(int(m["n"])), *(_fmt(m[k]) for k in keys))
+    return table
+
+
+class TrainProgress:
+    """Per-epoch progress: a live bar on a terminal, one plain line per epoch otherwise."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def start(self, event: TrainStart) -> None:
+        self.console.print(split_table(event.data))
+        self.console.print(f"Model: {event.n_params:,} parameters. Run directory: {event.run_dir}")
+        if self.console.is_terminal:
+            self._progress = Progress(
+                TextColumn("epoch"),
+                MofNCompleteColumn(),
+                BarColumn(),
+                TextColumn("{task.fields[logs]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self._task = self._progress.add_task("train", total=event.epochs, logs="")
+            self._progress.start()
+
+    def epoch(self, event: EpochEnd) -> None:
+        order = sorted(event.logs, key=lambda k: (k == "lr", k.startswith("val_"), k != "loss", k))
+        shown = "  ".join(f"{k} {event.logs[k]:.4g}" for k in order)
+        if self._progress is not None:
+            self._progress.update(self._task, completed=event.epoch, logs=shown)
+        else:
+            self.console.print(f"epoch {event.epoch}/{event.epochs}  {shown}", highlight=False)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def render_train_result(console: Console, result: TrainResult) -> None:
+    """The metrics table and where the run was recorded."""
+    console.print(metrics_table(result.metrics))
+    stop = " (early stopping)" if result.stopped_early else ""
+    console.print(f"Trained {result.epochs_run} epoch(s){stop} in {result.duration_s:.1f} s.")
+    console.print(f"Run directory: {result.run_dir}", highlight=False)
+    if result.run_id:
+        console.print(
+            f"Recorded in MLflow: {result.tracking_uri}  experiment '{result.experiment}', "
+            f"run '{result.run_name}' (id {result.run_id})",
+            highlight=False,
+        )
+        console.print(
+            f"Open it: dlkit ui --tracking-uri {result.tracking_uri}   "
+            f"(or: mlflow ui --backend-store-uri {result.tracking_uri})",
+            highlight=False,
+        )
+    else:
+        console.print("Not tracked in MLflow (--no-track).")
+
+
+def render_split(console: Console, outcome: SplitOutcome) -> None:
+    console.print(split_table(outcome.summary()))

@@ -1,0 +1,37 @@
+"""The recipe's ``train`` section."""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+from pydantic import Field
+
+from dlkit._spec import Spec
+from dlkit.training.optimizers import OPTIMIZERS, AdamSpec
+from dlkit.training.schedules import SCHEDULES
+
+OptimizerSpec = Annotated[Union[OPTIMIZERS.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
+ScheduleSpec = Annotated[Union[SCHEDULES.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
+
+
+class EarlyStoppingSpec(Spec):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs (on dev)."""
+
+    monitor: str = "val_loss"
+    patience: int = Field(default=5, ge=0)
+    min_delta: float = Field(default=0.0, ge=0)
+    restore_best_weights: bool = True
+
+
+class TrainSpec(Spec):
+    """How to fit: epochs, mini-batches, optimizer, schedule, early stopping, loss."""
+
+    epochs: int = Field(default=20, ge=1)
+    batch_size: int = Field(default=64, ge=1, description="Examples per mini-batch (64 to 512 are usual).")
+    shuffle: bool = True
+    optimizer: OptimizerSpec = Field(default_factory=AdamSpec)  # type: ignore[valid-type]
+    schedule: ScheduleSpec | None = None  # type: ignore[valid-type]
+    early_stopping: EarlyStoppingSpec | None = None
+    loss: str | None = Field(
+        default=None, description="A Keras loss name; chosen from the task when absent."
+    )
