@@ -112,7 +112,7 @@ def encode_target(y: pd.Series, task: Task | None, where: str) -> tuple[np.ndarr
     task = task or _infer_task(y)
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(y):
-            raise DataError(f"{where}: regression needs a numeric target (got dtype {y.dtype})")
+            raise DataError(f"{where}: regression needs a numeric target (got values such as {_plain(y.iloc[0])!r})")
         return y.to_numpy(dtype=np.float32), task, []
     classes = sorted(pd.unique(y).tolist(), key=lambda v: (str(type(v)), v))
     if len(classes) < 2:
@@ -200,8 +200,9 @@ def load_table(spec: CsvSource | ParquetSource, task: Task | None, base_dir: Pat
         raise DataError(f"{path}: no feature columns left besides target, id and metadata")
     for col in features:
         if not pd.api.types.is_numeric_dtype(df[col]):
+            example = df[col].dropna().iloc[0] if df[col].notna().any() else None
             raise DataError(
-                f"{path}: feature column '{col}' is not numeric (dtype {df[col].dtype})",
+                f"{path}: feature column '{col}' is not numeric (got values such as {_plain(example)!r})",
                 hint="encode it as numbers, or list it under data.source.metadata to keep it out of the features",
             )
         bad = df[col].isna().to_numpy()
@@ -216,7 +217,7 @@ def load_table(spec: CsvSource | ParquetSource, task: Task | None, base_dir: Pat
         dup = pd.Series(ids).duplicated().to_numpy()
         if dup.any():
             raise DataError(
-                f"{path}: id column '{spec.id_column}' has duplicate id {ids[dup][0]!r} "
+                f"{path}: id column '{spec.id_column}' has duplicate id {_plain(ids[dup][0])!r} "
                 f"(row {int(np.flatnonzero(dup)[0])})"
             )
     else:

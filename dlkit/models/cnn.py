@@ -50,13 +50,14 @@ def build_cnn(spec: CNNSpec, x: keras.KerasTensor, head: Head) -> keras.KerasTen
         )
     reg = keras.regularizers.L2(spec.l2) if spec.l2 else None
     h, w = int(x.shape[1]), int(x.shape[2])
+    input_size = f"{h}x{w}"
     for i, filters in enumerate(spec.filters):
         h2, w2 = (_conv_out(d, spec.kernel_size, spec.strides, spec.padding) for d in (h, w))
         if spec.pool != "none":
             h2, w2 = h2 // spec.pool_size, w2 // spec.pool_size
         if min(h2, w2) < 1:
             raise BuildError(
-                f"model cnn: input {int(x.shape[1])}x{int(x.shape[2])} is too small for "
+                f"model cnn: input {input_size} is too small for "
                 f"{len(spec.filters)} conv blocks: block {i} would shrink {h}x{w} to {h2}x{w2}",
                 hint="use fewer filters entries, padding: same, or pool: none",
             )

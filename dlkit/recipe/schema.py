@@ -16,12 +16,19 @@ from dlkit._spec import Spec
 from dlkit.data.sources import SOURCES
 from dlkit.data.split import SplitSpec
 from dlkit.models import MODELS
+from dlkit.training.optimizers import OPTIMIZERS
+from dlkit.training.schedules import SCHEDULES
 from dlkit.training.spec import TrainSpec
 
 SourceSpec = Annotated[Union[SOURCES.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
 ModelSpec = Annotated[Union[MODELS.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
 
-DISCRIMINATED: dict[str, Any] = {"data.source": SOURCES, "model": MODELS}
+DISCRIMINATED: dict[str, Any] = {
+    "data.source": SOURCES,
+    "model": MODELS,
+    "train.optimizer": OPTIMIZERS,
+    "train.schedule": SCHEDULES,
+}
 
 _CONSTRAINT = re.compile(r"^\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated, Any, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dlkit._spec import Spec
 from dlkit.training.optimizers import OPTIMIZERS, AdamSpec
@@ -35,3 +35,12 @@ class TrainSpec(Spec):
     loss: str | None = Field(
         default=None, description="A Keras loss name; chosen from the task when absent."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _optimizer_defaults_to_adam(cls, data: Any) -> Any:
+        # `optimizer: {learning_rate: 0.01}` (or a --set of one field) means the default, Adam
+        optimizer = data.get("optimizer") if isinstance(data, dict) else None
+        if isinstance(optimizer, dict) and "type" not in optimizer:
+            data = {**data, "optimizer": {"type": "adam", **optimizer}}
+        return data
