@@ -1,0 +1,181 @@
+"""The error sheet: sampled dev errors with one yes/no column per category, and its reader.
+
+A person fills the sheet in any spreadsheet (1/0, x/blank, yes/no, true/false) and may add
+columns for categories invented while looking; :func:`read_sheet` reads it back strictly and
+names the file, row and column of anything it cannot read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from dlkit._naming import did_you_mean
+from dlkit.errors import DataError
+
+BASE_COLUMNS: tuple[str, ...] = ("id", "y_true", "y_pred", "confidence", "loss")
+COMMENTS = "comments"
+TRUE_WORDS = frozenset({"1", "1.0", "x", "yes", "y", "true", "t"})
+FALSE_WORDS = frozenset({"", "0", "0.0", "no", "n", "false", "f"})
+BOOLEAN_HELP = "use 1/0, x/blank, yes/no or true/false"
+
+
+def build_sheet(
+    sample: pd.DataFrame, categories: Sequence[str], metadata_columns: Sequence[str]
+) -> pd.DataFrame:
+    """The sheet for a sample of errors: every category False, comments empty.
+
+    Args:
+        sample: sampled rows of a predictions frame (``id``, ``y_true``, ``y_pred``, ...).
+        categories: the boolean columns, in order.
+        metadata_columns: the example's metadata columns to carry.
+
+    Returns:
+        id, y_true, y_pred, confidence, loss, metadata columns, categories, comments.
+    """
+    columns = [c for c in (*BASE_COLUMNS, *metadata_columns) if c in sample.columns]
+    sheet = sample[columns].reset_index(drop=True).copy()
+    for name in categories:
+        sheet[name] = False
+    sheet[COMMENTS] = ""
+    return sheet
+
+
+def write_sheet(sheet: pd.DataFrame, folder: Path, stem: str = "errors") -> tuple[Path, Path]:
+    """Write the sheet as CSV (booleans as 0/1, for spreadsheets) and Parquet.
+
+    Returns:
+        The CSV and Parquet paths.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, parquet_path = folder / f"{stem}.csv", folder / f"{stem}.parquet"
+    as_numbers = sheet.copy()
+    for col in as_numbers.columns:
+        if pd.api.types.is_bool_dtype(as_numbers[col]):
+            as_numbers[col] = as_numbers[col].astype(int)
+    as_numbers.to_csv(csv_path, index=False)
+    sheet.to_parquet(parquet_path, index=False)
+    return csv_path, parquet_path
+
+
+@dataclass
+class TaggedSheet:
+    """A filled sheet read back.
+
+    Attributes:
+        frame: ``id`` (text), one boolean column per category, ``comments`` (text).
+        categories: the recipe's categories, then any added on the sheet, in sheet order.
+        added: categories the person added as new columns on the sheet.
+        path: where it was read from.
+    """
+
+    frame: pd.DataFrame
+    categories: list[str]
+    added: list[str]
+    path: Path
+
+
+def _read_text_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found", hint="pass the sheet written by dlkit analyze-errors")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+            return frame.astype(object).where(frame.notna(), "").astype(str)
+        if path.suffix.lower() in {".csv", ".tsv", ".txt"}:
+            sep = "\t" if path.suffix.lower() == ".tsv" else ","
+            return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: cannot read the sheet: {reason}") from None
+    raise DataError(f"{path}: a sheet must be a .csv, .tsv or .parquet file (got '{path.suffix}')")
+
+
+def parse_flag(text: str) -> bool | None:
+    """1/0, x/blank, yes/no, y/n, true/false (any case) -> bool; anything else -> None."""
+    word = str(text).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+def read_sheet(
+    path: Path,
+    categories: Sequence[str],
+    known_ids: Sequence[object],
+    metadata_columns: Sequence[str] = (),
+) -> TaggedSheet:
+    """Read a filled sheet back.
+
+    Columns other than the sheet's own (id, labels, confidence, loss, metadata, comments) and
+    the recipe's categories are read as categories the person added while looking.
+
+    Args:
+        path: the filled sheet (.csv, .tsv or .parquet).
+        categories: the recipe's categories (incorrectly_labelled included); each must be a column.
+        known_ids: ids of the set the sheet was sampled from.
+        metadata_columns: metadata columns that may appear on the sheet (not categories).
+
+    Returns:
+        The tags, one row per sheet row.
+
+    Raises:
+        DataError: a missing column, an unknown or repeated id, or a cell that is not yes/no;
+            the message names the file, the spreadsheet row (the header is row 1) and the column.
+    """
+    raw = _read_text_table(path)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if "id" not in raw.columns:
+        raise DataError(
+            f"{path}: no column 'id'.{did_you_mean('id', raw.columns)}",
+            hint="keep the id column of the sheet dlkit wrote",
+        )
+    for name in categories:
+        if name not in raw.columns:
+            raise DataError(
+                f"{path}: no column '{name}' (a category of the recipe's analysis section)."
+                f"{did_you_mean(name, raw.columns)}",
+                hint=f"the sheet needs one yes/no column per category: {', '.join(categories)}",
+            )
+    own = {*BASE_COLUMNS, COMMENTS, *metadata_columns}
+    added = []
+    for col in raw.columns:
+        if col in own or col in categories:
+            continue
+        if col.startswith("Unnamed:") and not raw[col].str.strip().any():
+            continue  # an empty column a spreadsheet left behind
+        added.append(col)
+    every = [*categories, *added]
+
+    known = {str(i) for i in known_ids}
+    ids = raw["id"].str.strip()
+    seen: dict[str, int] = {}
+    for i, ident in enumerate(ids):
+        row = i + 2
+        if ident not in known:
+            raise DataError(
+                f"{path}: row {row}, column 'id': {ident!r} is not an example of this run's dev set",
+                hint="keep the ids of the sheet dlkit wrote",
+            )
+        if ident in seen:
+            raise DataError(f"{path}: row {row}, column 'id': {ident!r} repeats row {seen[ident]}")
+        seen[ident] = row
+
+    frame = pd.DataFrame({"id": ids})
+    for name in every:
+        flags = []
+        for i, cell in enumerate(raw[name]):
+            flag = parse_flag(cell)
+            if flag is None:
+                raise DataError(
+                    f"{path}: row {i + 2}, column '{name}': cannot read {cell!r} as yes/no; {BOOLEAN_HELP}"
+                )
+            flags.append(flag)
+        frame[name] = pd.Series(flags, dtype=bool)
+    frame[COMMENTS] = raw[COMMENTS].fillna("").astype(str) if COMMENTS in raw.columns else ""
+    return TaggedSheet(frame=frame, categories=every, added=added, path=path)
