@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,7 @@ class TrainResult:
 
 
 def _new_run_dir(runs_dir: Path, name: str) -> tuple[str, Path]:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     base = f"{name}-{stamp}"
     run_name, n = base, 1
     while (runs_dir / run_name).exists():
@@ -180,7 +180,7 @@ def train(
     run.update_info(
         run_name=run_name,
         status="RUNNING",
-        started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
         dlkit_version=__version__,
         recipe_name=recipe.name,
         experiment=experiment,
@@ -270,7 +270,15 @@ def _train_tracked(
     tracker.log_params({"model.n_params": n_params})
     if on_start is not None:
         on_start(
-            TrainStart(run.info()["run_name"], run.path, tracker.run_id, tracker.uri, summary, n_params, recipe.train.epochs)
+            TrainStart(
+                run.info()["run_name"],
+                run.path,
+                tracker.run_id,
+                tracker.uri,
+                summary,
+                n_params,
+                recipe.train.epochs,
+            )
         )
 
     def epoch_end(event: EpochEnd) -> None:
@@ -305,12 +313,10 @@ def _train_tracked(
     run.model_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(run.model_path)
 
-    tracker.log_metrics(
-        {f"{name}_{k}": v for name, m in metrics.items() for k, v in m.items() if k != "n"}
-    )
+    tracker.log_metrics({f"{name}_{k}": v for name, m in metrics.items() for k, v in m.items() if k != "n"})
     run.update_info(
         status="FINISHED",
-        finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
         epochs_run=fitted.epochs_run,
         stopped_early=fitted.stopped_early,
     )
@@ -363,6 +369,38 @@ def resolve_run(ref: str | Path, runs_dir: str | Path = "runs", tracking_uri: st
     if not (target / "run.json").is_file():
         try:
             download(target)
-        except Exception as exc:  # noqa: BLE001 (any store failure becomes one line)
+        except Exception as exc:
             raise TrackingError(f"run '{ref}': cannot download its artifacts: {exc}") from None
     return RunDir.open(target)
+
+
+def diagnose(
+    run_refs: str | Path | list[str | Path],
+    human_error: float | None = None,
+    *,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+    reports: bool = True,
+) -> list[Any]:
+    """Avoidable bias, variance, data mismatch and overfitting to dev of finished runs.
+
+    Computed from each run's stored predictions (no TensorFlow; METHODOLOGY §2 and §3).
+
+    Args:
+        run_refs: one RUN or several (run directory, run name, MLflow run id or name).
+        human_error: human-level error; each run's ``targets.human_error`` when None.
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+        reports: write Markdown/HTML reports into each run directory and log them to MLflow.
+
+    Returns:
+        One :class:`~dlkit.analysis.diagnose_run.RunDiagnosis` per run, in order.
+
+    Raises:
+        DlkitError: a run not found or not FINISHED, no human-level error, no predictions.
+    """
+    from dlkit.analysis.diagnose_run import diagnose_run
+
+    refs = run_refs if isinstance(run_refs, list) else [run_refs]
+    runs = [resolve_run(ref, runs_dir, tracking_uri) for ref in refs]
+    return [diagnose_run(run, human_error, reports=reports) for run in runs]

@@ -38,7 +38,11 @@ GAP_LABELS: dict[str, str] = {
 }
 
 SET_LABELS: dict[str, str] = {
-    "human": "human", "train": "train", "train_dev": "train-dev", "dev": "dev", "test": "test"
+    "human": "human",
+    "train": "train",
+    "train_dev": "train-dev",
+    "dev": "dev",
+    "test": "test",
 }
 
 _NON_ORTHOGONAL = "avoid early stopping as the knob: it changes fit and generalisation at once"
@@ -287,8 +291,7 @@ def _read_gap(gap: Gap, kind: ErrorKind, no_train_dev: bool) -> str:
     if gap.status == "negative":
         return f"{what} {span} is negative: {NEGATIVE_READINGS[gap.name]}"
     text = (
-        f"{what} {span} cannot be told apart from zero: "
-        f"these sets resolve gaps of about ±{f(gap.resolution)}"
+        f"{what} {span} cannot be told apart from zero: these sets resolve gaps of about ±{f(gap.resolution)}"
     )
     if gap.scale_needed is not None and gap.scale_needed > 1:
         text += f"; sets about {gap.scale_needed:.1f}× larger would resolve a gap this size"

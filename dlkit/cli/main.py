@@ -13,6 +13,7 @@ from rich.console import Console
 
 from dlkit import __version__
 from dlkit.cli._errors import report_errors
+from dlkit.cli.diagnose import diagnose
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -34,7 +35,9 @@ console = Console(highlight=False, soft_wrap=True)
 RecipeArg = Annotated[Path, typer.Argument(help="A recipe YAML file.", show_default=False)]
 SetOpt = Annotated[
     Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
-    typer.Option("--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False),
+    typer.Option(
+        "--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False
+    ),
 ]
 
 
@@ -52,7 +55,9 @@ def main(
     ] = False,
 ) -> None:
     """dlkit: train, diagnose, analyse and tune deep-learning models from recipes."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.command()
@@ -118,8 +123,13 @@ def ui(
     uri = resolve_tracking_uri(tracking_uri)
     console.print(f"MLflow UI for {uri} on http://127.0.0.1:{port}")
     raise typer.Exit(
-        subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--port", str(port)])
+        subprocess.call(
+            [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--port", str(port)]
+        )
     )
+
+
+app.command("diagnose")(diagnose)
 
 
 @recipe_app.command("validate")

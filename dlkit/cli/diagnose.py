@@ -1,0 +1,60 @@
+"""``dlkit diagnose RUN [RUN ...]``: the gaps of METHODOLOGY §2 and what to do next."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dlkit.cli._errors import report_errors
+
+
+@report_errors
+def diagnose(
+    runs: Annotated[
+        list[str],
+        typer.Argument(help="Run directories, run names, or MLflow run ids or names.", show_default=False),
+    ],
+    human_error: Annotated[
+        Optional[float],  # noqa: UP045 (typer needs Optional)
+        typer.Option(
+            "--human-error",
+            help="Human-level error (0.01 = 1%; regression: in the metric's units). "
+            "Default: the recipe's targets.human_error.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not write Markdown/HTML reports or log them to MLflow.")
+    ] = False,
+    runs_dir: Annotated[
+        Path, typer.Option("--runs-dir", help="Where run names are looked up.")
+    ] = Path("runs"),
+    tracking_uri: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--tracking-uri", help="MLflow store for run ids and names.", show_default=False),
+    ] = None,
+) -> None:
+    """Avoidable bias, variance, data mismatch and overfitting to dev, with intervals and next steps.
+
+    Reads the predictions stored with each run (no retraining). Several runs are shown side by
+    side. With --json, prints {"runs": [...]} with one entry per run.
+    """
+    from dlkit import api
+    from dlkit.errors import RecipeError
+
+    if human_error is not None and human_error < 0:
+        raise RecipeError(f"--human-error: expected a value >= 0 (got {human_error:g})")
+    diagnoses = api.diagnose(
+        list(runs), human_error, runs_dir=runs_dir, tracking_uri=tracking_uri, reports=not no_report
+    )
+    if as_json:
+        typer.echo(json.dumps({"runs": [d.to_dict() for d in diagnoses]}, indent=2, default=str))
+        return
+    from dlkit.cli.main import console
+    from dlkit.reporting.diagnose import render_diagnoses
+
+    render_diagnoses(console, diagnoses)

@@ -1,0 +1,339 @@
+"""Rendering of :class:`~dlkit.analysis.diagnose_run.RunDiagnosis`: rich tables, Markdown, HTML.
+
+The same objects are drawn three ways; nothing here computes a gap.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from dlkit.analysis.bias_variance import GAP_LABELS, SET_LABELS, DiagnoseResult, Gap
+
+if TYPE_CHECKING:
+    from dlkit.analysis.diagnose_run import RunDiagnosis
+
+FORMULAS = {
+    "avoidable_bias": "train − human",
+    "variance": "train-dev − train",
+    "data_mismatch": "dev − train-dev",
+    "overfitting_to_dev": "test − dev",
+}
+
+
+def fmt(value: float | None, kind: str) -> str:
+    """An error or gap: a percentage for rates, four significant digits for losses."""
+    if value is None:
+        return "–"
+    return f"{value:.2%}" if kind == "proportion" else f"{value:.4g}"
+
+
+def _formula(gap: Gap, result: DiagnoseResult) -> str:
+    if gap.name == "variance" and result.variance_includes_mismatch:
+        return "dev − train (no train-dev)"
+    return FORMULAS[gap.name]
+
+
+def _status(gap: Gap) -> str:
+    if gap.flagged:
+        return "PROBLEM"
+    return {"clear": "present, small", "negative": "negative (explained)", "unresolved": "not resolved"}[
+        gap.status
+    ]
+
+
+def _interval(low: float, high: float, kind: str) -> str:
+    return f"{fmt(low, kind)} to {fmt(high, kind)}"
+
+
+def _n(s_n: int, n_total: int | None) -> str:
+    return f"{s_n:,} of {n_total:,}" if n_total else f"{s_n:,}"
+
+
+def _verdict_line(d: RunDiagnosis) -> str:
+    r = d.result
+    if r.verdict is None:
+        return "No problem flagged: no gap is clearly there at these set sizes."
+    main = r.gap(r.verdict)
+    assert main is not None
+    text = f"Work on {main.label} ({fmt(main.value, r.kind)})"
+    others = [g for g in (r.gap(p) for p in r.problems[1:]) if g is not None]
+    if others:
+        text += ", then " + ", ".join(f"{g.label} ({fmt(g.value, r.kind)})" for g in others)
+    return text + "."
+
+
+def _metric_text(d: RunDiagnosis) -> str:
+    if d.task == "regression":
+        return f"{d.metric} (mean per-example loss)"
+    return "error = 1 − accuracy"
+
+
+# ---- terminal --------------------------------------------------------------------------------
+
+
+def sets_table(d: RunDiagnosis) -> Table:
+    r = d.result
+    table = Table(title=f"Errors of {d.run_name} ({_metric_text(d)})")
+    table.add_column("set")
+    table.add_column("n", justify="right")
+    table.add_column("error", justify="right")
+    table.add_column(f"{r.confidence:.0%} CI", justify="right")
+    table.add_row("human", "", fmt(r.human_error, r.kind), f"({d.human_error_source})")
+    for name, s in r.sets.items():
+        table.add_row(
+            SET_LABELS[name], _n(s.n, s.n_total), fmt(s.error, r.kind), _interval(s.low, s.high, r.kind)
+        )
+    return table
+
+
+def gaps_table(d: RunDiagnosis) -> Table:
+    r = d.result
+    table = Table(title="Gaps (METHODOLOGY §2)")
+    table.add_column("gap")
+    table.add_column("formula")
+    table.add_column("value", justify="right")
+    table.add_column(f"{r.confidence:.0%} CI", justify="right")
+    table.add_column("resolves ±", justify="right")
+    table.add_column("status")
+    for g in r.gaps:
+        style = "bold red" if g.flagged else "dim" if g.status != "clear" else ""
+        table.add_row(
+            g.label,
+            _formula(g, r),
+            fmt(g.value, r.kind),
+            _interval(g.low, g.high, r.kind),
+            fmt(g.resolution, r.kind),
+            _status(g),
+            style=style,
+        )
+    return table
+
+
+def satisficing_table(d: RunDiagnosis) -> Table:
+    table = Table(title="Satisficing metrics (METHODOLOGY §3)")
+    for col in ("metric", "constraint", "value", "met", "how"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for c in d.satisficing:
+        value = "–" if c.value is None else f"{c.value:.4g}"
+        met = "–" if c.met is None else "yes" if c.met else "NO"
+        table.add_row(c.name, c.constraint, value, met, c.note, style="bold red" if c.met is False else "")
+    return table
+
+
+def render_diagnosis(console: Console, d: RunDiagnosis) -> None:
+    """The full report of one run."""
+    console.print(sets_table(d))
+    console.print(gaps_table(d))
+    console.print(f"[bold]Verdict:[/bold] {_verdict_line(d)}")
+    for name, actions in d.result.actions.items():
+        console.print(f"Next steps for {GAP_LABELS[name]}:")
+        for a in actions:
+            console.print(f"  • {a}")
+    for note in d.result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    if d.satisficing:
+        console.print(satisficing_table(d))
+    _render_where(console, d)
+
+
+def _render_where(console: Console, d: RunDiagnosis) -> None:
+    if d.reports:
+        console.print(f"Reports: {', '.join(str(p) for p in d.reports.values())}", highlight=False)
+        if d.run_id and not d.logging_error:
+            console.print(f"Logged to MLflow run {d.run_id} ({d.tracking_uri})", highlight=False)
+    if d.logging_error:
+        console.print(f"[yellow]warning:[/yellow] not logged to MLflow: {d.logging_error}")
+
+
+def comparison_table(diagnoses: list[RunDiagnosis]) -> Table:
+    """Errors and gaps of several runs side by side (the flagged gaps marked with *)."""
+    table = Table(title="Diagnosis, side by side (* = flagged)")
+    table.add_column("")
+    for d in diagnoses:
+        table.add_column(d.run_name, justify="right")
+    table.add_row("human", *(fmt(d.result.human_error, d.result.kind) for d in diagnoses))
+    for name in ("train", "train_dev", "dev", "test"):
+        cells = []
+        for d in diagnoses:
+            s = d.result.sets.get(name)
+            cells.append("–" if s is None else f"{fmt(s.error, d.result.kind)} (n {s.n:,})")
+        table.add_row(SET_LABELS[name], *cells)
+    for name, label in GAP_LABELS.items():
+        cells = []
+        for d in diagnoses:
+            g = d.result.gap(name)
+            if g is None:
+                cells.append("–")
+                continue
+            mark = "* " if g.flagged else ""
+            cells.append(f"{mark}{fmt(g.value, d.result.kind)} [{_interval(g.low, g.high, d.result.kind)}]")
+        table.add_row(label, *cells)
+    table.add_row("verdict", *((GAP_LABELS.get(d.result.verdict or "", "none")) for d in diagnoses))
+    return table
+
+
+def render_diagnoses(console: Console, diagnoses: list[RunDiagnosis]) -> None:
+    """One run: the full report. Several: gaps side by side, then each run's next steps."""
+    if len(diagnoses) == 1:
+        render_diagnosis(console, diagnoses[0])
+        return
+    console.print(comparison_table(diagnoses))
+    for d in diagnoses:
+        console.print(f"[bold]{d.run_name}:[/bold] {_verdict_line(d)}")
+        for note in d.result.notes:
+            console.print(f"  [yellow]note:[/yellow] {note}")
+        _render_where(console, d)
+
+
+# ---- Markdown and HTML -----------------------------------------------------------------------
+
+
+def _rows_sets(d: RunDiagnosis) -> list[list[str]]:
+    r = d.result
+    rows = [["human", "", fmt(r.human_error, r.kind), d.human_error_source]]
+    for name, s in r.sets.items():
+        rows.append(
+            [SET_LABELS[name], _n(s.n, s.n_total), fmt(s.error, r.kind), _interval(s.low, s.high, r.kind)]
+        )
+    return rows
+
+
+def _rows_gaps(d: RunDiagnosis) -> list[list[str]]:
+    r = d.result
+    return [
+        [
+            g.label,
+            _formula(g, r),
+            fmt(g.value, r.kind),
+            _interval(g.low, g.high, r.kind),
+            fmt(g.resolution, r.kind),
+            _status(g),
+        ]
+        for g in r.gaps
+    ]
+
+
+def _rows_satisficing(d: RunDiagnosis) -> list[list[str]]:
+    return [
+        [
+            c.name,
+            c.constraint,
+            "–" if c.value is None else f"{c.value:.4g}",
+            "–" if c.met is None else "yes" if c.met else "NO",
+            c.note,
+        ]
+        for c in d.satisficing
+    ]
+
+
+_SET_HEAD = ["set", "n", "error", "95% CI"]
+_GAP_HEAD = ["gap", "formula", "value", "95% CI", "resolves ±", "status"]
+_SAT_HEAD = ["metric", "constraint", "value", "met", "how"]
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def to_markdown(d: RunDiagnosis) -> str:
+    """The report as Markdown."""
+    parts = [
+        f"# Diagnosis of {d.run_name}",
+        f"Metric: {_metric_text(d)}. Human-level error {fmt(d.result.human_error, d.result.kind)} "
+        f"({d.human_error_source}).",
+        "## Errors",
+        _md_table(_SET_HEAD, _rows_sets(d)),
+        "## Gaps",
+        _md_table(_GAP_HEAD, _rows_gaps(d)),
+        f"**Verdict:** {_verdict_line(d)}",
+    ]
+    for name, actions in d.result.actions.items():
+        parts.append(f"### Next steps for {GAP_LABELS[name]}\n" + "\n".join(f"- {a}" for a in actions))
+    if d.result.notes:
+        parts.append("## Notes\n" + "\n".join(f"- {n}" for n in d.result.notes))
+    if d.satisficing:
+        parts += ["## Satisficing metrics", _md_table(_SAT_HEAD, _rows_satisficing(d))]
+    return "\n\n".join(parts) + "\n"
+
+
+def errors_plot_svg(d: RunDiagnosis) -> str:
+    """Errors per set with their intervals and the human-level line, as inline SVG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    r = d.result
+    names = list(r.sets)
+    values = [r.sets[n].error for n in names]
+    below = [r.sets[n].error - r.sets[n].low for n in names]
+    above = [r.sets[n].high - r.sets[n].error for n in names]
+    scale = 100 if r.kind == "proportion" else 1
+    fig = Figure(figsize=(5, 3))
+    ax = fig.subplots()
+    ax.bar(
+        [SET_LABELS[n] for n in names],
+        [v * scale for v in values],
+        color="#4c72b0",
+        yerr=[[b * scale for b in below], [a * scale for a in above]],
+        capsize=4,
+    )
+    ax.axhline(r.human_error * scale, color="#c44e52", linestyle="--", label="human level")
+    ax.set_ylabel("error (%)" if r.kind == "proportion" else d.metric)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
+    return svg[svg.find("<svg") :]
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
+    for row in rows:
+        cls = ' class="problem"' if row[-1] == "PROBLEM" or (len(row) > 3 and row[3] == "NO") else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+_CSS = (
+    "body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em}"
+    "td{text-align:right}td:first-child{text-align:left}tr.problem{color:#b00;font-weight:bold}"
+)
+
+
+def to_html(d: RunDiagnosis) -> str:
+    """The report as a standalone HTML page, with the errors plot inline."""
+    e = html.escape
+    body = [
+        f"<h1>Diagnosis of {e(d.run_name)}</h1>",
+        f"<p>Metric: {e(_metric_text(d))}. Human-level error {e(fmt(d.result.human_error, d.result.kind))} "
+        f"({e(d.human_error_source)}).</p>",
+        errors_plot_svg(d),
+        "<h2>Errors</h2>",
+        _html_table(_SET_HEAD, _rows_sets(d)),
+        "<h2>Gaps</h2>",
+        _html_table(_GAP_HEAD, _rows_gaps(d)),
+        f"<p><b>Verdict:</b> {e(_verdict_line(d))}</p>",
+    ]
+    for name, actions in d.result.actions.items():
+        body.append(f"<h3>Next steps for {e(GAP_LABELS[name])}</h3><ul>")
+        body += [f"<li>{e(a)}</li>" for a in actions]
+        body.append("</ul>")
+    if d.result.notes:
+        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in d.result.notes) + "</ul>")
+    if d.satisficing:
+        body += ["<h2>Satisficing metrics</h2>", _html_table(_SAT_HEAD, _rows_satisficing(d))]
+    return (
+        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>Diagnosis of {e(d.run_name)}</title>'
+        f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
