@@ -37,9 +37,7 @@ class SklearnSource(Spec):
 class _TableSource(Spec):
     path: Path = Field(description="Relative paths are taken from the recipe's folder.")
     target: str = Field(description="The column to predict.")
-    id_column: str | None = Field(
-        default=None, description="Stable example ids; the row number when absent."
-    )
+    id_column: str | None = Field(default=None, description="Stable example ids; the row number when absent.")
     features: list[str] | None = Field(
         default=None, description="Feature columns; all numeric columns not named elsewhere by default."
     )
@@ -112,7 +110,9 @@ def encode_target(y: pd.Series, task: Task | None, where: str) -> tuple[np.ndarr
     task = task or _infer_task(y)
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(y):
-            raise DataError(f"{where}: regression needs a numeric target (got values such as {_plain(y.iloc[0])!r})")
+            raise DataError(
+                f"{where}: regression needs a numeric target (got values such as {_plain(y.iloc[0])!r})"
+            )
         return y.to_numpy(dtype=np.float32), task, []
     classes = sorted(pd.unique(y).tolist(), key=lambda v: (str(type(v)), v))
     if len(classes) < 2:
@@ -203,7 +203,7 @@ def load_table(spec: CsvSource | ParquetSource, task: Task | None, base_dir: Pat
             example = df[col].dropna().iloc[0] if df[col].notna().any() else None
             raise DataError(
                 f"{path}: feature column '{col}' is not numeric (got values such as {_plain(example)!r})",
-                hint="encode it as numbers, or list it under data.source.metadata to keep it out of the features",
+                hint="encode it as numbers, or list it under data.source.metadata (kept, not trained on)",
             )
         bad = df[col].isna().to_numpy()
         if bad.any():

@@ -35,9 +35,7 @@ class SplitSpec(Spec):
         others = self.train_dev + self.dev + self.test
         if self.train is None:
             if others >= 1:
-                raise ValueError(
-                    f"train_dev + dev + test add up to {others:g}, leaving nothing to train on"
-                )
+                raise ValueError(f"train_dev + dev + test add up to {others:g}, leaving nothing to train on")
         elif abs(self.train + others - 1) > 1e-6:
             raise ValueError(
                 f"train + train_dev + dev + test add up to {self.train + others:g}; "
@@ -106,6 +104,34 @@ def _counts(n: int, fractions: dict[str, float]) -> dict[str, int]:
     return counts
 
 
+def _allocate(group_sizes: list[int], fractions: dict[str, float]) -> list[dict[str, int]]:
+    """Per-group set sizes whose totals hit the global sizes exactly (controlled rounding).
+
+    Each cell starts at floor(group size x fraction); the examples left over go first to the
+    cells with the largest remainders, as long as both the group and the set still need them.
+    """
+    targets = _counts(sum(group_sizes), fractions)
+    cells = [{k: int(np.floor(g * f)) for k, f in fractions.items()} for g in group_sizes]
+    group_left = [g - sum(c.values()) for g, c in zip(group_sizes, cells, strict=True)]
+    set_left = {k: targets[k] - sum(c[k] for c in cells) for k in fractions}
+    order = sorted(
+        ((g * f - np.floor(g * f), i, k) for i, g in enumerate(group_sizes) for k, f in fractions.items()),
+        key=lambda t: -t[0],
+    )
+    for remainder, i, k in order:
+        if remainder > 0 and group_left[i] > 0 and set_left[k] > 0:
+            cells[i][k] += 1
+            group_left[i] -= 1
+            set_left[k] -= 1
+    for i, left in enumerate(group_left):
+        for k in fractions:
+            take = min(left, set_left[k])
+            cells[i][k] += take
+            set_left[k] -= take
+            left -= take
+    return cells
+
+
 def split_dataset(data: Dataset, spec: SplitSpec | None, seed: int) -> SplitResult:
     """Assign every example to one set, reproducibly for a given seed and data.
 
@@ -137,10 +163,11 @@ def split_dataset(data: Dataset, spec: SplitSpec | None, seed: int) -> SplitResu
                     f"too few to stratify over {len(wanted)} sets ({', '.join(wanted)})",
                     hint="set data.split.stratify: false, or drop that class",
                 )
-    for members in groups:
+    cells = _allocate([len(m) for m in groups], fractions)
+    for members, counts in zip(groups, cells, strict=True):
         shuffled = rng.permutation(members)
         start = 0
-        for name, count in _counts(len(members), fractions).items():
+        for name, count in counts.items():
             assignment[shuffled[start : start + count]] = name
             start += count
     result = SplitResult(

@@ -86,9 +86,9 @@ def build_cnn(spec: CNNSpec, x: keras.KerasTensor, head: Head) -> keras.KerasTen
     for i, units in enumerate(spec.dense):
         if spec.dropout:
             x = keras.layers.Dropout(spec.dropout, name=f"dropout_{i}")(x)
-        x = keras.layers.Dense(
-            units, activation=spec.activation, kernel_regularizer=reg, name=f"dense_{i}"
-        )(x)
+        x = keras.layers.Dense(units, activation=spec.activation, kernel_regularizer=reg, name=f"dense_{i}")(
+            x
+        )
     if spec.dropout:
         x = keras.layers.Dropout(spec.dropout, name="dropout_out")(x)
     return output_layer(head)(x)

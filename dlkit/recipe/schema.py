@@ -8,7 +8,7 @@ unions built from their registries, so registering a part makes it valid in reci
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator
 
@@ -20,8 +20,14 @@ from dlkit.training.optimizers import OPTIMIZERS
 from dlkit.training.schedules import SCHEDULES
 from dlkit.training.spec import TrainSpec
 
-SourceSpec = Annotated[Union[SOURCES.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
-ModelSpec = Annotated[Union[MODELS.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    # registry-built unions are only known at run time; mypy sees these fields as Any
+    SourceSpec = Any
+    ModelSpec = Any
+else:
+    # Union over a tuple of classes: the registry's specs, discriminated by `type`
+    SourceSpec = Annotated[Union[SOURCES.specs()], Field(discriminator="type")]  # noqa: UP007
+    ModelSpec = Annotated[Union[MODELS.specs()], Field(discriminator="type")]  # noqa: UP007
 
 DISCRIMINATED: dict[str, Any] = {
     "data.source": SOURCES,
@@ -36,7 +42,7 @@ _CONSTRAINT = re.compile(r"^\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 class DataSpec(Spec):
     """Where the data comes from and how it is split."""
 
-    source: SourceSpec  # type: ignore[valid-type]
+    source: SourceSpec
     split: SplitSpec | None = Field(
         default=None, description="Absent: the size-aware default of METHODOLOGY §1."
     )
@@ -98,7 +104,7 @@ class Recipe(Spec):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     seed: int = 0
     data: DataSpec
-    model: ModelSpec  # type: ignore[valid-type]
+    model: ModelSpec
     train: TrainSpec = Field(default_factory=TrainSpec)
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     targets: TargetsSpec = Field(default_factory=TargetsSpec)

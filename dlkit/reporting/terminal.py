@@ -25,7 +25,7 @@ def split_table(summary: dict[str, Any]) -> Table:
     """Sizes (and class counts) per set."""
     sets = summary["sets"]
     table = Table(title=f"Split of {summary['source']} ({summary['n_examples']} examples; {summary['rule']})")
-    table.add_column("set")
+    table.add_column("set", no_wrap=True)
     table.add_column("examples", justify="right")
     table.add_column("share", justify="right")
     classes = next((s["classes"] for s in sets.values() if "classes" in s), None)
@@ -46,7 +46,7 @@ def metrics_table(metrics: dict[str, dict[str, float]], title: str = "Inference-
     """One row per set: n and every metric."""
     keys = [k for k in next(iter(metrics.values())) if k != "n"]
     table = Table(title=title)
-    table.add_column("set")
+    table.add_column("set", no_wrap=True)
     table.add_column("n", justify="right")
     for k in keys:
         table.add_column(k, justify="right")

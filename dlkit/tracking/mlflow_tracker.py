@@ -70,9 +70,7 @@ class MLflowTracker:
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
 
-        items = [
-            Param(k, ("" if v is None else str(v))[:_MAX_PARAM_LEN]) for k, v in sorted(params.items())
-        ]
+        items = [Param(k, ("" if v is None else str(v))[:_MAX_PARAM_LEN]) for k, v in sorted(params.items())]
         for i in range(0, len(items), _BATCH):
             self._client.log_batch(self.run_id, params=items[i : i + _BATCH])
 

@@ -26,7 +26,9 @@ def class_probabilities(outputs: np.ndarray, task: str) -> np.ndarray:
     return outputs
 
 
-def score(outputs: np.ndarray, y: np.ndarray, task: str, classes: list[Any]) -> tuple[pd.DataFrame, dict[str, float]]:
+def score(
+    outputs: np.ndarray, y: np.ndarray, task: str, classes: list[Any]
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per-example predictions and the set's metrics.
 
     Args:

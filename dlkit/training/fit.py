@@ -120,7 +120,8 @@ def fit(
     """
     result = FitResult()
     callbacks = _callbacks(spec, checkpoints, on_epoch, result)
-    model.fit(train, validation_data=dev, epochs=spec.epochs, callbacks=callbacks, verbose=0)
+    # shuffling happens in the tf.data pipeline (seeded), so Keras must not try again
+    model.fit(train, validation_data=dev, epochs=spec.epochs, callbacks=callbacks, shuffle=False, verbose=0)
     result.stopped_early = result.epochs_run < spec.epochs
     if result.history and spec.early_stopping is not None:
         monitor = spec.early_stopping.monitor

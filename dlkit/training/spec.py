@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field, model_validator
 
@@ -10,8 +10,14 @@ from dlkit._spec import Spec
 from dlkit.training.optimizers import OPTIMIZERS, AdamSpec
 from dlkit.training.schedules import SCHEDULES
 
-OptimizerSpec = Annotated[Union[OPTIMIZERS.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
-ScheduleSpec = Annotated[Union[SCHEDULES.specs()], Field(discriminator="type")]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    # registry-built unions are only known at run time; mypy sees these fields as Any
+    OptimizerSpec = Any
+    ScheduleSpec = Any
+else:
+    # Union over a tuple of classes: the registry's specs, discriminated by `type`
+    OptimizerSpec = Annotated[Union[OPTIMIZERS.specs()], Field(discriminator="type")]  # noqa: UP007
+    ScheduleSpec = Annotated[Union[SCHEDULES.specs()], Field(discriminator="type")]  # noqa: UP007
 
 
 class EarlyStoppingSpec(Spec):
@@ -29,12 +35,10 @@ class TrainSpec(Spec):
     epochs: int = Field(default=20, ge=1)
     batch_size: int = Field(default=64, ge=1, description="Examples per mini-batch (64 to 512 are usual).")
     shuffle: bool = True
-    optimizer: OptimizerSpec = Field(default_factory=AdamSpec)  # type: ignore[valid-type]
-    schedule: ScheduleSpec | None = None  # type: ignore[valid-type]
+    optimizer: OptimizerSpec = Field(default_factory=AdamSpec)
+    schedule: ScheduleSpec | None = None
     early_stopping: EarlyStoppingSpec | None = None
-    loss: str | None = Field(
-        default=None, description="A Keras loss name; chosen from the task when absent."
-    )
+    loss: str | None = Field(default=None, description="A Keras loss name; chosen from the task when absent.")
 
     @model_validator(mode="before")
     @classmethod

@@ -85,8 +85,14 @@ def test_table_errors_name_file_and_column(workdir: Path) -> None:
     frame = _table(workdir)
     path = workdir / "t.csv"
     frame.to_csv(path, index=False)
-    assert _message(CsvSource(path="missing.csv", target="label"), workdir) == f"{workdir / 'missing.csv'}: file not found"
-    assert _message(CsvSource(path="t.csv", target="lable"), workdir) == f"{path}: no target column 'lable'. Did you mean 'label'?"
+    assert (
+        _message(CsvSource(path="missing.csv", target="label"), workdir)
+        == f"{workdir / 'missing.csv'}: file not found"
+    )
+    assert (
+        _message(CsvSource(path="t.csv", target="lable"), workdir)
+        == f"{path}: no target column 'lable'. Did you mean 'label'?"
+    )
     assert _message(CsvSource(path="t.csv", target="label"), workdir) == (
         f"{path}: feature column 'uid' is not numeric (got values such as 'r0')"
     )
@@ -107,12 +113,16 @@ def test_missing_targets_and_features_are_reported_with_row(workdir: Path) -> No
 
 
 def test_duplicate_ids_and_empty_files(workdir: Path) -> None:
-    pd.DataFrame({"id": [1, 2, 2], "a": [1.0, 2.0, 3.0], "y": [0, 1, 0]}).to_csv(workdir / "d.csv", index=False)
+    pd.DataFrame({"id": [1, 2, 2], "a": [1.0, 2.0, 3.0], "y": [0, 1, 0]}).to_csv(
+        workdir / "d.csv", index=False
+    )
     assert _message(CsvSource(path="d.csv", target="y", id_column="id"), workdir) == (
         f"{workdir / 'd.csv'}: id column 'id' has duplicate id 2 (row 2)"
     )
     (workdir / "e.csv").write_text("")
-    assert _message(CsvSource(path="e.csv", target="y"), workdir).startswith(f"{workdir / 'e.csv'}: cannot read as csv")
+    assert _message(CsvSource(path="e.csv", target="y"), workdir).startswith(
+        f"{workdir / 'e.csv'}: cannot read as csv"
+    )
 
 
 def test_single_class_is_refused() -> None:

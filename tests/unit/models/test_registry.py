@@ -24,7 +24,12 @@ def test_every_registered_model_has_test_inputs() -> None:
     assert set(MODELS.names()) == set(INPUTS)
 
 
-CASES = [(name, shape, task) for name, shapes in INPUTS.items() for shape in shapes for task in ("binary", "multiclass", "regression")]
+CASES = [
+    (name, shape, task)
+    for name, shapes in INPUTS.items()
+    for shape in shapes
+    for task in ("binary", "multiclass", "regression")
+]
 
 
 @pytest.mark.parametrize(("name", "shape", "task"), CASES)
@@ -38,7 +43,11 @@ def test_builds_trains_and_round_trips(name: str, shape: tuple, task: str, workd
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, *shape)).astype("float32")
     y = rng.integers(0, 2 if task == "binary" else 3, size=16)
-    loss = {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy", "regression": "mse"}[task]
+    loss = {
+        "binary": "binary_crossentropy",
+        "multiclass": "sparse_categorical_crossentropy",
+        "regression": "mse",
+    }[task]
     model.compile(optimizer="sgd", loss=loss)
     before = [w.copy() for w in model.get_weights()]
     model.fit(x, y.astype("float32"), epochs=1, batch_size=16, verbose=0)
@@ -70,5 +79,8 @@ def test_cnn_refuses_input_too_small() -> None:
 
 
 def test_cnn_refuses_tables() -> None:
-    with pytest.raises(BuildError, match=r"model cnn needs image input \(height, width, channels\); the data has shape \(5,\)"):
+    with pytest.raises(
+        BuildError,
+        match=r"model cnn needs image input \(height, width, channels\); the data has shape \(5,\)",
+    ):
         build_model(MODELS.get("cnn").spec(), (5,), Head.for_task("binary", 2))

@@ -46,13 +46,16 @@ def test_one_line_per_problem_with_got_value(workdir: Path) -> None:
     path = write_recipe(workdir, BASE + "train: {epochs: 0, batch_size: many}\n")
     assert _error(path) == [
         f"{path}: train.epochs: input should be greater than or equal to 1 (got 0)",
-        f"{path}: train.batch_size: input should be a valid integer, unable to parse string as an integer (got 'many')",
+        f"{path}: train.batch_size: input should be a valid integer, "
+        "unable to parse string as an integer (got 'many')",
     ]
 
 
 def test_unknown_model_type_lists_available_and_suggests(workdir: Path) -> None:
     path = write_recipe(workdir, BASE.replace("type: mlp", "type: cnm"))
-    assert _error(path) == [f"{path}: model.type: unknown model type 'cnm'. Available: cnn, mlp. Did you mean 'cnn'?"]
+    assert _error(path) == [
+        f"{path}: model.type: unknown model type 'cnm'. Available: cnn, mlp. Did you mean 'cnn'?"
+    ]
 
 
 def test_unknown_field_inside_a_model_type(workdir: Path) -> None:
@@ -79,7 +82,9 @@ def test_missing_type_in_source(workdir: Path) -> None:
 
 
 def test_split_fractions_must_add_up(workdir: Path) -> None:
-    text = BASE.replace("name: iris}", "name: iris}\n  split: {train: 0.8, train_dev: 0.05, dev: 0.1, test: 0.1}")
+    text = BASE.replace(
+        "name: iris}", "name: iris}\n  split: {train: 0.8, train_dev: 0.05, dev: 0.1, test: 0.1}"
+    )
     path = write_recipe(workdir, text)
     assert _error(path) == [
         f"{path}: data.split: train + train_dev + dev + test add up to 1.05; "
@@ -135,7 +140,9 @@ def test_overrides_are_typed_by_the_schema(workdir: Path) -> None:
 
 
 def test_override_switching_optimizer_type(workdir: Path) -> None:
-    recipe = load_recipe(write_recipe(workdir, BASE), ["train.optimizer.type=sgd", "train.optimizer.momentum=0.9"])
+    recipe = load_recipe(
+        write_recipe(workdir, BASE), ["train.optimizer.type=sgd", "train.optimizer.momentum=0.9"]
+    )
     assert recipe.train.optimizer.type == "sgd" and recipe.train.optimizer.momentum == 0.9
 
 
@@ -143,7 +150,7 @@ def test_override_errors(workdir: Path) -> None:
     path = write_recipe(workdir, BASE)
     assert _error(path, ["train.epocs=3"]) == [f"{path}: train.epocs: unknown field. Did you mean 'epochs'?"]
     assert _error(path, ["train.epochs=three"])[0].endswith("(got 'three')")
-    with pytest.raises(RecipeError, match="expected dotted.path=value"):
+    with pytest.raises(RecipeError, match=r"expected dotted\.path=value"):
         load_recipe(path, ["train.epochs"])
     with pytest.raises(RecipeError, match=r"--set name.x=1: name is a value, not a section"):
         load_recipe(path, ["name.x=1"])
@@ -160,7 +167,9 @@ def test_apply_override_creates_sections() -> None:
 def test_relative_data_path_is_taken_from_recipe_folder(workdir: Path) -> None:
     sub = workdir / "project"
     sub.mkdir()
-    path = write_recipe(sub, "name: t\ndata: {source: {type: csv, path: data/x.csv, target: y}}\nmodel: {type: mlp}\n")
+    path = write_recipe(
+        sub, "name: t\ndata: {source: {type: csv, path: data/x.csv, target: y}}\nmodel: {type: mlp}\n"
+    )
     recipe = load_recipe(path)
     assert recipe.data.source.path == (sub / "data" / "x.csv").resolve()
 

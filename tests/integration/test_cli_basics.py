@@ -1,0 +1,115 @@
+"""Fast CLI commands: help, recipe validate/show/schema, models list, split; no TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from dlkit.cli import app
+from tests.conftest import REPO, write_recipe
+
+runner = CliRunner()
+QUICKSTART = REPO / "recipes" / "digits-cnn.yaml"
+
+
+def _modules_after(code: str) -> set[str]:
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    return set(json.loads(out))
+
+
+def test_cli_import_loads_no_tensorflow_or_mlflow() -> None:
+    loaded = _modules_after("import dlkit.cli")
+    assert "tensorflow" not in loaded and "keras" not in loaded and "mlflow" not in loaded
+
+
+def test_help_validate_and_models_list_load_no_tensorflow() -> None:
+    for argv in (["--help"], ["recipe", "validate", str(QUICKSTART)], ["models", "list"]):
+        code = (
+            "import sys\nfrom dlkit.cli import app\n"
+            f"sys.argv = ['dlkit', *{argv!r}]\n"
+            "try:\n    app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        )
+        loaded = _modules_after(code)
+        assert "tensorflow" not in loaded, argv
+        assert "mlflow" not in loaded, argv
+
+
+def test_validate_ok_and_bad() -> None:
+    result = runner.invoke(app, ["recipe", "validate", str(QUICKSTART)])
+    assert result.exit_code == 0 and "valid (model cnn, 30 epochs)" in result.output
+
+
+def test_validate_reports_every_problem(workdir: Path) -> None:
+    path = write_recipe(
+        workdir,
+        """
+        name: x
+        data: {source: {type: sklearn, name: digit}}
+        model: {type: cnn, filters: [8], dropuot: 0.1}
+        train: {epochs: 3, optimizer: {type: adam, learnig_rate: 0.1}}
+        """,
+    )
+    result = runner.invoke(app, ["recipe", "validate", str(path)])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"error: {path}: data.source.name: "
+        "input should be 'digits', 'breast_cancer', 'wine' or 'iris' (got 'digit')",
+        f"error: {path}: model.dropuot: unknown field. Did you mean 'dropout'?",
+        f"error: {path}: train.optimizer.learnig_rate: unknown field. Did you mean 'learning_rate'?",
+    ]
+
+
+def test_show_resolved_applies_overrides_and_defaults() -> None:
+    result = runner.invoke(app, ["recipe", "show", "--resolved", str(QUICKSTART), "--set", "train.epochs=3"])
+    assert result.exit_code == 0
+    import yaml
+
+    shown = yaml.safe_load(result.output)
+    assert shown["train"]["epochs"] == 3
+    assert shown["train"]["optimizer"]["beta_1"] == 0.9
+    assert shown["model"]["kernel_size"] == 3
+
+
+def test_schema_is_json_schema() -> None:
+    result = runner.invoke(app, ["recipe", "schema"])
+    schema = json.loads(result.output)
+    assert schema["title"] == "Recipe" and schema["additionalProperties"] is False
+
+
+def test_models_list_shows_registry() -> None:
+    result = runner.invoke(app, ["models", "list"])
+    assert result.exit_code == 0
+    assert "mlp" in result.output and "cnn" in result.output and "filters" in result.output
+
+
+def test_split_shows_table_and_writes_manifest(workdir: Path) -> None:
+    result = runner.invoke(app, ["split", str(QUICKSTART), "--out", "m.csv"])
+    assert result.exit_code == 0, result.output
+    assert "train_dev" in result.output and "1797 examples" in result.output
+    import pandas as pd
+
+    manifest = pd.read_csv(workdir / "m.csv")
+    assert manifest["set"].value_counts().to_dict() == {
+        "train": 1078,
+        "train_dev": 180,
+        "dev": 270,
+        "test": 269,
+    }
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("dlkit 0.1.0")
