@@ -404,3 +404,57 @@ def diagnose(
     refs = run_refs if isinstance(run_refs, list) else [run_refs]
     runs = [resolve_run(ref, runs_dir, tracking_uri) for ref in refs]
     return [diagnose_run(run, human_error, reports=reports) for run in runs]
+
+
+def analyze_errors(
+    run_ref: str | Path,
+    *,
+    tags: str | Path | None = None,
+    sample: int | None = None,
+    seed: int | None = None,
+    stratify: bool = False,
+    new_sheet: bool = False,
+    label_issues: bool = False,
+    model_gap: float | None = None,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+    reports: bool = True,
+) -> Any:
+    """Error analysis of a finished run (METHODOLOGY §4), from its stored predictions (no TensorFlow).
+
+    Without ``tags``: writes a seeded sheet of misclassified dev examples to tag. With ``tags``
+    (the filled sheet): each category's share, Wilson interval and ceiling, ranked, and the
+    incorrectly-labelled reading. Always: per-class metrics, confusion, slices, highest loss.
+
+    Args:
+        run_ref: a run directory, run name, or MLflow run id or name.
+        tags: a filled sheet (CSV or Parquet).
+        sample: errors on the sheet (the recipe's ``analysis.sample`` when None).
+        seed: sampling seed (the recipe's seed when None).
+        stratify: sample in proportion to each (true, predicted) pair.
+        new_sheet: replace an existing sheet.
+        label_issues: flag suspected label errors in dev and test (cleanlab).
+        model_gap: the error difference between models that matters for the labels reading.
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+        reports: write ``reports/errors.html`` and log the outputs to the run's MLflow run.
+
+    Returns:
+        An :class:`~dlkit.analysis.analyze_run.AnalyzeErrorsResult`.
+
+    Raises:
+        DlkitError: no such run, not a classification run, a bad analysis section or sheet.
+    """
+    from dlkit.analysis.analyze_run import analyze_run
+
+    return analyze_run(
+        resolve_run(run_ref, runs_dir, tracking_uri),
+        tags=Path(tags) if tags is not None else None,
+        sample=sample,
+        seed=seed,
+        stratify=stratify,
+        new_sheet=new_sheet,
+        find_label_issues=label_issues,
+        model_gap=model_gap,
+        reports=reports,
+    )

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from dlkit import __version__
 from dlkit.cli._errors import report_errors
+from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
@@ -130,6 +131,7 @@ def ui(
 
 
 app.command("diagnose")(diagnose)
+app.command("analyze-errors")(analyze_errors)
 
 
 @recipe_app.command("validate")

@@ -1,0 +1,101 @@
+"""``dlkit analyze-errors RUN``: the error sheet, tagged categories and their ceilings (METHODOLOGY §4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dlkit.cli._errors import report_errors
+
+
+@report_errors
+def analyze_errors(
+    run: Annotated[
+        str, typer.Argument(help="A run directory, run name, or MLflow run id or name.", show_default=False)
+    ],
+    tags: Annotated[
+        Optional[Path],  # noqa: UP045 (typer needs Optional)
+        typer.Option(
+            "--tags", help="A filled sheet (CSV or Parquet) to read back and report on.", show_default=False
+        ),
+    ] = None,
+    sample: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            "--sample",
+            help="Errors on the sheet (default: the recipe's analysis.sample, 100).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--seed", help="Sampling seed (default: the recipe's seed).", show_default=False),
+    ] = None,
+    stratify: Annotated[
+        bool, typer.Option("--stratify", help="Sample in proportion to each (true, predicted) pair.")
+    ] = False,
+    new_sheet: Annotated[
+        bool, typer.Option("--new-sheet", help="Replace an existing sheet (it may hold tags).")
+    ] = False,
+    label_issues: Annotated[
+        bool,
+        typer.Option(
+            "--label-issues",
+            help="Flag suspected label errors in dev and test from the stored out-of-sample "
+            "predictions (cleanlab).",
+        ),
+    ] = False,
+    model_gap: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            "--model-gap",
+            help="Error difference between models you need to tell apart (0.002 = 0.2 points): "
+            "labels are worth fixing when their ceiling reaches it.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not write reports/errors.html or log to MLflow.")
+    ] = False,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where run names are looked up.")] = Path(
+        "runs"
+    ),
+    tracking_uri: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--tracking-uri", help="MLflow store for run ids and names.", show_default=False),
+    ] = None,
+) -> None:
+    """Sample misclassified dev examples into a sheet to tag; with --tags, rank the categories by ceiling.
+
+    Reads the predictions stored with the run (no retraining, no TensorFlow). Writes
+    analysis/errors.csv, .parquet and .html and reports/errors.html into the run directory.
+    """
+    from dlkit import api
+    from dlkit.errors import RecipeError
+
+    if model_gap is not None and not 0 <= model_gap <= 1:
+        raise RecipeError(f"--model-gap: expected an error difference in [0, 1] (got {model_gap:g})")
+    result = api.analyze_errors(
+        run,
+        tags=tags,
+        sample=sample,
+        seed=seed,
+        stratify=stratify,
+        new_sheet=new_sheet,
+        label_issues=label_issues,
+        model_gap=model_gap,
+        runs_dir=runs_dir,
+        tracking_uri=tracking_uri,
+        reports=not no_report,
+    )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    from dlkit.cli.main import console
+    from dlkit.reporting.errors import render_errors
+
+    render_errors(console, result)

@@ -1,0 +1,348 @@
+"""Rendering of ``dlkit analyze-errors``: rich tables, the examples page and the HTML report."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from dlkit.analysis.analyze_run import AnalyzeErrorsResult
+    from dlkit.analysis.error_analysis import CategoryReport
+
+TOP_SLICES = 10
+TOP_ISSUES = 20
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{100 * value:.1f}%"
+
+
+def _points(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"{100 * value:.2f}"
+
+
+# ---------------------------------------------------------------- rows shared by every format
+
+_CAT_HEAD = [
+    "category",
+    "source",
+    "count",
+    "share of errors",
+    "95% interval",
+    "ceiling (points)",
+    "dev error at best",
+]
+
+
+def _rows_categories(c: CategoryReport) -> list[list[str]]:
+    return [
+        [
+            r.name,
+            r.source,
+            str(r.count),
+            _pct(r.share),
+            f"{_pct(r.share_low)} to {_pct(r.share_high)}",
+            _points(r.ceiling),
+            _pct(r.error_if_fixed),
+        ]
+        for r in c.categories
+    ]
+
+
+_CLASS_HEAD = ["class", "precision", "recall", "F1", "support"]
+_PAIR_HEAD = ["true", "predicted", "count", "share of errors"]
+_SLICE_HEAD = ["column", "value", "n", "errors", "error rate", "95% interval", "x base rate"]
+_LOSS_HEAD = ["id", "true", "predicted", "confidence", "loss"]
+_ISSUE_HEAD = ["id", "set", "given", "suggested", "p(given)", "p(suggested)"]
+
+
+def _rows_classes(r: AnalyzeErrorsResult) -> list[list[str]]:
+    return [
+        [c.label, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.support)]
+        for c in r.whole_set.per_class
+    ]
+
+
+def _rows_pairs(r: AnalyzeErrorsResult) -> list[list[str]]:
+    return [[p.true, p.predicted, str(p.count), _pct(p.share_of_errors)] for p in r.whole_set.confused_pairs]
+
+
+def _rows_slices(r: AnalyzeErrorsResult) -> list[list[str]]:
+    return [
+        [
+            s.column,
+            s.value,
+            str(s.n),
+            str(s.n_errors),
+            _pct(s.error_rate),
+            f"{_pct(s.low)} to {_pct(s.high)}",
+            f"{s.ratio:.2f}",
+        ]
+        for s in r.whole_set.slices[:TOP_SLICES]
+    ]
+
+
+def _rows_loss(r: AnalyzeErrorsResult) -> list[list[str]]:
+    frame = r.whole_set.highest_loss
+    return [
+        [
+            str(row["id"]),
+            str(row["y_true"]),
+            str(row["y_pred"]),
+            f"{row['confidence']:.3f}",
+            f"{row['loss']:.3f}",
+        ]
+        for _, row in frame.iterrows()
+    ]
+
+
+def _rows_issues(r: AnalyzeErrorsResult) -> list[list[str]]:
+    assert r.label_issues is not None
+    return [
+        [i.id, i.set, i.given, i.suggested, f"{i.label_quality:.3f}", f"{i.suggested_proba:.3f}"]
+        for i in r.label_issues.issues[:TOP_ISSUES]
+    ]
+
+
+def _labels_lines(c: CategoryReport) -> list[str]:
+    lab = c.labels
+    if lab is None:
+        return []
+    verdict = "worth fixing now" if lab.worth_fixing else "not the first thing to fix"
+    return [
+        f"Incorrectly labelled: {lab.count} of {c.n_reviewed} reviewed errors ({_pct(lab.share)}), "
+        f"{_points(lab.ceiling)} points of dev error. Dev error corrected for them: "
+        f"{_pct(lab.corrected_dev_error)} (measured {_pct(c.dev_error)}).",
+        f"Labels: {verdict}: {lab.reason}.",
+        lab.reminder,
+    ]
+
+
+def _issues_lines(r: AnalyzeErrorsResult) -> list[str]:
+    li = r.label_issues
+    assert li is not None
+    return [
+        f"Suspected label errors: {len(li.issues)} of {li.n_examples} examples flagged by confident learning "
+        f"(cleanlab); out-of-sample accuracy {_pct(li.oos_accuracy)}; the prediction differs from the label "
+        f"on {li.n_disagree}.",
+        f"Probabilities: {li.source}.",
+        li.caveat,
+        *li.notes,
+    ]
+
+
+# ---------------------------------------------------------------- terminal
+
+
+def _table(title: str, head: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
+    for i, h in enumerate(head):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
+    """The whole analysis as rich tables and lines."""
+    w = r.whole_set
+    console.print(
+        f"Error analysis of run '{r.run_name}': {r.set_name} error {_pct(w.error)} ({w.n_errors} of {w.n})."
+    )
+    if r.sheet_written:
+        console.print(f"Sheet of {r.n_sampled} dev errors: {r.sheet_path} (and .parquet).", highlight=False)
+        if r.examples_path:
+            console.print(f"Look at them: {r.examples_path}", highlight=False)
+        cats = ", ".join(r.spec.sheet_categories())
+        console.print(
+            f"Tag each row (1/x/yes = in the category; columns: {cats}; add columns for new "
+            f"categories), then: dlkit analyze-errors {r.run_dir} --tags {r.sheet_path}",
+            highlight=False,
+        )
+    c = r.categories
+    if c is not None:
+        title = (
+            f"Error categories ({c.n_reviewed} errors reviewed of {c.n_errors}; "
+            f"dev error {_pct(c.dev_error)})"
+        )
+        console.print(_table(title, _CAT_HEAD, _rows_categories(c)))
+        console.print("Categories overlap; work on the highest ceilings first. Ceiling = share x dev error.")
+        if c.n_untagged:
+            console.print(f"{c.n_untagged} reviewed error(s) carry no category.")
+        for line in _labels_lines(c) if r.tags_path else []:
+            console.print(line, highlight=False)
+        if c.comments:
+            console.print("Comments:")
+            for ident, text in c.comments:
+                console.print(f"  {ident}: {text}", highlight=False, markup=False)
+    console.print(_table("Per class", _CLASS_HEAD, _rows_classes(r)))
+    if w.confused_pairs:
+        console.print(_table("Most confused (true -> predicted)", _PAIR_HEAD, _rows_pairs(r)))
+    if w.slices:
+        console.print(_table("Error rate by metadata value (weakest first)", _SLICE_HEAD, _rows_slices(r)))
+    console.print(_table("Highest loss", _LOSS_HEAD, _rows_loss(r)))
+    if r.label_issues is not None:
+        if r.label_issues.issues:
+            console.print(_table("Suspected label errors (most suspect first)", _ISSUE_HEAD, _rows_issues(r)))
+        for line in _issues_lines(r):
+            console.print(line, highlight=False)
+    for note in r.notes:
+        console.print(f"note: {note}", highlight=False)
+    if r.report_path:
+        console.print(f"Report: {r.report_path}", highlight=False)
+    if r.logged:
+        console.print(f"Logged to MLflow run {r.run_id} ({r.tracking_uri}).", highlight=False)
+    elif r.logging_error:
+        console.print(f"[yellow]Not logged to MLflow:[/yellow] {html.escape(r.logging_error)}")
+
+
+# ---------------------------------------------------------------- HTML
+
+_CSS = (
+    "body{font-family:sans-serif;max-width:70em;margin:2em auto}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em}"
+    "td{text-align:right}td:first-child{text-align:left}"
+    "img.thumb{width:64px;height:64px;image-rendering:pixelated}"
+)
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    e = html.escape
+    out = ["<table>", "<tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>"]
+    out += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows]
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _page(title: str, body: list[str]) -> str:
+    t = html.escape(title)
+    return (
+        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{t}</title><style>{_CSS}</style>'
+        f"</head><body>\n<h1>{t}</h1>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def thumbnail_png(image: np.ndarray) -> str:
+    """A grey-scale image `(height, width)` as a base64 PNG data URI (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    buf = io.BytesIO()
+    plt.imsave(buf, np.asarray(image, dtype=np.float64), cmap="gray_r", format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def examples_html(run_name: str, sheet: pd.DataFrame, inputs: tuple[str, Any] | None) -> str:
+    """A page showing every example of the sheet: its thumbnail or feature values, labels, loss."""
+    e = html.escape
+    info_cols = [c for c in sheet.columns if not pd.api.types.is_bool_dtype(sheet[c]) and c != "comments"]
+    head = (["input"] if inputs is not None and inputs[0] == "image" else []) + info_cols
+    features: pd.DataFrame | None = None
+    if inputs is not None and inputs[0] == "tabular":
+        features = inputs[1]
+        head = head + [str(c) for c in features.columns]
+    rows = ["<table>", "<tr>" + "".join(f"<th>{e(str(h))}</th>" for h in head) + "</tr>"]
+    for k, (_, row) in enumerate(sheet.iterrows()):
+        cells = []
+        if inputs is not None and inputs[0] == "image":
+            cells.append(
+                f'<img class="thumb" alt="example {e(str(row["id"]))}" src="{thumbnail_png(inputs[1][k])}">'
+            )
+        for c in info_cols:
+            value = row[c]
+            cells.append(e(f"{value:.3f}" if isinstance(value, float) else str(value)))
+        if features is not None:
+            cells += [e(f"{v:.4g}") for v in features.iloc[k].tolist()]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    rows.append("</table>")
+    intro = (
+        f"<p>{len(sheet)} misclassified dev examples, in the order of the sheet (errors.csv). "
+        "Tag them in the sheet: one yes/no column per category, comments in the last column.</p>"
+    )
+    return _page(f"Dev errors of {run_name}", [intro, *rows])
+
+
+def confusion_svg(matrix: np.ndarray, classes: list[str]) -> str:
+    """The confusion matrix (rows true, columns predicted) as inline SVG (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    size = max(4.0, 0.45 * len(classes) + 2)
+    fig = Figure(figsize=(size, size))
+    ax = fig.subplots()
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(classes)), classes, rotation=90 if len(classes) > 10 else 0)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if len(classes) <= 20:
+        top = matrix.max() or 1
+        for i in range(matrix.shape[0]):
+            for j in range(matrix.shape[1]):
+                if matrix[i, j]:
+                    colour = "white" if matrix[i, j] > top / 2 else "black"
+                    ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=colour, fontsize=8)
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
+    return svg[svg.find("<svg") :]
+
+
+def to_html(r: AnalyzeErrorsResult) -> str:
+    """The report as a standalone HTML page with the confusion matrix plotted."""
+    e = html.escape
+    w = r.whole_set
+    body = [
+        f"<p>{e(r.set_name)} error {_pct(w.error)} ({w.n_errors} of {w.n}). "
+        f"Sheet: {e(str(r.sheet_path))}.</p>"
+    ]
+    c = r.categories
+    if c is not None:
+        body += [
+            f"<h2>Error categories ({c.n_reviewed} reviewed of {c.n_errors} errors)</h2>",
+            _html_table(_CAT_HEAD, _rows_categories(c)),
+            "<p>Categories overlap; work on the highest ceilings first. Ceiling = share × dev error.</p>",
+        ]
+        if r.tags_path:
+            body += [f"<p>{e(line)}</p>" for line in _labels_lines(c)]
+        if c.comments:
+            body.append(
+                "<h3>Comments</h3><ul>" + "".join(f"<li>{e(i)}: {e(t)}</li>" for i, t in c.comments) + "</ul>"
+            )
+    if r.rules:
+        body.append(
+            "<h3>Rules</h3><ul>" + "".join(f"<li>{e(n)}: {e(t)}</li>" for n, t in r.rules.items()) + "</ul>"
+        )
+    body += [
+        "<h2>Confusion matrix</h2>",
+        confusion_svg(w.confusion, w.classes),
+        "<h2>Per class</h2>",
+        _html_table(_CLASS_HEAD, _rows_classes(r)),
+        "<h2>Most confused</h2>",
+        _html_table(_PAIR_HEAD, _rows_pairs(r)),
+    ]
+    if w.slices:
+        body += [
+            "<h2>Error rate by metadata value (weakest first)</h2>",
+            _html_table(_SLICE_HEAD, _rows_slices(r)),
+        ]
+    body += ["<h2>Highest loss</h2>", _html_table(_LOSS_HEAD, _rows_loss(r))]
+    if r.label_issues is not None:
+        body.append("<h2>Suspected label errors</h2>")
+        body += [f"<p>{e(line)}</p>" for line in _issues_lines(r)]
+        body.append(_html_table(_ISSUE_HEAD, _rows_issues(r)))
+    if r.notes:
+        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in r.notes) + "</ul>")
+    return _page(f"Error analysis of {r.run_name}", body)
