@@ -208,3 +208,13 @@ def test_to_dict_is_json_ready():
 def test_bad_input_is_rejected(sets, human, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         diagnose_errors(sets, human)
+
+
+@pytest.mark.parametrize("n", [1, 7, 30, 263, 10_000])
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_wilson_closed_form_matches_scipy(n, confidence):
+    from scipy.stats import binomtest
+
+    for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+        ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+        assert wilson_interval(k, n, confidence) == pytest.approx((ci.low, ci.high), abs=1e-12)
