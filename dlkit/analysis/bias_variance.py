@@ -367,6 +367,11 @@ def diagnose_errors(
             "No train-dev set: variance is taken as dev − train, so variance and data mismatch "
             "cannot be told apart (add data.split.train_dev to separate them)."
         )
+    if train.n_total:
+        notes.append(
+            f"Train error is measured on a fixed subsample of {train.n:,} of its {train.n_total:,} "
+            "examples (the size of dev), so its interval is as tight as dev's."
+        )
     bias = gaps[0]
     if bias.value < 0:
         certainty = "" if bias.status == "negative" else " (within the noise of the train set)"

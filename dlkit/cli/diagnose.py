@@ -15,7 +15,11 @@ from dlkit.cli._errors import report_errors
 def diagnose(
     runs: Annotated[
         list[str],
-        typer.Argument(help="Run directories, run names, or MLflow run ids or names.", show_default=False),
+        typer.Argument(
+            help="Run directories, run names, or MLflow run ids or names.",
+            metavar="RUN",
+            show_default=False,
+        ),
     ],
     human_error: Annotated[
         Optional[float],  # noqa: UP045 (typer needs Optional)
@@ -30,9 +34,9 @@ def diagnose(
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not write Markdown/HTML reports or log them to MLflow.")
     ] = False,
-    runs_dir: Annotated[
-        Path, typer.Option("--runs-dir", help="Where run names are looked up.")
-    ] = Path("runs"),
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where run names are looked up.")] = Path(
+        "runs"
+    ),
     tracking_uri: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--tracking-uri", help="MLflow store for run ids and names.", show_default=False),
@@ -40,8 +44,9 @@ def diagnose(
 ) -> None:
     """Avoidable bias, variance, data mismatch and overfitting to dev, with intervals and next steps.
 
-    Reads the predictions stored with each run (no retraining). Several runs are shown side by
-    side. With --json, prints {"runs": [...]} with one entry per run.
+    Reads the predictions stored with each run (no retraining). Several runs: side by side.
+
+    With --json, prints {"runs": [...]}, one entry per run.
     """
     from dlkit import api
     from dlkit.errors import RecipeError

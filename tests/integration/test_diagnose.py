@@ -292,3 +292,12 @@ def test_diagnose_from_stored_predictions_imports_no_tensorflow(workdir):
     assert "LOADED []" in done.stdout
     assert "Verdict: Work on avoidable bias" in done.stdout
     assert (path / "reports" / "diagnose.html").is_file()
+
+
+def test_train_subsample_is_stated_in_the_notes(workdir):
+    make_run(workdir, "r", {"train": (5000, 500), "dev": (1000, 100)})
+    (out,) = _json(["r", "--no-report"])
+    assert out["sets"]["train"]["n"] == 1000 and out["sets"]["train"]["n_total"] == 5000
+    assert "Train error is measured on a fixed subsample of 1,000 of its 5,000 examples" in " ".join(
+        out["notes"]
+    )
