@@ -34,11 +34,12 @@ def _planted(rate: float, seed: int = 0):
     wrong = rng.uniform(size=len(y)) < rate
     noisy[wrong] = (y[wrong] + rng.integers(1, 10, int(wrong.sum()))) % 10
     folds = StratifiedKFold(5, shuffle=True, random_state=seed)
-    model = CalibratedClassifierCV(SVC(random_state=seed), ensemble=False)
+    model = CalibratedClassifierCV(SVC(random_state=seed), ensemble=False, cv=3)
     probs = cross_val_predict(model, x / 16.0, noisy, cv=folds, method="predict_proba")
     return y, noisy, probs
 
 
+@pytest.mark.slow  # trains 5 cross-validated classifiers (a few seconds)
 def test_planted_uniform_noise_is_found_better_than_prediction_differs_from_label():
     y, noisy, probs = _planted(0.10)
     truly = np.flatnonzero(noisy != y)
