@@ -232,6 +232,9 @@ def _train_tracked(
     on_start: Callable[[TrainStart], None] | None,
     on_epoch: Callable[[EpochEnd], None] | None,
 ) -> TrainResult:
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
     import keras
     import pandas as pd
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from dlkit.training.fit import EpochEnd
 
 SET_ORDER = ("train", "train_dev", "dev", "test")
+MAX_CLASS_COLUMNS = 6  # beyond this, one column with the range of class shares keeps 80 columns
 
 
 def _fmt(value: Any) -> str:
@@ -29,15 +30,22 @@ def split_table(summary: dict[str, Any]) -> Table:
     table.add_column("examples", justify="right")
     table.add_column("share", justify="right")
     classes = next((s["classes"] for s in sets.values() if "classes" in s), None)
-    if classes and len(classes) <= 12:
+    per_class = classes is not None and len(classes) <= MAX_CLASS_COLUMNS
+    if per_class:
         for c in classes:
             table.add_column(str(c), justify="right")
+    elif classes:
+        table.add_column(f"class share ({len(classes)} classes)", justify="right")
     for name in SET_ORDER:
         if name not in sets:
             continue
-        row = [name, str(sets[name]["n"]), f"{sets[name]['n'] / summary['n_examples']:.1%}"]
-        if classes and len(classes) <= 12:
+        n = sets[name]["n"]
+        row = [name, str(n), f"{n / summary['n_examples']:.1%}"]
+        if per_class:
             row += [str(sets[name]["classes"][c]) for c in classes]
+        elif classes:
+            shares = [count / n for count in sets[name]["classes"].values()]
+            row.append(f"{min(shares):.1%} to {max(shares):.1%}")
         table.add_row(*row)
     return table
 
