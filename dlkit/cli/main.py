@@ -56,9 +56,10 @@ def main(
     ] = False,
 ) -> None:
     """dlkit: train, diagnose, analyse and tune deep-learning models from recipes."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # MLflow announces store migrations at INFO (it reads this when imported, later)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", logging.getLevelName(level))
 
 
 @app.command()
@@ -114,6 +115,7 @@ def ui(
         typer.Option("--tracking-uri", help="Defaults to MLFLOW_TRACKING_URI, then sqlite:///mlflow.db."),
     ] = None,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 5000,
+    workers: Annotated[int, typer.Option(help="Server worker processes (one is plenty locally).")] = 1,
 ) -> None:
     """Open the MLflow UI on the same store dlkit writes to."""
     import subprocess
@@ -125,7 +127,10 @@ def ui(
     console.print(f"MLflow UI for {uri} on http://127.0.0.1:{port}")
     raise typer.Exit(
         subprocess.call(
-            [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--port", str(port)]
+            [
+                *(sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri),
+                *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            ]
         )
     )
 
