@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import Field, field_validator
 
 from dlkit._spec import Spec
+from dlkit.analysis.spec import AnalysisSpec
 from dlkit.data.sources import SOURCES
 from dlkit.data.split import SplitSpec
 from dlkit.models import MODELS
@@ -109,3 +110,4 @@ class Recipe(Spec):
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     targets: TargetsSpec = Field(default_factory=TargetsSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
