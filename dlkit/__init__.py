@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("load_recipe", "resolve_run", "split", "train")
+_API = ("analyze_errors", "diagnose", "learning_curve", "load_recipe", "resolve_run", "split", "train")
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 from dlkit import __version__
 from dlkit.data.dataset import Dataset
 from dlkit.data.sources import load_source
-from dlkit.data.split import SplitResult, split_dataset
+from dlkit.data.split import SplitResult, split_dataset, subsample_train
 from dlkit.errors import DlkitError, RunNotFoundError, TrackingError
 from dlkit.recipe.loader import dump_recipe, flatten, load_recipe
 from dlkit.recipe.schema import Recipe
@@ -30,6 +30,9 @@ __all__ = [
     "SplitOutcome",
     "TrainResult",
     "TrainStart",
+    "analyze_errors",
+    "diagnose",
+    "learning_curve",
     "load_data",
     "load_recipe",
     "resolve_run",
@@ -81,10 +84,18 @@ def load_data(recipe: Recipe) -> Dataset:
     return load_source(recipe.data.source, recipe.data.task, Path.cwd())
 
 
-def split(recipe: Recipe) -> SplitOutcome:
-    """Load the data and split it as the recipe says (seeded, reproducible)."""
+def split(recipe: Recipe, train_fraction: float | None = None) -> SplitOutcome:
+    """Load the data and split it as the recipe says (seeded, reproducible).
+
+    Args:
+        recipe: a validated recipe.
+        train_fraction: keep only this seeded, stratified share of train (learning curves).
+    """
     data = load_data(recipe)
-    return SplitOutcome(data, split_dataset(data, recipe.data.split, recipe.seed))
+    result = split_dataset(data, recipe.data.split, recipe.seed)
+    if train_fraction is not None:
+        result = subsample_train(result, data, train_fraction, recipe.seed)
+    return SplitOutcome(data, result)
 
 
 @dataclass
@@ -132,12 +143,12 @@ def _new_run_dir(runs_dir: Path, name: str) -> tuple[str, Path]:
     return run_name, path
 
 
-def _make_tracker(recipe: Recipe, track: bool) -> Tracker:
+def _make_tracker(recipe: Recipe, track: bool, parent_run_id: str | None = None) -> Tracker:
     if not track:
         return NullTracker()
     from dlkit.tracking.mlflow_tracker import MLflowTracker
 
-    return MLflowTracker(recipe.tracking.uri)
+    return MLflowTracker(recipe.tracking.uri, parent_run_id=parent_run_id)
 
 
 def _write_split(run: RunDir, outcome: SplitOutcome) -> dict[str, Any]:
@@ -154,6 +165,8 @@ def train(
     track: bool = True,
     on_start: Callable[[TrainStart], None] | None = None,
     on_epoch: Callable[[EpochEnd], None] | None = None,
+    train_fraction: float | None = None,
+    parent_run_id: str | None = None,
 ) -> TrainResult:
     """Split the data, train the recipe's model, evaluate every set and record the run.
 
@@ -162,6 +175,9 @@ def train(
         track: record the run in MLflow (else only the run directory is written).
         on_start: called once before the first epoch.
         on_epoch: called after every epoch.
+        train_fraction: train on this seeded, stratified share of the train set only (the
+            other sets unchanged), as a learning curve does.
+        parent_run_id: record the run as a child of this MLflow run.
 
     Returns:
         The run's location and its metrics on every set, measured in inference mode.
@@ -171,7 +187,7 @@ def train(
             that fails or is interrupted is marked FAILED / KILLED, never FINISHED.
     """
     started = time.perf_counter()
-    outcome = split(recipe)
+    outcome = split(recipe, train_fraction)
     data, parts = outcome.data, outcome.split
     runs_dir = Path(recipe.tracking.runs_dir)
     run_name, path = _new_run_dir(runs_dir, recipe.name)
@@ -192,12 +208,13 @@ def train(
         metadata_columns=[str(c) for c in data.metadata.columns],
         optimize=recipe.metrics.optimize or ("mse" if data.task == "regression" else "accuracy"),
         human_error=recipe.targets.human_error,
+        train_fraction=train_fraction,
     )
     run.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
     summary = _write_split(run, outcome)
     run.update_info(split_sizes=parts.sizes(), content_hash=data.content_hash)
 
-    tracker = _make_tracker(recipe, track)
+    tracker = _make_tracker(recipe, track, parent_run_id)
     tracker.start(
         experiment,
         run_name,
@@ -461,3 +478,78 @@ def analyze_errors(
         model_gap=model_gap,
         reports=reports,
     )
+
+
+def learning_curve(
+    run_ref: str | Path,
+    fractions: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0),
+    human_error: float | None = None,
+    *,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+    on_point: Callable[[Any], None] | None = None,
+) -> Any:
+    """Retrain a finished run's recipe on shares of its training set and read the curve.
+
+    Every point keeps the run's split (same dev set); each is recorded as a child of the run
+    in MLflow when the run was tracked. The points, the plot and the reading are written to
+    ``reports/learning_curve.{csv,png,json}`` in the run directory and logged to the run.
+
+    Args:
+        run_ref: a finished run (directory, name, or MLflow run id or name).
+        fractions: shares of the training set, each in (0, 1].
+        human_error: the human-level line; the run's ``targets.human_error`` when None.
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+        on_point: called with each :class:`LearningCurvePoint` as it is measured.
+
+    Returns:
+        A :class:`~dlkit.analysis.learning_curve.LearningCurveResult`.
+    """
+    import pandas as pd
+
+    from dlkit.analysis.learning_curve import LearningCurvePoint, read_learning_curve
+    from dlkit.errors import RecipeError
+    from dlkit.reporting.learning_curve import plot_learning_curve
+
+    if len(fractions) < 2 or any(not 0 < f <= 1 for f in fractions):
+        raise RecipeError(f"--fractions: expected at least two values in (0, 1] (got {list(fractions)})")
+    run = resolve_run(run_ref, runs_dir, tracking_uri)
+    info = run.info()
+    recipe = load_recipe(run.recipe_path)
+    if info.get("tracking_uri"):
+        recipe.tracking.uri = info["tracking_uri"]
+    recipe.tracking.runs_dir = str(run.path / "learning_curve")
+    human = human_error if human_error is not None else info.get("human_error")
+    points = []
+    for fraction in sorted(set(fractions)):
+        result = train(
+            recipe,
+            track=bool(info.get("run_id")),
+            train_fraction=fraction,
+            parent_run_id=info.get("run_id"),
+        )
+        point = LearningCurvePoint(
+            fraction,
+            int(result.metrics["train"]["n"]),
+            result.metrics["train"]["error"],
+            result.metrics["dev"]["error"],
+            int(result.metrics["dev"]["n"]),
+            result.run_name,
+        )
+        points.append(point)
+        if on_point is not None:
+            on_point(point)
+    curve = read_learning_curve(points, human)
+    reports = run.path / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([vars(p) for p in curve.points]).to_csv(reports / "learning_curve.csv", index=False)
+    curve.plot_path = str(plot_learning_curve(curve, reports / "learning_curve.png"))
+    write_json(reports / "learning_curve.json", curve.to_dict())
+    if info.get("run_id"):
+        from dlkit.tracking.mlflow_tracker import _client
+
+        client = _client(info["tracking_uri"])
+        for name in ("learning_curve.csv", "learning_curve.png", "learning_curve.json"):
+            client.log_artifact(info["run_id"], str(reports / name), "reports")
+    return curve

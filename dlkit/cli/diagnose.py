@@ -41,6 +41,16 @@ def diagnose(
         Optional[str],  # noqa: UP045
         typer.Option("--tracking-uri", help="MLflow store for run ids and names.", show_default=False),
     ] = None,
+    learning_curve: Annotated[
+        bool,
+        typer.Option(
+            "--learning-curve",
+            help="Retrain on shares of the training set; plot train/dev error against examples.",
+        ),
+    ] = False,
+    fractions: Annotated[
+        str, typer.Option("--fractions", help="Shares of the training set for --learning-curve.")
+    ] = "0.1,0.25,0.5,1",
 ) -> None:
     """Avoidable bias, variance, data mismatch and overfitting to dev, with intervals and next steps.
 
@@ -53,13 +63,29 @@ def diagnose(
 
     if human_error is not None and human_error < 0:
         raise RecipeError(f"--human-error: expected a value >= 0 (got {human_error:g})")
+    try:
+        shares = tuple(float(f) for f in fractions.split(","))
+    except ValueError:
+        raise RecipeError(f"--fractions: expected numbers separated by commas (got {fractions!r})") from None
     diagnoses = api.diagnose(
         list(runs), human_error, runs_dir=runs_dir, tracking_uri=tracking_uri, reports=not no_report
     )
+    curves = []
+    if learning_curve:
+        curves = [
+            api.learning_curve(ref, shares, human_error, runs_dir=runs_dir, tracking_uri=tracking_uri)
+            for ref in runs
+        ]
     if as_json:
-        typer.echo(json.dumps({"runs": [d.to_dict() for d in diagnoses]}, indent=2, default=str))
+        entries = [d.to_dict() for d in diagnoses]
+        for entry, curve in zip(entries, curves, strict=False):
+            entry["learning_curve"] = curve.to_dict()
+        typer.echo(json.dumps({"runs": entries}, indent=2, default=str))
         return
     from dlkit.cli.main import console
     from dlkit.reporting.diagnose import render_diagnoses
+    from dlkit.reporting.terminal import render_learning_curve
 
     render_diagnoses(console, diagnoses)
+    for curve in curves:
+        render_learning_curve(console, curve)

@@ -104,6 +104,31 @@ def _counts(n: int, fractions: dict[str, float]) -> dict[str, int]:
     return counts
 
 
+def subsample_train(result: SplitResult, data: Dataset, fraction: float, seed: int) -> SplitResult:
+    """Keep a seeded, stratified ``fraction`` of train (for learning curves); the rest is ``unused``.
+
+    The other sets are untouched, so points of a learning curve share one dev set.
+    """
+    if not 0 < fraction <= 1:
+        raise DataError(f"train fraction: expected a value in (0, 1] (got {fraction:g})")
+    train = result.indices("train")
+    if fraction == 1:
+        return result
+    stratify = data.task != "regression"
+    groups = [train[data.y[train] == c] for c in range(data.n_classes)] if stratify else [train]
+    rng = np.random.default_rng(seed)
+    assignment = result.assignment.copy()
+    for members, counts in zip(
+        groups, _allocate([len(g) for g in groups], {"train": fraction, "unused": 1 - fraction}), strict=True
+    ):
+        assignment[rng.permutation(members)[counts["train"] :]] = "unused"
+    if not (assignment == "train").any():
+        raise DataError(f"train fraction {fraction:g} of {len(train)} examples leaves none to train on")
+    manifest = result.manifest.copy()
+    manifest["set"] = assignment
+    return SplitResult(assignment, manifest, f"{result.rule}; train subsampled to {fraction:.0%}")
+
+
 def _allocate(group_sizes: list[int], fractions: dict[str, float]) -> list[dict[str, int]]:
     """Per-group set sizes whose totals hit the global sizes exactly (controlled rounding).
 

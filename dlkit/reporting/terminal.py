@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from dlkit.analysis.learning_curve import LearningCurveResult
     from dlkit.api import SplitOutcome, TrainResult, TrainStart
     from dlkit.training.fit import EpochEnd
 
@@ -125,3 +126,16 @@ def render_train_result(console: Console, result: TrainResult) -> None:
 
 def render_split(console: Console, outcome: SplitOutcome) -> None:
     console.print(split_table(outcome.summary()))
+
+
+def render_learning_curve(console: Console, curve: LearningCurveResult) -> None:
+    """Points of a learning curve, the reading and where the plot is."""
+    table = Table(title="Learning curve (inference-mode errors; one dev set for every point)")
+    for column in ("share of train", "train examples", "train error", "dev error"):
+        table.add_column(column, justify="right")
+    for p in curve.points:
+        table.add_row(f"{p.fraction:.0%}", f"{p.n_train:,}", f"{p.train_error:.2%}", f"{p.dev_error:.2%}")
+    console.print(table)
+    console.print(curve.reading)
+    if curve.plot_path:
+        console.print(f"Plot: {curve.plot_path}", highlight=False)
