@@ -281,10 +281,13 @@ def _make_gap(
     status: GapStatus = "clear" if low > 0 else "negative" if high < 0 else "unresolved"
     resolution = (high - low) / 2
     scale = None
-    if status == "unresolved" and value > 0:
+    if status == "unresolved" and value > 0 and (resolution / value) ** 2 <= MAX_SCALE_ADVICE:
         # half-widths shrink as 1/sqrt(n): sets this many times larger would resolve the gap
         scale = (resolution / value) ** 2
     return Gap(name, value, low, high, upper.name, lower_name, resolution, status, scale_needed=scale)
+
+
+MAX_SCALE_ADVICE = 100.0  # a gap needing >100x more data is too small to chase; no advice given
 
 
 def _read_gap(gap: Gap, kind: ErrorKind, no_train_dev: bool) -> str:

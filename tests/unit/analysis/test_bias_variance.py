@@ -218,3 +218,10 @@ def test_wilson_closed_form_matches_scipy(n, confidence):
     for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
         ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
         assert wilson_interval(k, n, confidence) == pytest.approx((ci.low, ci.high), abs=1e-12)
+
+
+def test_tiny_gap_gets_no_more_data_advice():
+    # 10.0% vs 10.1% on 3,000 examples: resolving 0.1 points would take thousands of times more data
+    sets = {"train": SetError.from_rate("train", 0.100, 3000), "dev": SetError.from_rate("dev", 0.101, 3000)}
+    var = diagnose_errors(sets, human_error=0.1).gap("variance")
+    assert var.status == "unresolved" and var.scale_needed is None

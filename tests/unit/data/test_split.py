@@ -112,3 +112,22 @@ def test_stratified_totals_are_exact_with_many_classes() -> None:
     sizes = split_dataset(data, SplitSpec(train=0.6, train_dev=0.1, dev=0.15, test=0.15), seed=0).sizes()
     # 1797 x (0.6, 0.1, 0.15, 0.15) = 1078.2, 179.7, 269.55, 269.55 -> largest remainders
     assert sizes == {"train": 1078, "train_dev": 180, "dev": 270, "test": 269}
+
+
+def test_subsample_train_keeps_other_sets_and_class_shares() -> None:
+    from dlkit.data.split import subsample_train
+
+    data = _data(2000, 2, weights=[0.7, 0.3])
+    full = split_dataset(data, SplitSpec(train_dev=0.1, dev=0.2, test=0.2), seed=0)
+    part = subsample_train(full, data, 0.25, seed=0)
+    assert part.sizes()["train"] == round(full.sizes()["train"] * 0.25)
+    for name in ("train_dev", "dev", "test"):
+        assert (part.indices(name) == full.indices(name)).all()
+    assert set(part.indices("train")) <= set(full.indices("train"))
+    assert data.y[part.indices("train")].mean() == pytest.approx(
+        data.y[full.indices("train")].mean(), abs=0.01
+    )
+    assert (part.manifest["set"] == "unused").sum() == full.sizes()["train"] - part.sizes()["train"]
+    assert subsample_train(full, data, 1.0, seed=0) is full
+    with pytest.raises(DataError, match=r"train fraction: expected a value in \(0, 1\] \(got 1.5\)"):
+        subsample_train(full, data, 1.5, seed=0)
