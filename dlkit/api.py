@@ -547,9 +547,8 @@ def learning_curve(
     curve.plot_path = str(plot_learning_curve(curve, reports / "learning_curve.png"))
     write_json(reports / "learning_curve.json", curve.to_dict())
     if info.get("run_id"):
-        from dlkit.tracking.mlflow_tracker import _client
+        from dlkit.tracking.mlflow_tracker import log_to_run
 
-        client = _client(info["tracking_uri"])
-        for name in ("learning_curve.csv", "learning_curve.png", "learning_curve.json"):
-            client.log_artifact(info["run_id"], str(reports / name), "reports")
+        names = ("learning_curve.csv", "learning_curve.png", "learning_curve.json")
+        log_to_run(info["run_id"], info["tracking_uri"], [(reports / n, "reports") for n in names])
     return curve

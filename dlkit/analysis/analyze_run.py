@@ -8,7 +8,6 @@ Reads only the run directory (predictions, run.json, recipe.yaml): no TensorFlow
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -369,34 +368,29 @@ def _write_report(run: RunDir, result: AnalyzeErrorsResult) -> Path:
 
 
 def log_outputs(result: AnalyzeErrorsResult) -> None:
-    """Log the sheet, the examples page and the report to the run's MLflow run.
+    """Log the sheet, the examples page, the report and the ceilings to the run's MLflow run.
 
     Raises:
         TrackingError: the store cannot be reached or the run is not in it.
     """
-    import mlflow
-    from mlflow.entities import Metric
-    from mlflow.tracking import MlflowClient
+    from dlkit.tracking.mlflow_tracker import log_to_run
 
-    run_id, uri = result.run_id, result.tracking_uri
-    try:
-        client = MlflowClient(tracking_uri=uri)
-        for path in (result.sheet_path, result.sheet_path.with_suffix(".parquet"), result.examples_path):
-            if path is not None and path.is_file():
-                client.log_artifact(run_id, str(path), ANALYSIS_DIR)
-        if result.report_path is not None:
-            client.log_artifact(run_id, str(result.report_path), REPORTS_DIR)
-        metrics = []
-        now = int(time.time() * 1000)
-        if result.categories is not None:
-            metrics += [
-                Metric(f"errors_ceiling_{r.name}", r.ceiling, now, 0)
+    files = [
+        (path, ANALYSIS_DIR)
+        for path in (result.sheet_path, result.sheet_path.with_suffix(".parquet"), result.examples_path)
+        if path is not None
+    ]
+    if result.report_path is not None:
+        files.append((result.report_path, REPORTS_DIR))
+    metrics: dict[str, float] = {}
+    if result.categories is not None:
+        metrics.update(
+            {
+                f"errors_ceiling_{r.name}": r.ceiling
                 for r in result.categories.categories
                 if r.name.replace("_", "").isalnum()
-            ]
-        if result.label_issues is not None:
-            metrics.append(Metric("errors_label_issues", float(len(result.label_issues.issues)), now, 0))
-        if metrics:
-            client.log_batch(run_id, metrics=metrics)
-    except mlflow.exceptions.MlflowException as exc:
-        raise TrackingError(f"tracking store {uri}: run {run_id}: {exc.message}") from None
+            }
+        )
+    if result.label_issues is not None:
+        metrics["errors_label_issues"] = float(len(result.label_issues.issues))
+    log_to_run(result.run_id, result.tracking_uri, files, metrics)

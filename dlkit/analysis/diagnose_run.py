@@ -194,20 +194,14 @@ def log_reports(diagnosis: RunDiagnosis) -> None:
     Raises:
         TrackingError: the store cannot be reached or the run is not in it.
     """
-    import mlflow
-    from mlflow.entities import Metric
-    from mlflow.tracking import MlflowClient
+    from dlkit.tracking.mlflow_tracker import log_to_run
 
-    run_id, uri = diagnosis.run_id, diagnosis.tracking_uri
-    try:
-        client = MlflowClient(tracking_uri=uri)
-        for path in diagnosis.reports.values():
-            client.log_artifact(run_id, str(path), REPORTS_DIR)
-        now = int(time.time() * 1000)
-        metrics = [Metric(f"diagnose_{g.name}", g.value, now, 0) for g in diagnosis.result.gaps]
-        client.log_batch(run_id, metrics=metrics)
-    except mlflow.exceptions.MlflowException as exc:
-        raise TrackingError(f"tracking store {uri}: run {run_id}: {exc.message}") from None
+    log_to_run(
+        diagnosis.run_id,
+        diagnosis.tracking_uri,
+        [(path, REPORTS_DIR) for path in diagnosis.reports.values()],
+        {f"diagnose_{g.name}": g.value for g in diagnosis.result.gaps},
+    )
 
 
 def diagnose_run(

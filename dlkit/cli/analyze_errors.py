@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlkit.cli._errors import report_errors
+from dlkit.cli._options import JsonOpt, RunsDirOpt, TrackingUriOpt
 
 
 @report_errors
@@ -57,17 +58,12 @@ def analyze_errors(
             show_default=False,
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
+    as_json: JsonOpt = False,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not write reports/errors.html or log to MLflow.")
     ] = False,
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where run names are looked up.")] = Path(
-        "runs"
-    ),
-    tracking_uri: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--tracking-uri", help="MLflow store for run ids and names.", show_default=False),
-    ] = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    tracking_uri: TrackingUriOpt = None,
 ) -> None:
     """Sample misclassified dev examples into a sheet to tag; with --tags, rank the categories by ceiling.
 

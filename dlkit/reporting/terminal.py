@@ -30,8 +30,8 @@ def split_table(summary: dict[str, Any]) -> Table:
     table.add_column("set", no_wrap=True)
     table.add_column("examples", justify="right")
     table.add_column("share", justify="right")
-    classes = next((s["classes"] for s in sets.values() if "classes" in s), None)
-    per_class = classes is not None and len(classes) <= MAX_CLASS_COLUMNS
+    classes: list[str] = next((list(s["classes"]) for s in sets.values() if "classes" in s), [])
+    per_class = 0 < len(classes) <= MAX_CLASS_COLUMNS
     if per_class:
         for c in classes:
             table.add_column(str(c), justify="right")

@@ -133,3 +133,38 @@ def find_run(ref: str, uri: str | None = None) -> tuple[str, str | None, Any] | 
         client.download_artifacts(run_id, "", str(target))
 
     return run_id, run.data.tags.get("dlkit.run_dir"), download
+
+
+def log_to_run(
+    run_id: str | None,
+    uri: str | None,
+    files: list[tuple[Path, str]] | None = None,
+    metrics: dict[str, float] | None = None,
+) -> None:
+    """Add report files and metrics to an existing (usually finished) run.
+
+    Args:
+        run_id: the MLflow run; None (an untracked run) logs nothing.
+        uri: its tracking store; None logs nothing.
+        files: ``(local file, artifact folder)`` pairs; missing files are skipped.
+        metrics: logged at step 0; non-finite values are skipped.
+
+    Raises:
+        TrackingError: the store cannot be reached or the run is not in it.
+    """
+    if run_id is None or uri is None:
+        return
+    import mlflow
+    from mlflow.entities import Metric
+
+    client = _client(uri)
+    try:
+        for path, folder in files or []:
+            if path.is_file():
+                client.log_artifact(run_id, str(path), folder)
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, 0) for k, v in (metrics or {}).items() if math.isfinite(float(v))]
+        for i in range(0, len(batch), _BATCH):
+            client.log_batch(run_id, metrics=batch[i : i + _BATCH])
+    except mlflow.exceptions.MlflowException as exc:
+        raise TrackingError(f"tracking store {uri}: run {run_id}: {exc.message}") from None

@@ -1,0 +1,15 @@
+"""Option types shared by the commands that read a finished RUN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where run names are looked up.")]
+TrackingUriOpt = Annotated[
+    Optional[str],  # noqa: UP045 (typer needs Optional)
+    typer.Option("--tracking-uri", help="MLflow store for run ids and names.", show_default=False),
+]
