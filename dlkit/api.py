@@ -223,7 +223,9 @@ def train(
     run.update_info(run_id=tracker.run_id, tracking_uri=tracker.uri)
     status = "FAILED"
     try:
-        result = _train_tracked(recipe, outcome, run, tracker, summary, on_start, on_epoch)
+        result = _train_tracked(
+            recipe, outcome, run, tracker, summary, on_start, on_epoch, run_name, experiment, started
+        )
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
@@ -235,8 +237,6 @@ def train(
         raise
     finally:
         tracker.finish(status)  # type: ignore[arg-type]
-    result.run_name, result.experiment = run_name, experiment
-    result.duration_s = time.perf_counter() - started
     return result
 
 
@@ -248,6 +248,9 @@ def _train_tracked(
     summary: dict[str, Any],
     on_start: Callable[[TrainStart], None] | None,
     on_epoch: Callable[[EpochEnd], None] | None,
+    run_name: str,
+    experiment: str,
+    started: float,
 ) -> TrainResult:
     from dlkit._tf import import_tensorflow
 
@@ -291,7 +294,7 @@ def _train_tracked(
     if on_start is not None:
         on_start(
             TrainStart(
-                run.info()["run_name"],
+                run_name,
                 run.path,
                 tracker.run_id,
                 tracker.uri,
@@ -345,11 +348,11 @@ def _train_tracked(
     for folder in ("split", "model", "predictions"):
         tracker.log_artifacts(run.path / folder, folder)
     return TrainResult(
-        run_name="",
+        run_name=run_name,
         run_dir=run.path,
         run_id=tracker.run_id,
         tracking_uri=tracker.uri,
-        experiment="",
+        experiment=experiment,
         task=data.task,
         metrics=metrics,
         split_sizes=parts.sizes(),
@@ -357,7 +360,7 @@ def _train_tracked(
         n_params=n_params,
         epochs_run=fitted.epochs_run,
         stopped_early=fitted.stopped_early,
-        duration_s=0.0,
+        duration_s=time.perf_counter() - started,
         history=fitted.history,
     )
 

@@ -1,6 +1,6 @@
 """Error analysis (METHODOLOGY §4): category ceilings, incorrectly labelled data, slices.
 
-Pure pandas/numpy/scipy/scikit-learn: functions take frames of predictions or of a tagged
+Pure pandas/numpy/scikit-learn: functions take frames of predictions or of a tagged
 sheet and return result dataclasses; rendering lives in :mod:`dlkit.reporting.errors`.
 
 Rates are fractions throughout (``0.005`` is half an error point); reports multiply by 100.
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlkit.analysis import bias_variance
 from dlkit.analysis.spec import INCORRECTLY_LABELLED
 
 CONFIDENCE = 0.95
@@ -28,7 +29,7 @@ LABEL_REMINDER = (
 
 
 def wilson_interval(count: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (scipy's ``binomtest(...).proportion_ci``).
+    """The Wilson score interval of a proportion (the closed form shared with ``diagnose``).
 
     Args:
         count: successes (e.g. errors tagged with a category).
@@ -40,10 +41,7 @@ def wilson_interval(count: int, n: int, confidence: float = CONFIDENCE) -> tuple
     """
     if n <= 0:
         return float("nan"), float("nan")
-    from scipy.stats import binomtest
-
-    ci = binomtest(int(count), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    return bias_variance.wilson_interval(int(count), int(n), confidence)
 
 
 def ceiling(share: float, dev_error: float) -> float:
