@@ -31,6 +31,7 @@ __all__ = [
     "TrainResult",
     "TrainStart",
     "analyze_errors",
+    "check_split",
     "diagnose",
     "learning_curve",
     "load_data",
@@ -47,6 +48,7 @@ class SplitOutcome:
 
     data: Dataset
     split: SplitResult
+    distribution: Any = None  # a dlkit.data.checks.DistributionReport
 
     def summary(self) -> dict[str, Any]:
         """Sizes and class counts per set, the rule used, and the data's content hash."""
@@ -62,6 +64,8 @@ class SplitOutcome:
                     counts[str(self.data.classes[k])] = n
                 entry["classes"] = counts
             sets[name] = entry
+        from dlkit.data.summary import split_extras
+
         return {
             "source": self.data.description,
             "n_examples": self.data.n_examples,
@@ -69,6 +73,7 @@ class SplitOutcome:
             "rule": self.split.rule,
             "content_hash": self.data.content_hash,
             "sets": sets,
+            **split_extras(self.split, self.distribution),
         }
 
 
@@ -80,22 +85,58 @@ def _unique_counts(values: Any) -> tuple[list[int], list[int]]:
 
 
 def load_data(recipe: Recipe) -> Dataset:
-    """Load the dataset the recipe names."""
-    return load_source(recipe.data.source, recipe.data.task, Path.cwd())
+    """Load the dataset the recipe names (with the columns its split reads)."""
+    columns = recipe.data.split.columns() if recipe.data.split is not None else []
+    return load_source(recipe.data.source, recipe.data.task, Path.cwd(), columns)
 
 
-def split(recipe: Recipe, train_fraction: float | None = None) -> SplitOutcome:
+def split(recipe: Recipe, train_fraction: float | None = None, *, dedupe: bool | None = None) -> SplitOutcome:
     """Load the data and split it as the recipe says (seeded, reproducible).
+
+    Also finds exact duplicates across sets and tests whether dev and test look like one
+    distribution; text sources get their vocabulary from train here.
 
     Args:
         recipe: a validated recipe.
         train_fraction: keep only this seeded, stratified share of train (learning curves).
+        dedupe: drop duplicates across sets (the recipe's ``data.split.dedupe`` when None).
     """
+    from dlkit.data.checks import check_distribution
+
     data = load_data(recipe)
-    result = split_dataset(data, recipe.data.split, recipe.seed)
+    result = split_dataset(data, recipe.data.split, recipe.seed, dedupe=dedupe)
     if train_fraction is not None:
         result = subsample_train(result, data, train_fraction, recipe.seed)
-    return SplitOutcome(data, result)
+    data.prepare(result.indices("train"))
+    td = recipe.data.split.target_distribution if recipe.data.split is not None else None
+    distribution = check_distribution(data, result.assignment, td.column if td else None)
+    return SplitOutcome(data, result, distribution)
+
+
+def check_split(
+    recipe: Recipe,
+    against: str | Path,
+    *,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+) -> tuple[SplitOutcome, Any]:
+    """Split the data now and compare with a saved manifest (a run's, or a manifest file).
+
+    Returns:
+        The split made now and a :class:`~dlkit.data.manifest.ManifestCheck`.
+    """
+    from dlkit.data.manifest import compare_manifests, read_manifest
+
+    path = Path(against)
+    if path.suffix.lower() in (".parquet", ".csv") and path.is_file():
+        saved, info = read_manifest(path)
+        saved_hash = info.get("content_hash")
+    else:
+        run = resolve_run(against, runs_dir, tracking_uri)
+        saved, info = read_manifest(run.manifest_path)
+        saved_hash = info.get("content_hash") or run.info().get("content_hash")
+    outcome = split(recipe)
+    return outcome, compare_manifests(saved, outcome.split.manifest, saved_hash, outcome.data.content_hash)
 
 
 @dataclass
@@ -152,8 +193,9 @@ def _make_tracker(recipe: Recipe, track: bool, parent_run_id: str | None = None)
 
 
 def _write_split(run: RunDir, outcome: SplitOutcome) -> dict[str, Any]:
-    run.manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    outcome.split.manifest.to_parquet(run.manifest_path, index=False)
+    from dlkit.data.summary import write_split_files
+
+    write_split_files(run.manifest_path, outcome.split, outcome.data)
     summary = outcome.summary()
     write_json(run.split_summary_path, summary)
     return summary
@@ -281,7 +323,7 @@ def _train_tracked(
     x = {name: data.x[parts.indices(name)] for name in parts.present()}
     y = {name: data.y[parts.indices(name)] for name in parts.present()}
     normalizer = None
-    if recipe.data.normalize:
+    if recipe.data.normalize and data.kind != "text":  # token ids are not normalised
         # statistics of train only (METHODOLOGY §1); one scalar for images, per feature for tables
         normalizer = keras.layers.Normalization(axis=None if data.kind == "image" else -1, name="normalize")
         normalizer.adapt(x["train"])

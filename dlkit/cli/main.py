@@ -15,6 +15,7 @@ from dlkit import __version__
 from dlkit.cli._errors import report_errors
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
+from dlkit.cli.split import split
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -82,29 +83,7 @@ def train(
     render_train_result(console, result)
 
 
-@app.command()
-@report_errors
-def split(
-    recipe: RecipeArg,
-    overrides: SetOpt = None,
-    out: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("--out", help="Write the manifest (id, set) to this Parquet or CSV file."),
-    ] = None,
-) -> None:
-    """Split the recipe's data into train / train-dev / dev / test and show the result."""
-    from dlkit import api
-    from dlkit.reporting.terminal import render_split
-
-    outcome = api.split(api.load_recipe(recipe, overrides or []))
-    render_split(console, outcome)
-    if out is not None:
-        manifest = outcome.split.manifest
-        if out.suffix == ".csv":
-            manifest.to_csv(out, index=False)
-        else:
-            manifest.to_parquet(out, index=False)
-        console.print(f"Manifest written to {out}")
+app.command("split")(split)
 
 
 @app.command()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 Task = Literal["binary", "multiclass", "regression"]
-Kind = Literal["tabular", "image"]
+Kind = Literal["tabular", "image", "sequence", "text"]
 
 
 @dataclass
@@ -17,16 +17,27 @@ class Dataset:
     """Features, encoded targets and bookkeeping for one data source.
 
     Attributes:
-        x: features, `(n, features)` for tables or `(n, height, width, channels)` for images.
+        x: features, `(n, features)` for tables, `(n, height, width, channels)` for images,
+            `(n, timesteps, features)` for sequences, token ids `(n, output_sequence_length)` for
+            text (filled by :meth:`prepare` from train's vocabulary; zero-width before). Zero-width
+            `(n, 0)` for a streamed source: its inputs are read from ``files`` batch by batch
+            (:mod:`dlkit.data.pipeline`).
         y: class indices `(n,)` for classification, float targets `(n,)` for regression.
         ids: one stable identifier per example `(n,)` (an id column, or the row number).
         task: binary, multiclass or regression.
-        kind: tabular or image (decides how inputs are normalised).
+        kind: tabular, image, sequence or text (decides how inputs are normalised and built).
         classes: original label values in index order (empty for regression).
         feature_names: one name per feature for tables, empty for images.
         metadata: columns carried to predictions and reports but not used as features.
         content_hash: sha256 of the source data, to detect a changed file.
         description: where the data came from, for messages.
+        input_hashes: one 64-bit hash per example of its inputs (row values, image bytes,
+            text), for the leakage check; None when the source cannot give one.
+        files: per-example file paths (image folders), for streaming and reports.
+        texts: raw strings of a text source `(n,)`.
+        vocabulary: the text vocabulary adapted on train (index = token id), after ``prepare``.
+        stream: inputs are not held in memory but read through ``tf.data`` batch by batch.
+        options: source settings later stages need (image size, text vectorisation).
     """
 
     x: np.ndarray
@@ -39,10 +50,23 @@ class Dataset:
     description: str
     feature_names: list[str] = field(default_factory=list)
     metadata: pd.DataFrame = field(default_factory=pd.DataFrame)
+    input_hashes: np.ndarray | None = None
+    files: np.ndarray | None = None
+    texts: np.ndarray | None = None
+    vocabulary: list[str] = field(default_factory=list)
+    stream: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_examples(self) -> int:
-        return int(self.x.shape[0])
+        return len(self.y)
+
+    @property
+    def vocab_size(self) -> int | None:
+        """Token ids run from 0 to ``vocab_size - 1`` (0 padding, 1 out-of-vocabulary); text only."""
+        if self.kind != "text":
+            return None
+        return len(self.vocabulary) if self.vocabulary else int(self.options["max_tokens"])
 
     @property
     def n_classes(self) -> int:
@@ -50,7 +74,20 @@ class Dataset:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        if "input_shape" in self.options:
+            return tuple(int(d) for d in self.options["input_shape"])
         return tuple(int(d) for d in self.x.shape[1:])
+
+    def prepare(self, train: np.ndarray) -> None:
+        """Fit what must be learned from train only before inputs exist (the text vocabulary).
+
+        Args:
+            train: indices of the training examples.
+        """
+        if self.kind == "text" and self.texts is not None:
+            from dlkit.data.text import vectorize
+
+            self.x, self.vocabulary = vectorize(self.texts, train, self.options)
 
     def labels(self, y: np.ndarray) -> np.ndarray:
         """Original label values for encoded targets (identity for regression)."""

@@ -1,9 +1,16 @@
-"""Seeded, stratified train / train-dev / dev / test splits and their manifest."""
+"""Seeded train / train-dev / dev / test splits and their manifest.
+
+Strategies (METHODOLOGY §1): random (stratified by class), grouped (a group never straddles two
+sets), time-ordered (train before dev before test), and a stable hash of each id (appending
+rows never moves an existing example). ``target_distribution`` puts only the target rows in dev
+and test; ``eyeball`` divides dev into a part to look at and a black-box part (METHODOLOGY §4).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -13,26 +20,80 @@ from dlkit._spec import Spec
 from dlkit.data.dataset import Dataset
 from dlkit.errors import DataError
 
+if TYPE_CHECKING:
+    from dlkit.data.checks import LeakageReport
+
 SPLITS: tuple[str, ...] = ("train", "train_dev", "dev", "test")
 SplitName = Literal["train", "train_dev", "dev", "test"]
+DROPPED = "dropped"
+_FRACTION_FIELDS = {"train", "train_dev", "dev", "test"}
+
+
+class TargetDistributionSpec(Spec):
+    """The rows the system will face: only they go to dev and test (METHODOLOGY §1)."""
+
+    column: str = Field(description="A column of the data (listed under source.metadata or not).")
+    value: str | int | float | bool = Field(description="Rows whose column equals this are target rows.")
 
 
 class SplitSpec(Spec):
-    """Fractions of the whole dataset for each set.
+    """Fractions for each set, and how examples are assigned.
 
     Leave ``train`` out to give it whatever the other sets leave. ``train_dev`` is held out of
-    the training distribution and never trained on (METHODOLOGY §1).
+    the training distribution and never trained on (METHODOLOGY §1). Give no fraction at all for
+    the size-aware default. With ``target_distribution``, ``dev`` and ``test`` are fractions of
+    the target rows (25% each by default: half the target data in dev and test) and
+    ``train_dev`` is a fraction of the training rows.
     """
 
     train: float | None = Field(default=None, gt=0, le=1)
     train_dev: float = Field(default=0.0, ge=0, lt=1)
     dev: float = Field(default=0.2, gt=0, lt=1)
     test: float = Field(default=0.2, ge=0, lt=1)
-    stratify: bool = Field(default=True, description="Keep class shares equal across sets.")
+    stratify: bool = Field(
+        default=True, description="Keep class shares equal across sets (random assignment)."
+    )
+    group: str | None = Field(default=None, description="Column whose values never straddle two sets.")
+    time: str | None = Field(
+        default=None, description="Time (or number) column: train before dev before test."
+    )
+    hash: bool = Field(
+        default=False,
+        description="Assign by a seeded hash of each id (of each group with `group`): appending rows "
+        "never moves an existing example.",
+    )
+    target_distribution: TargetDistributionSpec | None = Field(
+        default=None, description="{column, value}: dev and test only from these rows."
+    )
+    eyeball: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="Share of dev to look at in error analysis; "
+        "the rest is a black box that is only measured.",
+    )
+    dedupe: bool = Field(
+        default=False,
+        description="Drop exact duplicates across sets (kept in test, then dev, then train-dev).",
+    )
 
     @model_validator(mode="after")
     def _fractions_add_up(self) -> SplitSpec:
         others = self.train_dev + self.dev + self.test
+        if self.time is not None and (self.group is not None or self.hash):
+            raise ValueError("time cannot be combined with group or hash (one assignment rule at a time)")
+        if self.target_distribution is not None:
+            if self.train is not None:
+                raise ValueError(
+                    "leave out train with target_distribution: train gets every other row "
+                    "and the target rows not in dev or test"
+                )
+            if self.dev + self.test >= 1:
+                raise ValueError(
+                    f"dev + test add up to {self.dev + self.test:g} of the target rows, "
+                    "leaving none for train"
+                )
+            return self
         if self.train is None:
             if others >= 1:
                 raise ValueError(f"train_dev + dev + test add up to {others:g}, leaving nothing to train on")
@@ -52,6 +113,11 @@ class SplitSpec(Spec):
             "dev": self.dev,
             "test": self.test,
         }
+
+    def columns(self) -> list[str]:
+        """The data columns this split reads (group, time, target-distribution column)."""
+        names = [self.group, self.time, self.target_distribution.column if self.target_distribution else None]
+        return [n for n in dict.fromkeys(names) if n is not None]
 
 
 def default_split(n_examples: int) -> tuple[SplitSpec, str]:
@@ -74,14 +140,20 @@ class SplitResult:
     """Which set each example went to.
 
     Attributes:
-        assignment: the set name of each example, aligned with the dataset `(n,)`.
-        manifest: one row per example: ``id``, ``set``.
-        rule: how the fractions were chosen (recipe, or the size-aware default).
+        assignment: the set name of each example, aligned with the dataset `(n,)`
+            (``dropped`` for duplicates removed by dedupe, ``unused`` for rows a learning curve
+            leaves out).
+        manifest: one row per example: ``id``, ``set``, ``input_hash`` and, when dev is divided,
+            ``dev_part`` (``eyeball`` / ``blackbox`` for dev rows, null elsewhere).
+        rule: how the fractions were chosen and how examples were assigned.
+        leakage: exact duplicates across sets (before any dedupe), when the source gives hashes.
     """
 
     assignment: np.ndarray
     manifest: pd.DataFrame
     rule: str
+    leakage: LeakageReport | None = None
+    notes: list[str] = field(default_factory=list)
 
     def indices(self, name: str) -> np.ndarray:
         return np.flatnonzero(self.assignment == name)
@@ -92,6 +164,13 @@ class SplitResult:
     def present(self) -> list[str]:
         """Sets that hold at least one example, in canonical order."""
         return [name for name, n in self.sizes().items() if n > 0]
+
+    @property
+    def dev_part(self) -> np.ndarray | None:
+        """``eyeball`` / ``blackbox`` / None per example, when dev is divided."""
+        if "dev_part" not in self.manifest.columns:
+            return None
+        return self.manifest["dev_part"].to_numpy()
 
 
 def _counts(n: int, fractions: dict[str, float]) -> dict[str, int]:
@@ -126,7 +205,13 @@ def subsample_train(result: SplitResult, data: Dataset, fraction: float, seed: i
         raise DataError(f"train fraction {fraction:g} of {len(train)} examples leaves none to train on")
     manifest = result.manifest.copy()
     manifest["set"] = assignment
-    return SplitResult(assignment, manifest, f"{result.rule}; train subsampled to {fraction:.0%}")
+    return SplitResult(
+        assignment,
+        manifest,
+        f"{result.rule}; train subsampled to {fraction:.0%}",
+        result.leakage,
+        result.notes,
+    )
 
 
 def _allocate(group_sizes: list[int], fractions: dict[str, float]) -> list[dict[str, int]]:
@@ -157,53 +242,320 @@ def _allocate(group_sizes: list[int], fractions: dict[str, float]) -> list[dict[
     return cells
 
 
-def split_dataset(data: Dataset, spec: SplitSpec | None, seed: int) -> SplitResult:
-    """Assign every example to one set, reproducibly for a given seed and data.
+class _Context:
+    """What the assignment rules read: labels, group codes, times, hash keys."""
 
-    Stratification allocates each class across sets in proportion (largest remainder), so every
-    set with a non-zero fraction gets each class when the class is large enough.
+    def __init__(self, data: Dataset, spec: SplitSpec, seed: int) -> None:
+        self.data = data
+        self.spec = spec
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.stratify = spec.stratify and data.task != "regression"
+        self.groups = _codes(data, spec.group) if spec.group else None
+        self.times = _times(data, spec.time) if spec.time else None
+        self._keys: np.ndarray | None = None
 
-    Raises:
-        DataError: too few examples for the requested sets, or a class too small to stratify.
-    """
-    if spec is None:
-        spec, rule = default_split(data.n_examples)
-    else:
-        rule = "recipe fractions"
-    fractions = spec.fractions()
+    @property
+    def keys(self) -> np.ndarray:
+        """Hash keys: the group value (with group) or the id, as text."""
+        if self._keys is None:
+            source = self.data.metadata[self.spec.group] if self.spec.group else pd.Series(self.data.ids)
+            self._keys = _key_text(source)
+        return self._keys
+
+    def unit(self, salt: str) -> np.ndarray:
+        """A seeded number in [0, 1) per example from its key alone (stable when rows are added)."""
+        prefix = f"{self.seed}:{salt}:".encode()
+        out = np.empty(len(self.keys), dtype=np.float64)
+        cache: dict[str, float] = {}
+        for i, key in enumerate(self.keys):
+            value = cache.get(key)
+            if value is None:
+                digest = hashlib.blake2b(prefix + key.encode(), digest_size=8).digest()
+                value = cache[key] = int.from_bytes(digest, "little") / 2.0**64
+            out[i] = value
+        return out
+
+
+def _key_text(values: pd.Series) -> np.ndarray:
+    """Ids as text; integral floats written as integers (1.0 -> '1'), so a dtype change moves nothing."""
+    if pd.api.types.is_float_dtype(values) and np.all(np.mod(values.dropna(), 1) == 0):
+        values = values.astype("Int64")
+    return values.astype(str).to_numpy(dtype=object)
+
+
+def _column(data: Dataset, name: str) -> pd.Series:
+    if name not in data.metadata.columns:
+        raise DataError(f"{data.description}: no column '{name}' for the split")
+    return data.metadata[name]
+
+
+def _missing(values: pd.Series, data: Dataset, name: str, role: str) -> None:
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise DataError(
+            f"{data.description}: {role} column '{name}' has {int(missing.sum())} missing value(s), "
+            f"first at row {int(np.flatnonzero(missing)[0])}"
+        )
+
+
+def _codes(data: Dataset, name: str) -> np.ndarray:
+    values = _column(data, name)
+    _missing(values, data, name, "group")
+    codes, _ = pd.factorize(values)
+    return codes
+
+
+def _times(data: Dataset, name: str) -> np.ndarray:
+    """Numeric or date-time values of the time column, as numbers that sort in time order."""
+    values = _column(data, name)
+    _missing(values, data, name, "time")
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return (
+            values.to_numpy().astype(np.float64)
+            if pd.api.types.is_numeric_dtype(values)
+            else (values.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(np.float64))
+        )
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{data.description}: time column '{name}': value {values.iloc[row]!r} at row {row} "
+            "is not a date, time or number"
+        )
+    return parsed.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(np.float64)
+
+
+def _check_strata(ctx: _Context, members: np.ndarray, wanted: list[str]) -> None:
+    data = ctx.data
+    counts = np.bincount(data.y[members].astype(int), minlength=data.n_classes)
+    for c, count in enumerate(counts):
+        if 0 < count < len(wanted):
+            raise DataError(
+                f"{data.description}: class {data.classes[c]!r} has {int(count)} example(s), "
+                f"too few to stratify over {len(wanted)} sets ({', '.join(wanted)})",
+                hint="set data.split.stratify: false, or drop that class",
+            )
+
+
+def _assign_random(ctx: _Context, members: np.ndarray, fractions: dict[str, float], out: np.ndarray) -> None:
     wanted = [k for k, f in fractions.items() if f > 0]
-    rng = np.random.default_rng(seed)
-    assignment = np.empty(data.n_examples, dtype=object)
-    stratify = spec.stratify and data.task != "regression"
-    groups = (
-        [np.flatnonzero(data.y == c) for c in range(data.n_classes)]
-        if stratify
-        else [np.arange(data.n_examples)]
-    )
-    if stratify:
-        for c, members in enumerate(groups):
-            if len(members) < len(wanted):
-                raise DataError(
-                    f"{data.description}: class {data.classes[c]!r} has {len(members)} example(s), "
-                    f"too few to stratify over {len(wanted)} sets ({', '.join(wanted)})",
-                    hint="set data.split.stratify: false, or drop that class",
-                )
-    cells = _allocate([len(m) for m in groups], fractions)
-    for members, counts in zip(groups, cells, strict=True):
-        shuffled = rng.permutation(members)
+    if ctx.stratify:
+        _check_strata(ctx, members, wanted)
+        y = ctx.data.y[members]
+        strata = [members[y == c] for c in range(ctx.data.n_classes)]
+    else:
+        strata = [members]
+    for stratum, counts in zip(strata, _allocate([len(s) for s in strata], fractions), strict=True):
+        shuffled = ctx.rng.permutation(stratum)
         start = 0
         for name, count in counts.items():
-            assignment[shuffled[start : start + count]] = name
+            out[shuffled[start : start + count]] = name
             start += count
-    result = SplitResult(
-        assignment=assignment.astype(str),
-        manifest=pd.DataFrame({"id": data.ids, "set": assignment.astype(str)}),
-        rule=rule,
-    )
-    empty = [k for k in wanted if result.sizes()[k] == 0]
+
+
+def _assign_groups(ctx: _Context, members: np.ndarray, fractions: dict[str, float], out: np.ndarray) -> None:
+    """Whole groups, in seeded random order, each to the set furthest below its target size."""
+    assert ctx.groups is not None
+    codes = ctx.groups[members]
+    uniques, inverse, sizes = np.unique(codes, return_inverse=True, return_counts=True)
+    wanted = [k for k, f in fractions.items() if f > 0]
+    if len(uniques) < len(wanted):
+        raise DataError(
+            f"{ctx.data.description}: group column '{ctx.spec.group}' has {len(uniques)} group(s), "
+            f"too few for {len(wanted)} sets ({', '.join(wanted)})"
+        )
+    targets = _counts(len(members), fractions)
+    filled = dict.fromkeys(wanted, 0)
+    choice = np.empty(len(uniques), dtype=object)
+    for g in ctx.rng.permutation(len(uniques)):
+        name = max(wanted, key=lambda k: (targets[k] - filled[k], -wanted.index(k)))
+        choice[g] = name
+        filled[name] += int(sizes[g])
+    out[members] = choice[inverse]
+
+
+def _assign_hash(
+    ctx: _Context, members: np.ndarray, fractions: dict[str, float], out: np.ndarray, salt: str
+) -> None:
+    """Set boundaries on a per-key number in [0, 1): the same key always lands in the same set."""
+    u = ctx.unit(salt)[members]
+    edges = np.cumsum([fractions[k] for k in fractions])
+    names = np.asarray(list(fractions), dtype=object)
+    out[members] = names[np.minimum(np.searchsorted(edges, u, side="right"), len(names) - 1)]
+
+
+def _assign_time(ctx: _Context, members: np.ndarray, fractions: dict[str, float], out: np.ndarray) -> None:
+    """Earliest rows to the first set, latest to the last; rows sharing a time stay together."""
+    assert ctx.times is not None
+    order = members[np.argsort(ctx.times[members], kind="stable")]
+    times = ctx.times[order]
+    counts = _counts(len(order), fractions)
+    start = 0
+    names = [k for k in fractions if counts[k] > 0 or fractions[k] > 0]
+    for i, name in enumerate(names):
+        end = len(order) if i == len(names) - 1 else start + counts[name]
+        # move the cut to the end of a run of equal times, so that no time straddles two sets
+        while 0 < end < len(order) and times[end] == times[end - 1]:
+            end += 1
+        out[order[start:end]] = name
+        start = end
+    empty = [k for k in names if fractions[k] > 0 and not (out[members] == k).any()]
+    if empty:
+        raise DataError(
+            f"{ctx.data.description}: time column '{ctx.spec.time}' has too few distinct times: "
+            f"{', '.join(empty)} would be empty"
+        )
+
+
+def _assign(
+    ctx: _Context, members: np.ndarray, fractions: dict[str, float], out: np.ndarray, salt: str
+) -> None:
+    if ctx.spec.hash:
+        _assign_hash(ctx, members, fractions, out, salt)
+    elif ctx.spec.group is not None:
+        _assign_groups(ctx, members, fractions, out)
+    else:
+        _assign_random(ctx, members, fractions, out)
+
+
+def _strategy_text(ctx: _Context) -> str:
+    spec = ctx.spec
+    if spec.time:
+        return f"time-ordered by '{spec.time}'"
+    if spec.hash:
+        keyed = f"group '{spec.group}'" if spec.group else "id"
+        return f"stable hash of each {keyed}"
+    if spec.group:
+        return f"grouped by '{spec.group}'"
+    return "stratified" if ctx.stratify else "random"
+
+
+def split_dataset(
+    data: Dataset, spec: SplitSpec | None, seed: int, *, dedupe: bool | None = None
+) -> SplitResult:
+    """Assign every example to one set, reproducibly for a given seed and data.
+
+    Random assignment stratifies each class across sets in proportion (largest remainder), so
+    every set with a non-zero fraction gets each class when the class is large enough.
+
+    Args:
+        data: the loaded dataset (split columns in its metadata).
+        spec: the recipe's ``data.split``; None for the size-aware default.
+        seed: the recipe's seed.
+        dedupe: drop exact duplicates across sets (the spec's ``dedupe`` when None).
+
+    Raises:
+        DataError: too few examples (or groups, or times) for the requested sets, a class too
+            small to stratify, a missing split column, or no target rows.
+    """
+    if data.n_examples == 0:
+        raise DataError(f"{data.description}: no examples to split")
+    given = spec is not None and bool(_FRACTION_FIELDS & spec.model_fields_set)
+    if spec is None:
+        spec, rule = default_split(data.n_examples)
+    elif not given and spec.target_distribution is None:
+        default, rule = default_split(data.n_examples)
+        spec = spec.model_copy(update={"dev": default.dev, "test": default.test})
+    else:
+        rule = "recipe fractions"
+    ctx = _Context(data, spec, seed)
+    assignment = np.empty(data.n_examples, dtype=object)
+    everyone = np.arange(data.n_examples)
+    if spec.target_distribution is not None:
+        rule = _split_target(ctx, assignment, given)
+    elif spec.time is not None:
+        fractions = spec.fractions()
+        pool = fractions["train"] + fractions["train_dev"]
+        _assign_time(
+            ctx, everyone, {"train": pool, "dev": fractions["dev"], "test": fractions["test"]}, assignment
+        )
+        if spec.train_dev > 0:
+            _carve_train_dev(ctx, assignment, spec.train_dev / pool)
+        rule = f"{rule}; {_strategy_text(ctx)}"
+    else:
+        _assign(ctx, everyone, spec.fractions(), assignment, "split")
+        rule = f"{rule}; {_strategy_text(ctx)}"
+    assignment = assignment.astype(str)
+    wanted = [k for k, f in spec.fractions().items() if f > 0]
+    empty = [k for k in wanted if not (assignment == k).any()]
     if empty:
         raise DataError(
             f"{data.description}: {data.n_examples} examples are too few for the split: "
             f"{', '.join(empty)} would be empty"
         )
-    return result
+    return _finish(ctx, assignment, rule, spec.dedupe if dedupe is None else dedupe)
+
+
+def _carve_train_dev(ctx: _Context, assignment: np.ndarray, fraction: float) -> None:
+    """Move ``fraction`` of the train rows to train_dev, by the split's own rule (random for time)."""
+    pool = np.flatnonzero(assignment == "train")
+    fractions = {"train": 1 - fraction, "train_dev": fraction}
+    if ctx.spec.time is not None:
+        _assign_random(ctx, pool, fractions, assignment)
+    else:
+        _assign(ctx, pool, fractions, assignment, "train_dev")
+
+
+def _split_target(ctx: _Context, assignment: np.ndarray, given: bool) -> str:
+    """Dev and test from the target rows only; every other row, and the rest of the target rows, to train."""
+    spec, data = ctx.spec, ctx.data
+    td = spec.target_distribution
+    assert td is not None
+    values = _column(data, td.column)
+    is_target = (values.astype(str) == str(td.value)).to_numpy()
+    if not is_target.any():
+        shown = ", ".join(map(str, pd.unique(values)[:5]))
+        raise DataError(
+            f"{data.description}: target_distribution: no rows with {td.column} = {td.value!r} "
+            f"(values: {shown})"
+        )
+    dev, test = (spec.dev, spec.test) if given else (0.25, 0.25)
+    target = np.flatnonzero(is_target)
+    assignment[~is_target] = "train"
+    fractions = {"train": 1 - dev - test, "dev": dev, "test": test}
+    if spec.time is not None:
+        _assign_time(ctx, target, fractions, assignment)
+    else:
+        _assign(ctx, target, fractions, assignment, "split")
+    if spec.train_dev > 0:
+        _carve_train_dev(ctx, assignment, spec.train_dev)
+    how = "given fractions" if given else "half of them to dev and test (METHODOLOGY §1)"
+    return (
+        f"target distribution {td.column} = {td.value}: dev and test only from its "
+        f"{len(target):,} rows ({how}), train gets the other {int((~is_target).sum()):,} rows "
+        f"and the rest; {_strategy_text(ctx)}"
+    )
+
+
+def _finish(ctx: _Context, assignment: np.ndarray, rule: str, dedupe: bool) -> SplitResult:
+    from dlkit.data.checks import find_leakage
+
+    data, spec = ctx.data, ctx.spec
+    notes: list[str] = []
+    leakage = find_leakage(data, assignment) if data.input_hashes is not None else None
+    if dedupe and leakage is not None and leakage.n_dropped:
+        assignment = assignment.copy()
+        assignment[leakage.drop] = DROPPED
+        notes.append(f"dedupe: dropped {leakage.n_dropped} duplicate example(s) across sets")
+    manifest: dict[str, Any] = {"id": data.ids, "set": assignment}
+    if data.input_hashes is not None:
+        manifest["input_hash"] = data.input_hashes
+    if spec.eyeball is not None:
+        manifest["dev_part"] = _dev_parts(ctx, assignment, spec.eyeball)
+    return SplitResult(assignment, pd.DataFrame(manifest), rule, leakage, notes)
+
+
+def _dev_parts(ctx: _Context, assignment: np.ndarray, share: float) -> pd.Series:
+    """``eyeball`` for a seeded ``share`` of dev (stable per id with hash), ``blackbox`` for the rest."""
+    dev = np.flatnonzero(assignment == "dev")
+    parts = np.full(len(assignment), None, dtype=object)
+    if ctx.spec.hash:
+        eye = ctx.unit("eyeball")[dev] < share
+    else:
+        n_eye = max(1, round(share * len(dev))) if len(dev) else 0
+        eye = np.zeros(len(dev), dtype=bool)
+        eye[np.random.default_rng([ctx.seed, 4]).permutation(len(dev))[:n_eye]] = True
+    parts[dev] = np.where(eye, "eyeball", "blackbox")
+    return pd.Series(parts, dtype=object)

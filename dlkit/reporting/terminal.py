@@ -125,7 +125,9 @@ def render_train_result(console: Console, result: TrainResult) -> None:
 
 
 def render_split(console: Console, outcome: SplitOutcome) -> None:
-    console.print(split_table(outcome.summary()))
+    from dlkit.reporting.split import render_split_outcome
+
+    render_split_outcome(console, outcome)
 
 
 def render_learning_curve(console: Console, curve: LearningCurveResult) -> None:

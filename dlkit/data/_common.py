@@ -1,0 +1,148 @@
+"""Helpers every data source shares: content hashes, target encoding, column checks."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlkit._naming import did_you_mean
+from dlkit.data.dataset import Task
+from dlkit.errors import DataError
+
+
+def hash_arrays(*arrays: np.ndarray) -> str:
+    """sha256 of the arrays' bytes, in order."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def hash_file(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def hash_bytes64(data: bytes) -> int:
+    """A 64-bit digest of ``data`` (blake2b), as an unsigned integer."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def row_hashes(x: np.ndarray) -> np.ndarray:
+    """One 64-bit hash per example of its input values `(n,)` uint64.
+
+    Two examples get the same hash exactly when their inputs are byte-for-byte equal (up to
+    64-bit collisions, about one in 10^19 per pair), which is what the leakage check needs.
+    """
+    n = len(x)
+    flat = np.ascontiguousarray(x).reshape(n, -1) if n else np.empty((0, 0))
+    if flat.dtype.kind in "fiub" and flat.shape[1] <= 256:
+        # pandas hashes each column vectorised and combines them: fast for tables
+        return pd.util.hash_pandas_object(pd.DataFrame(flat), index=False).to_numpy(dtype=np.uint64)
+    return np.fromiter((hash_bytes64(row.tobytes()) for row in flat), dtype=np.uint64, count=n)
+
+
+def text_hashes(values: Iterable[object]) -> np.ndarray:
+    """One 64-bit hash per string `(n,)` uint64."""
+    return pd.util.hash_array(np.asarray([str(v) for v in values], dtype=object)).astype(np.uint64)
+
+
+def resolve(path: Path, base_dir: Path) -> Path:
+    """``path`` itself when absolute, else taken from ``base_dir``."""
+    return path if path.is_absolute() else base_dir / path
+
+
+def infer_task(y: pd.Series) -> Task:
+    n_unique = y.nunique(dropna=True)
+    if n_unique == 2:
+        return "binary"
+    if pd.api.types.is_float_dtype(y) and not np.all(np.mod(y.dropna(), 1) == 0):
+        return "regression"
+    if pd.api.types.is_numeric_dtype(y) and n_unique > 50:
+        return "regression"
+    return "multiclass"
+
+
+def plain(value: object) -> object:
+    """numpy scalars -> Python scalars, so classes serialise to JSON and YAML."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def encode_target(
+    y: pd.Series, task: Task | None, where: str, expected: list[Any] | None = None
+) -> tuple[np.ndarray, Task, list[object]]:
+    """Encode a target column as class indices (or floats for regression).
+
+    Args:
+        y: the raw target values.
+        task: the task the recipe names, or None to infer it.
+        where: ``file: column 'x'`` for error messages.
+        expected: the recipe's class list (index order); a label outside it is an error.
+
+    Returns:
+        The encoded targets, the task, and the class values in index order.
+
+    Raises:
+        DataError: missing targets, a single class, a label not in ``expected``, or
+            non-numeric regression targets.
+    """
+    missing = y.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise DataError(
+            f"{where}: {int(missing.sum())} missing target value(s), first at row {row}",
+            hint="drop or fill those rows; every example needs a target",
+        )
+    task = task or infer_task(y)
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y):
+            raise DataError(
+                f"{where}: regression needs a numeric target (got values such as {plain(y.iloc[0])!r})"
+            )
+        return y.to_numpy(dtype=np.float32), task, []
+    codes, uniques = pd.factorize(y, sort=False)
+    if expected is not None:
+        known = {str(c) for c in expected}
+        unseen = [k for k, v in enumerate(uniques) if str(plain(v)) not in known]
+        if unseen:
+            first = int(np.flatnonzero(np.isin(codes, unseen))[0])
+            raise DataError(
+                f"{where}: label {plain(uniques[unseen[0]])!r} at row {first} is not one of the "
+                f"classes {list(expected)!r}",
+                hint="add it to data.source.classes, or drop those rows",
+            )
+        classes: list[Any] = list(expected)
+    else:
+        classes = sorted((plain(v) for v in uniques), key=lambda v: (str(type(v)), v))  # type: ignore[arg-type]
+    if len(classes) < 2:
+        raise DataError(f"{where}: classification needs at least 2 classes (got {classes!r})")
+    if task == "binary" and len(classes) != 2:
+        raise DataError(f"{where}: task binary needs exactly 2 classes (got {len(classes)})")
+    # factorize is O(n) and keeps memory low on big tables; map its codes to the class order
+    order = {str(c): i for i, c in enumerate(classes)}
+    remap = np.asarray([order[str(plain(v))] for v in uniques], dtype=np.int64)
+    return remap[codes], task, classes
+
+
+def require_columns(columns: Iterable[object], where: object, role: str, names: Iterable[str]) -> None:
+    """Raise one line naming the first missing column, with a did-you-mean.
+
+    Raises:
+        DataError: a column in ``names`` is not among ``columns``.
+    """
+    present = [str(c) for c in columns]
+    for name in names:
+        if name not in present:
+            raise DataError(
+                f"{where}: no {role} column '{name}'.{did_you_mean(name, present)}",
+                hint=f"columns are: {', '.join(present)}",
+            )

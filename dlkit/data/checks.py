@@ -1,0 +1,233 @@
+"""Checks of a split: exact duplicates across sets (leakage) and whether dev and test look alike.
+
+Pure NumPy / pandas / SciPy: they take a dataset and its assignment and return result objects;
+rendering lives in :mod:`dlkit.reporting.split`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlkit.data.dataset import Dataset
+
+# when an input sits in several sets, dedupe keeps it in the first of these
+PRECEDENCE = ("test", "dev", "train_dev", "train")
+ALPHA = 0.01
+MAX_FEATURE_TESTS = 200
+N_EXAMPLES = 5
+
+
+@dataclass
+class LeakageReport:
+    """Exact duplicate inputs (row values, image bytes, text) found in more than one set.
+
+    Attributes:
+        pairs: per pair of sets ``"train/dev"``: distinct inputs found in both.
+        n_inputs: distinct inputs found in more than one set.
+        n_rows: rows carrying those inputs.
+        n_conflicting: of those inputs, how many carry different labels in different sets.
+        drop: rows dedupe removes: every copy outside the first set of test, dev, train_dev, train.
+        examples: a few duplicates: ``{set: [ids]}`` each.
+    """
+
+    pairs: dict[str, int]
+    n_inputs: int
+    n_rows: int
+    n_conflicting: int
+    drop: np.ndarray
+    examples: list[dict[str, list[Any]]] = field(default_factory=list)
+
+    @property
+    def n_dropped(self) -> int:
+        return len(self.drop)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pairs": self.pairs,
+            "n_inputs": self.n_inputs,
+            "n_rows": self.n_rows,
+            "n_conflicting": self.n_conflicting,
+            "n_dropped_by_dedupe": self.n_dropped,
+            "examples": self.examples,
+        }
+
+
+def find_leakage(data: Dataset, assignment: np.ndarray) -> LeakageReport:
+    """Exact duplicates across train, train-dev, dev and test.
+
+    Args:
+        data: a dataset with ``input_hashes``.
+        assignment: the set of each example `(n,)`.
+    """
+    assert data.input_hashes is not None
+    hashes = pd.Series(data.input_hashes)
+    in_sets = np.isin(assignment, PRECEDENCE)
+    candidates = np.flatnonzero(hashes.duplicated(keep=False).to_numpy() & in_sets)
+    rank = {name: i for i, name in enumerate(PRECEDENCE)}
+    frame = pd.DataFrame(
+        {
+            "row": candidates,
+            "hash": data.input_hashes[candidates],
+            "set": assignment[candidates],
+            "rank": [rank[s] for s in assignment[candidates]],
+            "y": data.y[candidates],
+        }
+    )
+    n_sets = frame.groupby("hash")["set"].transform("nunique") if len(frame) else pd.Series(dtype=int)
+    cross = frame[n_sets.to_numpy() > 1] if len(frame) else frame
+    pairs: dict[str, int] = {}
+    examples: list[dict[str, list[Any]]] = []
+    n_conflicting = 0
+    drop = np.empty(0, dtype=np.int64)
+    if len(cross):
+        best = cross.groupby("hash")["rank"].transform("min")
+        drop = np.sort(cross["row"].to_numpy()[cross["rank"].to_numpy() > best.to_numpy()])
+        members = cross.groupby("hash")["set"].agg(lambda s: frozenset(s))
+        for i, a in enumerate(PRECEDENCE[::-1]):
+            for b in PRECEDENCE[::-1][i + 1 :]:
+                n = int(sum(1 for m in members if a in m and b in m))
+                if n:
+                    pairs[f"{a}/{b}"] = n
+        n_conflicting = int((cross.groupby("hash")["y"].nunique() > 1).sum())
+        for _, rows in list(cross.groupby("hash", sort=False))[:N_EXAMPLES]:
+            shown: dict[str, list[Any]] = {}
+            for name in PRECEDENCE[::-1]:
+                ids = data.ids[rows["row"][rows["set"] == name].to_numpy()]
+                if len(ids):
+                    shown[name] = [_plain(v) for v in ids[:3]]
+            examples.append(shown)
+    return LeakageReport(
+        pairs=pairs,
+        n_inputs=int(cross["hash"].nunique()) if len(cross) else 0,
+        n_rows=len(cross),
+        n_conflicting=n_conflicting,
+        drop=drop,
+        examples=examples,
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass
+class DistributionReport:
+    """Dev against test: are they one distribution? (METHODOLOGY §1).
+
+    Attributes:
+        source_column: the column whose share per set is shown (target distribution or ``source``).
+        source_shares: per set, the share of each value of ``source_column``.
+        tests: each two-sample test run: what, statistic, p-value.
+        warning: one line when some test rejects at the Bonferroni-corrected level, else None.
+    """
+
+    source_column: str | None
+    source_shares: dict[str, dict[str, float]]
+    tests: list[dict[str, Any]]
+    warning: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source_column": self.source_column,
+            "source_shares": self.source_shares,
+            "tests": self.tests,
+            "warning": self.warning,
+        }
+
+
+def _statistics(data: Dataset, idx: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Per-example numbers to compare dev and test on: features, or summaries of images and sequences."""
+    if data.kind == "text" and data.texts is not None:
+        lengths = np.asarray([len(str(t).split()) for t in data.texts[idx]], dtype=np.float64)
+        return ["words per text"], lengths[:, None]
+    x = data.x[idx]
+    if x.size == 0 or x.ndim < 2:
+        return [], np.empty((len(idx), 0))
+    if data.kind == "tabular":
+        names = data.feature_names or [f"feature {i}" for i in range(x.shape[1])]
+        return names[:MAX_FEATURE_TESTS], x[:, :MAX_FEATURE_TESTS].astype(np.float64)
+    flat = x.reshape(len(x), -1, x.shape[-1]).astype(np.float64)
+    means, stds = flat.mean(axis=1), flat.std(axis=1)
+    what = "channel" if data.kind == "image" else "feature"
+    names = [f"mean of {what} {c}" for c in range(flat.shape[2])] + [
+        f"spread of {what} {c}" for c in range(flat.shape[2])
+    ]
+    return names[:MAX_FEATURE_TESTS], np.hstack([means, stds])[:, :MAX_FEATURE_TESTS]
+
+
+def source_column(data: Dataset, target_column: str | None) -> str | None:
+    """The column to show per-source shares for: the target-distribution column, else ``source``."""
+    if target_column and target_column in data.metadata.columns:
+        return target_column
+    return "source" if "source" in data.metadata.columns else None
+
+
+def check_distribution(
+    data: Dataset, assignment: np.ndarray, target_column: str | None = None
+) -> DistributionReport:
+    """Per-source shares per set, and two-sample tests of dev against test.
+
+    Labels: a chi-square test of homogeneity (classification) or Kolmogorov-Smirnov (regression);
+    inputs: Kolmogorov-Smirnov on each feature (tables) or on per-example means and spreads
+    (images, sequences), words per text (text). The warning uses a Bonferroni correction over
+    all the tests at level 0.01, so one random split raises it about once in a hundred.
+    """
+    from scipy import stats
+
+    column = source_column(data, target_column)
+    shares: dict[str, dict[str, float]] = {}
+    if column is not None:
+        values = data.metadata[column].astype(str).to_numpy()
+        for name in PRECEDENCE[::-1]:
+            members = values[assignment == name]
+            if len(members):
+                counts = pd.Series(members).value_counts(normalize=True).sort_index()
+                shares[name] = {str(k): float(v) for k, v in counts.items()}
+    dev, test = np.flatnonzero(assignment == "dev"), np.flatnonzero(assignment == "test")
+    tests: list[dict[str, Any]] = []
+    if len(dev) >= 2 and len(test) >= 2:
+        if data.task == "regression":
+            result = stats.ks_2samp(data.y[dev], data.y[test])
+            tests.append(
+                {
+                    "what": "labels",
+                    "test": "KS",
+                    "statistic": float(result.statistic),
+                    "p": float(result.pvalue),
+                }
+            )
+        else:
+            table = np.stack(
+                [np.bincount(data.y[s].astype(int), minlength=data.n_classes) for s in (dev, test)]
+            )
+            table = table[:, table.sum(axis=0) > 0]
+            if table.shape[1] > 1:
+                chi2, p, _, _ = stats.chi2_contingency(table)
+                tests.append(
+                    {"what": "labels", "test": "chi-square", "statistic": float(chi2), "p": float(p)}
+                )
+        names, dev_stats = _statistics(data, dev)
+        _, test_stats = _statistics(data, test)
+        for k, name in enumerate(names):
+            a, b = dev_stats[:, k], test_stats[:, k]
+            if np.all(a == a[0]) and np.all(b == a[0]):
+                continue
+            result = stats.ks_2samp(a, b)
+            tests.append(
+                {"what": name, "test": "KS", "statistic": float(result.statistic), "p": float(result.pvalue)}
+            )
+    level = ALPHA / max(len(tests), 1)
+    failed = sorted((t for t in tests if t["p"] < level), key=lambda t: t["p"])
+    warning = None
+    if failed:
+        shown = "; ".join(f"{t['what']} ({t['test']} p = {t['p']:.1e})" for t in failed[:3])
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        warning = (
+            f"dev and test may not come from one distribution: {shown}{more} differ "
+            f"(Bonferroni-corrected level {ALPHA:g} over {len(tests)} tests)"
+        )
+    return DistributionReport(column, shares, tests, warning)

@@ -1,0 +1,43 @@
+"""What a split adds to its summary and to the run directory (manifest, vocabulary)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dlkit.data.dataset import Dataset
+from dlkit.data.split import DROPPED, SplitResult
+
+
+def split_extras(result: SplitResult, distribution: Any = None) -> dict[str, Any]:
+    """Leakage, distribution check, dev parts and notes, as plain JSON-able values."""
+    extras: dict[str, Any] = {"notes": list(result.notes)}
+    n_dropped = int((result.assignment == DROPPED).sum())
+    if n_dropped:
+        extras["n_dropped"] = n_dropped
+    if result.leakage is not None:
+        extras["leakage"] = result.leakage.to_dict()
+    if distribution is not None:
+        extras["distribution"] = distribution.to_dict()
+    parts = result.dev_part
+    if parts is not None:
+        extras["dev_parts"] = {
+            "eyeball": int((parts == "eyeball").sum()),
+            "blackbox": int((parts == "blackbox").sum()),
+        }
+    return extras
+
+
+def write_split_files(manifest_path: Path, result: SplitResult, data: Dataset) -> None:
+    """The manifest (with the data's content hash in its metadata) and, for text, the vocabulary."""
+    from dlkit.data.manifest import write_manifest
+
+    write_manifest(
+        manifest_path,
+        result.manifest,
+        {"content_hash": data.content_hash, "rule": result.rule, "source": data.description},
+    )
+    if data.vocabulary:
+        (manifest_path.parent / "vocabulary.txt").write_text(
+            "\n".join(t.replace("\n", " ") for t in data.vocabulary) + "\n", encoding="utf-8"
+        )

@@ -1,0 +1,132 @@
+"""Text sources: a column of strings in a table, vectorised with Keras ``TextVectorization``.
+
+The vocabulary is adapted on the training set only (:meth:`Dataset.prepare`, called once the
+split is known), so dev and test words never shape the inputs; every example becomes
+`(output_sequence_length,)` token ids (0 padding, 1 out of vocabulary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from dlkit._spec import Spec
+from dlkit.data._common import encode_target, hash_file, plain, require_columns, resolve, text_hashes
+from dlkit.data.dataset import Dataset, Task
+from dlkit.errors import DataError
+
+
+class TextSource(Spec):
+    """A table (CSV, TSV or Parquet, by the file's suffix) with a text column and a target column."""
+
+    type: Literal["text"] = "text"
+    path: Path = Field(description="Relative paths are taken from the recipe's folder.")
+    text: str = Field(description="The column of strings.")
+    target: str = Field(description="The column to predict.")
+    id_column: str | None = Field(default=None, description="Stable example ids; the row number when absent.")
+    metadata: list[str] = Field(
+        default_factory=list, description="Columns kept with predictions for reports."
+    )
+    sep: str | None = Field(
+        default=None, description="Column separator; ',' for .csv, tab for .tsv when absent."
+    )
+    max_tokens: int = Field(
+        default=20_000, ge=3, description="Vocabulary size, padding and OOV tokens included."
+    )
+    output_sequence_length: int = Field(
+        default=64, ge=1, description="Token ids per example (padded or cut)."
+    )
+    classes: list[str | int] | None = Field(
+        default=None, description="The expected labels in index order; any other label is an error."
+    )
+
+
+def _read(spec: TextSource, path: Path) -> pd.DataFrame:
+    from dlkit.data.sources import read_error
+
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        sep = spec.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+        return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise read_error(path, "text table", exc) from None
+
+
+def load_text(spec: TextSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()) -> Dataset:
+    """Read the strings and labels; token ids come later, from train's vocabulary."""
+    path = resolve(spec.path, base_dir)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    df = _read(spec, path)
+    if df.empty:
+        raise DataError(f"{path}: no rows")
+    require_columns(df.columns, path, "text", [spec.text])
+    require_columns(df.columns, path, "target", [spec.target])
+    if spec.id_column:
+        require_columns(df.columns, path, "id", [spec.id_column])
+    keep = list(dict.fromkeys([*spec.metadata, *columns]))
+    require_columns(df.columns, path, "metadata", keep)
+    texts = df[spec.text]
+    missing = texts.isna().to_numpy()
+    if missing.any():
+        raise DataError(
+            f"{path}: text column '{spec.text}' has {int(missing.sum())} missing value(s), "
+            f"first at row {int(np.flatnonzero(missing)[0])}"
+        )
+    y, task, classes = encode_target(
+        df[spec.target], task, f"{path}: target column '{spec.target}'", spec.classes
+    )
+    ids = df[spec.id_column].to_numpy() if spec.id_column else np.arange(len(df))
+    if spec.id_column:
+        dup = pd.Series(ids).duplicated().to_numpy()
+        if dup.any():
+            raise DataError(
+                f"{path}: id column '{spec.id_column}' has duplicate id {plain(ids[dup][0])!r} "
+                f"(row {int(np.flatnonzero(dup)[0])})"
+            )
+    strings = texts.astype(str).to_numpy(dtype=object)
+    return Dataset(
+        x=np.zeros((len(df), 0), dtype=np.int32),
+        y=y,
+        ids=ids,
+        task=task,
+        kind="text",
+        classes=classes,
+        content_hash=hash_file(path),
+        description=str(path),
+        metadata=df[keep].reset_index(drop=True),
+        input_hashes=text_hashes(strings),
+        texts=strings,
+        options={
+            "max_tokens": spec.max_tokens,
+            "output_sequence_length": spec.output_sequence_length,
+            "input_shape": [spec.output_sequence_length],
+        },
+    )
+
+
+def vectorize(texts: np.ndarray, train: np.ndarray, options: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
+    """Token ids `(n, output_sequence_length)` int32 for every text, vocabulary from ``train`` only.
+
+    Returns:
+        The token ids and the vocabulary (index = token id: '' padding, '[UNK]', then by frequency).
+    """
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    layer = keras.layers.TextVectorization(
+        max_tokens=int(options["max_tokens"]),
+        output_mode="int",
+        output_sequence_length=int(options["output_sequence_length"]),
+    )
+    layer.adapt(np.asarray(texts[train], dtype=str))
+    ids = np.asarray(layer(np.asarray(texts, dtype=str)), dtype=np.int32)
+    return ids, [str(t) for t in layer.get_vocabulary()]

@@ -1,0 +1,124 @@
+"""Rich rendering of a split: sizes and classes, per-source shares, leakage, the dev/test check."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from dlkit.reporting.terminal import SET_ORDER, split_table
+
+if TYPE_CHECKING:
+    from dlkit.api import SplitOutcome
+    from dlkit.data.manifest import ManifestCheck
+
+
+def source_table(summary: dict[str, Any]) -> Table | None:
+    """Share of each value of the source column per set (None without a source column)."""
+    dist = summary.get("distribution") or {}
+    shares: dict[str, dict[str, float]] = dist.get("source_shares") or {}
+    if not shares:
+        return None
+    values = sorted({v for s in shares.values() for v in s})
+    table = Table(title=f"Share of each '{dist['source_column']}' per set")
+    table.add_column("set", no_wrap=True)
+    for v in values:
+        table.add_column(v, justify="right")
+    for name in SET_ORDER:
+        if name in shares:
+            table.add_row(name, *(f"{shares[name].get(v, 0.0):.1%}" for v in values))
+    return table
+
+
+def leakage_table(leakage: dict[str, Any]) -> Table:
+    """Duplicates per pair of sets, with a few examples."""
+    table = Table(title="Exact duplicates across sets (leakage)")
+    table.add_column("sets", no_wrap=True)
+    table.add_column("shared inputs", justify="right")
+    for pair, n in leakage["pairs"].items():
+        table.add_row(pair.replace("/", " & "), f"{n:,}")
+    return table
+
+
+def render_split_outcome(console: Console, outcome: SplitOutcome) -> None:
+    """The split table, source shares, dev parts, leakage and the dev-vs-test verdict."""
+    summary = outcome.summary()
+    console.print(split_table(summary))
+    sources = source_table(summary)
+    if sources is not None:
+        console.print(sources)
+    if "dev_parts" in summary:
+        parts = summary["dev_parts"]
+        console.print(
+            f"Dev divided: {parts['eyeball']:,} eyeball (to look at in error analysis), "
+            f"{parts['blackbox']:,} black box (only measured).",
+            highlight=False,
+        )
+    leakage = summary.get("leakage")
+    if leakage and leakage["n_inputs"]:
+        console.print(leakage_table(leakage))
+        conflicting = (
+            f", {leakage['n_conflicting']:,} with different labels" if leakage["n_conflicting"] else ""
+        )
+        console.print(
+            f"[yellow]warning:[/yellow] {leakage['n_inputs']:,} input(s) sit in more than one set "
+            f"({leakage['n_rows']:,} rows{conflicting}).",
+            highlight=False,
+        )
+        for example in leakage["examples"]:
+            console.print(
+                "  e.g. " + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in example.items()),
+                highlight=False,
+                markup=False,
+            )
+        if not summary.get("n_dropped"):
+            console.print(
+                f"  --dedupe drops {leakage['n_dropped_by_dedupe']:,} copies "
+                "(kept in test, then dev, then train-dev).",
+                highlight=False,
+            )
+    elif leakage is not None:
+        console.print("No exact duplicates across sets.")
+    for note in summary.get("notes", []):
+        console.print(note, highlight=False)
+    dist = summary.get("distribution") or {}
+    if dist.get("warning"):
+        console.print(f"[yellow]warning:[/yellow] {dist['warning']}", highlight=False)
+    elif dist.get("tests"):
+        console.print(f"Dev and test look like one distribution ({len(dist['tests'])} two-sample tests).")
+
+
+def render_manifest_check(console: Console, check: ManifestCheck, against: str) -> None:
+    """Whether the data and the split are those of a saved manifest; what changed if not."""
+    if check.same_data is True:
+        console.print(
+            f"Data unchanged since {against} (content hash {check.current_hash[:12]}).", highlight=False
+        )
+    elif check.same_data is False:
+        console.print(
+            f"[red]Data changed[/red] since {against}: content hash "
+            f"{(check.saved_hash or '')[:12]} "
+            f"-> {check.current_hash[:12]}.",
+            highlight=False,
+        )
+    if check.reproduced:
+        console.print(
+            f"Split reproduced exactly: {check.n_now:,} examples in the same sets.", highlight=False
+        )
+        return
+    table = Table(title=f"Differences from {against}")
+    table.add_column("what")
+    table.add_column("examples", justify="right")
+    table.add_column("e.g.")
+    for what, ids in (
+        ("added (new ids)", check.added),
+        ("removed", check.removed),
+        ("inputs changed", check.changed),
+    ):
+        if ids:
+            table.add_row(what, f"{len(ids):,}", ", ".join(map(str, ids[:3])))
+    if check.moved:
+        shown = ", ".join(f"{m['id']} {m['saved']}->{m['now']}" for m in check.moved[:3])
+        table.add_row("in another set", f"{len(check.moved):,}", shown)
+    console.print(table)
