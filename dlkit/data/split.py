@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 SPLITS: tuple[str, ...] = ("train", "train_dev", "dev", "test")
 SplitName = Literal["train", "train_dev", "dev", "test"]
 DROPPED = "dropped"
+SET_DTYPE = "<U9"  # fits every set name, "train_dev", "dropped" and "unused" included
 _FRACTION_FIELDS = {"train", "train_dev", "dev", "test"}
 
 
@@ -196,7 +197,7 @@ def subsample_train(result: SplitResult, data: Dataset, fraction: float, seed: i
     stratify = data.task != "regression"
     groups = [train[data.y[train] == c] for c in range(data.n_classes)] if stratify else [train]
     rng = np.random.default_rng(seed)
-    assignment = result.assignment.copy()
+    assignment = result.assignment.astype(SET_DTYPE)
     for members, counts in zip(
         groups, _allocate([len(g) for g in groups], {"train": fraction, "unused": 1 - fraction}), strict=True
     ):
@@ -392,13 +393,14 @@ def _assign_time(ctx: _Context, members: np.ndarray, fractions: dict[str, float]
     order = members[np.argsort(ctx.times[members], kind="stable")]
     times = ctx.times[order]
     counts = _counts(len(order), fractions)
-    start = 0
-    names = [k for k in fractions if counts[k] > 0 or fractions[k] > 0]
+    # cuts may only fall between different times, so that no time straddles two sets
+    boundaries = np.concatenate([np.flatnonzero(times[1:] != times[:-1]) + 1, [len(order)]])
+    names = [k for k in fractions if fractions[k] > 0]
+    start, target = 0, 0
     for i, name in enumerate(names):
-        end = len(order) if i == len(names) - 1 else start + counts[name]
-        # move the cut to the end of a run of equal times, so that no time straddles two sets
-        while 0 < end < len(order) and times[end] == times[end - 1]:
-            end += 1
+        target += counts[name]
+        later = boundaries[boundaries > start]
+        end = len(order) if i == len(names) - 1 or not len(later) else int(later[np.argmin(abs(later - target))])
         out[order[start:end]] = name
         start = end
     empty = [k for k in names if fractions[k] > 0 and not (out[members] == k).any()]
@@ -464,7 +466,7 @@ def split_dataset(
     assignment = np.empty(data.n_examples, dtype=object)
     everyone = np.arange(data.n_examples)
     if spec.target_distribution is not None:
-        rule = _split_target(ctx, assignment, given)
+        rule = _split_target(ctx, assignment, bool({"dev", "test"} & spec.model_fields_set))
     elif spec.time is not None:
         fractions = spec.fractions()
         pool = fractions["train"] + fractions["train_dev"]
@@ -477,7 +479,7 @@ def split_dataset(
     else:
         _assign(ctx, everyone, spec.fractions(), assignment, "split")
         rule = f"{rule}; {_strategy_text(ctx)}"
-    assignment = assignment.astype(str)
+    assignment = assignment.astype(SET_DTYPE)
     wanted = [k for k, f in spec.fractions().items() if f > 0]
     empty = [k for k in wanted if not (assignment == k).any()]
     if empty:
@@ -536,7 +538,7 @@ def _finish(ctx: _Context, assignment: np.ndarray, rule: str, dedupe: bool) -> S
     notes: list[str] = []
     leakage = find_leakage(data, assignment) if data.input_hashes is not None else None
     if dedupe and leakage is not None and leakage.n_dropped:
-        assignment = assignment.copy()
+        assignment = assignment.astype(SET_DTYPE)  # a copy, wide enough for every set name
         assignment[leakage.drop] = DROPPED
         notes.append(f"dedupe: dropped {leakage.n_dropped} duplicate example(s) across sets")
     manifest: dict[str, Any] = {"id": data.ids, "set": assignment}

@@ -1,0 +1,99 @@
+"""Leakage (planted duplicates found and dropped) and the dev-vs-test distribution check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dlkit.data._common import row_hashes
+from dlkit.data.checks import check_distribution, find_leakage
+from dlkit.data.dataset import Dataset
+from dlkit.data.split import SplitSpec, split_dataset
+
+
+def _data(x: np.ndarray, y: np.ndarray, **kw) -> Dataset:
+    return Dataset(
+        x=x.astype(np.float32),
+        y=y,
+        ids=np.asarray([f"r{i}" for i in range(len(x))], dtype=object),
+        task="binary",
+        kind="tabular",
+        classes=[0, 1],
+        content_hash="h",
+        description="t.csv",
+        input_hashes=row_hashes(x.astype(np.float32)),
+        **kw,
+    )
+
+
+def test_planted_duplicates_are_found_counted_and_dropped() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4))
+    y = rng.integers(0, 2, size=400)
+    base = split_dataset(_data(x, y), SplitSpec(dev=0.2, test=0.2), seed=0)
+    train, dev, test = base.indices("train"), base.indices("dev"), base.indices("test")
+    # plant: 6 test rows copied into train rows, 3 dev rows copied into test rows (one with another label)
+    x2, y2 = x.copy(), y.copy()
+    x2[train[:6]], y2[train[:6]] = x[test[:6]], y[test[:6]]
+    x2[test[10:13]], y2[test[10:13]] = x[dev[:3]], y[dev[:3]]
+    y2[test[10]] = 1 - y[dev[0]]
+    data = _data(x2, y2)
+    report = find_leakage(data, base.assignment)
+    assert report.pairs == {"train/test": 6, "dev/test": 3}
+    assert report.n_inputs == 9 and report.n_rows == 18 and report.n_conflicting == 1
+    assert sorted(report.drop.tolist()) == sorted([*train[:6].tolist(), *dev[:3].tolist()])
+    assert report.examples[0].keys() <= {"train", "dev", "test"}
+
+    deduped = split_dataset(data, SplitSpec(dev=0.2, test=0.2), seed=0, dedupe=True)
+    assert (deduped.assignment == "dropped").sum() == 9
+    assert deduped.sizes()["test"] == base.sizes()["test"]  # test keeps its copies
+    assert find_leakage(data, deduped.assignment).n_inputs == 0
+    assert deduped.leakage is not None and deduped.leakage.n_inputs == 9  # reported as found
+    assert set(deduped.manifest.loc[deduped.manifest["set"] == "dropped", "id"]) == {
+        f"r{i}" for i in [*train[:6], *dev[:3]]
+    }
+
+
+def test_duplicates_within_one_set_are_not_leakage() -> None:
+    x = np.zeros((50, 2))
+    x[:, 0] = np.arange(50)
+    x[1] = x[0]
+    assignment = np.asarray(["train"] * 30 + ["dev"] * 10 + ["test"] * 10)
+    assert find_leakage(_data(x, np.arange(50) % 2), assignment).n_inputs == 0
+
+
+def test_random_split_dev_and_test_look_alike() -> None:
+    rng = np.random.default_rng(0)
+    data = _data(rng.normal(size=(3000, 5)), rng.integers(0, 2, size=3000))
+    result = split_dataset(data, SplitSpec(dev=0.2, test=0.2), seed=0)
+    report = check_distribution(data, result.assignment)
+    assert report.warning is None
+    assert [t["what"] for t in report.tests] == ["labels", *[f"feature {i}" for i in range(5)]]
+
+
+def test_shifted_test_set_gets_a_warning() -> None:
+    # time order with a drifting feature: test (the latest rows) differs from dev
+    rng = np.random.default_rng(0)
+    n = 3000
+    x = rng.normal(size=(n, 3))
+    x[:, 2] += np.linspace(0, 3, n)
+    data = _data(x, rng.integers(0, 2, size=n), feature_names=["a", "b", "drift"])
+    data.metadata = pd.DataFrame({"t": np.arange(n)})
+    result = split_dataset(data, SplitSpec(dev=0.2, test=0.2, time="t"), seed=0)
+    report = check_distribution(data, result.assignment)
+    assert report.warning is not None
+    assert report.warning.startswith("dev and test may not come from one distribution: drift (KS p = ")
+    assert "a (KS" not in report.warning
+
+
+def test_source_shares_per_set() -> None:
+    rng = np.random.default_rng(0)
+    n = 2100
+    data = _data(rng.normal(size=(n, 2)), rng.integers(0, 2, size=n))
+    data.metadata = pd.DataFrame({"source": ["web"] * 2000 + ["phone"] * 100})
+    spec = SplitSpec(target_distribution={"column": "source", "value": "phone"})
+    result = split_dataset(data, spec, seed=0)
+    report = check_distribution(data, result.assignment, "source")
+    assert report.source_column == "source"
+    assert report.source_shares["dev"] == {"phone": 1.0}
+    assert report.source_shares["train"]["phone"] == 50 / 2050
