@@ -189,6 +189,8 @@ def load_table(
     ids: list[np.ndarray] = []
     offset = 0
     for chunk in _table_chunks(spec, path, stream):
+        if chunk.empty:
+            continue
         if offset == 0:
             features = _columns(spec, chunk, path, keep)
         _check_features(chunk, features, path, offset)

@@ -400,7 +400,11 @@ def _assign_time(ctx: _Context, members: np.ndarray, fractions: dict[str, float]
     for i, name in enumerate(names):
         target += counts[name]
         later = boundaries[boundaries > start]
-        end = len(order) if i == len(names) - 1 or not len(later) else int(later[np.argmin(abs(later - target))])
+        end = (
+            len(order)
+            if i == len(names) - 1 or not len(later)
+            else int(later[np.argmin(abs(later - target))])
+        )
         out[order[start:end]] = name
         start = end
     empty = [k for k in names if fractions[k] > 0 and not (out[members] == k).any()]
