@@ -300,7 +300,7 @@ def _train_tracked(
     import keras
     import pandas as pd
 
-    from dlkit.data.pipeline import make_dataset
+    from dlkit.data.pipeline import inputs, make_dataset
     from dlkit.models import Head, build_model
     from dlkit.training.evaluate import predict, score
     from dlkit.training.fit import compile_model, fit
@@ -320,7 +320,7 @@ def _train_tracked(
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(recipe.seed)
-    x = {name: data.x[parts.indices(name)] for name in parts.present()}
+    x = {name: inputs(data, parts.indices(name)) for name in parts.present()}
     y = {name: data.y[parts.indices(name)] for name in parts.present()}
     normalizer = None
     if recipe.data.normalize and data.kind != "text":  # token ids are not normalised

@@ -1,13 +1,19 @@
-"""``tf.data`` input pipelines."""
+"""``tf.data`` input pipelines: from arrays in memory, or streamed from files batch by batch."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
     import tensorflow as tf
+
+    from dlkit.data.dataset import Dataset
+
+log = logging.getLogger(__name__)
+SHUFFLE_BUFFER = 10_000
 
 
 def make_dataset(
@@ -25,3 +31,107 @@ def make_dataset(
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _image_inputs(data: Dataset, files: np.ndarray) -> tf.data.Dataset:
+    import tensorflow as tf
+
+    height, width = data.options["image_size"]
+    channels = int(data.options["channels"])
+
+    def load(path: tf.Tensor) -> tf.Tensor:
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        image = tf.image.resize(tf.cast(image, tf.float32), (height, width), method="bilinear")
+        return tf.ensure_shape(image, (height, width, channels))
+
+    paths = tf.data.Dataset.from_tensor_slices(np.asarray(files, dtype=str))
+    return paths.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _table_inputs(data: Dataset, keep: np.ndarray) -> tf.data.Dataset:
+    """Feature rows of a CSV (``CsvDataset``) or Parquet file (record batches), ``keep`` rows only."""
+    import tensorflow as tf
+
+    options = data.options
+    features: list[str] = options["features"]
+    mask = tf.data.Dataset.from_tensor_slices(keep)
+    if options["format"] == "csv":
+        import pandas as pd
+
+        header = [str(c) for c in pd.read_csv(options["path"], sep=options["sep"], nrows=0).columns]
+        select = [header.index(f) for f in features]
+        order = np.argsort(select)  # CsvDataset yields selected columns in file order
+        rows = tf.data.experimental.CsvDataset(
+            options["path"],
+            record_defaults=[tf.float32] * len(features),
+            header=True,
+            field_delim=options["sep"],
+            select_cols=sorted(select),
+        ).map(lambda *cols: tf.gather(tf.stack(cols), np.argsort(order)))
+    else:
+        import pyarrow.parquet as pq
+
+        def batches():  # type: ignore[no-untyped-def]
+            for batch in pq.ParquetFile(options["path"]).iter_batches(batch_size=8192, columns=features):
+                yield from batch.to_pandas()[features].to_numpy(dtype=np.float32)
+
+        rows = tf.data.Dataset.from_generator(
+            batches, output_signature=tf.TensorSpec((len(features),), tf.float32)
+        )
+    return tf.data.Dataset.zip((rows, mask)).filter(lambda row, k: k).map(lambda row, k: row)
+
+
+def stream_inputs(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
+    """Inputs of the examples at ``indices`` (in file order), read from disk one at a time.
+
+    Args:
+        data: a streamed dataset (``data.stream``): an image folder or a table.
+        indices: sorted example indices.
+
+    Returns:
+        An unbatched ``tf.data.Dataset`` of input tensors, one per index.
+    """
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
+    if data.kind == "image":
+        assert data.files is not None
+        return _image_inputs(data, data.files[indices])
+    keep = np.zeros(data.n_examples, dtype=bool)
+    keep[indices] = True
+    return _table_inputs(data, keep)
+
+
+def make_stream(
+    data: Dataset, indices: np.ndarray, batch_size: int, *, shuffle: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Batches of ``(inputs, y)`` for the examples at ``indices``, streamed from the files.
+
+    Memory holds one shuffle buffer (at most 10,000 examples) and a few batches, whatever the
+    size of the data.
+    """
+    import tensorflow as tf
+
+    indices = np.sort(indices)
+    labels = tf.data.Dataset.from_tensor_slices(data.y[indices])
+    ds = tf.data.Dataset.zip((stream_inputs(data, indices), labels))
+    if shuffle:
+        ds = ds.shuffle(min(len(indices), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def inputs(data: Dataset, indices: np.ndarray) -> np.ndarray:
+    """The inputs at ``indices`` as an array: sliced from memory, or read through the stream.
+
+    Training still needs each set in memory; for a streamed source this reads only that set.
+    """
+    if not data.stream:
+        return data.x[indices]
+    log.info("reading %d streamed examples into memory for training", len(indices))
+    order = np.argsort(indices, kind="stable")
+    rows = np.stack(list(stream_inputs(data, np.sort(indices)).as_numpy_iterator())) if len(indices) else None
+    if rows is None:
+        return np.zeros((0, *data.input_shape), dtype=np.float32)
+    out = np.empty_like(rows)
+    out[order] = rows
+    return out

@@ -11,7 +11,7 @@ from PIL import Image
 
 from dlkit.data.arrays import NpzSource, SequenceSource
 from dlkit.data.images import ImageFolderSource
-from dlkit.data.sources import CsvSource, load_source
+from dlkit.data.sources import CsvSource, ParquetSource, load_source
 from dlkit.data.split import SplitSpec, split_dataset
 from dlkit.data.text import TextSource
 from dlkit.errors import DataError
@@ -149,3 +149,33 @@ def test_empty_and_unseen_labels_in_tables(workdir: Path) -> None:
     assert _message(CsvSource(path="u.csv", target="y", classes=["x", "y"]), workdir) == (
         f"{workdir / 'u.csv'}: target column 'y': label 'z' at row 2 is not one of the classes ['x', 'y']"
     )
+
+
+def test_streams_give_the_same_inputs_as_loading_whole(workdir: Path) -> None:
+    from dlkit.data.pipeline import inputs, make_stream
+
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        for i in range(5):
+            path = workdir / "imgs" / c / f"{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 255, size=(4, 4, 3), dtype=np.uint8)).save(path)
+    spec = ImageFolderSource(path="imgs", image_size=(4, 4))
+    eager = load_source(spec, None, workdir)
+    streamed = load_source(spec.model_copy(update={"stream": True}), None, workdir)
+    picked = np.array([7, 2, 5])
+    np.testing.assert_allclose(inputs(streamed, picked), eager.x[picked])
+    (xb, yb), *_ = list(make_stream(streamed, picked, batch_size=8).as_numpy_iterator())
+    np.testing.assert_allclose(xb, eager.x[np.sort(picked)])
+    assert yb.tolist() == eager.y[np.sort(picked)].tolist()
+
+    frame = pd.DataFrame({"b": rng.normal(size=40), "a": rng.normal(size=40), "y": np.arange(40) % 2})
+    frame.to_csv(workdir / "t.csv", index=False)
+    frame.to_parquet(workdir / "t.parquet")
+    for spec in (
+        CsvSource(path="t.csv", target="y", features=["a", "b"], stream=True),
+        ParquetSource(path="t.parquet", target="y", features=["a", "b"], stream=True),
+    ):
+        table = load_source(spec, None, workdir)
+        rows = inputs(table, np.array([30, 3, 11]))
+        np.testing.assert_allclose(rows, frame.loc[[30, 3, 11], ["a", "b"]].to_numpy(), rtol=1e-6)
