@@ -37,17 +37,38 @@ def hash_bytes64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, element-wise (uint64 arithmetic wraps around by design)."""
+    h = (h ^ (h >> np.uint64(30))) * _M1
+    h = (h ^ (h >> np.uint64(27))) * _M2
+    return h ^ (h >> np.uint64(31))
+
+
 def row_hashes(x: np.ndarray) -> np.ndarray:
     """One 64-bit hash per example of its input values `(n,)` uint64.
 
-    Two examples get the same hash exactly when their inputs are byte-for-byte equal (up to
+    Two examples get the same hash exactly when their inputs are bit-for-bit equal (up to
     64-bit collisions, about one in 10^19 per pair), which is what the leakage check needs.
+    Narrow rows are hashed column by column with vectorised splitmix64 steps (about 20 ms per
+    million rows and column); wide rows (images) with blake2b per row.
     """
     n = len(x)
-    flat = np.ascontiguousarray(x).reshape(n, -1) if n else np.empty((0, 0))
+    flat = np.ascontiguousarray(x).reshape(n, -1) if n else np.empty((0, 0), dtype=np.float32)
     if flat.dtype.kind in "fiub" and flat.shape[1] <= 256:
-        # pandas hashes each column vectorised and combines them: fast for tables
-        return pd.util.hash_pandas_object(pd.DataFrame(flat), index=False).to_numpy(dtype=np.uint64)
+        if flat.dtype.itemsize not in (4, 8):
+            flat = flat.astype(np.float64)
+        # one column after another, each contiguous
+        words = np.ascontiguousarray(flat.view(np.uint32 if flat.dtype.itemsize == 4 else np.uint64).T)
+        h = np.full(n, _GOLDEN, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(words.shape[0]):
+                h = _mix(h ^ _mix(words[j].astype(np.uint64) + _GOLDEN * np.uint64(j + 1)))
+        return h
     return np.fromiter((hash_bytes64(row.tobytes()) for row in flat), dtype=np.uint64, count=n)
 
 

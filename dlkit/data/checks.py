@@ -181,12 +181,14 @@ def check_distribution(
     column = source_column(data, target_column)
     shares: dict[str, dict[str, float]] = {}
     if column is not None:
-        values = data.metadata[column].astype(str).to_numpy()
+        codes, uniques = pd.factorize(data.metadata[column], sort=True)
         for name in PRECEDENCE[::-1]:
-            members = values[assignment == name]
+            members = codes[assignment == name]
             if len(members):
-                counts = pd.Series(members).value_counts(normalize=True).sort_index()
-                shares[name] = {str(k): float(v) for k, v in counts.items()}
+                counts = np.bincount(members[members >= 0], minlength=len(uniques))
+                shares[name] = {
+                    str(v): float(c / len(members)) for v, c in zip(uniques, counts, strict=True) if c
+                }
     dev, test = np.flatnonzero(assignment == "dev"), np.flatnonzero(assignment == "test")
     tests: list[dict[str, Any]] = []
     if len(dev) >= 2 and len(test) >= 2:

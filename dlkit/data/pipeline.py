@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,7 +34,7 @@ def make_dataset(
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _image_inputs(data: Dataset, files: np.ndarray) -> tf.data.Dataset:
+def _image_decoder(data: Dataset) -> Callable[[tf.Tensor], tf.Tensor]:
     import tensorflow as tf
 
     height, width = data.options["image_size"]
@@ -44,8 +45,14 @@ def _image_inputs(data: Dataset, files: np.ndarray) -> tf.data.Dataset:
         image = tf.image.resize(tf.cast(image, tf.float32), (height, width), method="bilinear")
         return tf.ensure_shape(image, (height, width, channels))
 
+    return load
+
+
+def _image_inputs(data: Dataset, files: np.ndarray) -> tf.data.Dataset:
+    import tensorflow as tf
+
     paths = tf.data.Dataset.from_tensor_slices(np.asarray(files, dtype=str))
-    return paths.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return paths.map(_image_decoder(data), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def _table_inputs(data: Dataset, keep: np.ndarray) -> tf.data.Dataset:
@@ -113,9 +120,21 @@ def make_stream(
     import tensorflow as tf
 
     indices = np.sort(indices)
+    if data.kind == "image":
+        # shuffle the file list (cheap), not decoded images: a full shuffle with nothing buffered
+        assert data.files is not None
+        files = tf.data.Dataset.from_tensor_slices(
+            (np.asarray(data.files[indices], dtype=str), data.y[indices])
+        )
+        if shuffle:
+            files = files.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
+        decode = _image_decoder(data)
+        ds = files.map(lambda path, y: (decode(path), y), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     labels = tf.data.Dataset.from_tensor_slices(data.y[indices])
     ds = tf.data.Dataset.zip((stream_inputs(data, indices), labels))
     if shuffle:
+        # rows of a table arrive in file order: a bounded buffer mixes them (10,000 rows)
         ds = ds.shuffle(min(len(indices), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 

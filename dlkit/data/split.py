@@ -174,6 +174,15 @@ class SplitResult:
         return self.manifest["dev_part"].to_numpy()
 
 
+def set_column(assignment: np.ndarray) -> pd.Categorical:
+    """Set names as a categorical (codes built by comparison: no sort of a million strings)."""
+    names = [n for n in (*SPLITS, DROPPED, "unused") if (assignment == n).any()]
+    codes = np.full(len(assignment), -1, dtype=np.int8)
+    for k, name in enumerate(names):
+        codes[assignment == name] = k
+    return pd.Categorical.from_codes(codes, categories=names)
+
+
 def _counts(n: int, fractions: dict[str, float]) -> dict[str, int]:
     """Largest-remainder rounding so that set sizes add up to ``n`` exactly."""
     raw = {k: f * n for k, f in fractions.items()}
@@ -205,7 +214,7 @@ def subsample_train(result: SplitResult, data: Dataset, fraction: float, seed: i
     if not (assignment == "train").any():
         raise DataError(f"train fraction {fraction:g} of {len(train)} examples leaves none to train on")
     manifest = result.manifest.copy()
-    manifest["set"] = assignment
+    manifest["set"] = set_column(assignment)
     return SplitResult(
         assignment,
         manifest,
@@ -545,7 +554,8 @@ def _finish(ctx: _Context, assignment: np.ndarray, rule: str, dedupe: bool) -> S
         assignment = assignment.astype(SET_DTYPE)  # a copy, wide enough for every set name
         assignment[leakage.drop] = DROPPED
         notes.append(f"dedupe: dropped {leakage.n_dropped} duplicate example(s) across sets")
-    manifest: dict[str, Any] = {"id": data.ids, "set": assignment}
+    # categorical: a few set names over many rows are stored (and compared) as small codes
+    manifest: dict[str, Any] = {"id": data.ids, "set": set_column(assignment)}
     if data.input_hashes is not None:
         manifest["input_hash"] = data.input_hashes
     if spec.eyeball is not None:
