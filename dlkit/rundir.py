@@ -4,7 +4,7 @@ Layout (``runs/<run name>/``)::
 
     run.json                 status, ids, task, classes, split sizes, data hash, tracking location
     recipe.yaml              the resolved recipe (every default written out)
-    split/manifest.parquet   one row per example: id, set
+    split/manifest.parquet   one row per example: id, set, input_hash, dev_part (with eyeball)
     split/summary.json       sizes and class counts per set, the rule that chose the fractions
     model/model.keras        the trained model, normalisation included (takes raw inputs)
     predictions/<set>.parquet  per example, inference mode: id, y_true, y_pred, correct,
