@@ -10,6 +10,7 @@ hashes chunk by chunk and the inputs are read through ``tf.data`` later (:mod:`d
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -180,6 +181,9 @@ def load_table(
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     stream = spec.stream if spec.stream is not None else path.stat().st_size > STREAM_BYTES
+    # sha256 releases the GIL: hash the file on a second thread while the parser reads it
+    hashing = ThreadPoolExecutor(max_workers=1)
+    content_hash = hashing.submit(hash_file, path)
     keep = list(dict.fromkeys([*spec.metadata, *(c for c in columns if c != spec.target)]))
     features: list[str] = []
     xs: list[np.ndarray] = []
@@ -204,6 +208,7 @@ def load_table(
             chunk[spec.id_column].to_numpy() if spec.id_column else np.arange(offset, offset + len(chunk))
         )
         offset += len(chunk)
+    hashing.shutdown(wait=True)
     if offset == 0:
         raise DataError(f"{path}: no rows")
     where = f"{path}: target column '{spec.target}'"
@@ -229,7 +234,7 @@ def load_table(
         task=task,
         kind="tabular",
         classes=classes,
-        content_hash=hash_file(path),
+        content_hash=content_hash.result(),
         description=str(path),
         feature_names=[str(c) for c in features],
         metadata=pd.concat(kept, ignore_index=True),
