@@ -78,7 +78,10 @@ def test_missing_sections(workdir: Path) -> None:
 
 def test_missing_type_in_source(workdir: Path) -> None:
     path = write_recipe(workdir, BASE.replace("{type: sklearn, name: iris}", "{name: iris}"))
-    assert _error(path) == [f"{path}: data.source.type: missing; expected one of: csv, parquet, sklearn"]
+    assert _error(path) == [
+        f"{path}: data.source.type: missing; expected one of: "
+        "csv, images, npz, parquet, sequence, sklearn, text"
+    ]
 
 
 def test_split_fractions_must_add_up(workdir: Path) -> None:
