@@ -31,6 +31,7 @@ __all__ = [
     "TrainResult",
     "TrainStart",
     "analyze_errors",
+    "apply_corrections",
     "diagnose",
     "learning_curve",
     "load_data",
@@ -79,9 +80,14 @@ def _unique_counts(values: Any) -> tuple[list[int], list[int]]:
     return [int(k) for k in keys], [int(c) for c in counts]
 
 
-def load_data(recipe: Recipe) -> Dataset:
-    """Load the dataset the recipe names."""
-    return load_source(recipe.data.source, recipe.data.task, Path.cwd())
+def load_data(recipe: Recipe, *, corrections: bool = True) -> Dataset:
+    """Load the dataset the recipe names, with its label corrections (``data.corrections``) applied."""
+    data = load_source(recipe.data.source, recipe.data.task, Path.cwd())
+    if corrections and recipe.data.corrections is not None:
+        from dlkit.data.corrections import apply_corrections
+
+        data, _ = apply_corrections(data, recipe.data.corrections)
+    return data
 
 
 def split(recipe: Recipe, train_fraction: float | None = None) -> SplitOutcome:
@@ -91,10 +97,15 @@ def split(recipe: Recipe, train_fraction: float | None = None) -> SplitOutcome:
         recipe: a validated recipe.
         train_fraction: keep only this seeded, stratified share of train (learning curves).
     """
-    data = load_data(recipe)
+    # split on the labels as given, so that label corrections never move an example to another set
+    data = load_data(recipe, corrections=False)
     result = split_dataset(data, recipe.data.split, recipe.seed)
     if train_fraction is not None:
         result = subsample_train(result, data, train_fraction, recipe.seed)
+    if recipe.data.corrections is not None:
+        from dlkit.data.corrections import apply_corrections
+
+        data, _ = apply_corrections(data, recipe.data.corrections)
     return SplitOutcome(data, result)
 
 
@@ -258,6 +269,7 @@ def _train_tracked(
     import keras
     import pandas as pd
 
+    from dlkit.data.corrections import corrections_params
     from dlkit.data.pipeline import make_dataset
     from dlkit.models import Head, build_model
     from dlkit.training.evaluate import predict, score
@@ -272,6 +284,7 @@ def _train_tracked(
             "data.content_hash": data.content_hash,
             "data.split.rule": parts.rule,
             **{f"data.n_{k}": v for k, v in parts.sizes().items()},
+            **corrections_params(recipe.data.corrections),
         }
     )
     tracker.log_params(params)
@@ -481,6 +494,31 @@ def analyze_errors(
         model_gap=model_gap,
         reports=reports,
     )
+
+
+def apply_corrections(
+    run_ref: str | Path,
+    sheet: str | Path,
+    *,
+    out: str | Path | None = None,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+) -> Any:
+    """Turn the labels a person corrected on a sheet into a corrections file the next training uses.
+
+    Writes ``analysis/corrections.csv`` into the run directory (and to ``out``): name it under
+    the recipe's ``data.corrections`` and every set gets the same corrections by id.
+
+    Returns:
+        An :class:`~dlkit.analysis.label_corrections.ApplyCorrectionsResult`.
+
+    Raises:
+        DlkitError: no such run; the sheet names an unknown id or label (file, row, column).
+    """
+    from dlkit.analysis.label_corrections import apply_sheet_corrections
+
+    run = resolve_run(run_ref, runs_dir, tracking_uri)
+    return apply_sheet_corrections(run, Path(sheet), out=Path(out) if out is not None else None)
 
 
 def learning_curve(

@@ -18,6 +18,9 @@ from dlkit.errors import DataError
 
 BASE_COLUMNS: tuple[str, ...] = ("id", "y_true", "y_pred", "confidence", "loss")
 COMMENTS = "comments"
+# the right label of an example tagged incorrectly_labelled (empty: not known or not wrong);
+# ``--apply-corrections`` turns these cells into a corrections file
+CORRECTED_LABEL = "corrected_label"
 TRUE_WORDS = frozenset({"1", "1.0", "x", "yes", "y", "true", "t"})
 FALSE_WORDS = frozenset({"", "0", "0.0", "no", "n", "false", "f"})
 BOOLEAN_HELP = "use 1/0, x/blank, yes/no or true/false"
@@ -34,12 +37,14 @@ def build_sheet(
         metadata_columns: the example's metadata columns to carry.
 
     Returns:
-        id, y_true, y_pred, confidence, loss, metadata columns, categories, comments.
+        id, y_true, y_pred, confidence, loss, metadata columns, categories, corrected_label,
+        comments.
     """
     columns = [c for c in (*BASE_COLUMNS, *metadata_columns) if c in sample.columns]
     sheet = sample[columns].reset_index(drop=True).copy()
     for name in categories:
         sheet[name] = False
+    sheet[CORRECTED_LABEL] = ""
     sheet[COMMENTS] = ""
     return sheet
 
@@ -112,7 +117,8 @@ def read_sheet(
 ) -> TaggedSheet:
     """Read a filled sheet back.
 
-    Columns other than the sheet's own (id, labels, confidence, loss, metadata, comments) and
+    Columns other than the sheet's own (id, labels, confidence, loss, metadata, corrected label,
+    comments) and
     the recipe's categories are read as categories the person added while looking.
 
     Args:
@@ -142,7 +148,7 @@ def read_sheet(
                 f"{did_you_mean(name, raw.columns)}",
                 hint=f"the sheet needs one yes/no column per category: {', '.join(categories)}",
             )
-    own = {*BASE_COLUMNS, COMMENTS, *metadata_columns}
+    own = {*BASE_COLUMNS, COMMENTS, CORRECTED_LABEL, *metadata_columns}
     added = []
     for col in raw.columns:
         if col in own or col in categories:

@@ -38,7 +38,7 @@ NUMERIC_OPERATORS = frozenset({"below", "above", "at_most", "at_least"})
 INCORRECTLY_LABELLED = "incorrectly_labelled"
 # Column names the sheet uses itself; a category may not take one of them.
 RESERVED_COLUMNS = frozenset(
-    {"id", "y_true", "y_pred", "confidence", "loss", "comments", INCORRECTLY_LABELLED}
+    {"id", "y_true", "y_pred", "confidence", "loss", "comments", "corrected_label", INCORRECTLY_LABELLED}
 )
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 

@@ -58,6 +58,24 @@ def analyze_errors(
             show_default=False,
         ),
     ] = None,
+    apply_corrections: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--apply-corrections",
+            help="A sheet with a filled corrected_label column (the error sheet or "
+            "analysis/label_issues.csv): write analysis/corrections.csv for the next training "
+            "(recipe data.corrections).",
+            show_default=False,
+        ),
+    ] = None,
+    corrections_out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--corrections-out",
+            help="With --apply-corrections: also write the corrections file here (e.g. beside the recipe).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not write reports/errors.html or log to MLflow.")
@@ -73,6 +91,20 @@ def analyze_errors(
     from dlkit import api
     from dlkit.errors import RecipeError
 
+    if corrections_out is not None and apply_corrections is None:
+        raise RecipeError("--corrections-out: only with --apply-corrections SHEET")
+    if apply_corrections is not None:
+        fixed = api.apply_corrections(
+            run, apply_corrections, out=corrections_out, runs_dir=runs_dir, tracking_uri=tracking_uri
+        )
+        if as_json:
+            typer.echo(json.dumps(fixed.to_dict(), indent=2, default=str))
+            return
+        from dlkit.cli.main import console
+        from dlkit.reporting.errors import render_corrections
+
+        render_corrections(console, fixed)
+        return
     if model_gap is not None and not 0 <= model_gap <= 1:
         raise RecipeError(f"--model-gap: expected an error difference in [0, 1] (got {model_gap:g})")
     result = api.analyze_errors(

@@ -50,6 +50,7 @@ def test_sheet_of_digits_errors_is_seeded_and_shows_thumbnails(digits_run: Path,
         "blurry",
         "looks_like_other",
         "incorrectly_labelled",
+        "corrected_label",
         "comments",
     ]
     assert len(sheet) == min(30, n_errors) == out["n_sampled"]
@@ -205,6 +206,7 @@ def test_planted_weak_slice_ranks_first_and_rules_tag_every_error(tmp_path: Path
         "source",
         "occluded",
         "incorrectly_labelled",
+        "corrected_label",
         "comments",
     ]
 
