@@ -455,6 +455,9 @@ def analyze_errors(
     runs_dir: str | Path = "runs",
     tracking_uri: str | None = None,
     reports: bool = True,
+    folds: int | None = None,
+    label_issues_on: list[str] | None = None,
+    on_fold: Callable[[Any], None] | None = None,
 ) -> Any:
     """Error analysis of a finished run (METHODOLOGY §4), from its stored predictions (no TensorFlow).
 
@@ -474,6 +477,10 @@ def analyze_errors(
         runs_dir: where run names are looked up.
         tracking_uri: the MLflow store for run ids and names.
         reports: write ``reports/errors.html`` and log the outputs to the run's MLflow run.
+        folds: flag label errors from K-fold cross-validated predictions of the run's recipe
+            (retrains its model K times: TensorFlow).
+        label_issues_on: sets to check for label errors (dev and test by default).
+        on_fold: called with a :class:`~dlkit.analysis.cross_val.FoldEnd` after each fold.
 
     Returns:
         An :class:`~dlkit.analysis.analyze_run.AnalyzeErrorsResult`.
@@ -493,6 +500,9 @@ def analyze_errors(
         find_label_issues=label_issues,
         model_gap=model_gap,
         reports=reports,
+        folds=folds,
+        label_issues_on=label_issues_on,
+        on_fold=on_fold,
     )
 
 

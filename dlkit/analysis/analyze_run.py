@@ -8,6 +8,7 @@ Reads only the run directory (predictions, run.json, recipe.yaml): no TensorFlow
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from dlkit._naming import did_you_mean
+from dlkit.analysis.cross_val import FoldEnd
 from dlkit.analysis.error_analysis import (
     CategoryReport,
     SetReport,
@@ -25,7 +28,12 @@ from dlkit.analysis.error_analysis import (
     set_report,
 )
 from dlkit.analysis.error_sheet import TaggedSheet, build_sheet, read_sheet, write_sheet
-from dlkit.analysis.label_issues import LabelIssuesResult, from_predictions
+from dlkit.analysis.label_issues import (
+    LabelIssuesResult,
+    folds_label_issues,
+    from_predictions,
+    write_label_issues,
+)
 from dlkit.analysis.rules import apply_rules, rule_summary
 from dlkit.analysis.spec import AnalysisSpec
 from dlkit.errors import DataError, RecipeError, TrackingError
@@ -36,6 +44,7 @@ log = logging.getLogger(__name__)
 ANALYSIS_DIR = "analysis"
 REPORTS_DIR = "reports"
 SET = "dev"
+LABEL_ISSUES_FILE = "label_issues.csv"
 
 
 @dataclass
@@ -58,6 +67,7 @@ class AnalyzeErrorsResult:
         categories: the tagged report (None without tags and rules).
         rules: each rule in words.
         label_issues: suspected label errors (None unless asked for).
+        label_issues_path: the ranked list as CSV, with a corrected_label column to fill.
         report_path: ``reports/errors.html``.
         logged: whether the outputs were logged to MLflow.
         logging_error: why logging failed, if it did.
@@ -79,6 +89,7 @@ class AnalyzeErrorsResult:
     categories: CategoryReport | None = None
     rules: dict[str, str] = field(default_factory=dict)
     label_issues: LabelIssuesResult | None = None
+    label_issues_path: Path | None = None
     report_path: Path | None = None
     logged: bool = False
     logging_error: str | None = None
@@ -130,6 +141,8 @@ class AnalyzeErrorsResult:
             li = self.label_issues
             out["label_issues"] = {
                 "source": li.source,
+                "sets": li.sets,
+                "file": str(self.label_issues_path) if self.label_issues_path else None,
                 "n_examples": li.n_examples,
                 "oos_accuracy": li.oos_accuracy,
                 "n_disagree": li.n_disagree,
@@ -189,6 +202,9 @@ def analyze_run(
     find_label_issues: bool = False,
     model_gap: float | None = None,
     reports: bool = True,
+    folds: int | None = None,
+    label_issues_on: Sequence[str] | None = None,
+    on_fold: Callable[[FoldEnd], None] | None = None,
 ) -> AnalyzeErrorsResult:
     """Error analysis of one finished classification run (METHODOLOGY §4).
 
@@ -203,6 +219,10 @@ def analyze_run(
             out-of-sample predictions (cleanlab).
         model_gap: the error difference between models that matters (labels reading).
         reports: write ``reports/errors.html`` and log outputs to MLflow.
+        folds: flag suspected label errors from K-fold cross-validated predictions of the
+            recipe's model, retrained K times (TensorFlow); implies ``find_label_issues``.
+        label_issues_on: the sets to check (dev and test when None); ``train`` needs ``folds``.
+        on_fold: called after each cross-validation fold.
 
     Returns:
         What was found and written.
@@ -219,6 +239,11 @@ def analyze_run(
         )
     if sample is not None and sample < 1:
         raise RecipeError(f"--sample: expected at least 1 (got {sample})")
+    if folds is not None and folds < 2:
+        raise RecipeError(f"--folds: expected at least 2 folds (got {folds})")
+    want_issues = folds is not None or find_label_issues or bool(label_issues_on)
+    # checked before anything is written
+    judged = _judged_sets(run, label_issues_on, folds) if want_issues else []
     spec, recipe = read_analysis_spec(run)
     classes = list(info.get("classes") or [])
     metadata = [str(c) for c in info.get("metadata_columns") or []]
@@ -280,11 +305,13 @@ def analyze_run(
             n_untagged=int((~rule_tags.any(axis=1)).sum()),
         )
         notes.append("rule categories cover every dev error; tag the sheet and pass --tags for the rest")
-    if find_label_issues:
-        frames = {SET: dev}
-        if run.predictions_path("test").is_file():
-            frames["test"] = _predictions(run, "test")
-        result.label_issues = from_predictions(frames, classes)
+    if want_issues:
+        if folds is not None:
+            result.label_issues = folds_label_issues(run, info, folds, judged, on_fold)
+        else:
+            frames = {name: dev if name == SET else _predictions(run, name) for name in judged}
+            result.label_issues = from_predictions(frames, classes)
+        result.label_issues_path = write_label_issues(result.label_issues, folder / LABEL_ISSUES_FILE)
     if reports:
         result.report_path = _write_report(run, result)
         if result.run_id and result.tracking_uri:
@@ -295,6 +322,34 @@ def analyze_run(
                 result.logging_error = exc.message
                 log.warning("analysis not logged to MLflow: %s", exc.message)
     return result
+
+
+def _judged_sets(run: RunDir, wanted: Sequence[str] | None, folds: int | None) -> list[str]:
+    """The sets to check for label errors (dev and test by default), validated.
+
+    Raises:
+        RecipeError: an unknown set, a set the run does not have, or train without ``folds``.
+    """
+    from dlkit.data.split import SPLITS
+
+    present = run.splits_with_predictions()
+    if not wanted:
+        return [s for s in (SET, "test") if s in present]
+    names = list(dict.fromkeys(str(s).strip() for s in wanted))
+    for name in names:
+        if name not in SPLITS:
+            raise RecipeError(
+                f"--label-issues-on: unknown set '{name}' (expected some of {', '.join(SPLITS)})."
+                f"{did_you_mean(name, SPLITS)}"
+            )
+        if name not in present:
+            raise RecipeError(f"--label-issues-on: run '{run.path.name}' has no {name} set")
+    if "train" in names and folds is None:
+        raise RecipeError(
+            "--label-issues-on train: the run's train predictions are in-sample (its model trained "
+            "on them); add --folds K for out-of-sample ones"
+        )
+    return names
 
 
 def _tagged_report(
@@ -393,4 +448,9 @@ def log_outputs(result: AnalyzeErrorsResult) -> None:
         )
     if result.label_issues is not None:
         metrics["errors_label_issues"] = float(len(result.label_issues.issues))
+        if np.isfinite(result.label_issues.oos_accuracy):
+            metrics["errors_label_issues_oos_accuracy"] = result.label_issues.oos_accuracy
+        for path in (result.label_issues_path, result.label_issues.probabilities_path):
+            if path is not None:
+                files.append((path, ANALYSIS_DIR))
     log_to_run(result.run_id, result.tracking_uri, files, metrics)

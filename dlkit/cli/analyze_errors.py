@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -49,6 +49,23 @@ def analyze_errors(
             "predictions (cleanlab).",
         ),
     ] = False,
+    folds: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            "--folds",
+            help="Flag suspected label errors from K-fold cross-validated predictions of the "
+            "recipe's model (retrains it K times on the run's data; implies --label-issues).",
+            show_default=False,
+        ),
+    ] = None,
+    label_issues_on: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--label-issues-on",
+            help="Sets to check for label errors, comma-separated (default dev,test; train needs --folds).",
+            show_default=False,
+        ),
+    ] = None,
     model_gap: Annotated[
         Optional[float],  # noqa: UP045
         typer.Option(
@@ -107,6 +124,18 @@ def analyze_errors(
         return
     if model_gap is not None and not 0 <= model_gap <= 1:
         raise RecipeError(f"--model-gap: expected an error difference in [0, 1] (got {model_gap:g})")
+    on_fold = None
+    if folds is not None and not as_json:
+        from dlkit.cli.main import console
+
+        def on_fold(event: Any) -> None:
+            console.print(
+                f"fold {event.fold}/{event.folds}: trained on {event.n_train}, accuracy "
+                f"{event.accuracy:.3f} on {event.n_held_out} held out",
+                highlight=False,
+            )
+
+    sets = [s.strip() for s in label_issues_on.split(",") if s.strip()] if label_issues_on else None
     result = api.analyze_errors(
         run,
         tags=tags,
@@ -119,6 +148,9 @@ def analyze_errors(
         runs_dir=runs_dir,
         tracking_uri=tracking_uri,
         reports=not no_report,
+        folds=folds,
+        label_issues_on=sets,
+        on_fold=on_fold,
     )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))

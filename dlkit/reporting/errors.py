@@ -129,14 +129,22 @@ def _labels_lines(c: CategoryReport) -> list[str]:
 def _issues_lines(r: AnalyzeErrorsResult) -> list[str]:
     li = r.label_issues
     assert li is not None
-    return [
-        f"Suspected label errors: {len(li.issues)} of {li.n_examples} examples flagged by confident learning "
-        f"(cleanlab); out-of-sample accuracy {_pct(li.oos_accuracy)}; the prediction differs from the label "
+    lines = [
+        f"Suspected label errors in {' + '.join(li.sets) or 'dev'}: {len(li.issues)} of {li.n_examples} "
+        f"examples flagged by confident learning (cleanlab); out-of-sample accuracy {_pct(li.oos_accuracy)}; "
+        "the prediction differs from the label "
         f"on {li.n_disagree}.",
         f"Probabilities: {li.source}.",
         li.caveat,
         *li.notes,
     ]
+    if r.label_issues_path is not None:
+        lines.append(
+            f"The whole list: {r.label_issues_path}. Write the right label in its corrected_label column "
+            f"for each flag you confirm, then: dlkit analyze-errors {r.run_dir} --apply-corrections "
+            f"{r.label_issues_path}"
+        )
+    return lines
 
 
 # ---------------------------------------------------------------- terminal
