@@ -226,7 +226,12 @@ def test_report_is_written_and_logged_to_the_runs_mlflow_run(tmp_path: Path, tra
     report = (run / "reports" / "errors.html").read_text()
     assert "<svg" in report and "Confusion matrix" in report and "from_phone" in report
     logged = {a.path for a in client.list_artifacts(run_id, "analysis")}
-    assert logged == {"analysis/errors.csv", "analysis/errors.parquet", "analysis/errors.html"}
+    assert logged == {
+        "analysis/errors.csv",
+        "analysis/errors.parquet",
+        "analysis/errors.html",
+        "analysis/label_issues.csv",
+    }
     assert [a.path for a in client.list_artifacts(run_id, "reports")] == ["reports/errors.html"]
     assert client.get_run(run_id).data.metrics["errors_ceiling_from_phone"] > 0
 
