@@ -24,6 +24,7 @@ from dlkit.analysis.error_analysis import (
     SetReport,
     category_report,
     category_rows,
+    highest_loss,
     sample_errors,
     set_report,
 )
@@ -252,6 +253,23 @@ def analyze_run(
         classes = sorted(set(dev["y_true"].tolist()) | set(dev["y_pred"].tolist()), key=str)
     whole = set_report(dev, classes, metadata)
     notes: list[str] = []
+    # with an eyeball / black-box dev split, a person only ever looks at the eyeball part
+    looked = eyeball_part(run, dev)
+    where = "this run's dev set"
+    if looked is not None:
+        where = "the eyeball part of this run's dev set"
+        blackbox = dev.loc[~dev.index.isin(looked.index)]
+        bb_error = float((~blackbox["correct"].astype(bool)).mean()) if len(blackbox) else float("nan")
+        notes.append(
+            f"dev is split into an eyeball part ({len(looked)} examples, "
+            f"{int((~looked['correct'].astype(bool)).sum())} errors) and a black-box part ({len(blackbox)} "
+            f"examples, error {bb_error:.2%}): the sheet and the highest-loss list come from the eyeball "
+            "part only; the black-box part is only measured"
+        )
+        whole.highest_loss = highest_loss(looked, len(whole.highest_loss) or 10, metadata)
+    else:
+        looked = dev
+    n_looked_errors = int((~looked["correct"].astype(bool)).sum())
 
     folder = run.path / ANALYSIS_DIR
     sheet_path = folder / "errors.csv"
@@ -263,13 +281,15 @@ def analyze_run(
         n_sampled = len(pd.read_csv(sheet_path, usecols=["id"]))
     else:
         n = sample or spec.sample
-        picked = sample_errors(dev, n, seed if seed is not None else int(recipe.get("seed", 0)), stratify)
+        picked = sample_errors(looked, n, seed if seed is not None else int(recipe.get("seed", 0)), stratify)
         sheet = build_sheet(picked, spec.sheet_categories(), metadata)
         sheet_path, _ = write_sheet(sheet, folder)
         examples_path = _write_examples_page(run, info, recipe, sheet, folder / "errors.html", notes)
         n_sampled, sheet_written = len(sheet), True
-        if whole.n_errors > n:
-            notes.append(f"the sheet holds {n} of the {whole.n_errors} dev errors (seeded sample)")
+        if n_looked_errors > n:
+            notes.append(
+                f"the sheet holds {n} of the {n_looked_errors} dev errors it was drawn from (seeded sample)"
+            )
 
     result = AnalyzeErrorsResult(
         run_name=name,
@@ -288,9 +308,9 @@ def analyze_run(
     )
     errors = dev.loc[~dev["correct"].astype(bool)]
     if tags is not None:
-        tagged = read_sheet(Path(tags), spec.sheet_categories(), dev["id"].tolist(), metadata)
+        tagged = read_sheet(Path(tags), spec.sheet_categories(), looked["id"].tolist(), metadata, where=where)
         result.tags_path = Path(tags)
-        result.categories = _tagged_report(tagged, dev, spec, whole, model_gap)
+        result.categories = _tagged_report(tagged, dev, spec, whole, model_gap, n_looked_errors)
         if tagged.added:
             notes.append(f"categories added on the sheet: {', '.join(tagged.added)}")
     elif spec.rules:
@@ -324,6 +344,43 @@ def analyze_run(
     return result
 
 
+DEV_PART = "dev_part"
+
+
+def eyeball_part(run: RunDir, dev: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows of ``dev`` in the eyeball part, when the split manifest has a ``dev_part`` column.
+
+    ``dlkit split`` may divide a large dev set into an *eyeball* part (looked at) and a
+    *black-box* part (only measured); the manifest then says ``eyeball`` or ``blackbox`` for
+    each dev row (METHODOLOGY §4).
+
+    Returns:
+        The eyeball rows, or None when dev is not divided.
+
+    Raises:
+        DataError: the column holds another value for a dev row, or no dev row is eyeball.
+    """
+    if not run.manifest_path.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    if DEV_PART not in pq.read_schema(run.manifest_path).names:
+        return None
+    manifest = pd.read_parquet(run.manifest_path, columns=["id", "set", DEV_PART])
+    parts = manifest.loc[manifest["set"] == SET]
+    values = parts[DEV_PART].astype("string").str.strip().str.lower()
+    bad = parts.loc[~values.isin(["eyeball", "blackbox"])]
+    if len(bad):
+        raise DataError(
+            f"{run.manifest_path}: column '{DEV_PART}': dev example {bad['id'].iloc[0]!r} is "
+            f"{bad[DEV_PART].iloc[0]!r}; expected 'eyeball' or 'blackbox'"
+        )
+    eyeball = set(parts.loc[values == "eyeball", "id"].astype(str))
+    if not eyeball:
+        raise DataError(f"{run.manifest_path}: column '{DEV_PART}': no dev example is in the eyeball part")
+    return dev.loc[dev["id"].astype(str).isin(eyeball)]
+
+
 def _judged_sets(run: RunDir, wanted: Sequence[str] | None, folds: int | None) -> list[str]:
     """The sets to check for label errors (dev and test by default), validated.
 
@@ -353,7 +410,12 @@ def _judged_sets(run: RunDir, wanted: Sequence[str] | None, folds: int | None) -
 
 
 def _tagged_report(
-    tagged: TaggedSheet, dev: pd.DataFrame, spec: AnalysisSpec, whole: SetReport, model_gap: float | None
+    tagged: TaggedSheet,
+    dev: pd.DataFrame,
+    spec: AnalysisSpec,
+    whole: SetReport,
+    model_gap: float | None,
+    n_errors: int,
 ) -> CategoryReport:
     frame = tagged.frame
     rule_tags = None
@@ -361,7 +423,7 @@ def _tagged_report(
         by_id = dev.assign(_key=dev["id"].astype(str)).set_index("_key")
         rule_tags = apply_rules(by_id.loc[frame["id"]].reset_index(drop=True), spec.rules)
     return category_report(
-        frame, tagged.categories, whole.error, whole.n_errors, rule_tags=rule_tags, model_gap=model_gap
+        frame, tagged.categories, whole.error, n_errors, rule_tags=rule_tags, model_gap=model_gap
     )
 
 

@@ -111,7 +111,7 @@ def test_bad_sheet_is_one_line_naming_file_row_and_column(digits_run: Path, tmp_
     bad = tmp_path / "bad.csv"
     sheet.to_csv(bad, index=False)
     result = runner.invoke(app, ["analyze-errors", str(run), "--tags", str(bad), "--no-report"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
         f"error: {bad}: row 4, column 'incorrectly_labelled': cannot read 'perhaps' as yes/no; "
         "use 1/0, x/blank, yes/no or true/false"
