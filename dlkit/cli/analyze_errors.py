@@ -23,6 +23,14 @@ def analyze_errors(
             "--tags", help="A filled sheet (CSV or Parquet) to read back and report on.", show_default=False
         ),
     ] = None,
+    tag: Annotated[
+        bool,
+        typer.Option(
+            "--tag",
+            help="Tag the sheet here, one example at a time (image drawn in the terminal); stop "
+            "and resume at any point; the report follows the last example.",
+        ),
+    ] = False,
     sample: Annotated[
         Optional[int],  # noqa: UP045
         typer.Option(
@@ -124,6 +132,38 @@ def analyze_errors(
         return
     if model_gap is not None and not 0 <= model_gap <= 1:
         raise RecipeError(f"--model-gap: expected an error difference in [0, 1] (got {model_gap:g})")
+    if tag:
+        if tags is not None or as_json:
+            raise RecipeError("--tag: not with --tags or --json (the session writes the sheet itself)")
+        from dlkit.cli.main import console
+        from dlkit.cli.tagging import require_terminal, run_session
+        from dlkit.rundir import RunDir
+
+        require_terminal()
+        first = api.analyze_errors(
+            run,
+            sample=sample,
+            seed=seed,
+            stratify=stratify,
+            new_sheet=new_sheet,
+            runs_dir=runs_dir,
+            tracking_uri=tracking_uri,
+            reports=False,
+        )
+        metadata = [str(c) for c in RunDir(first.run_dir).info().get("metadata_columns") or []]
+        if not run_session(console, first.sheet_path, first.run_dir, first.whole_set.classes, metadata):
+            console.print(
+                f"Stopped; every tag is saved in {first.sheet_path}. "
+                f"Resume with: dlkit analyze-errors {first.run_dir} --tag",
+                highlight=False,
+                soft_wrap=True,
+            )
+            return
+        tags, new_sheet = first.sheet_path, False
+        console.clear()
+        console.print(
+            f"All {first.n_sampled} examples seen; the report on {first.sheet_path}:", highlight=False
+        )
     on_fold = None
     if folds is not None and not as_json:
         from dlkit.cli.main import console
