@@ -26,7 +26,9 @@ def test_a_class_smaller_than_k_falls_back_to_plain_folds():
     assert np.bincount(folds).tolist() == [5, 4, 4, 4, 4]
 
 
-@pytest.mark.parametrize(("k", "message"), [(1, r"at least 2 folds \(got 1\)"), (9, "9 folds for 4 examples")])
+@pytest.mark.parametrize(
+    ("k", "message"), [(1, r"at least 2 folds \(got 1\)"), (9, "9 folds for 4 examples")]
+)
 def test_bad_k_is_a_usage_error(k, message):
     with pytest.raises(RecipeError, match=message):
         fold_assignment(np.array([0, 1, 0, 1]), k, seed=0)
