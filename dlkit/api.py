@@ -31,6 +31,7 @@ __all__ = [
     "TrainResult",
     "TrainStart",
     "analyze_errors",
+    "apply_corrections",
     "check_split",
     "diagnose",
     "learning_curve",
@@ -84,10 +85,15 @@ def _unique_counts(values: Any) -> tuple[list[int], list[int]]:
     return [int(k) for k in keys], [int(c) for c in counts]
 
 
-def load_data(recipe: Recipe) -> Dataset:
-    """Load the dataset the recipe names (with the columns its split reads)."""
+def load_data(recipe: Recipe, *, corrections: bool = True) -> Dataset:
+    """Load the dataset the recipe names (with the columns its split reads and its label corrections)."""
     columns = recipe.data.split.columns() if recipe.data.split is not None else []
-    return load_source(recipe.data.source, recipe.data.task, Path.cwd(), columns)
+    data = load_source(recipe.data.source, recipe.data.task, Path.cwd(), columns)
+    if corrections and recipe.data.corrections is not None:
+        from dlkit.data.corrections import apply_corrections
+
+        data, _ = apply_corrections(data, recipe.data.corrections)
+    return data
 
 
 def split(recipe: Recipe, train_fraction: float | None = None, *, dedupe: bool | None = None) -> SplitOutcome:
@@ -103,10 +109,15 @@ def split(recipe: Recipe, train_fraction: float | None = None, *, dedupe: bool |
     """
     from dlkit.data.checks import check_distribution
 
-    data = load_data(recipe)
+    # split on the labels as given, so that label corrections never move an example to another set
+    data = load_data(recipe, corrections=False)
     result = split_dataset(data, recipe.data.split, recipe.seed, dedupe=dedupe)
     if train_fraction is not None:
         result = subsample_train(result, data, train_fraction, recipe.seed)
+    if recipe.data.corrections is not None:
+        from dlkit.data.corrections import apply_corrections
+
+        data, _ = apply_corrections(data, recipe.data.corrections)
     data.prepare(result.indices("train"))
     td = recipe.data.split.target_distribution if recipe.data.split is not None else None
     distribution = check_distribution(data, result.assignment, td.column if td else None)
@@ -300,6 +311,7 @@ def _train_tracked(
     import keras
     import pandas as pd
 
+    from dlkit.data.corrections import corrections_params
     from dlkit.data.pipeline import inputs, make_dataset
     from dlkit.models import Head, build_model
     from dlkit.training.evaluate import predict, score
@@ -314,6 +326,7 @@ def _train_tracked(
             "data.content_hash": data.content_hash,
             "data.split.rule": parts.rule,
             **{f"data.n_{k}": v for k, v in parts.sizes().items()},
+            **corrections_params(recipe.data.corrections),
         }
     )
     tracker.log_params(params)
@@ -484,6 +497,9 @@ def analyze_errors(
     runs_dir: str | Path = "runs",
     tracking_uri: str | None = None,
     reports: bool = True,
+    folds: int | None = None,
+    label_issues_on: list[str] | None = None,
+    on_fold: Callable[[Any], None] | None = None,
 ) -> Any:
     """Error analysis of a finished run (METHODOLOGY §4), from its stored predictions (no TensorFlow).
 
@@ -503,6 +519,10 @@ def analyze_errors(
         runs_dir: where run names are looked up.
         tracking_uri: the MLflow store for run ids and names.
         reports: write ``reports/errors.html`` and log the outputs to the run's MLflow run.
+        folds: flag label errors from K-fold cross-validated predictions of the run's recipe
+            (retrains its model K times: TensorFlow).
+        label_issues_on: sets to check for label errors (dev and test by default).
+        on_fold: called with a :class:`~dlkit.analysis.cross_val.FoldEnd` after each fold.
 
     Returns:
         An :class:`~dlkit.analysis.analyze_run.AnalyzeErrorsResult`.
@@ -522,7 +542,35 @@ def analyze_errors(
         find_label_issues=label_issues,
         model_gap=model_gap,
         reports=reports,
+        folds=folds,
+        label_issues_on=label_issues_on,
+        on_fold=on_fold,
     )
+
+
+def apply_corrections(
+    run_ref: str | Path,
+    sheet: str | Path,
+    *,
+    out: str | Path | None = None,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+) -> Any:
+    """Turn the labels a person corrected on a sheet into a corrections file the next training uses.
+
+    Writes ``analysis/corrections.csv`` into the run directory (and to ``out``): name it under
+    the recipe's ``data.corrections`` and every set gets the same corrections by id.
+
+    Returns:
+        An :class:`~dlkit.analysis.label_corrections.ApplyCorrectionsResult`.
+
+    Raises:
+        DlkitError: no such run; the sheet names an unknown id or label (file, row, column).
+    """
+    from dlkit.analysis.label_corrections import apply_sheet_corrections
+
+    run = resolve_run(run_ref, runs_dir, tracking_uri)
+    return apply_sheet_corrections(run, Path(sheet), out=Path(out) if out is not None else None)
 
 
 def learning_curve(

@@ -8,6 +8,7 @@ Reads only the run directory (predictions, run.json, recipe.yaml): no TensorFlow
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,16 +17,24 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from dlkit._naming import did_you_mean
+from dlkit.analysis.cross_val import FoldEnd
 from dlkit.analysis.error_analysis import (
     CategoryReport,
     SetReport,
     category_report,
     category_rows,
+    highest_loss,
     sample_errors,
     set_report,
 )
 from dlkit.analysis.error_sheet import TaggedSheet, build_sheet, read_sheet, write_sheet
-from dlkit.analysis.label_issues import LabelIssuesResult, from_predictions
+from dlkit.analysis.label_issues import (
+    LabelIssuesResult,
+    folds_label_issues,
+    from_predictions,
+    write_label_issues,
+)
 from dlkit.analysis.rules import apply_rules, rule_summary
 from dlkit.analysis.spec import AnalysisSpec
 from dlkit.errors import DataError, RecipeError, TrackingError
@@ -36,6 +45,7 @@ log = logging.getLogger(__name__)
 ANALYSIS_DIR = "analysis"
 REPORTS_DIR = "reports"
 SET = "dev"
+LABEL_ISSUES_FILE = "label_issues.csv"
 
 
 @dataclass
@@ -58,6 +68,7 @@ class AnalyzeErrorsResult:
         categories: the tagged report (None without tags and rules).
         rules: each rule in words.
         label_issues: suspected label errors (None unless asked for).
+        label_issues_path: the ranked list as CSV, with a corrected_label column to fill.
         report_path: ``reports/errors.html``.
         logged: whether the outputs were logged to MLflow.
         logging_error: why logging failed, if it did.
@@ -79,6 +90,7 @@ class AnalyzeErrorsResult:
     categories: CategoryReport | None = None
     rules: dict[str, str] = field(default_factory=dict)
     label_issues: LabelIssuesResult | None = None
+    label_issues_path: Path | None = None
     report_path: Path | None = None
     logged: bool = False
     logging_error: str | None = None
@@ -130,6 +142,8 @@ class AnalyzeErrorsResult:
             li = self.label_issues
             out["label_issues"] = {
                 "source": li.source,
+                "sets": li.sets,
+                "file": str(self.label_issues_path) if self.label_issues_path else None,
                 "n_examples": li.n_examples,
                 "oos_accuracy": li.oos_accuracy,
                 "n_disagree": li.n_disagree,
@@ -189,6 +203,9 @@ def analyze_run(
     find_label_issues: bool = False,
     model_gap: float | None = None,
     reports: bool = True,
+    folds: int | None = None,
+    label_issues_on: Sequence[str] | None = None,
+    on_fold: Callable[[FoldEnd], None] | None = None,
 ) -> AnalyzeErrorsResult:
     """Error analysis of one finished classification run (METHODOLOGY §4).
 
@@ -203,6 +220,10 @@ def analyze_run(
             out-of-sample predictions (cleanlab).
         model_gap: the error difference between models that matters (labels reading).
         reports: write ``reports/errors.html`` and log outputs to MLflow.
+        folds: flag suspected label errors from K-fold cross-validated predictions of the
+            recipe's model, retrained K times (TensorFlow); implies ``find_label_issues``.
+        label_issues_on: the sets to check (dev and test when None); ``train`` needs ``folds``.
+        on_fold: called after each cross-validation fold.
 
     Returns:
         What was found and written.
@@ -219,6 +240,11 @@ def analyze_run(
         )
     if sample is not None and sample < 1:
         raise RecipeError(f"--sample: expected at least 1 (got {sample})")
+    if folds is not None and folds < 2:
+        raise RecipeError(f"--folds: expected at least 2 folds (got {folds})")
+    want_issues = folds is not None or find_label_issues or bool(label_issues_on)
+    # checked before anything is written
+    judged = _judged_sets(run, label_issues_on, folds) if want_issues else []
     spec, recipe = read_analysis_spec(run)
     classes = list(info.get("classes") or [])
     metadata = [str(c) for c in info.get("metadata_columns") or []]
@@ -227,6 +253,23 @@ def analyze_run(
         classes = sorted(set(dev["y_true"].tolist()) | set(dev["y_pred"].tolist()), key=str)
     whole = set_report(dev, classes, metadata)
     notes: list[str] = []
+    # with an eyeball / black-box dev split, a person only ever looks at the eyeball part
+    looked = eyeball_part(run, dev)
+    where = "this run's dev set"
+    if looked is not None:
+        where = "the eyeball part of this run's dev set"
+        blackbox = dev.loc[~dev.index.isin(looked.index)]
+        bb_error = float((~blackbox["correct"].astype(bool)).mean()) if len(blackbox) else float("nan")
+        notes.append(
+            f"dev is split into an eyeball part ({len(looked)} examples, "
+            f"{int((~looked['correct'].astype(bool)).sum())} errors) and a black-box part ({len(blackbox)} "
+            f"examples, error {bb_error:.2%}): the sheet and the highest-loss list come from the eyeball "
+            "part only; the black-box part is only measured"
+        )
+        whole.highest_loss = highest_loss(looked, len(whole.highest_loss) or 10, metadata)
+    else:
+        looked = dev
+    n_looked_errors = int((~looked["correct"].astype(bool)).sum())
 
     folder = run.path / ANALYSIS_DIR
     sheet_path = folder / "errors.csv"
@@ -238,13 +281,15 @@ def analyze_run(
         n_sampled = len(pd.read_csv(sheet_path, usecols=["id"]))
     else:
         n = sample or spec.sample
-        picked = sample_errors(dev, n, seed if seed is not None else int(recipe.get("seed", 0)), stratify)
+        picked = sample_errors(looked, n, seed if seed is not None else int(recipe.get("seed", 0)), stratify)
         sheet = build_sheet(picked, spec.sheet_categories(), metadata)
         sheet_path, _ = write_sheet(sheet, folder)
         examples_path = _write_examples_page(run, info, recipe, sheet, folder / "errors.html", notes)
         n_sampled, sheet_written = len(sheet), True
-        if whole.n_errors > n:
-            notes.append(f"the sheet holds {n} of the {whole.n_errors} dev errors (seeded sample)")
+        if n_looked_errors > n:
+            notes.append(
+                f"the sheet holds {n} of the {n_looked_errors} dev errors it was drawn from (seeded sample)"
+            )
 
     result = AnalyzeErrorsResult(
         run_name=name,
@@ -263,9 +308,9 @@ def analyze_run(
     )
     errors = dev.loc[~dev["correct"].astype(bool)]
     if tags is not None:
-        tagged = read_sheet(Path(tags), spec.sheet_categories(), dev["id"].tolist(), metadata)
+        tagged = read_sheet(Path(tags), spec.sheet_categories(), looked["id"].tolist(), metadata, where=where)
         result.tags_path = Path(tags)
-        result.categories = _tagged_report(tagged, dev, spec, whole, model_gap)
+        result.categories = _tagged_report(tagged, dev, spec, whole, model_gap, n_looked_errors)
         if tagged.added:
             notes.append(f"categories added on the sheet: {', '.join(tagged.added)}")
     elif spec.rules:
@@ -280,11 +325,13 @@ def analyze_run(
             n_untagged=int((~rule_tags.any(axis=1)).sum()),
         )
         notes.append("rule categories cover every dev error; tag the sheet and pass --tags for the rest")
-    if find_label_issues:
-        frames = {SET: dev}
-        if run.predictions_path("test").is_file():
-            frames["test"] = _predictions(run, "test")
-        result.label_issues = from_predictions(frames, classes)
+    if want_issues:
+        if folds is not None:
+            result.label_issues = folds_label_issues(run, info, folds, judged, on_fold)
+        else:
+            frames = {name: dev if name == SET else _predictions(run, name) for name in judged}
+            result.label_issues = from_predictions(frames, classes)
+        result.label_issues_path = write_label_issues(result.label_issues, folder / LABEL_ISSUES_FILE)
     if reports:
         result.report_path = _write_report(run, result)
         if result.run_id and result.tracking_uri:
@@ -297,8 +344,78 @@ def analyze_run(
     return result
 
 
+DEV_PART = "dev_part"
+
+
+def eyeball_part(run: RunDir, dev: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows of ``dev`` in the eyeball part, when the split manifest has a ``dev_part`` column.
+
+    ``dlkit split`` may divide a large dev set into an *eyeball* part (looked at) and a
+    *black-box* part (only measured); the manifest then says ``eyeball`` or ``blackbox`` for
+    each dev row (METHODOLOGY §4).
+
+    Returns:
+        The eyeball rows, or None when dev is not divided.
+
+    Raises:
+        DataError: the column holds another value for a dev row, or no dev row is eyeball.
+    """
+    if not run.manifest_path.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    if DEV_PART not in pq.read_schema(run.manifest_path).names:
+        return None
+    manifest = pd.read_parquet(run.manifest_path, columns=["id", "set", DEV_PART])
+    parts = manifest.loc[manifest["set"] == SET]
+    values = parts[DEV_PART].astype("string").str.strip().str.lower()
+    bad = parts.loc[~values.isin(["eyeball", "blackbox"])]
+    if len(bad):
+        raise DataError(
+            f"{run.manifest_path}: column '{DEV_PART}': dev example {bad['id'].iloc[0]!r} is "
+            f"{bad[DEV_PART].iloc[0]!r}; expected 'eyeball' or 'blackbox'"
+        )
+    eyeball = set(parts.loc[values == "eyeball", "id"].astype(str))
+    if not eyeball:
+        raise DataError(f"{run.manifest_path}: column '{DEV_PART}': no dev example is in the eyeball part")
+    return dev.loc[dev["id"].astype(str).isin(eyeball)]
+
+
+def _judged_sets(run: RunDir, wanted: Sequence[str] | None, folds: int | None) -> list[str]:
+    """The sets to check for label errors (dev and test by default), validated.
+
+    Raises:
+        RecipeError: an unknown set, a set the run does not have, or train without ``folds``.
+    """
+    from dlkit.data.split import SPLITS
+
+    present = run.splits_with_predictions()
+    if not wanted:
+        return [s for s in (SET, "test") if s in present]
+    names = list(dict.fromkeys(str(s).strip() for s in wanted))
+    for name in names:
+        if name not in SPLITS:
+            raise RecipeError(
+                f"--label-issues-on: unknown set '{name}' (expected some of {', '.join(SPLITS)})."
+                f"{did_you_mean(name, SPLITS)}"
+            )
+        if name not in present:
+            raise RecipeError(f"--label-issues-on: run '{run.path.name}' has no {name} set")
+    if "train" in names and folds is None:
+        raise RecipeError(
+            "--label-issues-on train: the run's train predictions are in-sample (its model trained "
+            "on them); add --folds K for out-of-sample ones"
+        )
+    return names
+
+
 def _tagged_report(
-    tagged: TaggedSheet, dev: pd.DataFrame, spec: AnalysisSpec, whole: SetReport, model_gap: float | None
+    tagged: TaggedSheet,
+    dev: pd.DataFrame,
+    spec: AnalysisSpec,
+    whole: SetReport,
+    model_gap: float | None,
+    n_errors: int,
 ) -> CategoryReport:
     frame = tagged.frame
     rule_tags = None
@@ -306,7 +423,7 @@ def _tagged_report(
         by_id = dev.assign(_key=dev["id"].astype(str)).set_index("_key")
         rule_tags = apply_rules(by_id.loc[frame["id"]].reset_index(drop=True), spec.rules)
     return category_report(
-        frame, tagged.categories, whole.error, whole.n_errors, rule_tags=rule_tags, model_gap=model_gap
+        frame, tagged.categories, whole.error, n_errors, rule_tags=rule_tags, model_gap=model_gap
     )
 
 
@@ -393,4 +510,9 @@ def log_outputs(result: AnalyzeErrorsResult) -> None:
         )
     if result.label_issues is not None:
         metrics["errors_label_issues"] = float(len(result.label_issues.issues))
+        if np.isfinite(result.label_issues.oos_accuracy):
+            metrics["errors_label_issues_oos_accuracy"] = result.label_issues.oos_accuracy
+        for path in (result.label_issues_path, result.label_issues.probabilities_path):
+            if path is not None:
+                files.append((path, ANALYSIS_DIR))
     log_to_run(result.run_id, result.tracking_uri, files, metrics)

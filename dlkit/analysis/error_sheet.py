@@ -18,9 +18,18 @@ from dlkit.errors import DataError
 
 BASE_COLUMNS: tuple[str, ...] = ("id", "y_true", "y_pred", "confidence", "loss")
 COMMENTS = "comments"
+# the right label of an example tagged incorrectly_labelled (empty: not known or not wrong);
+# ``--apply-corrections`` turns these cells into a corrections file
+CORRECTED_LABEL = "corrected_label"
 TRUE_WORDS = frozenset({"1", "1.0", "x", "yes", "y", "true", "t"})
 FALSE_WORDS = frozenset({"", "0", "0.0", "no", "n", "false", "f"})
 BOOLEAN_HELP = "use 1/0, x/blank, yes/no or true/false"
+
+
+class SheetError(DataError):
+    """A filled sheet cannot be read: the user's input, so exit code 2 like a bad recipe."""
+
+    exit_code = 2
 
 
 def build_sheet(
@@ -34,12 +43,14 @@ def build_sheet(
         metadata_columns: the example's metadata columns to carry.
 
     Returns:
-        id, y_true, y_pred, confidence, loss, metadata columns, categories, comments.
+        id, y_true, y_pred, confidence, loss, metadata columns, categories, corrected_label,
+        comments.
     """
     columns = [c for c in (*BASE_COLUMNS, *metadata_columns) if c in sample.columns]
     sheet = sample[columns].reset_index(drop=True).copy()
     for name in categories:
         sheet[name] = False
+    sheet[CORRECTED_LABEL] = ""
     sheet[COMMENTS] = ""
     return sheet
 
@@ -80,7 +91,7 @@ class TaggedSheet:
 
 def _read_text_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise DataError(f"{path}: file not found", hint="pass the sheet written by dlkit analyze-errors")
+        raise SheetError(f"{path}: file not found", hint="pass the sheet written by dlkit analyze-errors")
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
@@ -90,8 +101,8 @@ def _read_text_table(path: Path) -> pd.DataFrame:
             return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"{path}: cannot read the sheet: {reason}") from None
-    raise DataError(f"{path}: a sheet must be a .csv, .tsv or .parquet file (got '{path.suffix}')")
+        raise SheetError(f"{path}: cannot read the sheet: {reason}") from None
+    raise SheetError(f"{path}: a sheet must be a .csv, .tsv or .parquet file (got '{path.suffix}')")
 
 
 def parse_flag(text: str) -> bool | None:
@@ -109,10 +120,13 @@ def read_sheet(
     categories: Sequence[str],
     known_ids: Sequence[object],
     metadata_columns: Sequence[str] = (),
+    *,
+    where: str = "this run's dev set",
 ) -> TaggedSheet:
     """Read a filled sheet back.
 
-    Columns other than the sheet's own (id, labels, confidence, loss, metadata, comments) and
+    Columns other than the sheet's own (id, labels, confidence, loss, metadata, corrected label,
+    comments) and
     the recipe's categories are read as categories the person added while looking.
 
     Args:
@@ -120,29 +134,30 @@ def read_sheet(
         categories: the recipe's categories (incorrectly_labelled included); each must be a column.
         known_ids: ids of the set the sheet was sampled from.
         metadata_columns: metadata columns that may appear on the sheet (not categories).
+        where: what ``known_ids`` are, for the unknown-id message.
 
     Returns:
         The tags, one row per sheet row.
 
     Raises:
-        DataError: a missing column, an unknown or repeated id, or a cell that is not yes/no;
+        SheetError: a missing column, an unknown or repeated id, or a cell that is not yes/no;
             the message names the file, the spreadsheet row (the header is row 1) and the column.
     """
     raw = _read_text_table(path)
     raw.columns = [str(c).strip() for c in raw.columns]
     if "id" not in raw.columns:
-        raise DataError(
+        raise SheetError(
             f"{path}: no column 'id'.{did_you_mean('id', raw.columns)}",
             hint="keep the id column of the sheet dlkit wrote",
         )
     for name in categories:
         if name not in raw.columns:
-            raise DataError(
+            raise SheetError(
                 f"{path}: no column '{name}' (a category of the recipe's analysis section)."
                 f"{did_you_mean(name, raw.columns)}",
                 hint=f"the sheet needs one yes/no column per category: {', '.join(categories)}",
             )
-    own = {*BASE_COLUMNS, COMMENTS, *metadata_columns}
+    own = {*BASE_COLUMNS, COMMENTS, CORRECTED_LABEL, *metadata_columns}
     added = []
     for col in raw.columns:
         if col in own or col in categories:
@@ -158,12 +173,12 @@ def read_sheet(
     for i, ident in enumerate(ids):
         row = i + 2
         if ident not in known:
-            raise DataError(
-                f"{path}: row {row}, column 'id': {ident!r} is not an example of this run's dev set",
+            raise SheetError(
+                f"{path}: row {row}, column 'id': {ident!r} is not an example of {where}",
                 hint="keep the ids of the sheet dlkit wrote",
             )
         if ident in seen:
-            raise DataError(f"{path}: row {row}, column 'id': {ident!r} repeats row {seen[ident]}")
+            raise SheetError(f"{path}: row {row}, column 'id': {ident!r} repeats row {seen[ident]}")
         seen[ident] = row
 
     frame = pd.DataFrame({"id": ids})
@@ -172,7 +187,7 @@ def read_sheet(
         for i, cell in enumerate(raw[name]):
             flag = parse_flag(cell)
             if flag is None:
-                raise DataError(
+                raise SheetError(
                     f"{path}: row {i + 2}, column '{name}': cannot read {cell!r} as yes/no; {BOOLEAN_HELP}"
                 )
             flags.append(flag)

@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from dlkit._spec import Spec
 
@@ -30,7 +38,7 @@ NUMERIC_OPERATORS = frozenset({"below", "above", "at_most", "at_least"})
 INCORRECTLY_LABELLED = "incorrectly_labelled"
 # Column names the sheet uses itself; a category may not take one of them.
 RESERVED_COLUMNS = frozenset(
-    {"id", "y_true", "y_pred", "confidence", "loss", "comments", INCORRECTLY_LABELLED}
+    {"id", "y_true", "y_pred", "confidence", "loss", "comments", "corrected_label", INCORRECTLY_LABELLED}
 )
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -66,6 +74,15 @@ class RuleSpec(Spec):
             what = "none" if not given else ", ".join(given)
             raise ValueError(f"a rule needs exactly one operator out of {', '.join(OPERATORS)} (got {what})")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_unused_operators(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # a rule sets one operator; the eight unset ones would only show as nulls in a dump
+        data: dict[str, Any] = handler(self)
+        used = self.operators_given()
+        return {k: v for k, v in data.items() if k == "column" or k.removesuffix("_") in used}
 
     def operators_given(self) -> list[str]:
         """The operators this rule sets (exactly one once validated)."""

@@ -163,7 +163,8 @@ def _error_line(source: str, error: Any) -> str:
     path = ".".join(shown) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
-        choices = list(owner.model_fields) if owner is not None else []
+        # a field's YAML key is its alias where it has one (a rule's ``in``, not ``in_``)
+        choices = [f.alias or k for k, f in owner.model_fields.items()] if owner is not None else []
         hint = did_you_mean(shown[-1], choices)
         if not hint and choices:
             hint = f" Expected one of: {', '.join(choices)}."
@@ -208,6 +209,9 @@ def validate_recipe(data: dict[str, Any], source: str, base_dir: Path) -> Recipe
     path = getattr(source_spec, "path", None)
     if path is not None and not path.is_absolute():
         source_spec.path = (base_dir / path).resolve()
+    corrections = recipe.data.corrections
+    if corrections is not None and not corrections.is_absolute():
+        recipe.data.corrections = (base_dir / corrections).resolve()
     return recipe
 
 

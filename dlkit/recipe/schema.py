@@ -8,6 +8,7 @@ unions built from their registries, so registering a part makes it valid in reci
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator
@@ -53,6 +54,11 @@ class DataSpec(Spec):
     normalize: bool = Field(
         default=True,
         description="Standardise inputs with statistics of train only, saved inside the model.",
+    )
+    corrections: Path | None = Field(
+        default=None,
+        description="A CSV of confirmed label fixes (id, label, ...) applied by id to every set "
+        "(dlkit analyze-errors --apply-corrections writes it).",
     )
 
 

@@ -15,6 +15,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from dlkit.analysis.analyze_run import AnalyzeErrorsResult
     from dlkit.analysis.error_analysis import CategoryReport
+    from dlkit.analysis.label_corrections import ApplyCorrectionsResult
 
 TOP_SLICES = 10
 TOP_ISSUES = 20
@@ -128,14 +129,22 @@ def _labels_lines(c: CategoryReport) -> list[str]:
 def _issues_lines(r: AnalyzeErrorsResult) -> list[str]:
     li = r.label_issues
     assert li is not None
-    return [
-        f"Suspected label errors: {len(li.issues)} of {li.n_examples} examples flagged by confident learning "
-        f"(cleanlab); out-of-sample accuracy {_pct(li.oos_accuracy)}; the prediction differs from the label "
+    lines = [
+        f"Suspected label errors in {' + '.join(li.sets) or 'dev'}: {len(li.issues)} of {li.n_examples} "
+        f"examples flagged by confident learning (cleanlab); out-of-sample accuracy {_pct(li.oos_accuracy)}; "
+        "the prediction differs from the label "
         f"on {li.n_disagree}.",
         f"Probabilities: {li.source}.",
         li.caveat,
         *li.notes,
     ]
+    if r.label_issues_path is not None:
+        lines.append(
+            f"The whole list: {r.label_issues_path}. Write the right label in its corrected_label column "
+            f"for each flag you confirm, then: dlkit analyze-errors {r.run_dir} --apply-corrections "
+            f"{r.label_issues_path}"
+        )
+    return lines
 
 
 # ---------------------------------------------------------------- terminal
@@ -201,6 +210,36 @@ def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
         console.print(f"Logged to MLflow run {r.run_id} ({r.tracking_uri}).", highlight=False)
     elif r.logging_error:
         console.print(f"[yellow]Not logged to MLflow:[/yellow] {html.escape(r.logging_error)}")
+
+
+def render_corrections(console: Console, r: ApplyCorrectionsResult) -> None:
+    """The corrections file written by ``--apply-corrections`` and how to train with it."""
+    per_set = ", ".join(f"{n} in {s}" for s, n in sorted(r.by_set.items())) or "none"
+    console.print(
+        f"{r.n_new} label correction(s) from {r.sheet_path} ({per_set}); "
+        f"{r.n_earlier} earlier kept; {r.n_total} in all.",
+        highlight=False,
+    )
+    if r.n_new:
+        table = Table(title="New corrections")
+        for head in ("id", "set", "label was", "label now"):
+            table.add_column(head)
+        for row in r.corrections.itertuples(index=False):
+            table.add_row(str(row.id), str(row.set), str(row.previous_label), str(row.label))
+        console.print(table)
+    console.print(f"Corrections file: {r.path}", highlight=False)
+    if r.copy_path:
+        console.print(f"Copied to: {r.copy_path}", highlight=False)
+    console.print(
+        f"The next training applies them to every set: add 'corrections: {r.recipe_path}' under "
+        f"data in the recipe, or pass --set data.corrections={r.recipe_path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for note in r.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    if r.logged:
+        console.print("Logged to the run's MLflow run (analysis/corrections.csv).", highlight=False)
 
 
 # ---------------------------------------------------------------- HTML

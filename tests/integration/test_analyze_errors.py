@@ -50,6 +50,7 @@ def test_sheet_of_digits_errors_is_seeded_and_shows_thumbnails(digits_run: Path,
         "blurry",
         "looks_like_other",
         "incorrectly_labelled",
+        "corrected_label",
         "comments",
     ]
     assert len(sheet) == min(30, n_errors) == out["n_sampled"]
@@ -110,7 +111,7 @@ def test_bad_sheet_is_one_line_naming_file_row_and_column(digits_run: Path, tmp_
     bad = tmp_path / "bad.csv"
     sheet.to_csv(bad, index=False)
     result = runner.invoke(app, ["analyze-errors", str(run), "--tags", str(bad), "--no-report"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
         f"error: {bad}: row 4, column 'incorrectly_labelled': cannot read 'perhaps' as yes/no; "
         "use 1/0, x/blank, yes/no or true/false"
@@ -205,6 +206,7 @@ def test_planted_weak_slice_ranks_first_and_rules_tag_every_error(tmp_path: Path
         "source",
         "occluded",
         "incorrectly_labelled",
+        "corrected_label",
         "comments",
     ]
 
@@ -224,7 +226,12 @@ def test_report_is_written_and_logged_to_the_runs_mlflow_run(tmp_path: Path, tra
     report = (run / "reports" / "errors.html").read_text()
     assert "<svg" in report and "Confusion matrix" in report and "from_phone" in report
     logged = {a.path for a in client.list_artifacts(run_id, "analysis")}
-    assert logged == {"analysis/errors.csv", "analysis/errors.parquet", "analysis/errors.html"}
+    assert logged == {
+        "analysis/errors.csv",
+        "analysis/errors.parquet",
+        "analysis/errors.html",
+        "analysis/label_issues.csv",
+    }
     assert [a.path for a in client.list_artifacts(run_id, "reports")] == ["reports/errors.html"]
     assert client.get_run(run_id).data.metrics["errors_ceiling_from_phone"] > 0
 

@@ -39,11 +39,12 @@ def test_build_and_write_sheet_columns(tmp_path: Path):
         "source",
         "blurry",
         "incorrectly_labelled",
+        "corrected_label",
         "comments",
     ]
     assert not sheet[CATS].any().any()
     csv, parquet = write_sheet(sheet, tmp_path / "analysis")
-    assert csv.read_text().splitlines()[1] == "3,1,2,0.9,2.0,phone,0,0,"
+    assert csv.read_text().splitlines()[1] == "3,1,2,0.9,2.0,phone,0,0,,"
     assert pd.read_parquet(parquet)["blurry"].dtype == bool
 
 

@@ -88,7 +88,8 @@ def test_numeric_operator_on_text_column_is_a_recipe_error():
 def test_rule_round_trips_through_its_yaml_dump():
     rule = RuleSpec.model_validate({"column": "source", "in": ["a", "b"]})
     dumped = rule.model_dump(mode="json")
-    assert dumped["in"] == ["a", "b"] and "in_" not in dumped
+    # only the rule's one operator is written: no nulls for the eight it does not use
+    assert dumped == {"column": "source", "in": ["a", "b"]}
     assert RuleSpec.model_validate(dumped) == rule
     assert rule.describe() == "source in ['a', 'b']"
 
@@ -118,3 +119,22 @@ def test_analysis_spec_defaults_and_sheet_columns():
 def test_analysis_spec_rejects_bad_input(data, message):
     with pytest.raises(ValidationError, match=message):
         AnalysisSpec.model_validate(data)
+
+
+def test_resolved_recipe_dump_omits_unused_operators_and_errors_say_in(tmp_path):
+    from dlkit.recipe.loader import dump_recipe, load_recipe
+
+    text = (
+        "name: t\ndata: {source: {type: sklearn, name: digits}}\nmodel: {type: mlp}\n"
+        "analysis: {rules: {phone: {column: source, in: [a, b]}, dark: {column: b, below: 0.2}}}\n"
+    )
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    dumped = dump_recipe(load_recipe(path))
+    assert "null" not in dumped.split("analysis:")[1]
+    assert "    phone:\n      column: source\n      in:\n      - a\n      - b\n" in dumped
+    assert "    dark:\n      column: b\n      below: 0.2\n" in dumped
+    path.write_text(text.replace("in: [a, b]", "inn: [a, b]"))
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert info.value.message == f"{path}: analysis.rules.phone.inn: unknown field. Did you mean 'in'?"
