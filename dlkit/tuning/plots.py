@@ -66,7 +66,7 @@ def plot_objective(
         if best is not None and dim.path in best.values:
             ax.scatter(
                 [x_of(best)],
-                [best.objective],
+                [float(best.objective or 0.0)],
                 marker="*",
                 s=200,
                 color="gold",
