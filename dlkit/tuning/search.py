@@ -249,6 +249,38 @@ def _load_study_data(recipe: Recipe, study: StudyDir) -> StudyData:
     return StudyData(data, SplitResult(assignment, manifest, info.get("split_rule", "study split")))
 
 
+class _Interrupts:
+    """Ctrl-C that cannot be lost: Python drops a KeyboardInterrupt raised inside a garbage-collector
+    callback ("Exception ignored in ..."), so the request is also remembered and raised again at the
+    next epoch or trial boundary."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        raise KeyboardInterrupt
+
+    def check(self, *_: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
     """keras-tuner prints ("Reloading Tuner from ...") on stdout; dlkit's CLI owns stdout."""
@@ -289,6 +321,7 @@ class _Study:
         self.round = 0
         self.round_run_id: str | None = None
         self.dims: list[Dimension] = []
+        self.interrupts = _Interrupts()
 
     # -- events and records ----------------------------------------------------------------
 
@@ -312,6 +345,7 @@ class _Study:
 
     def run_trial(self, trial: Any) -> dict[str, float]:
         """keras-tuner's ``run_trial``: train one configuration, record it, return the objective."""
+        self.interrupts.check()
         hp_values = dict(trial.hyperparameters.values)
         values = decode_values(self.dims, trial.hyperparameters)
         name = f"r{self.round}-t{trial.trial_id}"
@@ -363,6 +397,7 @@ class _Study:
                 epochs=epochs,
                 warm_start=warm,
                 measure=tuple(n for n in self.constraints if n in MEASURES),
+                on_epoch=self.interrupts.check,
             )
             self._complete(record, outcome, run)
             status = "FINISHED"
@@ -545,6 +580,7 @@ class _Study:
             def on_trial_end(self, trial: Any) -> None:
                 super().on_trial_end(trial)
                 study.check_failure_budget()
+                study.interrupts.check()
 
             def save_model(self, trial_id: Any, model: Any, step: int = 0) -> None:
                 pass  # each trial's run directory holds its model
@@ -829,6 +865,11 @@ def _drive(
     import_tensorflow()
     runner = _Study(study, recipe, track=track, on_event=on_event, role=role)
     runner.data = _load_study_data(recipe, study)
+    with runner.interrupts:
+        return _drive_rounds(runner, study, role)
+
+
+def _drive_rounds(runner: _Study, study: StudyDir, role: str) -> TuneResult:
     info = runner.info
     if role == "worker":
         k = int(info["current_round"])
