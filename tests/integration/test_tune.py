@@ -83,7 +83,9 @@ def test_two_round_study_is_tracked_ranked_and_constrained(workdir: Path, tracki
     # the split is made once: every trial carries the study's manifest
     manifest = pd.read_parquet(study / "split" / "manifest.parquet")
     for trial in table["trial"]:
-        pd.testing.assert_frame_equal(pd.read_parquet(study / "trials" / trial / "split" / "manifest.parquet"), manifest)
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(study / "trials" / trial / "split" / "manifest.parquet"), manifest
+        )
 
     # best.yaml is a recipe dlkit train accepts, holding the best values
     from dlkit.recipe.loader import load_recipe
@@ -92,7 +94,10 @@ def test_two_round_study_is_tracked_ranked_and_constrained(workdir: Path, tracki
     assert best_recipe.tune is None
     assert best_recipe.model.units == [int(best["model.units.0"])]
     assert best_recipe.train.optimizer.learning_rate == pytest.approx(best["train.optimizer.learning_rate"])
-    assert sorted(p.name for p in (study / "plots").iterdir()) == ["model.units.0.png", "train.optimizer.learning_rate.png"]
+    assert sorted(p.name for p in (study / "plots").iterdir()) == [
+        "model.units.0.png",
+        "train.optimizer.learning_rate.png",
+    ]
 
     # MLflow: study -> rounds -> trials; sampled values as params; the model of the best trial only
     runs = _runs(tracking_uri, "tiny-tune")
@@ -123,7 +128,9 @@ def test_two_round_study_is_tracked_ranked_and_constrained(workdir: Path, tracki
 
 
 @pytest.mark.slow
-def test_failed_trials_are_recorded_and_the_search_goes_on_up_to_the_budget(workdir: Path, tracking_uri: str) -> None:
+def test_failed_trials_are_recorded_and_the_search_goes_on_up_to_the_budget(
+    workdir: Path, tracking_uri: str
+) -> None:
     # a grid tries both learning rates: SGD at 1e30 diverges (NaN loss), at 0.1 it trains
     text = TUNE_RECIPE.split("tune:")[0] + (
         "tune:\n  strategy: grid\n  trials: 4\n  max_failures: 1\n  space:\n"
@@ -142,7 +149,11 @@ def test_failed_trials_are_recorded_and_the_search_goes_on_up_to_the_budget(work
     runs = [r for r in _runs(tracking_uri, "tiny-tune") if r.data.tags.get("dlkit.kind") == "trial"]
     statuses = {r.data.tags["dlkit.trial"]: r.info.status for r in runs}
     assert {statuses[t] for t in failed["trial"]} == {"FAILED"}
-    assert all(r.data.tags["dlkit.failure_reason"].startswith("training loss") for r in runs if r.info.status == "FAILED")
+    assert all(
+        r.data.tags["dlkit.failure_reason"].startswith("training loss")
+        for r in runs
+        if r.info.status == "FAILED"
+    )
 
     # the same space with no failure budget stops at the first failure, exit code 1
     strict = write_recipe(workdir, text.replace("max_failures: 1", "max_failures: 0"), "strict.yaml")
@@ -153,18 +164,27 @@ def test_failed_trials_are_recorded_and_the_search_goes_on_up_to_the_budget(work
 
 @pytest.mark.slow
 def test_hyperband_trains_each_trial_for_its_epoch_budget(workdir: Path) -> None:
-    text = TUNE_RECIPE.replace("rounds: 2", "rounds: 1\n  strategy: hyperband\n  hyperband: {max_epochs: 3, factor: 3}")
-    recipe = write_recipe(workdir, text.replace('metrics: {optimize: accuracy, satisfice: {params: "<= 3000"}}', ""))
+    text = TUNE_RECIPE.replace(
+        "rounds: 2", "rounds: 1\n  strategy: hyperband\n  hyperband: {max_epochs: 3, factor: 3}"
+    )
+    recipe = write_recipe(
+        workdir, text.replace('metrics: {optimize: accuracy, satisfice: {params: "<= 3000"}}', "")
+    )
     result = runner.invoke(app, ["tune", str(recipe), "--no-track"])
     assert result.exit_code == 0, result.output
     study = _study(workdir)
     for trial in pd.read_csv(study / "trials.csv")["trial"]:
-        kt = json.loads((study / "rounds" / "round-1" / f"trial_{trial.split('-t')[1]}" / "trial.json").read_text())
+        kt = json.loads(
+            (study / "rounds" / "round-1" / f"trial_{trial.split('-t')[1]}" / "trial.json").read_text()
+        )
         values = kt["hyperparameters"]["values"]
         budget = values["tuner/epochs"] - values["tuner/initial_epoch"]
         history = pd.read_csv(study / "trials" / trial / "history.csv")
         assert len(history) == budget
-    budgets = {json.loads(p.read_text())["hyperparameters"]["values"]["tuner/epochs"] for p in (study / "rounds" / "round-1").glob("trial_*/trial.json")}
+    budgets = {
+        json.loads(p.read_text())["hyperparameters"]["values"]["tuner/epochs"]
+        for p in (study / "rounds" / "round-1").glob("trial_*/trial.json")
+    }
     assert budgets == {1, 3}
 
 
@@ -208,7 +228,9 @@ def test_preview_draws_histograms_and_warns_about_a_linear_learning_rate(workdir
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "train.optimizer.learning_rate: uniform [0.0001, 1] (bins even in log10)" in out
-    assert "warning: train.optimizer.learning_rate: uniform [0.0001, 1] spans 4 decades on a linear scale" in out
+    assert (
+        "warning: train.optimizer.learning_rate: uniform [0.0001, 1] spans 4 decades on a linear scale" in out
+    )
     # half-decade bins: linear draws crowd the top one, [10^-0.5, 1], with 68% of them (sd 1.5%)
     import re
 

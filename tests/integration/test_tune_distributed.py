@@ -44,7 +44,14 @@ def test_chief_and_two_workers_record_every_trial_once(workdir: Path, migrated_s
     mlflow_port, oracle_port = _free_port(), _free_port()
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{workdir / 'server.db'}"),
+            *(
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{workdir / 'server.db'}",
+            ),
             *("--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1"),
         ],
         cwd=workdir,
@@ -74,7 +81,9 @@ def test_chief_and_two_workers_record_every_trial_once(workdir: Path, migrated_s
         ]
         for command in commands:
             procs.append(
-                subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                subprocess.Popen(
+                    command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                )
             )
         outputs = [p.communicate(timeout=300)[0] for p in procs]
         assert [p.returncode for p in procs] == [0, 0, 0], outputs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,10 +36,8 @@ tune:
 def _completed(study: Path) -> int:
     done = 0
     for path in study.glob("trials/*/trial.json"):
-        try:
+        with contextlib.suppress(json.JSONDecodeError, KeyError):
             done += json.loads(path.read_text())["status"] == "COMPLETED"
-        except (json.JSONDecodeError, KeyError):
-            pass
     return done
 
 

@@ -82,7 +82,10 @@ def test_int_log_and_linear_stay_integers_within_bounds() -> None:
         ({"log": [-4, -1]}, "log: bounds are values, not exponents, and must be > 0 (got [-4, -1])"),
         ({"uniform": [1, 1]}, "uniform: expected [a, b] with a < b (got [1, 1])"),
         ({"one_minus_log": [0.9, 1.0]}, "one_minus_log: expected 0 <= a < b < 1 (got [0.9, 1])"),
-        ({"uniform": [0, 1], "log": [1, 2]}, "expected exactly one of uniform, log, one_minus_log, int, choice"),
+        (
+            {"uniform": [0, 1], "log": [1, 2]},
+            "expected exactly one of uniform, log, one_minus_log, int, choice",
+        ),
         ({"choice": []}, "choice: expected at least one value"),
     ],
 )
@@ -141,8 +144,13 @@ def test_grid_points_are_even_on_the_dimensions_own_scale() -> None:
 
 def test_apply_values_sets_parents_first_and_list_items() -> None:
     base = {"model": {"type": "mlp", "units": [8]}, "train": {"optimizer": {"type": "adam"}}}
-    out = apply_values(base, {"train.optimizer.momentum": 0.9, "train.optimizer": {"type": "sgd"}, "model.units.1": 4})
-    assert out == {"model": {"type": "mlp", "units": [8, 4]}, "train": {"optimizer": {"type": "sgd", "momentum": 0.9}}}
+    out = apply_values(
+        base, {"train.optimizer.momentum": 0.9, "train.optimizer": {"type": "sgd"}, "model.units.1": 4}
+    )
+    assert out == {
+        "model": {"type": "mlp", "units": [8, 4]},
+        "train": {"optimizer": {"type": "sgd", "momentum": 0.9}},
+    }
     assert base["model"]["units"] == [8]  # the base is not changed
 
 
@@ -191,12 +199,17 @@ def test_narrowed_space_drops_a_conditional_dimension_whose_parent_value_is_gone
 
 def test_warnings_flag_linear_learning_rate_and_linear_beta_only() -> None:
     spec = TuneSpec.model_validate({"space": {"x": {"uniform": [0, 1]}}})
-    bad = [dim("train.optimizer.learning_rate", uniform=[1e-4, 1.0]), dim("train.optimizer.beta_1", uniform=[0.9, 0.999])]
+    bad = [
+        dim("train.optimizer.learning_rate", uniform=[1e-4, 1.0]),
+        dim("train.optimizer.beta_1", uniform=[0.9, 0.999]),
+    ]
     found = warnings_for(bad, spec)
     assert found[0] == (
         "train.optimizer.learning_rate: uniform [0.0001, 1] spans 4 decades on a linear scale: 90% of draws "
         "land in [0.1, 1]; use log: [0.0001, 1]"
     )
-    assert found[1].startswith("train.optimizer.beta_1: uniform [0.9, 0.999] is an averaging parameter near 1: only 9%")
+    assert found[1].startswith(
+        "train.optimizer.beta_1: uniform [0.9, 0.999] is an averaging parameter near 1: only 9%"
+    )
     good = [dim("train.optimizer.learning_rate", log=[1e-4, 1.0]), dim("model.dropout", uniform=[0, 0.5])]
     assert warnings_for(good, spec) == []
