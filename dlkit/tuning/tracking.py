@@ -61,6 +61,10 @@ class StudyTracking(NoTracking):
     """
 
     def __init__(self, uri: str | None) -> None:
+        import os
+
+        # MLflow prints "View run ... at: URL" on stdout for HTTP stores; the CLI owns stdout
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         import mlflow
         from mlflow.tracking import MlflowClient
 
