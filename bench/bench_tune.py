@@ -152,6 +152,7 @@ def hyperband_epochs(f: Response, seed: int, target: float, max_epochs: int = EP
         hyperparameters=hp,
         seed=seed,
     )
+    oracle.verbose = 0
     with tempfile.TemporaryDirectory() as tmp:
         oracle._set_project_dir(tmp, "hb")
         spent, reached = 0, math.inf
