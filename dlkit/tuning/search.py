@@ -412,6 +412,13 @@ class _Study:
             log.debug("trial %s failed", name, exc_info=True)
             record.status, record.reason = "FAILED", f"{type(exc).__name__}: {exc}"
         finally:
+            import gc
+
+            import keras
+
+            # the trial's model and graphs are unreachable now; free them before the next trial
+            keras.backend.clear_session()
+            gc.collect()
             record.duration_s = time.perf_counter() - started
             self.study.write_record(record)
             if record.status == "FAILED":
