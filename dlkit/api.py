@@ -40,6 +40,9 @@ __all__ = [
     "resolve_run",
     "split",
     "train",
+    "tune",
+    "tune_preview",
+    "tune_refine",
 ]
 
 
@@ -432,6 +435,10 @@ def resolve_run(ref: str | Path, runs_dir: str | Path = "runs", tracking_uri: st
     for candidate in (Path(ref), Path(runs_dir) / str(ref)):
         if (candidate / "run.json").is_file():
             return RunDir(candidate)
+        if (candidate / "study.json").is_file():  # a tuning study: its best feasible trial
+            from dlkit.tuning.study import best_trial_dir
+
+            return RunDir(best_trial_dir(candidate))
     from dlkit.tracking.mlflow_tracker import find_run
 
     found = find_run(str(ref), tracking_uri)
@@ -645,3 +652,42 @@ def learning_curve(
         names = ("learning_curve.csv", "learning_curve.png", "learning_curve.json")
         log_to_run(info["run_id"], info["tracking_uri"], [(reports / n, "reports") for n in names])
     return curve
+
+
+def tune(
+    recipe_path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    **options: Any,
+) -> Any:
+    """Hyperparameter search (METHODOLOGY §5) with keras-tuner, every trial trained by dlkit.
+
+    Args:
+        recipe_path: a recipe with a ``tune`` section (None with ``resume`` or as a worker).
+        overrides: ``dotted.path=value`` strings applied to the recipe.
+        **options: ``trials``, ``rounds``, ``strategy`` (override the tune section),
+            ``study_dir`` (where the study goes), ``resume`` (a study to finish), ``track``
+            and ``on_event`` (called with each :class:`~dlkit.tuning.search.TuneEvent`).
+
+    Returns:
+        A :class:`~dlkit.tuning.search.TuneResult`: ranked trials, rounds, best recipe.
+
+    Raises:
+        DlkitError: a bad space or recipe (exit 2), more failed trials than the budget.
+    """
+    from dlkit.tuning.search import tune as run_tune
+
+    return run_tune(recipe_path, overrides, **options)
+
+
+def tune_refine(study: str | Path, **options: Any) -> Any:
+    """Add coarse-to-fine rounds to a finished study (``rounds``, ``trials``, ``track``, ``on_event``)."""
+    from dlkit.tuning.search import refine
+
+    return refine(study, **options)
+
+
+def tune_preview(recipe_path: str | Path, overrides: list[str] | None = None, n: int = 2000) -> Any:
+    """Check a recipe's search space and draw ``n`` configurations from it (no training)."""
+    from dlkit.tuning.preview import preview_space
+
+    return preview_space(load_recipe(recipe_path, overrides or []), str(recipe_path), n)

@@ -16,6 +16,7 @@ from dlkit.cli._errors import report_errors
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
 from dlkit.cli.split import split
+from dlkit.cli.tune import tune_app
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -31,6 +32,7 @@ recipe_app = typer.Typer(help="Validate, show and describe recipes.", no_args_is
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 app.add_typer(recipe_app, name="recipe")
 app.add_typer(models_app, name="models")
+app.add_typer(tune_app, name="tune")
 
 console = Console(highlight=False, soft_wrap=True)
 

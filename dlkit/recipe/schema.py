@@ -21,6 +21,7 @@ from dlkit.models import MODELS
 from dlkit.training.optimizers import OPTIMIZERS
 from dlkit.training.schedules import SCHEDULES
 from dlkit.training.spec import TrainSpec
+from dlkit.tuning.spec import TuneSpec
 
 if TYPE_CHECKING:
     # registry-built unions are only known at run time; mypy sees these fields as Any
@@ -117,3 +118,4 @@ class Recipe(Spec):
     targets: TargetsSpec = Field(default_factory=TargetsSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
+    tune: TuneSpec | None = Field(default=None, description="What `dlkit tune` searches (METHODOLOGY §5).")

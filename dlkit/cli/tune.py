@@ -1,0 +1,179 @@
+"""``dlkit tune``: hyperparameter search; ``tune preview`` and ``tune refine``.
+
+``dlkit tune RECIPE`` (or ``--resume STUDY``) runs a study: the ``run`` sub-command is the
+default, so the first argument may be a recipe.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from dlkit.cli._errors import report_errors
+
+
+class _DefaultRun(TyperGroup):
+    """A group whose default sub-command is ``run``: ``dlkit tune x.yaml`` = ``dlkit tune run x.yaml``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+tune_app = typer.Typer(
+    cls=_DefaultRun,
+    help="Hyperparameter search (keras-tuner): random on the right scales, coarse to fine, with constraints.",
+    no_args_is_help=True,
+)
+
+SetOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
+    typer.Option(
+        "--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False
+    ),
+]
+NoTrackOpt = Annotated[bool, typer.Option("--no-track", help="Do not record the study in MLflow.")]
+
+
+def _console() -> Any:
+    from dlkit.cli.main import console
+
+    return console
+
+
+def _oracle_env(chief: bool, worker: str | None, oracle: str | None) -> None:
+    """Set keras-tuner's distribution variables from --chief / --worker / --oracle."""
+    from dlkit.errors import RecipeError
+
+    if chief and worker is not None:
+        raise RecipeError("--chief and --worker: expected one of them")
+    if not chief and worker is None:
+        return
+    address = oracle or os.environ.get("KERASTUNER_ORACLE_IP", "")
+    if oracle is None and "KERASTUNER_ORACLE_PORT" in os.environ:
+        address = f"{address}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise RecipeError(f"--oracle: expected HOST:PORT, e.g. 127.0.0.1:8000 (got {address!r})")
+    os.environ["KERASTUNER_ORACLE_IP"] = host
+    os.environ["KERASTUNER_ORACLE_PORT"] = port
+    os.environ["KERASTUNER_TUNER_ID"] = "chief" if chief else f"worker{worker}"
+
+
+@tune_app.command("run")
+@report_errors
+def run(
+    recipe: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="A recipe with a tune section.", show_default=False),
+    ] = None,
+    overrides: SetOpt = None,
+    trials: Annotated[Optional[int], typer.Option("--trials", help="Trials per round.")] = None,  # noqa: UP045
+    rounds: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--rounds", help="Coarse-to-fine rounds (each narrows the space)."),
+    ] = None,
+    strategy: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--strategy", help="random, hyperband, bayesian or grid."),
+    ] = None,
+    resume: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--resume", help="Finish an interrupted study (its folder).", show_default=False),
+    ] = None,
+    study: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--study", help="The study's folder (shared by a chief and its workers).", show_default=False
+        ),
+    ] = None,
+    chief: Annotated[
+        bool, typer.Option("--chief", help="Serve the oracle to workers (distributed).")
+    ] = False,
+    worker: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--worker", help="Run trials for a chief, as worker ID.", show_default=False),
+    ] = None,
+    oracle: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--oracle", help="The chief's HOST:PORT (or KERASTUNER_ORACLE_IP/PORT).", show_default=False
+        ),
+    ] = None,
+    no_track: NoTrackOpt = False,
+) -> None:
+    """Run a study: trials trained by dlkit, chosen by keras-tuner, recorded in MLflow."""
+    from dlkit import api
+    from dlkit.errors import RecipeError
+    from dlkit.reporting.tune import LiveTrials, render_tune_result
+
+    if resume is not None and recipe is not None:
+        raise RecipeError("--resume: the study's own recipe is used; pass either RECIPE or --resume STUDY")
+    if chief and study is None:
+        raise RecipeError("--chief: expected --study DIR, a folder its workers can read")
+    _oracle_env(chief, worker, oracle)
+    console = _console()
+    live = LiveTrials(console)
+    try:
+        result = api.tune(
+            recipe,
+            overrides or [],
+            trials=trials,
+            rounds=rounds,
+            strategy=strategy,
+            study_dir=study,
+            resume=resume,
+            track=not no_track,
+            on_event=live,
+        )
+    finally:
+        live.stop()
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "")
+    if "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in tuner_id:
+        done = [r for r in result.ranked if r.tuner == tuner_id]
+        console.print(f"Worker {tuner_id}: {len(done)} trial(s) run in {result.study_dir}")
+        return
+    render_tune_result(console, result)
+
+
+@tune_app.command("refine")
+@report_errors
+def refine_cmd(
+    study: Annotated[Path, typer.Argument(help="A finished study's folder.", show_default=False)],
+    rounds: Annotated[int, typer.Option("--rounds", help="Rounds to add.")] = 1,
+    trials: Annotated[Optional[int], typer.Option("--trials", help="Trials per added round.")] = None,  # noqa: UP045
+    no_track: NoTrackOpt = False,
+) -> None:
+    """Narrow a finished study's space around its best trials and search again (same study)."""
+    from dlkit import api
+    from dlkit.reporting.tune import LiveTrials, render_tune_result
+
+    console = _console()
+    live = LiveTrials(console)
+    try:
+        result = api.tune_refine(study, rounds=rounds, trials=trials, track=not no_track, on_event=live)
+    finally:
+        live.stop()
+    render_tune_result(console, result)
+
+
+@tune_app.command("preview")
+@report_errors
+def preview_cmd(
+    recipe: Annotated[Path, typer.Argument(help="A recipe with a tune section.", show_default=False)],
+    overrides: SetOpt = None,
+    draws: Annotated[int, typer.Option("--draws", help="Configurations drawn for the histograms.")] = 2000,
+) -> None:
+    """Draw each dimension's histogram as the search will sample it; warn about likely mistakes."""
+    from dlkit import api
+    from dlkit.errors import RecipeError
+    from dlkit.reporting.tune import render_preview
+
+    if draws < 1:
+        raise RecipeError(f"--draws: expected at least 1 (got {draws})")
+    render_preview(_console(), api.tune_preview(recipe, overrides or [], draws))
