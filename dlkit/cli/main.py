@@ -15,6 +15,7 @@ from dlkit import __version__
 from dlkit.cli._errors import report_errors
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
+from dlkit.cli.gradcheck import gradcheck
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -156,6 +157,7 @@ def ui(
 
 app.command("diagnose")(diagnose)
 app.command("analyze-errors")(analyze_errors)
+app.command("gradcheck")(gradcheck)
 
 
 @recipe_app.command("validate")
