@@ -73,6 +73,13 @@ class GradCheckResult:
         return {**asdict(self), "passed": self.passed}
 
 
+@dataclass
+class _Samples:
+    approx: list[float] = field(default_factory=list)
+    grad: list[float] = field(default_factory=list)
+    n_params: int = 0
+
+
 def to_float64(model: keras.Model) -> keras.Model:
     """A float64 copy of ``model`` with the same weights (every layer's dtype policy replaced)."""
     import keras
@@ -182,10 +189,10 @@ def check_gradients(
     n_vars: dict[str, int] = {}
     for var in variables:
         n_vars[_owner(var.path)] = n_vars.get(_owner(var.path), 0) + 1
-    per_layer: dict[str, dict[str, list[float] | int]] = {}
+    per_layer: dict[str, _Samples] = {}
     for var, grad in zip(variables, grads, strict=True):
         owner = _owner(var.path)
-        entry = per_layer.setdefault(owner, {"approx": [], "grad": [], "n_params": 0})
+        entry = per_layer.setdefault(owner, _Samples())
         base = np.array(var.numpy(), dtype=np.float64)
         flat_grad = np.zeros(base.size) if grad is None else np.asarray(grad, dtype=np.float64).reshape(-1)
         # the layer's budget shared by its weight tensors (kernel and bias both get checked)
@@ -195,7 +202,7 @@ def check_gradients(
             if count >= base.size
             else np.sort(rng.choice(base.size, count, replace=False))
         )
-        entry["n_params"] = int(entry["n_params"]) + base.size  # type: ignore[call-overload]
+        entry.n_params += base.size
         flat = base.reshape(-1)
         for i in picks:
             original = flat[i]
@@ -206,8 +213,8 @@ def check_gradients(
             var.assign(base)
             minus = float(compiled())
             flat[i] = original
-            entry["approx"].append((plus - minus) / (2 * epsilon))  # type: ignore[union-attr]
-            entry["grad"].append(float(flat_grad[i]))  # type: ignore[union-attr]
+            entry.approx.append((plus - minus) / (2 * epsilon))
+            entry.grad.append(float(flat_grad[i]))
         var.assign(base)
 
     order = {name: i for i, name in enumerate(_layer_names(model64))}
@@ -217,11 +224,11 @@ def check_gradients(
     all_grad: list[float] = []
     for owner in owners:
         entry = per_layer[owner]
-        approx, grad = np.asarray(entry["approx"]), np.asarray(entry["grad"])
+        approx, grad = np.asarray(entry.approx), np.asarray(entry.grad)
         all_approx.extend(approx.tolist())
         all_grad.extend(grad.tolist())
         diff = relative_difference(approx, grad)
-        layers.append(LayerCheck(owner, int(entry["n_params"]), len(approx), diff, verdict(diff)))  # type: ignore[call-overload]
+        layers.append(LayerCheck(owner, entry.n_params, len(approx), diff, verdict(diff)))
     overall = relative_difference(np.asarray(all_approx), np.asarray(all_grad))
     overall_verdict = "bug" if any(layer.verdict == "bug" for layer in layers) else verdict(overall)
     result = GradCheckResult(layers, overall, overall_verdict, epsilon, len(x))
