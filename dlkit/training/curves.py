@@ -6,8 +6,8 @@ every rule is testable with planted curves. Thresholds are module constants, doc
 - **non_finite_loss**: the training loss became NaN or infinite (training stops at that batch).
 - **exploding_loss**: an epoch's loss is more than ``EXPLODE_FACTOR`` times the lowest loss
   before it, or more than ``EXPLODE_OVER_START`` times the first epoch's loss.
-- **flat_loss**: over at least ``FLAT_MIN_EPOCHS`` epochs the loss never fell by
-  ``FLAT_TOLERANCE`` (relative) below the first epoch's, and the first epoch's loss was no
+- **flat_loss**: over at least ``FLAT_MIN_EPOCHS`` epochs the loss stayed within
+  ``FLAT_TOLERANCE`` (relative) of the first epoch's, and the first epoch's loss was no
   better than a constant predictor's (when that reference is known): nothing was learnt.
 - **overfitting**: dev loss rose by more than ``OVERFIT_RISE`` (relative) over at least
   ``OVERFIT_EPOCHS`` epochs after its minimum while the training loss kept falling.
@@ -103,7 +103,8 @@ def check_curves(
                 )
             )
             break
-    if len(losses) >= FLAT_MIN_EPOCHS and min(losses) >= (1 - FLAT_TOLERANCE) * losses[0]:
+    flat = all(abs(v - losses[0]) <= FLAT_TOLERANCE * abs(losses[0]) for v in losses)
+    if len(losses) >= FLAT_MIN_EPOCHS and flat:
         reference_ok = baseline_loss is None or losses[0] >= FLAT_BASELINE_SHARE * baseline_loss
         if reference_ok:
             ref = f" (a constant predictor scores {_fmt(baseline_loss)})" if baseline_loss is not None else ""
