@@ -389,7 +389,7 @@ def _train_tracked(
     with training_runtime(spec, recipe.seed) as runtime:
         model = build_training_model(recipe, data, x["train"], runtime)
         n_params = int(model.count_params())
-        run.update_info(n_params=n_params, runtime=describe_options(spec, runtime))
+        run.update_info(n_params=n_params, runtime=describe_options(model, runtime))
         if resume is None:
             tracker.log_params({"model.n_params": n_params})
         else:

@@ -83,6 +83,7 @@ def training_stream(
     return stream, steps_per_epoch(len(x), size)
 
 
-def describe_options(spec: TrainSpec, runtime: Runtime) -> dict[str, Any]:
-    """What run.json records about how the run trained."""
-    return {**runtime.describe(), "jit_compile": spec.jit_compile}
+def describe_options(model: keras.Model, runtime: Runtime) -> dict[str, Any]:
+    """What run.json records about how the run trained (XLA as Keras resolved it: it falls back
+    to no XLA for models it cannot compile, e.g. with random augmentation layers)."""
+    return {**runtime.describe(), "jit_compile": bool(model.jit_compile)}
