@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from dlkit import api
 from dlkit.cli import app
+from dlkit.training.spec import EarlyStoppingSpec
 from tests.conftest import write_recipe
 
 runner = CliRunner()
@@ -38,10 +39,6 @@ train:
 """
 
 
-class Stop(Exception):
-    pass
-
-
 def _interrupt_after(k: int):
     def on_epoch(event) -> None:
         if event.epoch == k:
@@ -50,7 +47,7 @@ def _interrupt_after(k: int):
     return on_epoch
 
 
-def _recipe(workdir: Path, folder: str) -> api.Recipe:  # type: ignore[name-defined]
+def _recipe(workdir: Path, folder: str):
     return api.load_recipe(write_recipe(workdir, RECIPE), [f"tracking.runs_dir={workdir / folder}"])
 
 
@@ -118,3 +115,25 @@ def test_resume_needs_a_completed_epoch(workdir: Path) -> None:
     assert "no completed epoch to resume from" in result.output
     both = runner.invoke(app, ["train", "x.yaml", "--resume", str(run_dir)])
     assert both.exit_code == 2 and "give a RECIPE, or --resume RUN (not both)" in both.output
+
+
+def test_early_stopping_restores_the_best_epoch_and_cannot_be_resumed(workdir: Path) -> None:
+    # min_delta larger than any change: epoch 1 stays the best, patience 1 stops after epoch 2
+    recipe = _recipe(workdir, "runs")
+    recipe.train.schedule = None
+    recipe.train.early_stopping = EarlyStoppingSpec(patience=1, min_delta=10.0)
+    result = api.train(recipe, track=False)
+    assert result.stopped_early and result.epochs_run == 2 and len(result.history) == 2
+    # the model kept is epoch 1's: its dev loss is epoch 1's val_loss, not epoch 2's
+    assert result.metrics["dev"]["loss"] == pytest.approx(result.history[0]["val_loss"], rel=1e-4)
+    assert result.metrics["dev"]["loss"] != pytest.approx(result.history[1]["val_loss"], rel=1e-4)
+    state = json.loads((result.run_dir / "checkpoints" / "state.json").read_text())
+    assert state["best"] == {
+        "monitor": "val_loss",
+        "value": pytest.approx(result.history[0]["val_loss"]),
+        "epoch": 1,
+    }
+
+    refused = runner.invoke(app, ["train", "--resume", str(result.run_dir), "--set", "train.epochs=9"])
+    assert refused.exit_code == 2
+    assert "stopped early at epoch 2: nothing to resume" in refused.output
