@@ -169,3 +169,41 @@ def test_flat_loss_is_warned_and_logged(tracking_uri: str, workdir: Path) -> Non
     client = MlflowClient(tracking_uri=tracking_uri)
     assert client.get_run(info["run_id"]).data.tags["dlkit.warnings"] == "flat_loss"
     assert "warnings.json" in {a.path for a in client.list_artifacts(info["run_id"])}
+
+
+def test_multi_worker_from_tf_config_in_a_fresh_process(workdir: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import TINY_DIGITS
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    # a one-worker cluster: the strategy must be created before TensorFlow runs anything,
+    # which a fresh `dlkit train` process does
+    env = {
+        **os.environ,
+        "TF_CONFIG": json.dumps(
+            {"cluster": {"worker": [f"localhost:{port}"]}, "task": {"type": "worker", "index": 0}}
+        ),
+    }
+    recipe = write_recipe(workdir, TINY_DIGITS)
+    args = [
+        "train",
+        str(recipe),
+        "--no-track",
+        "--set",
+        "train.strategy=multi_worker",
+        "--set",
+        "train.epochs=1",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "dlkit", *args], cwd=workdir, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads((_only_run(workdir / "runs") / "run.json").read_text())
+    assert info["status"] == "FINISHED"
+    assert info["runtime"]["strategy"] == "multi_worker" and info["runtime"]["replicas"] == 1
