@@ -37,6 +37,7 @@ __all__ = [
     "learning_curve",
     "load_data",
     "load_recipe",
+    "lr_find",
     "resolve_run",
     "resume",
     "split",
@@ -736,3 +737,58 @@ def gradcheck(
         max_per_layer=max_per_layer,
         seed=recipe.seed,
     )
+
+
+def lr_find(
+    recipe: Recipe,
+    *,
+    min_lr: float = 1e-6,
+    max_lr: float = 1.0,
+    steps: int = 100,
+    plot: str | Path | None = None,
+) -> Any:
+    """Learning-rate range test on the recipe's model and training set.
+
+    The model is built and compiled as training builds it (the optimizer's other settings
+    kept); each step trains one mini-batch at the next rate of a log-spaced sequence.
+
+    Args:
+        recipe: a validated recipe.
+        min_lr: the first rate.
+        max_lr: the last rate.
+        steps: mini-batches (rates) to try; the test stops early when the loss blows up.
+        plot: where to draw the plot (PNG); none: no plot.
+
+    Returns:
+        A :class:`~dlkit.training.lr_find.LRFindResult` with the suggested range.
+    """
+    from dlkit.errors import RecipeError
+
+    if not 0 < min_lr < max_lr or steps < 5:
+        raise RecipeError(
+            f"lr-find: expected 0 < min-lr < max-lr and steps >= 5 (got {min_lr:g}, {max_lr:g}, {steps})"
+        )
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
+    from dlkit.training.lr_find import range_test, read_range_test, smoothing_for
+    from dlkit.training.runtime import training_runtime
+    from dlkit.training.session import build_training_model, training_stream
+
+    outcome = split(recipe)
+    data, parts = outcome.data, outcome.split
+    idx = parts.indices("train")
+    x, y = data.x[idx], data.y[idx]
+    spec = recipe.train.model_copy(deep=True)
+    with training_runtime(spec, recipe.seed) as runtime:
+        model = build_training_model(recipe, data, x, runtime)
+        per_epoch = training_stream(spec, x, y, recipe.seed, 0)[1]
+        spec.epochs = -(-steps // per_epoch)  # enough epochs of batches for every step
+        stream, _ = training_stream(spec, x, y, recipe.seed, 0)
+        lrs, losses, diverged = range_test(model, stream, min_lr=min_lr, max_lr=max_lr, steps=steps)
+    result = read_range_test(lrs, losses, diverged, beta=smoothing_for(steps))
+    if plot is not None:
+        from dlkit.reporting.lr_find import plot_lr_find
+
+        result.plot_path = str(plot_lr_find(result, Path(plot)))
+    return result

@@ -16,6 +16,7 @@ from dlkit.cli._errors import report_errors
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
 from dlkit.cli.gradcheck import gradcheck
+from dlkit.cli.lr_find import lr_find
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -158,6 +159,7 @@ def ui(
 app.command("diagnose")(diagnose)
 app.command("analyze-errors")(analyze_errors)
 app.command("gradcheck")(gradcheck)
+app.command("lr-find")(lr_find)
 
 
 @recipe_app.command("validate")
