@@ -5,6 +5,7 @@ Heavy libraries (TensorFlow, MLflow) are imported inside the functions that need
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -34,10 +35,13 @@ __all__ = [
     "apply_corrections",
     "check_split",
     "diagnose",
+    "gradcheck",
     "learning_curve",
     "load_data",
     "load_recipe",
+    "lr_find",
     "resolve_run",
+    "resume",
     "split",
     "train",
     "tune",
@@ -184,6 +188,12 @@ class TrainResult:
     stopped_early: bool
     duration_s: float
     history: list[dict[str, float]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    initial_epoch: int = 0
+
+
+class TrainingDivergedError(DlkitError):
+    """The training loss became NaN or infinite; the run is marked FAILED."""
 
 
 def _new_run_dir(runs_dir: Path, name: str) -> tuple[str, Path]:
@@ -277,11 +287,20 @@ def train(
         {"dlkit.run_dir": str(path.resolve()), "dlkit.recipe": recipe.name, "dlkit.version": __version__},
     )
     run.update_info(run_id=tracker.run_id, tracking_uri=tracker.uri)
+    return _record_status(
+        run,
+        tracker,
+        lambda: _train_tracked(
+            recipe, outcome, run, tracker, summary, on_start, on_epoch, run_name, experiment, started
+        ),
+    )
+
+
+def _record_status(run: RunDir, tracker: Tracker, body: Callable[[], TrainResult]) -> TrainResult:
+    """Run ``body``; mark the run FINISHED, or FAILED / KILLED with the reason, in run.json and MLflow."""
     status = "FAILED"
     try:
-        result = _train_tracked(
-            recipe, outcome, run, tracker, summary, on_start, on_epoch, run_name, experiment, started
-        )
+        result = body()
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
@@ -296,6 +315,92 @@ def train(
     return result
 
 
+def resume(
+    run_ref: str | Path,
+    overrides: list[str] | None = None,
+    *,
+    on_start: Callable[[TrainStart], None] | None = None,
+    on_epoch: Callable[[EpochEnd], None] | None = None,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+) -> TrainResult:
+    """Continue an interrupted run from its last completed epoch, in the same run directory and
+    MLflow run, with the optimizer state, the schedule position and the random state restored.
+
+    Args:
+        run_ref: the run (directory, run name, or MLflow run id or name).
+        overrides: ``--set`` assignments; only ``train.epochs`` may change (to train further).
+        on_start: called once before the first resumed epoch.
+        on_epoch: called after every epoch.
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+
+    Raises:
+        ResumeError: nothing to resume (no completed epoch, all epochs done, stopped early) or
+            an override other than train.epochs.
+        DataError: the data changed since the run split it.
+    """
+    from dlkit.training.resume import prepare_resume
+
+    started = time.perf_counter()
+    run = resolve_run(run_ref, runs_dir, tracking_uri)
+    recipe, state = prepare_resume(run, overrides or [])
+    info = run.info()
+    outcome = split(recipe, info.get("train_fraction"))
+    _check_same_split(run, outcome)
+    tracker: Tracker = NullTracker()
+    if info.get("run_id"):
+        from dlkit.tracking.mlflow_tracker import MLflowTracker
+
+        mlflow_tracker = MLflowTracker(info.get("tracking_uri"))
+        mlflow_tracker.resume(info["run_id"])
+        tracker = mlflow_tracker
+    resumes = [
+        *info.get("resumes", []),
+        {"from_epoch": state.epoch, "at": datetime.now(UTC).isoformat(timespec="seconds")},
+    ]
+    run.update_info(status="RUNNING", reason=None, resumes=resumes)
+    run.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
+    tracker.set_tags({"dlkit.resumed_from_epoch": str(state.epoch)})
+    summary = json.loads(run.split_summary_path.read_text(encoding="utf-8"))
+    return _record_status(
+        run,
+        tracker,
+        lambda: _train_tracked(
+            recipe,
+            outcome,
+            run,
+            tracker,
+            summary,
+            on_start,
+            on_epoch,
+            info["run_name"],
+            info["experiment"],
+            started,
+            resume=state,
+        ),
+    )
+
+
+def _check_same_split(run: RunDir, outcome: SplitOutcome) -> None:
+    from dlkit.errors import DataError
+
+    info = run.info()
+    if info.get("content_hash") and info["content_hash"] != outcome.data.content_hash:
+        raise DataError(
+            f"{outcome.data.description}: the data changed since run '{info.get('run_name')}' split it "
+            f"(content hash {outcome.data.content_hash[:12]}, was {info['content_hash'][:12]})",
+            hint="a resumed run must see the same data; start a new run instead",
+        )
+    stored = run.manifest().reset_index(drop=True)
+    fresh = outcome.split.manifest.reset_index(drop=True)
+    if not stored.astype(str).equals(fresh.astype(str)):
+        raise DataError(
+            f"{run.manifest_path}: the split differs from the run's (same data, another split rule?)",
+            hint="a resumed run must see the same split; start a new run instead",
+        )
+
+
 def _train_tracked(
     recipe: Recipe,
     outcome: SplitOutcome,
@@ -307,18 +412,19 @@ def _train_tracked(
     run_name: str,
     experiment: str,
     started: float,
+    resume: Any = None,
 ) -> TrainResult:
     from dlkit._tf import import_tensorflow
 
     import_tensorflow()
-    import keras
-    import pandas as pd
-
     from dlkit.data.corrections import corrections_params
     from dlkit.data.pipeline import inputs, make_dataset
-    from dlkit.models import Head, build_model
+    from dlkit.training import checkpoints as ckpt
+    from dlkit.training.curves import constant_predictor_loss
     from dlkit.training.evaluate import predict, score
-    from dlkit.training.fit import compile_model, fit
+    from dlkit.training.fit import fit, history_frame
+    from dlkit.training.runtime import training_runtime
+    from dlkit.training.session import build_training_model, describe_options, training_stream
 
     data, parts = outcome.data, outcome.split
     params = flatten(recipe)
@@ -332,53 +438,64 @@ def _train_tracked(
             **corrections_params(recipe.data.corrections),
         }
     )
-    tracker.log_params(params)
-
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(recipe.seed)
-    x = {name: inputs(data, parts.indices(name)) for name in parts.present()}
-    y = {name: data.y[parts.indices(name)] for name in parts.present()}
-    normalizer = None
-    if recipe.data.normalize and data.kind != "text":  # token ids are not normalised
-        # statistics of train only (METHODOLOGY §1); one scalar for images, per feature for tables
-        normalizer = keras.layers.Normalization(axis=None if data.kind == "image" else -1, name="normalize")
-        normalizer.adapt(x["train"])
-    head = Head.for_task(data.task, data.n_classes)
-    model = build_model(recipe.model, data.input_shape, head, normalizer, name=recipe.name.replace("-", "_"))
-    compile_model(model, recipe.train, data.task)
-    n_params = int(model.count_params())
-    run.update_info(n_params=n_params)
-    tracker.log_params({"model.n_params": n_params})
-    if on_start is not None:
-        on_start(
-            TrainStart(
-                run_name,
-                run.path,
-                tracker.run_id,
-                tracker.uri,
-                summary,
-                n_params,
-                recipe.train.epochs,
-            )
-        )
-
-    def epoch_end(event: EpochEnd) -> None:
-        tracker.log_metrics(event.logs, step=event.epoch)
-        if on_epoch is not None:
-            on_epoch(event)
+    if resume is None:
+        # a resumed run's params are logged already (MLflow params cannot change)
+        tracker.log_params(params)
 
     spec = recipe.train
-    fitted = fit(
-        model,
-        spec,
-        make_dataset(x["train"], y["train"], spec.batch_size, shuffle=spec.shuffle, seed=recipe.seed),
-        make_dataset(x["dev"], y["dev"], spec.batch_size),
-        checkpoints=run.checkpoints,
-        on_epoch=epoch_end,
-    )
-    pd.DataFrame(fitted.history, index=pd.RangeIndex(1, len(fitted.history) + 1, name="epoch")).to_csv(
-        run.history_path
-    )
+    x = {name: inputs(data, parts.indices(name)) for name in parts.present()}
+    y = {name: data.y[parts.indices(name)] for name in parts.present()}
+    with training_runtime(spec, recipe.seed) as runtime:
+        model = build_training_model(recipe, data, x["train"], runtime)
+        n_params = int(model.count_params())
+        run.update_info(n_params=n_params, runtime=describe_options(model, runtime))
+        if resume is None:
+            tracker.log_params({"model.n_params": n_params})
+        else:
+            restore_best = bool(spec.early_stopping and spec.early_stopping.restore_best_weights)
+            ckpt.restore(model, run.checkpoints, resume, best_weights=restore_best)
+        if on_start is not None:
+            on_start(
+                TrainStart(
+                    run_name,
+                    run.path,
+                    tracker.run_id,
+                    tracker.uri,
+                    summary,
+                    n_params,
+                    recipe.train.epochs,
+                )
+            )
+
+        def epoch_end(event: EpochEnd) -> None:
+            tracker.log_metrics(event.logs, step=event.epoch)
+            if on_epoch is not None:
+                on_epoch(event)
+
+        stream, steps = training_stream(
+            spec, x["train"], y["train"], recipe.seed, resume.epoch if resume else 0
+        )
+        fitted = fit(
+            model,
+            spec,
+            stream,
+            make_dataset(x["dev"], y["dev"], spec.batch_size),
+            checkpoints=run.checkpoints,
+            on_epoch=epoch_end,
+            steps_per_epoch=steps,
+            resume=resume,
+            baseline_loss=constant_predictor_loss(y["train"], data.task) if spec.loss is None else None,
+        )
+    history_frame(fitted.history).to_csv(run.history_path)
+    warnings = [w.to_dict() for w in fitted.warnings]
+    run.update_info(warnings=warnings)
+    write_json(run.path / "warnings.json", warnings)
+    tracker.set_tags({"dlkit.warnings": ",".join(w.code for w in fitted.warnings) or "none"})
+    tracker.log_artifact(run.path / "warnings.json")
+    if fitted.diverged_epoch is not None:
+        tracker.log_artifact(run.history_path)
+        first = fitted.warnings[0]
+        raise TrainingDivergedError(first.message, hint=first.advice)
 
     metrics: dict[str, dict[str, float]] = {}
     run.predictions_path("dev").parent.mkdir(parents=True, exist_ok=True)
@@ -420,6 +537,8 @@ def _train_tracked(
         stopped_early=fitted.stopped_early,
         duration_s=time.perf_counter() - started,
         history=fitted.history,
+        warnings=[w.to_dict() for w in fitted.warnings],
+        initial_epoch=fitted.initial_epoch,
     )
 
 
@@ -691,3 +810,123 @@ def tune_preview(recipe_path: str | Path, overrides: list[str] | None = None, n:
     from dlkit.tuning.preview import preview_space
 
     return preview_space(load_recipe(recipe_path, overrides or []), str(recipe_path), n)
+
+
+def gradcheck(
+    recipe: Recipe,
+    *,
+    batch: int = 8,
+    epsilon: float = 1e-7,
+    max_per_layer: int | None = 64,
+) -> Any:
+    """Check the recipe's model's gradients against two-sided numerical differences.
+
+    The model is built as training builds it (normalisation fitted on train, the recipe-wide
+    regularisation and initialiser; augmentation left out, as at inference), freshly
+    initialised with the recipe's seed, then cloned in float64 (METHODOLOGY §6).
+
+    Args:
+        recipe: a validated recipe.
+        batch: examples from the training set (seeded).
+        epsilon: the two-sided difference's step.
+        max_per_layer: coordinates checked per layer (a seeded sample); None checks all.
+
+    Returns:
+        A :class:`~dlkit.training.gradcheck.GradCheckResult`.
+    """
+    from dlkit.errors import RecipeError
+
+    if batch < 1 or epsilon <= 0 or (max_per_layer is not None and max_per_layer < 1):
+        raise RecipeError(
+            f"gradcheck: expected batch >= 1, epsilon > 0 and max-per-layer >= 1 "
+            f"(got {batch}, {epsilon}, {max_per_layer})"
+        )
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
+    import keras
+    import numpy as np
+
+    from dlkit.data.pipeline import inputs
+    from dlkit.training.fit import DEFAULT_LOSS
+    from dlkit.training.gradcheck import check_gradients
+    from dlkit.training.session import build_training_model
+
+    outcome = split(recipe)
+    data, parts = outcome.data, outcome.split
+    train_idx = parts.indices("train")
+    pick = np.random.default_rng(recipe.seed).choice(
+        len(train_idx), min(batch, len(train_idx)), replace=False
+    )
+    chosen = train_idx[np.sort(pick)]
+    plain = recipe.model_copy(deep=True)
+    plain.train.augment = None
+    plain.train.mixed_precision = False
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(recipe.seed)
+    model = build_training_model(plain, data, inputs(data, train_idx))
+    return check_gradients(
+        model,
+        inputs(data, chosen),
+        data.y[chosen],
+        recipe.train.loss or DEFAULT_LOSS[data.task],
+        epsilon=epsilon,
+        max_per_layer=max_per_layer,
+        seed=recipe.seed,
+    )
+
+
+def lr_find(
+    recipe: Recipe,
+    *,
+    min_lr: float = 1e-6,
+    max_lr: float = 1.0,
+    steps: int = 100,
+    plot: str | Path | None = None,
+) -> Any:
+    """Learning-rate range test on the recipe's model and training set.
+
+    The model is built and compiled as training builds it (the optimizer's other settings
+    kept); each step trains one mini-batch at the next rate of a log-spaced sequence.
+
+    Args:
+        recipe: a validated recipe.
+        min_lr: the first rate.
+        max_lr: the last rate.
+        steps: mini-batches (rates) to try; the test stops early when the loss blows up.
+        plot: where to draw the plot (PNG); none: no plot.
+
+    Returns:
+        A :class:`~dlkit.training.lr_find.LRFindResult` with the suggested range.
+    """
+    from dlkit.errors import RecipeError
+
+    if not 0 < min_lr < max_lr or steps < 5:
+        raise RecipeError(
+            f"lr-find: expected 0 < min-lr < max-lr and steps >= 5 (got {min_lr:g}, {max_lr:g}, {steps})"
+        )
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
+    from dlkit.data.pipeline import inputs
+    from dlkit.training.lr_find import range_test, read_range_test, smoothing_for
+    from dlkit.training.runtime import training_runtime
+    from dlkit.training.session import build_training_model, training_stream
+
+    outcome = split(recipe)
+    data, parts = outcome.data, outcome.split
+    idx = parts.indices("train")
+    x, y = inputs(data, idx), data.y[idx]
+    spec = recipe.train.model_copy(deep=True)
+    with training_runtime(spec, recipe.seed) as runtime:
+        model = build_training_model(recipe, data, x, runtime)
+        per_epoch = training_stream(spec, x, y, recipe.seed, 0)[1]
+        spec.epochs = -(-steps // per_epoch)  # enough epochs of batches for every step
+        stream, _ = training_stream(spec, x, y, recipe.seed, 0)
+        lrs, losses, diverged = range_test(model, stream, min_lr=min_lr, max_lr=max_lr, steps=steps)
+    result = read_range_test(lrs, losses, diverged, beta=smoothing_for(steps))
+    if plot is not None:
+        from dlkit.reporting.lr_find import plot_lr_find
+
+        result.plot_path = str(plot_lr_find(result, Path(plot)))
+    return result

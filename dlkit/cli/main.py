@@ -15,6 +15,8 @@ from dlkit import __version__
 from dlkit.cli._errors import report_errors
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
+from dlkit.cli.gradcheck import gradcheck
+from dlkit.cli.lr_find import lr_find
 from dlkit.cli.split import split
 from dlkit.cli.tune import tune_app
 
@@ -68,18 +70,37 @@ def main(
 @app.command()
 @report_errors
 def train(
-    recipe: RecipeArg,
+    recipe: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="A recipe YAML file (not with --resume).", show_default=False),
+    ] = None,
     overrides: SetOpt = None,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the run in MLflow.")] = False,
+    resume: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--resume",
+            help="Continue RUN (directory, name or MLflow run id) from its last completed epoch; "
+            "--set train.epochs=N trains it further.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Train the recipe's model, evaluate every set in inference mode, record the run."""
     from dlkit import api
+    from dlkit.errors import RecipeError
     from dlkit.reporting.terminal import TrainProgress, render_train_result
 
-    spec = api.load_recipe(recipe, overrides or [])
+    if (recipe is None) == (resume is None):
+        raise RecipeError("dlkit train: give a RECIPE, or --resume RUN (not both)")
     progress = TrainProgress(console)
     try:
-        result = api.train(spec, track=not no_track, on_start=progress.start, on_epoch=progress.epoch)
+        if resume is not None:
+            result = api.resume(resume, overrides or [], on_start=progress.start, on_epoch=progress.epoch)
+        else:
+            assert recipe is not None
+            spec = api.load_recipe(recipe, overrides or [])
+            result = api.train(spec, track=not no_track, on_start=progress.start, on_epoch=progress.epoch)
     finally:
         progress.stop()
     render_train_result(console, result)
@@ -118,6 +139,8 @@ def ui(
 
 app.command("diagnose")(diagnose)
 app.command("analyze-errors")(analyze_errors)
+app.command("gradcheck")(gradcheck)
+app.command("lr-find")(lr_find)
 
 
 @recipe_app.command("validate")

@@ -106,8 +106,10 @@ class TrainProgress:
 def render_train_result(console: Console, result: TrainResult) -> None:
     """The metrics table and where the run was recorded."""
     console.print(metrics_table(result.metrics))
+    render_curve_warnings(console, result.warnings)
     stop = " (early stopping)" if result.stopped_early else ""
-    console.print(f"Trained {result.epochs_run} epoch(s){stop} in {result.duration_s:.1f} s.")
+    resumed = f", resumed after epoch {result.initial_epoch}" if result.initial_epoch else ""
+    console.print(f"Trained {result.epochs_run} epoch(s){stop}{resumed} in {result.duration_s:.1f} s.")
     console.print(f"Run directory: {result.run_dir}", highlight=False)
     if result.run_id:
         console.print(
@@ -122,6 +124,13 @@ def render_train_result(console: Console, result: TrainResult) -> None:
         )
     else:
         console.print("Not tracked in MLflow (--no-track).")
+
+
+def render_curve_warnings(console: Console, warnings: list[dict[str, Any]]) -> None:
+    """Training-curve warnings: one yellow line each, then what to do."""
+    for w in warnings:
+        console.print(f"[yellow]warning:[/yellow] {w['message']}", markup=True, highlight=False)
+        console.print(f"  {w['advice']}", highlight=False)
 
 
 def render_split(console: Console, outcome: SplitOutcome) -> None:

@@ -67,6 +67,24 @@ class MLflowTracker:
             raise TrackingError(f"tracking store {self.uri}: {exc.message}") from None
         self.run_id = run.info.run_id
 
+    def resume(self, run_id: str) -> None:
+        """Reopen an existing run (a resumed training): its status goes back to RUNNING.
+
+        Raises:
+            TrackingError: the store cannot be reached or the run is not in it.
+        """
+        import mlflow
+
+        assert self.uri is not None
+        self._client = _client(self.uri)
+        try:
+            run = self._client.get_run(run_id)
+            self._client.update_run(run_id, status="RUNNING")
+        except mlflow.exceptions.MlflowException as exc:
+            raise TrackingError(f"tracking store {self.uri}: run {run_id}: {exc.message}") from None
+        self.run_id = run_id
+        self.experiment_id = run.info.experiment_id
+
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
 

@@ -1,4 +1,5 @@
-"""Compile and fit a model: loss from the task, optimizer and schedule from the registries."""
+"""Compile and fit a model: loss from the task, optimizer and schedule from the registries,
+checkpoints every epoch, resumable, with the training curve checked at the end."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dlkit.training.curves import CurveWarning, check_curves
 from dlkit.training.optimizers import OPTIMIZERS
-from dlkit.training.schedules import lr_at
+from dlkit.training.schedules import Plateau, PlateauSpec, is_per_epoch, lr_at
 from dlkit.training.spec import TrainSpec
 
 if TYPE_CHECKING:
     import keras
     import tensorflow as tf
+
+    from dlkit.training.checkpoints import ResumeState
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,9 @@ class FitResult:
     epochs_run: int = 0
     stopped_early: bool = False
     best_epoch: int | None = None
+    initial_epoch: int = 0
+    diverged_epoch: int | None = None
+    warnings: list[CurveWarning] = field(default_factory=list)
 
 
 def compile_model(model: keras.Model, spec: TrainSpec, task: str) -> None:
@@ -50,53 +57,8 @@ def compile_model(model: keras.Model, spec: TrainSpec, task: str) -> None:
         optimizer=OPTIMIZERS.build(spec.optimizer),
         loss=spec.loss or DEFAULT_LOSS[task],
         metrics=metrics,
+        jit_compile=spec.jit_compile,
     )
-
-
-def _callbacks(
-    spec: TrainSpec,
-    checkpoints: Path | None,
-    on_epoch: Callable[[EpochEnd], None] | None,
-    result: FitResult,
-) -> list[keras.callbacks.Callback]:
-    import keras
-
-    callbacks: list[keras.callbacks.Callback] = []
-    lr0 = spec.optimizer.learning_rate
-    if spec.schedule is not None:
-        schedule = spec.schedule
-        callbacks.append(keras.callbacks.LearningRateScheduler(lambda e, _lr: lr_at(schedule, lr0, e)))
-    if spec.early_stopping is not None:
-        es = spec.early_stopping
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=es.monitor,
-                patience=es.patience,
-                min_delta=es.min_delta,
-                restore_best_weights=es.restore_best_weights,
-            )
-        )
-    if checkpoints is not None:
-        checkpoints.mkdir(parents=True, exist_ok=True)
-        callbacks.append(keras.callbacks.ModelCheckpoint(str(checkpoints / "last.keras")))
-        callbacks.append(
-            keras.callbacks.ModelCheckpoint(
-                str(checkpoints / "best.keras"), monitor="val_loss", save_best_only=True
-            )
-        )
-
-    class _Report(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            row = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
-            row["lr"] = lr
-            result.history.append(row)
-            result.epochs_run = epoch + 1
-            if on_epoch is not None:
-                on_epoch(EpochEnd(epoch + 1, spec.epochs, row, lr))
-
-    callbacks.append(_Report())
-    return callbacks
 
 
 def fit(
@@ -107,26 +69,97 @@ def fit(
     *,
     checkpoints: Path | None = None,
     on_epoch: Callable[[EpochEnd], None] | None = None,
+    steps_per_epoch: int | None = None,
+    resume: ResumeState | None = None,
+    baseline_loss: float | None = None,
 ) -> FitResult:
     """Fit a compiled model on ``train``, validating on ``dev`` every epoch.
 
     Args:
-        model: a compiled model.
+        model: a compiled model (restored with :func:`dlkit.training.checkpoints.restore` when
+            ``resume`` is given).
         spec: the recipe's train section.
-        train: batched, shuffled training data.
+        train: batched, shuffled training data; with ``steps_per_epoch``, one stream over all
+            epochs from ``resume.epoch`` on (:func:`dlkit.training.stream.epoch_stream`).
         dev: batched dev data (Keras reports it as ``val_*``).
-        checkpoints: folder for last.keras (every epoch) and best.keras.
+        checkpoints: folder for last.keras, best.keras and state.json (every epoch).
         on_epoch: called after every epoch.
+        steps_per_epoch: batches per epoch when ``train`` runs over all epochs.
+        resume: continue after this many completed epochs, with their history and state.
+        baseline_loss: a constant predictor's loss, for the flat-curve check.
+
+    Returns:
+        The whole history (resumed epochs included) and the curve warnings. A loss that becomes
+        NaN or infinite stops training: ``diverged_epoch`` says where.
     """
-    result = FitResult()
-    callbacks = _callbacks(spec, checkpoints, on_epoch, result)
-    # shuffling happens in the tf.data pipeline (seeded), so Keras must not try again
-    model.fit(train, validation_data=dev, epochs=spec.epochs, callbacks=callbacks, shuffle=False, verbose=0)
-    result.stopped_early = result.epochs_run < spec.epochs
-    if result.history and spec.early_stopping is not None:
-        monitor = spec.early_stopping.monitor
-        values = [h.get(monitor) for h in result.history]
-        if all(v is not None for v in values):
-            pick = max if "acc" in monitor else min
-            result.best_epoch = values.index(pick(values)) + 1  # type: ignore[type-var]
+    import keras
+
+    from dlkit.training import _callbacks as cb
+
+    initial_epoch = resume.epoch if resume is not None else 0
+    result = FitResult(history=list(resume.history) if resume else [], initial_epoch=initial_epoch)
+    result.epochs_run = initial_epoch
+    callbacks: list[keras.callbacks.Callback] = []
+    lr0 = spec.optimizer.learning_rate
+    plateau = None
+    if spec.schedule is not None and is_per_epoch(spec.schedule):
+        schedule, epochs = spec.schedule, spec.epochs
+        callbacks.append(
+            keras.callbacks.LearningRateScheduler(lambda e, _lr: lr_at(schedule, lr0, e, epochs))
+        )
+    elif isinstance(spec.schedule, PlateauSpec):
+        plateau = Plateau(spec.schedule, lr0)
+        if resume is not None and resume.plateau:
+            plateau.load_state(resume.plateau)
+        callbacks.append(cb.PlateauCallback(plateau))
+    stop = cb.StopOnNonFinite()
+    callbacks.append(stop)
+    early = cb.ResumableEarlyStopping(spec.early_stopping, resume) if spec.early_stopping else None
+    if early is not None:
+        callbacks.append(early)
+
+    def report(epoch: int, row: dict[str, float], lr: float) -> None:
+        result.epochs_run = epoch + 1
+        if on_epoch is not None:
+            on_epoch(EpochEnd(epoch + 1, spec.epochs, row, lr))
+
+    callbacks.append(
+        cb.EpochRecorder(
+            result.history,
+            report,
+            checkpoints,
+            early_stopping=early,
+            plateau=plateau,
+            stop=stop,
+            resume=resume,
+        )
+    )
+    if initial_epoch < spec.epochs:
+        # shuffling happens in the tf.data pipeline (seeded), so Keras must not try again
+        model.fit(
+            train,
+            validation_data=dev,
+            epochs=spec.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=0,
+        )
+    result.diverged_epoch = stop.diverged_epoch
+    result.stopped_early = result.diverged_epoch is None and result.epochs_run < spec.epochs
+    if early is not None and early.best is not None:
+        result.best_epoch = early.best_epoch + 1
+    result.warnings = check_curves(
+        result.history, baseline_loss=baseline_loss, diverged_epoch=result.diverged_epoch
+    )
+    for warning in result.warnings:
+        log.warning("%s", warning)
     return result
+
+
+def history_frame(history: list[dict[str, Any]]) -> Any:
+    """The history as a frame indexed by epoch (1-based), as history.csv stores it."""
+    import pandas as pd
+
+    return pd.DataFrame(history, index=pd.RangeIndex(1, len(history) + 1, name="epoch"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
@@ -19,32 +19,90 @@ else:
     OptimizerSpec = Annotated[Union[OPTIMIZERS.specs()], Field(discriminator="type")]  # noqa: UP007
     ScheduleSpec = Annotated[Union[SCHEDULES.specs()], Field(discriminator="type")]  # noqa: UP007
 
+Initializer = Literal[
+    "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform"
+]
+
 
 class EarlyStoppingSpec(Spec):
     """Stop when ``monitor`` has not improved for ``patience`` epochs (on dev)."""
 
     monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = Field(
+        default="auto", description="auto: maximise accuracy-like monitors, minimise the rest."
+    )
     patience: int = Field(default=5, ge=0)
     min_delta: float = Field(default=0.0, ge=0)
     restore_best_weights: bool = True
+    start_from_epoch: int = Field(default=0, ge=0, description="Epochs before stopping may happen.")
+
+
+class RegularizationSpec(Spec):
+    """A penalty on every kernel of the model: l1·Σ|W| + l2·ΣW² (both: elastic net).
+
+    Keras's convention: no 1/2m factor, so l2 here is λ/(2m) in METHODOLOGY §6's notation.
+    Per-layer penalties in the model spec stay; this one is added on top.
+    """
+
+    l1: float = Field(default=0.0, ge=0)
+    l2: float = Field(default=0.0, ge=0)
+
+
+class AugmentSpec(Spec):
+    """Random image transformations applied to training batches only (never to dev, test or predictions)."""
+
+    flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
+    rotation: float | None = Field(default=None, gt=0, le=1, description="Fraction of a full turn, ±.")
+    zoom: float | None = Field(default=None, gt=0, lt=1, description="Zoom in or out by up to this fraction.")
+    translation: float | None = Field(default=None, gt=0, lt=1, description="Shift by up to this fraction.")
+    contrast: float | None = Field(default=None, gt=0, le=1, description="Contrast factor in 1 ± this.")
 
 
 class TrainSpec(Spec):
-    """How to fit: epochs, mini-batches, optimizer, schedule, early stopping, loss."""
+    """How to fit: epochs, mini-batches, optimizer, schedule, regularisation, hardware, determinism."""
 
     epochs: int = Field(default=20, ge=1)
     batch_size: int = Field(default=64, ge=1, description="Examples per mini-batch (64 to 512 are usual).")
+    full_batch: bool = Field(
+        default=False, description="One batch of the whole training set per step (`batch_size: full`)."
+    )
     shuffle: bool = True
     optimizer: OptimizerSpec = Field(default_factory=AdamSpec)
     schedule: ScheduleSpec | None = None
     early_stopping: EarlyStoppingSpec | None = None
     loss: str | None = Field(default=None, description="A Keras loss name; chosen from the task when absent.")
+    regularization: RegularizationSpec | None = Field(
+        default=None, description="L1 / L2 / elastic net on every kernel of the model."
+    )
+    augment: AugmentSpec | None = Field(default=None, description="Image augmentation, training only.")
+    initializer: Initializer | None = Field(
+        default=None,
+        description="Re-initialise every kernel with this (seeded); the model's own when absent.",
+    )
+    mixed_precision: bool | Literal["auto"] = Field(
+        default=False,
+        description="float16 compute; auto: on where a GPU of compute capability ≥ 7 is present.",
+    )
+    jit_compile: bool | Literal["auto"] = Field(default="auto", description="XLA; auto is Keras's choice.")
+    strategy: Literal["default", "mirrored", "multi_worker"] = Field(
+        default="default",
+        description="tf.distribute strategy: mirrored over local GPUs, multi_worker from TF_CONFIG.",
+    )
+    deterministic: bool = Field(
+        default=False, description="TensorFlow op determinism: identical results run to run (slower)."
+    )
 
     @model_validator(mode="before")
     @classmethod
-    def _optimizer_defaults_to_adam(cls, data: Any) -> Any:
+    def _shorthands(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
         # `optimizer: {learning_rate: 0.01}` (or a --set of one field) means the default, Adam
-        optimizer = data.get("optimizer") if isinstance(data, dict) else None
+        optimizer = data.get("optimizer")
         if isinstance(optimizer, dict) and "type" not in optimizer:
             data = {**data, "optimizer": {"type": "adam", **optimizer}}
+        # `batch_size: full` is full-batch gradient descent
+        if data.get("batch_size") == "full":
+            data = {k: v for k, v in data.items() if k != "batch_size"}
+            data["full_batch"] = True
         return data

@@ -115,13 +115,14 @@ def test_shift_on_dev_and_test_inputs_is_data_mismatch(workdir, seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_nothing_planted_nothing_flagged(workdir, seed):
-    # a linear task with 10% label noise (Bayes error 0.1) fitted by a linear model
+    # a linear task with 10% label noise (Bayes error 0.1) fitted by a linear model; a moderate
+    # learning rate, so the last iterate sits near the optimum whatever the batch order
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(4000, 2))
     y = (x[:, 0] + x[:, 1] > 0) ^ (rng.random(4000) < 0.1)
     _write_csv(workdir, x, y)
     out = _train_and_diagnose(
-        workdir, seed=seed, split=BALANCED, units="[]", epochs=30, batch_size=64, lr=0.05, human=0.1
+        workdir, seed=seed, split=BALANCED, units="[]", epochs=30, batch_size=64, lr=0.01, human=0.1
     )
     assert out["verdict"] is None
     assert out["problems"] == []

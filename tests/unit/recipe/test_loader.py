@@ -209,5 +209,6 @@ def test_unknown_schedule_type(workdir: Path) -> None:
     path = write_recipe(workdir, BASE + "train: {schedule: {type: inverse}}\n")
     assert _error(path) == [
         f"{path}: train.schedule.type: unknown schedule type 'inverse'. "
-        "Available: exponential, inverse_time, step. Did you mean 'inverse_time'?"
+        "Available: cosine, exponential, inverse_time, reduce_on_plateau, sqrt, step. "
+        "Did you mean 'inverse_time'?"
     ]

@@ -1,0 +1,53 @@
+"""Checks before a run is resumed: what it may change, and whether there is anything to resume."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dlkit.recipe.loader import load_recipe
+from dlkit.training.checkpoints import ResumeError, ResumeState, read_state
+
+if TYPE_CHECKING:
+    from dlkit.recipe.schema import Recipe
+    from dlkit.rundir import RunDir
+
+# a resumed run continues one experiment: only its length may change
+RESUMABLE_OVERRIDES = ("train.epochs",)
+
+
+def prepare_resume(run: RunDir, overrides: list[str]) -> tuple[Recipe, ResumeState]:
+    """The run's recipe (with an allowed override) and the state of its last completed epoch.
+
+    Raises:
+        ResumeError: an override other than train.epochs; no completed epoch; every epoch
+            done; the run stopped early or is not a training run.
+    """
+    for assignment in overrides:
+        path = assignment.partition("=")[0].strip()
+        if path not in RESUMABLE_OVERRIDES:
+            raise ResumeError(
+                f"--set {assignment}: a resumed run can only change {', '.join(RESUMABLE_OVERRIDES)} "
+                f"(got {path})",
+                hint="to change anything else, start a new run from the recipe",
+            )
+    info = run.info()
+    name = info.get("run_name", run.path.name)
+    if not run.recipe_path.is_file():
+        raise ResumeError(f"{run.path}: not a training run (no recipe.yaml)")
+    recipe = load_recipe(run.recipe_path, overrides)
+    if info.get("tracking_uri"):
+        recipe.tracking.uri = info["tracking_uri"]
+    if info.get("stopped_early"):
+        raise ResumeError(f"run '{name}' stopped early at epoch {info.get('epochs_run')}: nothing to resume")
+    state = read_state(run.checkpoints)
+    if state is None:
+        raise ResumeError(
+            f"run '{name}': no completed epoch to resume from (no {run.checkpoints / 'state.json'})",
+            hint="start a new run from the recipe",
+        )
+    if state.epoch >= recipe.train.epochs:
+        raise ResumeError(
+            f"run '{name}' has completed {state.epoch} of {recipe.train.epochs} epochs: nothing to resume",
+            hint="train further with --set train.epochs=N (N > the epochs done)",
+        )
+    return recipe, state

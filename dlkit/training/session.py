@@ -1,0 +1,89 @@
+"""One training's model and input stream, built the same way for a new and a resumed run.
+
+:func:`build_training_model` is the recipe's whole build path: normalisation fitted on train,
+the registry's model, the recipe-wide penalty, initialiser and augmentation, compiled, all
+inside the distribution strategy's scope.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dlkit.training.spec import TrainSpec
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+    from dlkit.data.dataset import Dataset
+    from dlkit.recipe.schema import Recipe
+    from dlkit.training.runtime import Runtime
+
+
+def batch_size(spec: TrainSpec, n_train: int) -> int:
+    """The mini-batch size: the whole training set for ``batch_size: full``."""
+    return max(1, n_train) if spec.full_batch else spec.batch_size
+
+
+def build_training_model(
+    recipe: Recipe, data: Dataset, x_train: np.ndarray, runtime: Runtime | None = None
+) -> keras.Model:
+    """Build and compile the recipe's model for ``data`` (call inside :func:`training_runtime`).
+
+    Args:
+        recipe: a validated recipe.
+        data: the dataset (task, kind, shapes, classes).
+        x_train: training inputs, for the normalisation statistics (train only, METHODOLOGY §1).
+        runtime: the runtime whose strategy scope builds the variables; none: the default.
+    """
+    import contextlib
+
+    import keras
+
+    from dlkit.models import Head, build_model
+    from dlkit.training.fit import compile_model
+    from dlkit.training.regularize import add_augmentation, apply_initializer, apply_regularization
+
+    spec = recipe.train
+    scope = runtime.strategy.scope() if runtime is not None else contextlib.nullcontext()
+    with scope:
+        normalizer = None
+        if recipe.data.normalize and data.kind != "text":  # token ids are not normalised
+            # one scalar for images, per feature for tables
+            normalizer = keras.layers.Normalization(
+                axis=None if data.kind == "image" else -1, name="normalize"
+            )
+            normalizer.adapt(x_train)
+        head = Head.for_task(data.task, data.n_classes)
+        model = build_model(
+            recipe.model, data.input_shape, head, normalizer, name=recipe.name.replace("-", "_")
+        )
+        if spec.initializer is not None:
+            apply_initializer(model, spec.initializer, recipe.seed)
+        if spec.regularization is not None:
+            apply_regularization(model, spec.regularization)
+        if spec.augment is not None:
+            model = add_augmentation(model, spec.augment, data.input_shape, recipe.seed)
+        compile_model(model, spec, data.task)
+    return model
+
+
+def training_stream(
+    spec: TrainSpec, x: np.ndarray, y: np.ndarray, seed: int, initial_epoch: int
+) -> tuple[tf.data.Dataset, int]:
+    """The training batches from ``initial_epoch`` to the last epoch, and the steps per epoch."""
+    from dlkit.training.stream import epoch_stream, steps_per_epoch
+
+    size = batch_size(spec, len(x))
+    stream = epoch_stream(
+        x, y, size, shuffle=spec.shuffle, seed=seed, initial_epoch=initial_epoch, epochs=spec.epochs
+    )
+    return stream, steps_per_epoch(len(x), size)
+
+
+def describe_options(model: keras.Model, runtime: Runtime) -> dict[str, Any]:
+    """What run.json records about how the run trained (XLA as Keras resolved it: it falls back
+    to no XLA for models it cannot compile, e.g. with random augmentation layers)."""
+    return {**runtime.describe(), "jit_compile": bool(model.jit_compile)}
