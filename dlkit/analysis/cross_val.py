@@ -3,9 +3,9 @@
 Confident learning needs, for every example it judges, the probabilities of a model that never
 trained on that example. The examples to judge (the *pool*: dev and test by default, train on
 request) are cut into K stratified folds; for each fold the recipe's model is built, normalised
-and fitted exactly as ``dlkit train`` does (:func:`dlkit.models.build_model`,
-:func:`dlkit.training.fit.compile_model` and :func:`~dlkit.training.fit.fit`, normalisation
-statistics from that fold's training data only) on the run's train set plus the other K - 1
+and fitted exactly as ``dlkit train`` does (:func:`dlkit.training.session.build_training_model`
+and :func:`~dlkit.training.fit.fit` on the epoch-keyed stream, normalisation statistics from
+that fold's training data only) on the run's train set plus the other K - 1
 folds, and predicts the held-out fold. Every pool example thus gets exactly one out-of-sample
 prediction.
 
@@ -138,20 +138,18 @@ def cross_val_probabilities(
     import_tensorflow()
     import keras
 
-    from dlkit.models import Head
 
     pool = np.asarray(pool, dtype=np.int64)
     always_train = np.asarray(always_train, dtype=np.int64)
     y = data.y.astype(np.int64)
     assignment = fold_assignment(y[pool], folds, recipe.seed)
     probs = np.zeros((len(pool), data.n_classes), dtype=np.float64)
-    head = Head.for_task(data.task, data.n_classes)
     # K fresh models retrace their predict functions by design: TensorFlow's warning is noise here
     tf_log = logging.getLogger("tensorflow")
     level = tf_log.level
     tf_log.setLevel(logging.ERROR)
     try:
-        _fit_folds(recipe, data, pool, always_train, assignment, probs, head, on_fold)
+        _fit_folds(recipe, data, pool, always_train, assignment, probs, on_fold)
     finally:
         tf_log.setLevel(level)
         keras.backend.clear_session()
@@ -165,15 +163,15 @@ def _fit_folds(
     always_train: np.ndarray,
     assignment: np.ndarray,
     probs: np.ndarray,
-    head: Any,
     on_fold: Callable[[FoldEnd], None] | None,
 ) -> None:
     import keras
 
     from dlkit.data.pipeline import make_dataset
-    from dlkit.models import build_model
     from dlkit.training.evaluate import class_probabilities, predict
-    from dlkit.training.fit import compile_model, fit
+    from dlkit.training.fit import fit
+    from dlkit.training.runtime import training_runtime
+    from dlkit.training.session import build_training_model, training_stream
 
     spec = recipe.train
     y = data.y.astype(np.int64)
@@ -187,23 +185,19 @@ def _fit_folds(
             # validation logs only: nothing is chosen on them, so a slice of train will do
             validation = train[: min(len(train), 512)]
         keras.backend.clear_session()
-        keras.utils.set_random_seed(recipe.seed + k)
-        normalizer = None
-        if recipe.data.normalize and data.kind != "text":  # token ids are not normalised
-            normalizer = keras.layers.Normalization(
-                axis=None if data.kind == "image" else -1, name="normalize"
+        fold_recipe = recipe.model_copy(update={"seed": recipe.seed + k})
+        with training_runtime(spec, fold_recipe.seed) as runtime:
+            # the recipe's whole build path, as `dlkit train` builds it (normalisation fitted
+            # on this fold's training part only, recipe-wide penalty, initialiser, augmentation)
+            model = build_training_model(fold_recipe, data, data.x[train], runtime)
+            stream, steps = training_stream(spec, data.x[train], y[train], fold_recipe.seed, 0)
+            fit(
+                model,
+                spec,
+                stream,
+                make_dataset(data.x[validation], y[validation], spec.batch_size),
+                steps_per_epoch=steps,
             )
-            normalizer.adapt(data.x[train])
-        model = build_model(recipe.model, data.input_shape, head, normalizer, name=f"fold_{k + 1}")
-        compile_model(model, spec, data.task)
-        fit(
-            model,
-            spec,
-            make_dataset(
-                data.x[train], y[train], spec.batch_size, shuffle=spec.shuffle, seed=recipe.seed + k
-            ),
-            make_dataset(data.x[validation], y[validation], spec.batch_size),
-        )
         fold_probs = class_probabilities(predict(model, data.x[held], spec.batch_size), data.task)
         probs[assignment == k] = fold_probs
         accuracy = float((fold_probs.argmax(axis=1) == y[held]).mean()) if len(held) else float("nan")
