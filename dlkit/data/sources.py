@@ -263,6 +263,8 @@ def _columns(spec: CsvSource | ParquetSource, chunk: pd.DataFrame, path: Path, k
 
 
 def _check_unique_ids(ids: np.ndarray, path: Path, column: str) -> None:
+    if ids.dtype.kind in "iuf" and len(ids) and bool(np.all(ids[1:] > ids[:-1])):
+        return  # strictly increasing numbers (the usual id column): unique without a hash table
     dup = pd.Series(ids).duplicated().to_numpy()
     if dup.any():
         raise DataError(

@@ -378,7 +378,7 @@ def _assign_groups(ctx: _Context, members: np.ndarray, fractions: dict[str, floa
         )
     targets = _counts(len(members), fractions)
     filled = dict.fromkeys(wanted, 0)
-    choice = np.empty(len(uniques), dtype=object)
+    choice = np.empty(len(uniques), dtype=SET_DTYPE)
     for g in ctx.rng.permutation(len(uniques)):
         name = max(wanted, key=lambda k: (targets[k] - filled[k], -wanted.index(k)))
         choice[g] = name
@@ -392,7 +392,7 @@ def _assign_hash(
     """Set boundaries on a per-key number in [0, 1): the same key always lands in the same set."""
     u = ctx.unit(salt)[members]
     edges = np.cumsum([fractions[k] for k in fractions])
-    names = np.asarray(list(fractions), dtype=object)
+    names = np.asarray(list(fractions), dtype=SET_DTYPE)
     out[members] = names[np.minimum(np.searchsorted(edges, u, side="right"), len(names) - 1)]
 
 
@@ -476,7 +476,7 @@ def split_dataset(
     else:
         rule = "recipe fractions"
     ctx = _Context(data, spec, seed)
-    assignment = np.empty(data.n_examples, dtype=object)
+    assignment = np.empty(data.n_examples, dtype=SET_DTYPE)  # every row gets a set below
     everyone = np.arange(data.n_examples)
     if spec.target_distribution is not None:
         rule = _split_target(ctx, assignment, bool({"dev", "test"} & spec.model_fields_set))
@@ -492,7 +492,7 @@ def split_dataset(
     else:
         _assign(ctx, everyone, spec.fractions(), assignment, "split")
         rule = f"{rule}; {_strategy_text(ctx)}"
-    assignment = assignment.astype(SET_DTYPE)
+    assignment = assignment.astype(SET_DTYPE, copy=False)
     wanted = [k for k, f in spec.fractions().items() if f > 0]
     empty = [k for k in wanted if not (assignment == k).any()]
     if empty:
