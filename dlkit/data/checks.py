@@ -187,16 +187,17 @@ def check_distribution(
 
     column = source_column(data, target_column)
     shares: dict[str, dict[str, float]] = {}
+    in_set = {name: assignment == name for name in PRECEDENCE}  # compared once: many strings
     if column is not None:
         codes, uniques = pd.factorize(data.metadata[column], sort=True)
         for name in PRECEDENCE[::-1]:
-            members = codes[assignment == name]
+            members = codes[in_set[name]]
             if len(members):
                 counts = np.bincount(members[members >= 0], minlength=len(uniques))
                 shares[name] = {
                     str(v): float(c / len(members)) for v, c in zip(uniques, counts, strict=True) if c
                 }
-    dev, test = np.flatnonzero(assignment == "dev"), np.flatnonzero(assignment == "test")
+    dev, test = np.flatnonzero(in_set["dev"]), np.flatnonzero(in_set["test"])
     tests: list[dict[str, Any]] = []
     if len(dev) >= 2 and len(test) >= 2:
         if data.task == "regression":

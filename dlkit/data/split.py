@@ -176,10 +176,13 @@ class SplitResult:
 
 def set_column(assignment: np.ndarray) -> pd.Categorical:
     """Set names as a categorical (codes built by comparison: no sort of a million strings)."""
-    names = [n for n in (*SPLITS, DROPPED, "unused") if (assignment == n).any()]
+    names: list[str] = []
     codes = np.full(len(assignment), -1, dtype=np.int8)
-    for k, name in enumerate(names):
-        codes[assignment == name] = k
+    for name in (*SPLITS, DROPPED, "unused"):
+        members = assignment == name  # one comparison per name: these are a million strings
+        if members.any():
+            codes[members] = len(names)
+            names.append(name)
     return pd.Categorical.from_codes(codes, categories=names)
 
 
