@@ -37,7 +37,12 @@ def write_manifest(path: Path, manifest: pd.DataFrame, info: dict[str, Any]) -> 
             table = pa.Table.from_pandas(manifest, preserve_index=False)
             meta = dict(table.schema.metadata or {})
             meta[_META_KEY] = json.dumps(info, default=str).encode()
-            pq.write_table(table.replace_schema_metadata(meta), tmp)
+            # dictionaries and statistics only for the few-valued columns: ids and hashes are
+            # all distinct, where a dictionary attempt is wasted work
+            small = [c for c in ("set", "dev_part") if c in manifest.columns]
+            pq.write_table(
+                table.replace_schema_metadata(meta), tmp, use_dictionary=small, write_statistics=small
+            )
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -131,15 +131,26 @@ def read_error(path: Path, kind: str, exc: Exception) -> DataError:
     return DataError(f"{path}: cannot read as {kind}: {reason}")
 
 
-def _table_chunks(spec: CsvSource | ParquetSource, path: Path, stream: bool) -> Iterator[pd.DataFrame]:
-    """The table whole (one chunk), or in chunks of :data:`CHUNK_ROWS` rows when streaming."""
+class _NotFloat(Exception):
+    """A column read as float32 holds something else: read again without types, for a clear error."""
+
+
+def _table_chunks(
+    spec: CsvSource | ParquetSource, path: Path, stream: bool, floats: Sequence[str] = ()
+) -> Iterator[pd.DataFrame]:
+    """The table whole (one chunk), or in chunks of :data:`CHUNK_ROWS` rows when streaming.
+
+    ``floats`` (CSV only) are parsed straight to float32: cheaper than float64 and then a cast,
+    with the same values. A value that is no number raises :class:`_NotFloat`.
+    """
     errors = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError)
+    dtype = dict.fromkeys(floats, np.float32) or None
     try:
         if isinstance(spec, CsvSource):
             if not stream:
-                yield pd.read_csv(path, sep=spec.sep)
+                yield pd.read_csv(path, sep=spec.sep, dtype=dtype)
                 return
-            with pd.read_csv(path, sep=spec.sep, chunksize=CHUNK_ROWS) as reader:
+            with pd.read_csv(path, sep=spec.sep, chunksize=CHUNK_ROWS, dtype=dtype) as reader:
                 yield from reader
             return
         if not stream:
@@ -150,6 +161,23 @@ def _table_chunks(spec: CsvSource | ParquetSource, path: Path, stream: bool) -> 
         for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
             yield batch.to_pandas()
     except errors as exc:
+        if dtype and isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, pd.errors.ParserError):
+            raise _NotFloat from None
+        raise read_error(path, spec.type, exc) from None
+
+
+def _header(spec: CsvSource | ParquetSource, path: Path) -> list[str]:
+    """The column names, without reading the rows."""
+    try:
+        if isinstance(spec, CsvSource):
+            return [str(c) for c in pd.read_csv(path, sep=spec.sep, nrows=0).columns]
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        # pandas stores its index as columns too; reading gives it back as the index, not a column
+        index = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+        return [str(c) for c in schema.names if c not in index]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
         raise read_error(path, spec.type, exc) from None
 
 
@@ -169,6 +197,14 @@ def _check_features(chunk: pd.DataFrame, features: list[str], path: Path, offset
             )
 
 
+def _feature_block(chunk: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """The features as one float32 array, filled column by column (no float64 copy of the table)."""
+    block = np.empty((len(chunk), len(features)), dtype=np.float32)
+    for j, col in enumerate(features):
+        block[:, j] = chunk[col].to_numpy(dtype=np.float32)
+    return block
+
+
 def load_table(
     spec: CsvSource | ParquetSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()
 ) -> Dataset:
@@ -181,42 +217,24 @@ def load_table(
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     stream = spec.stream if spec.stream is not None else path.stat().st_size > STREAM_BYTES
-    # sha256 releases the GIL: hash the file on a second thread while the parser reads it
-    hashing = ThreadPoolExecutor(max_workers=1)
-    content_hash = hashing.submit(hash_file, path)
     keep = list(dict.fromkeys([*spec.metadata, *(c for c in columns if c != spec.target)]))
-    features: list[str] = []
-    xs: list[np.ndarray] = []
-    hashes: list[np.ndarray] = []
-    targets: list[pd.Series] = []
-    kept: list[pd.DataFrame] = []
-    ids: list[np.ndarray] = []
-    offset = 0
-    for chunk in _table_chunks(spec, path, stream):
-        if chunk.empty:
-            continue
-        if offset == 0:
-            features = _columns(spec, chunk, path, keep)
-        _check_features(chunk, features, path, offset)
-        block = chunk[features].to_numpy(dtype=np.float32)
-        hashes.append(row_hashes(block))
-        if not stream:
-            xs.append(block)
-        targets.append(chunk[spec.target])
-        kept.append(chunk[keep])
-        ids.append(
-            chunk[spec.id_column].to_numpy() if spec.id_column else np.arange(offset, offset + len(chunk))
-        )
-        offset += len(chunk)
-    hashing.shutdown(wait=True)
-    if offset == 0:
+    header = _header(spec, path)
+    features = _columns(spec, header, path, keep)
+    # sha256 releases the GIL: hash the file on a second thread while the parser reads it
+    with ThreadPoolExecutor(max_workers=1) as hashing:
+        content_hash = hashing.submit(hash_file, path)
+        try:
+            parts = _read_rows(spec, path, stream, features, keep, floats=isinstance(spec, CsvSource))
+        except _NotFloat:  # some feature holds text: read as is, to say which column and value
+            parts = _read_rows(spec, path, stream, features, keep, floats=False)
+    x, hashes, target, kept, all_ids = parts
+    n = len(hashes)
+    if n == 0:
         raise DataError(f"{path}: no rows")
     where = f"{path}: target column '{spec.target}'"
-    y, task, classes = encode_target(pd.concat(targets, ignore_index=True), task, where, spec.classes)
-    all_ids = np.concatenate(ids)
+    y, task, classes = encode_target(target, task, where, spec.classes)
     if spec.id_column:
         _check_unique_ids(all_ids, path, spec.id_column)
-    x = np.concatenate(xs) if xs else np.zeros((offset, 0), dtype=np.float32)
     options: dict[str, Any] = {}
     if stream:
         options = {
@@ -237,32 +255,108 @@ def load_table(
         content_hash=content_hash.result(),
         description=str(path),
         feature_names=[str(c) for c in features],
-        metadata=pd.concat(kept, ignore_index=True),
-        input_hashes=np.concatenate(hashes),
+        metadata=kept,
+        input_hashes=hashes,
         stream=stream,
         options=options,
     )
 
 
-def _columns(spec: CsvSource | ParquetSource, chunk: pd.DataFrame, path: Path, keep: list[str]) -> list[str]:
+def _read_rows(
+    spec: CsvSource | ParquetSource,
+    path: Path,
+    stream: bool,
+    features: list[str],
+    keep: list[str],
+    *,
+    floats: bool,
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.DataFrame, np.ndarray]:
+    """Features (none when streaming), row hashes, target, kept columns and ids, chunk by chunk."""
+    xs: list[np.ndarray] = []
+    hashes: list[np.ndarray] = []
+    targets: list[pd.Series] = []
+    kept: list[pd.DataFrame] = []
+    ids: list[np.ndarray] = []
+    offset = 0
+    chunks = _table_chunks(spec, path, stream, features if floats else ())
+    for chunk in _prefetched(chunks) if stream else chunks:
+        if chunk.empty:
+            continue
+        _check_features(chunk, features, path, offset)
+        block = _feature_block(chunk, features)
+        hashes.append(row_hashes(block))
+        if not stream:
+            xs.append(block)
+        targets.append(chunk[spec.target])
+        kept.append(chunk[keep])
+        ids.append(
+            chunk[spec.id_column].to_numpy() if spec.id_column else np.arange(offset, offset + len(chunk))
+        )
+        offset += len(chunk)
+    if offset == 0:
+        return (
+            np.zeros((0, len(features)), np.float32),
+            np.empty(0, np.uint64),
+            pd.Series(),
+            pd.DataFrame(),
+            np.empty(0),
+        )
+    return (
+        _joined(xs) if xs else np.zeros((offset, 0), dtype=np.float32),
+        _joined(hashes),
+        targets[0].reset_index(drop=True) if len(targets) == 1 else pd.concat(targets, ignore_index=True),
+        kept[0].reset_index(drop=True) if len(kept) == 1 else pd.concat(kept, ignore_index=True),
+        _joined(ids),
+    )
+
+
+def _prefetched(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The same chunks, the next one parsed on a second thread while the caller works on this one.
+
+    The CSV and Parquet readers release the GIL while they parse, so reading and hashing overlap.
+    Errors are raised in the caller, where they would have been raised without the thread.
+    """
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(next, chunks, None)
+        try:
+            while (chunk := pending.result()) is not None:
+                pending = reader.submit(next, chunks, None)
+                yield chunk
+        finally:
+            pending.cancel()
+            # the generator is not running once the pending read is done: close it (files too)
+            if not pending.cancelled():
+                pending.exception()
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _columns(spec: CsvSource | ParquetSource, header: list[str], path: Path, keep: list[str]) -> list[str]:
     """The feature columns, after checking every named column exists."""
-    require_columns(chunk.columns, path, "target", [spec.target])
+    require_columns(header, path, "target", [spec.target])
     if spec.id_column:
-        require_columns(chunk.columns, path, "id", [spec.id_column])
-    require_columns(chunk.columns, path, "metadata", spec.metadata)
-    require_columns(chunk.columns, path, "split", keep)
+        require_columns(header, path, "id", [spec.id_column])
+    require_columns(header, path, "metadata", spec.metadata)
+    require_columns(header, path, "split", keep)
     reserved = {spec.target, spec.id_column, *keep}
     if spec.features is not None:
-        require_columns(chunk.columns, path, "feature", spec.features)
+        require_columns(header, path, "feature", spec.features)
         features = list(spec.features)
     else:
-        features = [str(c) for c in chunk.columns if c not in reserved]
+        features = [c for c in header if c not in reserved]
     if not features:
         raise DataError(f"{path}: no feature columns left besides target, id and metadata")
     return features
 
 
 def _check_unique_ids(ids: np.ndarray, path: Path, column: str) -> None:
+    if ids.dtype.kind in "iuf" and len(ids) and bool(np.all(ids[1:] > ids[:-1])):
+        return  # strictly increasing numbers (the usual id column): unique without a hash table
     dup = pd.Series(ids).duplicated().to_numpy()
     if dup.any():
         raise DataError(

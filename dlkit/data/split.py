@@ -176,10 +176,13 @@ class SplitResult:
 
 def set_column(assignment: np.ndarray) -> pd.Categorical:
     """Set names as a categorical (codes built by comparison: no sort of a million strings)."""
-    names = [n for n in (*SPLITS, DROPPED, "unused") if (assignment == n).any()]
+    names: list[str] = []
     codes = np.full(len(assignment), -1, dtype=np.int8)
-    for k, name in enumerate(names):
-        codes[assignment == name] = k
+    for name in (*SPLITS, DROPPED, "unused"):
+        members = assignment == name  # one comparison per name: these are a million strings
+        if members.any():
+            codes[members] = len(names)
+            names.append(name)
     return pd.Categorical.from_codes(codes, categories=names)
 
 
@@ -378,7 +381,7 @@ def _assign_groups(ctx: _Context, members: np.ndarray, fractions: dict[str, floa
         )
     targets = _counts(len(members), fractions)
     filled = dict.fromkeys(wanted, 0)
-    choice = np.empty(len(uniques), dtype=object)
+    choice = np.empty(len(uniques), dtype=SET_DTYPE)
     for g in ctx.rng.permutation(len(uniques)):
         name = max(wanted, key=lambda k: (targets[k] - filled[k], -wanted.index(k)))
         choice[g] = name
@@ -392,7 +395,7 @@ def _assign_hash(
     """Set boundaries on a per-key number in [0, 1): the same key always lands in the same set."""
     u = ctx.unit(salt)[members]
     edges = np.cumsum([fractions[k] for k in fractions])
-    names = np.asarray(list(fractions), dtype=object)
+    names = np.asarray(list(fractions), dtype=SET_DTYPE)
     out[members] = names[np.minimum(np.searchsorted(edges, u, side="right"), len(names) - 1)]
 
 
@@ -476,7 +479,7 @@ def split_dataset(
     else:
         rule = "recipe fractions"
     ctx = _Context(data, spec, seed)
-    assignment = np.empty(data.n_examples, dtype=object)
+    assignment = np.empty(data.n_examples, dtype=SET_DTYPE)  # every row gets a set below
     everyone = np.arange(data.n_examples)
     if spec.target_distribution is not None:
         rule = _split_target(ctx, assignment, bool({"dev", "test"} & spec.model_fields_set))
@@ -492,7 +495,7 @@ def split_dataset(
     else:
         _assign(ctx, everyone, spec.fractions(), assignment, "split")
         rule = f"{rule}; {_strategy_text(ctx)}"
-    assignment = assignment.astype(SET_DTYPE)
+    assignment = assignment.astype(SET_DTYPE, copy=False)
     wanted = [k for k, f in spec.fractions().items() if f > 0]
     empty = [k for k in wanted if not (assignment == k).any()]
     if empty:

@@ -97,3 +97,38 @@ def test_source_shares_per_set() -> None:
     assert report.source_column == "source"
     assert report.source_shares["dev"] == {"phone": 1.0}
     assert report.source_shares["train"]["phone"] == 50 / 2050
+
+
+def test_row_hashes_are_pinned_so_saved_manifests_still_match() -> None:
+    # known answers of the first implementation: a change here moves every saved input_hash
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) / 4
+    assert [hex(int(v)) for v in row_hashes(x)] == [
+        "0x36d9f57fbe53d016",
+        "0x445214518ae858e0",
+        "0x93cacb53b7e428d8",
+        "0x970bdffa3e0e195c",
+    ]
+    assert [hex(int(v)) for v in row_hashes(x.astype(np.float64))][:2] == [
+        "0xa5a4214a015c3457",
+        "0x1075d98064c5ad96",
+    ]
+    assert [hex(int(v)) for v in row_hashes(np.arange(6, dtype=np.int64).reshape(2, 3))] == [
+        "0x1f0c36d27f35f8f8",
+        "0xb02e6673883a9f62",
+    ]
+    # blocks of rows, strided and Fortran-ordered inputs hash the same as one contiguous array
+    big = np.random.default_rng(0).normal(size=(70_001, 6)).astype(np.float32)
+    whole = row_hashes(np.ascontiguousarray(big[:, ::2]))
+    assert (row_hashes(big[:, ::2]) == whole).all()
+    assert (row_hashes(np.asfortranarray(big[:, ::2])) == whole).all()
+    assert (row_hashes(big[-5:, ::2]) == whole[-5:]).all()
+    assert len(np.unique(whole)) == len(whole)
+
+
+def test_duplicate_search_matches_a_hash_table() -> None:
+    from dlkit.data.checks import _repeated
+
+    hashes = np.random.default_rng(1).integers(0, 50, size=200).astype(np.uint64)
+    assert (_repeated(hashes) == pd.Series(hashes).duplicated(keep=False).to_numpy()).all()
+    assert not _repeated(np.arange(5, dtype=np.uint64)).any()
+    assert _repeated(np.empty(0, dtype=np.uint64)).shape == (0,)

@@ -128,3 +128,45 @@ def test_duplicate_ids_and_empty_files(workdir: Path) -> None:
 def test_single_class_is_refused() -> None:
     with pytest.raises(DataError, match=r"needs at least 2 classes \(got \['a'\]\)"):
         encode_target(pd.Series(["a", "a"]), None, "f: target column 'y'")
+
+
+def test_float32_parse_gives_the_values_and_hashes_of_float64_then_cast(workdir: Path) -> None:
+    from dlkit.data._common import row_hashes
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(2000, 3)) * 10.0 ** rng.integers(-20, 20, size=(2000, 3)))
+    frame.columns = ["a", "b", "c"]
+    frame["flag"] = [True, False] * 1000  # booleans are numbers (0/1), as before
+    frame["y"] = rng.integers(0, 2, 2000)
+    frame.to_csv(workdir / "p.csv", index=False, float_format="%.17g")
+    expected = pd.read_csv(workdir / "p.csv")[["a", "b", "c", "flag"]].to_numpy(dtype=np.float32)
+    for stream in (False, True):
+        data = load_source(CsvSource(path="p.csv", target="y", stream=stream), None, workdir)
+        assert (data.input_hashes == row_hashes(expected)).all()
+        if not stream:
+            assert data.x.view(np.uint32).tolist() == expected.view(np.uint32).tolist()
+
+
+def test_text_in_a_feature_far_down_a_streamed_file_is_named(workdir: Path, monkeypatch) -> None:
+    import dlkit.data.sources as sources
+
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 10)
+    frame = pd.DataFrame({"a": np.arange(50.0), "y": [0, 1] * 25})
+    frame["a"] = frame["a"].astype(object)
+    frame.loc[37, "a"] = "n/k"
+    frame.to_csv(workdir / "s.csv", index=False)
+    for stream, first in ((False, "0.0"), (True, "30.0")):  # streamed: the first value of its chunk
+        assert _message(CsvSource(path="s.csv", target="y", stream=stream), workdir) == (
+            f"{workdir / 's.csv'}: feature column 'a' is not numeric (got values such as '{first}')"
+        )
+    frame.loc[37, "a"] = None
+    frame.to_csv(workdir / "m.csv", index=False)
+    assert _message(CsvSource(path="m.csv", target="y", stream=True), workdir) == (
+        f"{workdir / 'm.csv'}: feature column 'a' has 1 missing value(s), first at row 37"
+    )
+
+
+def test_parquet_index_is_not_taken_for_a_column(workdir: Path) -> None:
+    _table(workdir).set_index("uid").to_parquet(workdir / "i.parquet")
+    data = load_source(ParquetSource(path="i.parquet", target="label", metadata=["source"]), None, workdir)
+    assert data.feature_names == ["a", "b"] and data.n_examples == 40
