@@ -126,3 +126,23 @@ def output_layer(head: Head) -> keras.layers.Layer:
     import keras
 
     return keras.layers.Dense(head.units, activation=head.activation, dtype="float32", name="output")
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Load a saved ``.keras`` model, dlkit's own layers included.
+
+    Raises:
+        BuildError: the file is missing or is not a Keras model.
+    """
+    import keras
+
+    from dlkit.errors import BuildError
+    from dlkit.models import layers  # noqa: F401  (registers dlkit's layers for deserialisation)
+
+    path = Path(path)
+    if not path.is_file():
+        raise BuildError(f"{path}: model file not found")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # Keras raises many kinds for a bad file
+        raise BuildError(f"{path}: cannot load as a Keras model: {str(exc).splitlines()[0]}") from None
