@@ -259,7 +259,7 @@ def _train_tracked(
     import pandas as pd
 
     from dlkit.data.pipeline import make_dataset
-    from dlkit.models import Head, build_model
+    from dlkit.models import BuildContext, Head, build_model
     from dlkit.training.evaluate import predict, score
     from dlkit.training.fit import compile_model, fit
 
@@ -286,7 +286,15 @@ def _train_tracked(
         normalizer = keras.layers.Normalization(axis=None if data.kind == "image" else -1, name="normalize")
         normalizer.adapt(x["train"])
     head = Head.for_task(data.task, data.n_classes)
-    model = build_model(recipe.model, data.input_shape, head, normalizer, name=recipe.name.replace("-", "_"))
+    context = BuildContext(
+        data=data,
+        runs_dir=Path(recipe.tracking.runs_dir),
+        tracking_uri=recipe.tracking.uri,
+        resolve_run=lambda ref: resolve_run(ref, recipe.tracking.runs_dir, recipe.tracking.uri).path,
+    )
+    model = build_model(
+        recipe.model, data.input_shape, head, normalizer, name=recipe.name.replace("-", "_"), context=context
+    )
     compile_model(model, recipe.train, data.task)
     n_params = int(model.count_params())
     run.update_info(n_params=n_params)

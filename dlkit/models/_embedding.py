@@ -16,7 +16,8 @@ import numpy as np
 from pydantic import Field
 
 from dlkit._spec import Spec
-from dlkit.errors import BuildError, DataError
+from dlkit.errors import DataError
+from dlkit.models._errors import ModelError
 
 if TYPE_CHECKING:
     import keras
@@ -37,7 +38,8 @@ class EmbeddingSpec(Spec):
     )
     mask_zero: bool = Field(default=True, description="Id 0 is padding: masked in every later layer.")
     vectors: Path | None = Field(
-        default=None, description="A GloVe-format text file to initialise the vectors from (never downloaded)."
+        default=None,
+        description="A GloVe-format text file to initialise the vectors from (never downloaded).",
     )
     vocabulary: Path | None = Field(
         default=None, description="Tokens, one per line, line i = id i; from the data when absent."
@@ -77,7 +79,9 @@ def read_vectors(path: Path, vocabulary: list[str]) -> tuple[dict[str, np.ndarra
             if len(parts) < 2:
                 if not line.strip():
                     continue
-                raise DataError(f"{path}: line {number}: expected a token followed by numbers (got {line[:40]!r})")
+                raise DataError(
+                    f"{path}: line {number}: expected a token followed by numbers (got {line[:40]!r})"
+                )
             if dim is None:
                 dim = len(parts) - 1
             elif len(parts) - 1 != dim:
@@ -111,7 +115,7 @@ def embedding_layer(spec: EmbeddingSpec, model: str, context: BuildContext, name
     vectors go into the layer's weights, not its config, so a saved model stays small.
 
     Raises:
-        BuildError: no vocabulary size, or a vector size that contradicts the file.
+        ModelError: no vocabulary size, or a vector size that contradicts the file.
         DataError: unreadable vocabulary or vectors file.
     """
     import keras
@@ -121,23 +125,23 @@ def embedding_layer(spec: EmbeddingSpec, model: str, context: BuildContext, name
     if input_dim is None:
         input_dim = getattr(context.data, "vocab_size", None) or (len(vocabulary) if vocabulary else None)
     if input_dim is None:
-        raise BuildError(
+        raise ModelError(
             f"model {model}: embedding.input_dim: the vocabulary size is needed for token input "
             "and the data does not give one",
-            hint=f"set model.embedding.input_dim (or model.embedding.vocabulary: a file of tokens)",
+            hint="set model.embedding.input_dim (or model.embedding.vocabulary: a file of tokens)",
         )
     matrix = None
     output_dim = spec.output_dim
     if spec.vectors is not None:
         if vocabulary is None:
-            raise BuildError(
+            raise ModelError(
                 f"model {model}: embedding.vectors needs the vocabulary (which token each id is)",
                 hint="set model.embedding.vocabulary: a file with one token per line (line i = id i)",
             )
         path = context.path(spec.vectors)
         found, dim = read_vectors(path, vocabulary)
         if output_dim is not None and output_dim != dim:
-            raise BuildError(
+            raise ModelError(
                 f"model {model}: embedding.output_dim is {output_dim} but {path} has vectors of {dim} numbers"
             )
         output_dim = dim
@@ -164,16 +168,16 @@ def needs_tokens(model: str, x: keras.KerasTensor, embedding: EmbeddingSpec | No
     """Refuse a shape that does not suit the input mode.
 
     Raises:
-        BuildError: token ids without an embedding, or feature sequences with one.
+        ModelError: token ids without an embedding, or feature sequences with one.
     """
     if embedding is not None and len(x.shape) != 2:
-        raise BuildError(
+        raise ModelError(
             f"model {model}: embedding expects token ids of shape (timesteps,); "
             f"the data has shape {tuple(x.shape[1:])}",
             hint="remove model.embedding for sequences of feature vectors",
         )
     if embedding is None and len(x.shape) != 3:
-        raise BuildError(
+        raise ModelError(
             f"model {model} needs sequences of shape (timesteps, features), or token ids with "
             f"model.embedding; the data has shape {tuple(x.shape[1:])}",
             hint="add model.embedding: {} for token ids",

@@ -27,7 +27,9 @@ KNOWN = (
 
 def _known(name: str) -> str:
     if name not in KNOWN:
-        raise ValueError(f"unknown initializer '{name}'. Expected one of: {', '.join(KNOWN)}.{did_you_mean(name, KNOWN)}")
+        raise ValueError(
+            f"unknown initializer '{name}'. Expected one of: {', '.join(KNOWN)}.{did_you_mean(name, KNOWN)}"
+        )
     return name
 
 

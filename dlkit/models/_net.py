@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dlkit.errors import BuildError
+from dlkit.models._errors import ModelError
 from dlkit.models._shapes import image_size, window_out
 
 if TYPE_CHECKING:
@@ -34,14 +34,14 @@ class SizeCheck:
         """Refuse a window that does not fit ``x`` (before the layer is made).
 
         Raises:
-            BuildError: naming the layer, its input size and the window.
+            ModelError: naming the layer, its input size and the window.
         """
         h, w = int(x.shape[1]), int(x.shape[2])
         oh, ow = window_out(h, size, strides, padding), window_out(w, size, strides, padding)
         if min(oh, ow) >= 1:
             return
         H, W = self.input_size
-        raise BuildError(
+        raise ModelError(
             f"model {self.model}: input {H}x{W} is too small for its {self.reductions} poolings "
             f"and strided layers: layer {layer} gets {h}x{w}, too small for its {size}x{size} "
             f"window (strides {strides}, padding {padding}); the output would be {oh}x{ow}",
@@ -55,7 +55,7 @@ def prepare_image(
     """Check that ``x`` is an image and resize it if the spec asks; return it and its size.
 
     Raises:
-        BuildError: the input is not an image `(height, width, channels)`.
+        ModelError: the input is not an image `(height, width, channels)`.
     """
     import keras
 
@@ -69,10 +69,10 @@ def require_min(model: str, size: tuple[int, int], needed: int, reductions: int,
     """Refuse inputs under ``needed`` pixels a side (keras.applications' own minimum).
 
     Raises:
-        BuildError: ``model vgg16: input 8x8 is too small for its 5 poolings ...``.
+        ModelError: ``model vgg16: input 8x8 is too small for its 5 poolings ...``.
     """
     if min(size) < needed:
-        raise BuildError(
+        raise ModelError(
             f"model {model}: input {size[0]}x{size[1]} is too small for its {reductions} poolings "
             f"and strided layers: it needs at least {needed}x{needed}",
             hint=f"resize the input, e.g. model.resize: [{max(needed, 32)}, {max(needed, 32)}] "

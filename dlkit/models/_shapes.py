@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dlkit.errors import BuildError
+from dlkit.models._errors import ModelError
 
 if TYPE_CHECKING:
     import keras
@@ -21,14 +21,16 @@ def window_out(n: int, size: int, strides: int, padding: str) -> int:
     return (n - size) // strides + 1
 
 
-def image_size(model: str, x: keras.KerasTensor, hint: str = "use model.type: mlp for tables") -> tuple[int, int]:
+def image_size(
+    model: str, x: keras.KerasTensor, hint: str = "use model.type: mlp for tables"
+) -> tuple[int, int]:
     """Height and width of an image input `(batch, height, width, channels)`.
 
     Raises:
-        BuildError: the input is not an image.
+        ModelError: the input is not an image.
     """
     if len(x.shape) != 4 or x.shape[1] is None or x.shape[2] is None:
-        raise BuildError(
+        raise ModelError(
             f"model {model} needs image input (height, width, channels); "
             f"the data has shape {tuple(x.shape[1:])}",
             hint=hint,
@@ -48,13 +50,13 @@ def check_window(
     """Refuse a conv or pooling window that does not fit its input.
 
     Raises:
-        BuildError: ``model <m>: layer <layer>: input HxW is too small for a KxK window ...``.
+        ModelError: ``model <m>: layer <layer>: input HxW is too small for a KxK window ...``.
     """
     h, w = int(x.shape[1]), int(x.shape[2])
     kh, kw = (size, size) if isinstance(size, int) else size
     oh, ow = window_out(h, kh, strides, padding), window_out(w, kw, strides, padding)
     if min(oh, ow) < 1:
-        raise BuildError(
+        raise ModelError(
             f"model {model}: layer {layer}: input {h}x{w} is too small for a {kh}x{kw} window "
             f"(strides {strides}, padding {padding}): the output would be {oh}x{ow}",
             hint=hint,

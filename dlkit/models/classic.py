@@ -47,9 +47,13 @@ def _dense_head(
     import keras
 
     for i, units in enumerate(dense):
-        x = keras.layers.Dense(units, activation=activation, name=names[i] if i < len(names) else f"fc{i + 1}")(x)
+        x = keras.layers.Dense(
+            units, activation=activation, name=names[i] if i < len(names) else f"fc{i + 1}"
+        )(x)
         if dropout:
-            x = keras.layers.Dropout(dropout, name=f"{names[i] if i < len(names) else f'fc{i + 1}'}_dropout")(x)
+            x = keras.layers.Dropout(dropout, name=f"{names[i] if i < len(names) else f'fc{i + 1}'}_dropout")(
+                x
+            )
     return output_layer(head)(x)
 
 
@@ -157,7 +161,13 @@ def build_vgg16(spec: VGG16Spec, x: keras.KerasTensor, head: Head) -> keras.Kera
 
 # --- ResNet -----------------------------------------------------------------------------------
 
-_RESNET_BLOCKS = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]}
+_RESNET_BLOCKS = {
+    18: [2, 2, 2, 2],
+    34: [3, 4, 6, 3],
+    50: [3, 4, 6, 3],
+    101: [3, 4, 23, 3],
+    152: [3, 8, 36, 3],
+}
 _BN_EPS = 1.001e-5  # keras.applications' value
 
 
@@ -213,7 +223,9 @@ def build_resnet(spec: ResNetSpec, x: keras.KerasTensor, head: Head) -> keras.Ke
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
     net.check("pool1_pool", x, 3, 2)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
-    for stage, (filters, n_blocks) in enumerate(zip((64, 128, 256, 512), _RESNET_BLOCKS[spec.depth], strict=True)):
+    for stage, (filters, n_blocks) in enumerate(
+        zip((64, 128, 256, 512), _RESNET_BLOCKS[spec.depth], strict=True)
+    ):
         for b in range(n_blocks):
             strides = 2 if b == 0 and stage > 0 else 1
             x = block(x, filters, strides, f"conv{stage + 2}_block{b + 1}")
@@ -262,7 +274,9 @@ def build_inception(spec: InceptionSpec, x: keras.KerasTensor, head: Head) -> ke
     def conv(x: Any, filters: int, kernel: int, name: str, strides: int = 1) -> Any:
         net.check(name, x, kernel, strides, "same")
         filters = max(1, round(filters * spec.width))
-        x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=not spec.batch_norm, name=name)(x)
+        x = layers.Conv2D(
+            filters, kernel, strides=strides, padding="same", use_bias=not spec.batch_norm, name=name
+        )(x)
         if spec.batch_norm:
             x = layers.BatchNormalization(name=f"{name}_bn")(x)
         return layers.Activation("relu", name=f"{name}_relu")(x)
@@ -309,7 +323,9 @@ class MobileNetSpec(_ClassicSpec):
     version: Literal[1, 2] = 1
     alpha: float = Field(default=1.0, gt=0, le=4, description="Width multiplier on every layer's filters.")
     depth_multiplier: int = Field(default=1, ge=1, description="Depthwise multiplier (v1 only).")
-    dropout: float = Field(default=1e-3, ge=0, lt=1, description="Before the output layer (v1 only, as keras).")
+    dropout: float = Field(
+        default=1e-3, ge=0, lt=1, description="Before the output layer (v1 only, as keras)."
+    )
 
     @model_validator(mode="after")
     def _v1_only(self) -> MobileNetSpec:
@@ -371,12 +387,22 @@ def build_efficientnet_b0(spec: EfficientNetB0Spec, x: keras.KerasTensor, head: 
     return output_layer(head)(x)
 
 
-MODELS.register("lenet5", LeNet5Spec, build_lenet5, "LeNet-5: 6@5x5, avg pool, 16@5x5, avg pool, 120, 84 (tanh)")
-MODELS.register("alexnet", AlexNetSpec, build_alexnet, "AlexNet: 5 convs (11x11/4 first), 3 max pools, 2 x 4096")
-MODELS.register("vgg16", VGG16Spec, build_vgg16, "VGG16: 13 3x3 convs in 5 blocks, fc1, fc2 (keras.applications)")
+MODELS.register(
+    "lenet5", LeNet5Spec, build_lenet5, "LeNet-5: 6@5x5, avg pool, 16@5x5, avg pool, 120, 84 (tanh)"
+)
+MODELS.register(
+    "alexnet", AlexNetSpec, build_alexnet, "AlexNet: 5 convs (11x11/4 first), 3 max pools, 2 x 4096"
+)
+MODELS.register(
+    "vgg16", VGG16Spec, build_vgg16, "VGG16: 13 3x3 convs in 5 blocks, fc1, fc2 (keras.applications)"
+)
 MODELS.register("resnet", ResNetSpec, build_resnet, "ResNet 18/34 (basic) or 50/101/152 (bottleneck blocks)")
-MODELS.register("inception", InceptionSpec, build_inception, "GoogLeNet: 9 Inception modules with 1x1 reductions")
-MODELS.register("mobilenet", MobileNetSpec, build_mobilenet, "MobileNet v1 (depthwise separable, alpha) or v2")
+MODELS.register(
+    "inception", InceptionSpec, build_inception, "GoogLeNet: 9 Inception modules with 1x1 reductions"
+)
+MODELS.register(
+    "mobilenet", MobileNetSpec, build_mobilenet, "MobileNet v1 (depthwise separable, alpha) or v2"
+)
 MODELS.register(
     "efficientnet_b0", EfficientNetB0Spec, build_efficientnet_b0, "EfficientNet-B0 (keras.applications)"
 )

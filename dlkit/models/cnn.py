@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from dlkit._spec import Spec
-from dlkit.errors import BuildError
+from dlkit.models._errors import ModelError
 from dlkit.models._initializers import Initializer
 from dlkit.models._shapes import image_size, window_out
 from dlkit.models.mlp import Activation, per_layer, regularizer
@@ -73,7 +73,7 @@ def build_cnn(spec: CNNSpec, x: keras.KerasTensor, head: Head) -> keras.KerasTen
         if pools[i] != "none":
             h2, w2 = h2 // spec.pool_size, w2 // spec.pool_size
         if min(h2, w2) < 1:
-            raise BuildError(
+            raise ModelError(
                 f"model cnn: input {input_size} is too small for "
                 f"{n} conv blocks: block {i} would shrink {h}x{w} to {h2}x{w2}",
                 hint="use fewer filters entries, padding: same, smaller strides, or pool: none",

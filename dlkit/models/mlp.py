@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu", "gelu", "selu", "elu", "swish", "linear"]
 
 
-def per_layer(value: float | bool | list[float] | list[bool], n: int) -> list:
+def per_layer(value: Any, n: int) -> list[Any]:
     """A scalar setting repeated for ``n`` layers, or the list given (already length-checked)."""
     return list(value) if isinstance(value, list) else [value] * n
 

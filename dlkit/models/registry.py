@@ -10,6 +10,7 @@ live) take a fourth argument, the :class:`BuildContext`.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,12 +54,15 @@ class BuildContext:
         base_dir: folder that relative paths in the model spec are taken from.
         runs_dir: where run names are looked up (``model.base.run``).
         tracking_uri: the MLflow store for run ids (``model.base.run``).
+        resolve_run: RUN (directory, run name, MLflow run id or name) -> its run directory;
+            the API passes its own, so the models layer needs no tracking code.
     """
 
     data: Any = None
     base_dir: Path | None = None
     runs_dir: Path | None = None
     tracking_uri: str | None = None
+    resolve_run: Callable[[str], Path] | None = None
 
     def path(self, value: str | Path) -> Path:
         """``value`` as a path, relative ones taken from :attr:`base_dir` (else the working folder)."""

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from dlkit._spec import Spec
-from dlkit.errors import BuildError
+from dlkit.models._errors import ModelError
 from dlkit.models.registry import MODELS, BuildContext, Head
 
 if TYPE_CHECKING:
@@ -76,7 +76,9 @@ class Seq2SeqSpec(Spec):
         return True
 
 
-def _vocab(spec_value: int | None, context: BuildContext, attrs: tuple[str, ...], fallback: int | None) -> int | None:
+def _vocab(
+    spec_value: int | None, context: BuildContext, attrs: tuple[str, ...], fallback: int | None
+) -> int | None:
     if spec_value is not None:
         return spec_value
     for attr in attrs:
@@ -91,7 +93,7 @@ def build_seq2seq(spec: Seq2SeqSpec, x: keras.KerasTensor, head: Head, context: 
 
     layers = keras.layers
     if len(x.shape) != 2:
-        raise BuildError(
+        raise ModelError(
             f"model seq2seq needs token ids of shape (timesteps,); the data has shape {tuple(x.shape[1:])}"
         )
     source_vocab = _vocab(spec.source_vocab_size, context, ("source_vocab_size", "vocab_size"), None)
@@ -99,42 +101,51 @@ def build_seq2seq(spec: Seq2SeqSpec, x: keras.KerasTensor, head: Head, context: 
     if target_vocab is None:
         target_vocab = source_vocab if head.units < 3 else head.units
     if source_vocab is None or target_vocab is None:
-        raise BuildError(
+        raise ModelError(
             "model seq2seq: source_vocab_size: the vocabulary size is needed and the data does not give one",
             hint="set model.source_vocab_size (and target_vocab_size if it differs)",
         )
     for name, token in (("start_token", spec.start_token), ("end_token", spec.end_token)):
         if token >= target_vocab:
-            raise BuildError(
+            raise ModelError(
                 f"model seq2seq: {name} {token} is not an id of the target vocabulary (0..{target_vocab - 1})"
             )
     rnn = layers.GRU if spec.cell == "gru" else layers.LSTM
     n_states = 1 if spec.cell == "gru" else 2
 
     source = x
-    embedded = layers.Embedding(source_vocab, spec.embedding_dim, mask_zero=True, name="source_embedding")(source)
+    embedded = layers.Embedding(source_vocab, spec.embedding_dim, mask_zero=True, name="source_embedding")(
+        source
+    )
     encoder = rnn(spec.units, return_sequences=True, return_state=True, name="encoder_rnn")
     if spec.bidirectional:
         encoder = layers.Bidirectional(encoder, name="encoder")
         outputs = encoder(embedded)
         encoded, forward, backward = outputs[0], outputs[1 : 1 + n_states], outputs[1 + n_states :]
-        final = [layers.Concatenate(name=f"encoder_state_{i}")([f, b]) for i, (f, b) in enumerate(zip(forward, backward, strict=True))]
+        final = [
+            layers.Concatenate(name=f"encoder_state_{i}")([f, b])
+            for i, (f, b) in enumerate(zip(forward, backward, strict=True))
+        ]
     else:
         outputs = encoder(embedded)
         encoded, final = outputs[0], list(outputs[1:])
     # the "bridge": the encoder's final states, resized, start the decoder
-    initial = [layers.Dense(spec.units, activation="tanh", name=f"bridge_{i}")(s) for i, s in enumerate(final)]
+    initial = [
+        layers.Dense(spec.units, activation="tanh", name=f"bridge_{i}")(s) for i, s in enumerate(final)
+    ]
     keys = layers.Dense(spec.units, use_bias=False, name="attention_keys")(encoded)
 
     target_in = keras.Input(shape=(None,), dtype="int32", name="target_in")
-    target_embedded = layers.Embedding(target_vocab, spec.embedding_dim, mask_zero=True, name="target_embedding")(
-        target_in
-    )
+    target_embedded = layers.Embedding(
+        target_vocab, spec.embedding_dim, mask_zero=True, name="target_embedding"
+    )(target_in)
     decoder_out = rnn(spec.units, return_sequences=True, return_state=True, name="decoder_rnn")(
         target_embedded, initial_state=initial
     )[0]
     attention = (
-        layers.AdditiveAttention(name="attention") if spec.attention == "additive" else layers.Attention(name="attention")
+        layers.AdditiveAttention(name="attention")
+        if spec.attention == "additive"
+        else layers.Attention(name="attention")
     )
     context_vectors = attention([decoder_out, encoded, keys])
     combined = layers.Concatenate(name="attention_concat")([context_vectors, decoder_out])
@@ -203,7 +214,9 @@ class _Stepper:
         encoded, keys, *states = self.encoder(source, training=False)
         return encoded, keys, list(states)
 
-    def step(self, tokens: np.ndarray, states: list[Any], encoded: Any, keys: Any, source_mask: Any) -> tuple[np.ndarray, list[Any]]:
+    def step(
+        self, tokens: np.ndarray, states: list[Any], encoded: Any, keys: Any, source_mask: Any
+    ) -> tuple[np.ndarray, list[Any]]:
         """Log-probabilities `(batch, vocab)` of the next token, and the new decoder states."""
         import keras
 
@@ -334,7 +347,9 @@ def beam_search(
     return [max(f, key=lambda item: item[0])[1] if f else [] for f in finished]
 
 
-def decode(model: keras.Model, source: np.ndarray, spec: Seq2SeqSpec | None = None, **overrides: Any) -> list[list[int]]:
+def decode(
+    model: keras.Model, source: np.ndarray, spec: Seq2SeqSpec | None = None, **overrides: Any
+) -> list[list[int]]:
     """Decode ``source`` `(n, Tx)` with the spec's decoding settings (greedy or beam search).
 
     Args:
@@ -352,5 +367,8 @@ def decode(model: keras.Model, source: np.ndarray, spec: Seq2SeqSpec | None = No
 
 
 MODELS.register(
-    "seq2seq", Seq2SeqSpec, build_seq2seq, "encoder-decoder RNN with attention; greedy or beam-search decoding"
+    "seq2seq",
+    Seq2SeqSpec,
+    build_seq2seq,
+    "encoder-decoder RNN with attention; greedy or beam-search decoding",
 )

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from dlkit.errors import BuildError
 from dlkit.models._embedding import embedding_layer, needs_tokens
+from dlkit.models._errors import ModelError
 from dlkit.models.registry import MODELS, BuildContext, Head, output_layer
 from dlkit.models.rnn import _SequenceSpec
 
@@ -78,7 +78,7 @@ def build_transformer(
             emb = emb.model_copy(update={"output_dim": spec.d_model})
         x = embedding_layer(emb, "transformer", context)(x)
         if int(x.shape[-1]) != spec.d_model:
-            raise BuildError(
+            raise ModelError(
                 f"model transformer: the embedding gives vectors of {int(x.shape[-1])} numbers "
                 f"but d_model is {spec.d_model}",
                 hint=f"set model.d_model: {int(x.shape[-1])}",
@@ -98,7 +98,9 @@ def build_transformer(
         ff = layers.Dense(spec.ff_dim, activation="relu", name=f"block{i}_ff1")(x)
         ff = layers.Dense(spec.d_model, name=f"block{i}_ff2")(ff)
         ff = layers.Dropout(spec.dropout, name=f"block{i}_ff_dropout")(ff)
-        x = layers.LayerNormalization(epsilon=1e-6, name=f"block{i}_ff_norm")(layers.Add(name=f"block{i}_ff_add")([x, ff]))
+        x = layers.LayerNormalization(epsilon=1e-6, name=f"block{i}_ff_norm")(
+            layers.Add(name=f"block{i}_ff_add")([x, ff])
+        )
     # the average over real tokens only
     x = layers.GlobalAveragePooling1D(name="pool")(x, mask=mask)
     for i, units in enumerate(spec.dense):
@@ -107,5 +109,8 @@ def build_transformer(
 
 
 MODELS.register(
-    "transformer", TransformerSpec, build_transformer, "Transformer encoder classifier (self-attention, masks)"
+    "transformer",
+    TransformerSpec,
+    build_transformer,
+    "Transformer encoder classifier (self-attention, masks)",
 )

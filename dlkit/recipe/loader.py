@@ -208,6 +208,9 @@ def validate_recipe(data: dict[str, Any], source: str, base_dir: Path) -> Recipe
     path = getattr(source_spec, "path", None)
     if path is not None and not path.is_absolute():
         source_spec.path = (base_dir / path).resolve()
+    resolve_model_paths = getattr(recipe.model, "resolve_paths", None)
+    if callable(resolve_model_paths):  # model files (base model, vectors, own builder)
+        resolve_model_paths(base_dir)
     return recipe
 
 
