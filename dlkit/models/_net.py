@@ -44,7 +44,7 @@ class SizeCheck:
         raise ModelError(
             f"model {self.model}: input {H}x{W} is too small for its {self.reductions} poolings "
             f"and strided layers: layer {layer} gets {h}x{w}, too small for its {size}x{size} "
-            f"window (strides {strides}, padding {padding}); the output would be {oh}x{ow}",
+            f"window (strides {strides}, padding {padding})",
             hint=f"resize the input, e.g. model.resize: [{self.nominal}, {self.nominal}]",
         )
 

@@ -36,36 +36,3 @@ def image_size(
             hint=hint,
         )
     return int(x.shape[1]), int(x.shape[2])
-
-
-def check_window(
-    model: str,
-    layer: str,
-    x: keras.KerasTensor,
-    size: int | tuple[int, int],
-    strides: int = 1,
-    padding: str = "valid",
-    hint: str | None = None,
-) -> None:
-    """Refuse a conv or pooling window that does not fit its input.
-
-    Raises:
-        ModelError: ``model <m>: layer <layer>: input HxW is too small for a KxK window ...``.
-    """
-    h, w = int(x.shape[1]), int(x.shape[2])
-    kh, kw = (size, size) if isinstance(size, int) else size
-    oh, ow = window_out(h, kh, strides, padding), window_out(w, kw, strides, padding)
-    if min(oh, ow) < 1:
-        raise ModelError(
-            f"model {model}: layer {layer}: input {h}x{w} is too small for a {kh}x{kw} window "
-            f"(strides {strides}, padding {padding}): the output would be {oh}x{ow}",
-            hint=hint,
-        )
-
-
-def min_input_message(model: str, size: tuple[int, int], needed: int, reductions: int) -> str:
-    """The message for an input smaller than the network's ``reductions`` halvings allow."""
-    return (
-        f"model {model}: input {size[0]}x{size[1]} is too small for its {reductions} "
-        f"downsampling stages (poolings or strided convolutions): it needs at least {needed}x{needed}"
-    )
