@@ -49,7 +49,7 @@ class Seq2SeqSpec(Spec):
     example_input: ClassVar[tuple[int, ...]] = (10,)
     source_vocab_size: int | None = Field(default=None, ge=3, description="From the data when absent.")
     target_vocab_size: int | None = Field(
-        default=None, ge=3, description="From the data when absent, else the output units."
+        default=None, ge=3, description="From the data when absent, else source_vocab_size."
     )
     embedding_dim: int = Field(default=32, ge=1)
     units: int = Field(default=64, ge=1, description="Encoder and decoder RNN width.")
@@ -97,9 +97,8 @@ def build_seq2seq(spec: Seq2SeqSpec, x: keras.KerasTensor, head: Head, context: 
             f"model seq2seq needs token ids of shape (timesteps,); the data has shape {tuple(x.shape[1:])}"
         )
     source_vocab = _vocab(spec.source_vocab_size, context, ("source_vocab_size", "vocab_size"), None)
-    target_vocab = _vocab(spec.target_vocab_size, context, ("target_vocab_size",), None)
-    if target_vocab is None:
-        target_vocab = source_vocab if head.units < 3 else head.units
+    # one shared vocabulary unless the spec or the data says otherwise
+    target_vocab = _vocab(spec.target_vocab_size, context, ("target_vocab_size",), source_vocab)
     if source_vocab is None or target_vocab is None:
         raise ModelError(
             "model seq2seq: source_vocab_size: the vocabulary size is needed and the data does not give one",
