@@ -201,7 +201,7 @@ def test_mlp_per_layer_lists_must_match_units() -> None:
 
     with pytest.raises(ValidationError, match="dropout: one value per hidden layer expected"):
         MODELS.get("mlp").spec(units=[4, 4], dropout=[0.1])
-    with pytest.raises(ValidationError, match="unknown initializer 'he_normall'.*Did you mean 'he_normal'"):
+    with pytest.raises(ValidationError, match=r"unknown initializer 'he_normall'.*Did you mean 'he_normal'"):
         MODELS.get("mlp").spec(kernel_initializer="he_normall")
 
 
