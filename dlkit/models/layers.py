@@ -55,3 +55,31 @@ class PaddingMask(keras.layers.Layer):
 
     def compute_output_spec(self, inputs: Any) -> Any:
         return keras.KerasTensor(inputs.shape, dtype="bool")
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class MaskedBinaryCrossentropy(keras.losses.Loss):
+    """Binary cross-entropy over `(batch, tasks)`, summed over the tasks whose label is present.
+
+    A label equal to ``missing`` (or NaN) adds nothing to the loss and no gradient; Keras then
+    averages the per-example sums over the batch: J = (1/m) Σᵢ Σⱼ present L(ŷᵢⱼ, yᵢⱼ).
+    """
+
+    def __init__(
+        self, missing: float = -1.0, name: str = "masked_binary_crossentropy", **kwargs: Any
+    ) -> None:
+        super().__init__(name=name, **kwargs)
+        self.missing = missing
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        ops = keras.ops
+        y_true = ops.cast(y_true, "float32")
+        y_pred = ops.cast(y_pred, "float32")
+        present = ops.logical_and(ops.logical_not(ops.isnan(y_true)), ops.not_equal(y_true, self.missing))
+        safe = ops.where(present, y_true, ops.zeros_like(y_true))
+        p = ops.clip(y_pred, keras.backend.epsilon(), 1 - keras.backend.epsilon())
+        losses = -(safe * ops.log(p) + (1 - safe) * ops.log(1 - p))
+        return ops.sum(ops.where(present, losses, ops.zeros_like(losses)), axis=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "missing": self.missing}
