@@ -419,6 +419,7 @@ def _train_tracked(
     import_tensorflow()
     from dlkit.data.corrections import corrections_params
     from dlkit.data.pipeline import inputs, make_dataset
+    from dlkit.models import BuildContext
     from dlkit.training import checkpoints as ckpt
     from dlkit.training.curves import constant_predictor_loss
     from dlkit.training.evaluate import predict, score
@@ -446,7 +447,13 @@ def _train_tracked(
     x = {name: inputs(data, parts.indices(name)) for name in parts.present()}
     y = {name: data.y[parts.indices(name)] for name in parts.present()}
     with training_runtime(spec, recipe.seed) as runtime:
-        model = build_training_model(recipe, data, x["train"], runtime)
+        context = BuildContext(
+            data=data,
+            runs_dir=Path(recipe.tracking.runs_dir),
+            tracking_uri=recipe.tracking.uri,
+            resolve_run=lambda ref: resolve_run(ref, recipe.tracking.runs_dir, recipe.tracking.uri).path,
+        )
+        model = build_training_model(recipe, data, x["train"], runtime, context=context)
         n_params = int(model.count_params())
         run.update_info(n_params=n_params, runtime=describe_options(model, runtime))
         if resume is None:

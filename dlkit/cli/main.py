@@ -17,6 +17,7 @@ from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
 from dlkit.cli.gradcheck import gradcheck
 from dlkit.cli.lr_find import lr_find
+from dlkit.cli.models import models_app
 from dlkit.cli.split import split
 from dlkit.cli.tune import tune_app
 
@@ -31,7 +32,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 recipe_app = typer.Typer(help="Validate, show and describe recipes.", no_args_is_help=True)
-models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 app.add_typer(recipe_app, name="recipe")
 app.add_typer(models_app, name="models")
 app.add_typer(tune_app, name="tune")
@@ -180,20 +180,3 @@ def recipe_schema() -> None:
     from dlkit.recipe.schema import Recipe
 
     typer.echo(json.dumps(Recipe.model_json_schema(), indent=2))
-
-
-@models_app.command("list")
-def models_list() -> None:
-    """List the registered model types."""
-    from rich.table import Table
-
-    from dlkit.models import MODELS
-
-    table = Table(title="Models")
-    table.add_column("type")
-    table.add_column("what it is")
-    table.add_column("fields")
-    for entry in MODELS.entries():
-        fields = ", ".join(f for f in entry.spec.model_fields if f != "type")
-        table.add_row(entry.name, entry.summary, fields)
-    console.print(table)

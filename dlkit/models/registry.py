@@ -1,12 +1,18 @@
 """The model registry and the one build path shared by training and tuning.
 
 A builder takes its spec, the input tensor (already normalised) and the :class:`Head`, and
-returns the output tensor; :func:`build_model` wraps it into a named ``keras.Model``.
+returns the output tensor; :func:`build_model` wraps it into a named ``keras.Model``. A builder
+whose network has several inputs (``seq2seq``) may return a whole ``keras.Model`` instead.
+Builders that need more than the input (a vocabulary size from the data, where earlier runs
+live) take a fourth argument, the :class:`BuildContext`.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlkit._registry import Registry
@@ -32,25 +38,67 @@ class Head:
             return cls(1, "sigmoid")
         if task == "multiclass":
             return cls(n_classes, "softmax")
+        if task == "multitask":
+            # one independent sigmoid per task (METHODOLOGY §7)
+            return cls(n_classes, "sigmoid")
         return cls(1, "linear")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder may need besides its spec and the input.
+
+    Attributes:
+        data: the loaded :class:`~dlkit.data.dataset.Dataset` (or None); builders read optional
+            attributes from it with ``getattr`` (``vocab_size``, ``vocabulary``).
+        base_dir: folder that relative paths in the model spec are taken from.
+        runs_dir: where run names are looked up (``model.base.run``).
+        tracking_uri: the MLflow store for run ids (``model.base.run``).
+        resolve_run: RUN (directory, run name, MLflow run id or name) -> its run directory;
+            the API passes its own, so the models layer needs no tracking code.
+    """
+
+    data: Any = None
+    base_dir: Path | None = None
+    runs_dir: Path | None = None
+    tracking_uri: str | None = None
+    resolve_run: Callable[[str], Path] | None = None
+
+    def path(self, value: str | Path) -> Path:
+        """``value`` as a path, relative ones taken from :attr:`base_dir` (else the working folder)."""
+        path = Path(value).expanduser()
+        if path.is_absolute():
+            return path
+        return (self.base_dir or Path.cwd()) / path
+
+
+def _takes_context(builder: Any) -> bool:
+    try:
+        return len(inspect.signature(builder).parameters) >= 4
+    except (TypeError, ValueError):
+        return False
 
 
 def build_model(
     spec: Any,
-    input_shape: tuple[int, ...],
+    input_shape: tuple[int | None, ...],
     head: Head,
     normalizer: keras.layers.Layer | None = None,
     name: str | None = None,
+    *,
+    context: BuildContext | None = None,
 ) -> keras.Model:
     """Build the model ``spec`` describes for inputs of ``input_shape``.
 
     Args:
         spec: a registered model spec (its ``type`` picks the builder).
-        input_shape: one example's shape, e.g. `(8, 8, 1)` or `(30,)`.
+        input_shape: one example's shape, e.g. `(8, 8, 1)`, `(30,)` or `(timesteps,)` of tokens.
         head: the output layer.
         normalizer: an adapted normalisation layer applied first, so the saved model takes
-            raw inputs.
+            raw inputs. Specs whose ``raw_inputs()`` is true (token ids, a transferred base that
+            brings its own normalisation) skip it.
         name: the Keras model name (defaults to the model type).
+        context: the data and folders some builders need (vocabulary sizes, earlier runs).
 
     Raises:
         BuildError: unknown type, or a spec that cannot work with this input shape.
@@ -58,9 +106,22 @@ def build_model(
     import keras
 
     entry = MODELS.get(spec.type)
-    inputs = keras.Input(shape=input_shape, name="inputs")
+    context = context or BuildContext()
+    raw = getattr(spec, "raw_inputs", None)
+    if callable(raw) and raw(input_shape, context):
+        normalizer = None
+    dtype = "float32"
+    tokens = getattr(spec, "token_inputs", None)
+    if callable(tokens) and tokens(input_shape, context):
+        dtype = "int32"
+    inputs = keras.Input(shape=input_shape, name="inputs", dtype=dtype)
     x = normalizer(inputs) if normalizer is not None else inputs
-    outputs = entry.builder(spec, x, head)
+    if _takes_context(entry.builder):
+        outputs = entry.builder(spec, x, head, context)
+    else:
+        outputs = entry.builder(spec, x, head)
+    if isinstance(outputs, keras.Model):
+        return outputs
     return keras.Model(inputs, outputs, name=name or spec.type)
 
 
@@ -69,3 +130,23 @@ def output_layer(head: Head) -> keras.layers.Layer:
     import keras
 
     return keras.layers.Dense(head.units, activation=head.activation, dtype="float32", name="output")
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Load a saved ``.keras`` model, dlkit's own layers included.
+
+    Raises:
+        BuildError: the file is missing or is not a Keras model.
+    """
+    import keras
+
+    from dlkit.errors import BuildError
+    from dlkit.models import layers  # noqa: F401  (registers dlkit's layers for deserialisation)
+
+    path = Path(path)
+    if not path.is_file():
+        raise BuildError(f"{path}: model file not found")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # Keras raises many kinds for a bad file
+        raise BuildError(f"{path}: cannot load as a Keras model: {str(exc).splitlines()[0]}") from None

@@ -212,6 +212,9 @@ def validate_recipe(data: dict[str, Any], source: str, base_dir: Path) -> Recipe
     corrections = recipe.data.corrections
     if corrections is not None and not corrections.is_absolute():
         recipe.data.corrections = (base_dir / corrections).resolve()
+    resolve_model_paths = getattr(recipe.model, "resolve_paths", None)
+    if callable(resolve_model_paths):  # model files (base model, vectors, own builder)
+        resolve_model_paths(base_dir)
     return recipe
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
     from dlkit.data.dataset import Dataset
+    from dlkit.models import BuildContext
     from dlkit.recipe.schema import Recipe
     from dlkit.training.runtime import Runtime
 
@@ -28,7 +29,12 @@ def batch_size(spec: TrainSpec, n_train: int) -> int:
 
 
 def build_training_model(
-    recipe: Recipe, data: Dataset, x_train: np.ndarray, runtime: Runtime | None = None
+    recipe: Recipe,
+    data: Dataset,
+    x_train: np.ndarray,
+    runtime: Runtime | None = None,
+    *,
+    context: BuildContext | None = None,
 ) -> keras.Model:
     """Build and compile the recipe's model for ``data`` (call inside :func:`training_runtime`).
 
@@ -37,12 +43,14 @@ def build_training_model(
         data: the dataset (task, kind, shapes, classes).
         x_train: training inputs, for the normalisation statistics (train only, METHODOLOGY §1).
         runtime: the runtime whose strategy scope builds the variables; none: the default.
+        context: what builders may need beyond the input shape (the data, how to find an
+            earlier run for a transfer base); none: the data alone.
     """
     import contextlib
 
     import keras
 
-    from dlkit.models import Head, build_model
+    from dlkit.models import BuildContext, Head, build_model
     from dlkit.training.fit import compile_model
     from dlkit.training.regularize import add_augmentation, apply_initializer, apply_regularization
 
@@ -58,7 +66,12 @@ def build_training_model(
             normalizer.adapt(x_train)
         head = Head.for_task(data.task, data.n_classes)
         model = build_model(
-            recipe.model, data.input_shape, head, normalizer, name=recipe.name.replace("-", "_")
+            recipe.model,
+            data.input_shape,
+            head,
+            normalizer,
+            name=recipe.name.replace("-", "_"),
+            context=context or BuildContext(data=data),
         )
         if spec.initializer is not None:
             apply_initializer(model, spec.initializer, recipe.seed)

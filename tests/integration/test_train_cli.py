@@ -107,7 +107,8 @@ def test_no_track_writes_run_directory_only(workdir: Path) -> None:
 def test_failed_run_is_marked_failed_not_finished(tracking_uri: str, workdir: Path) -> None:
     recipe = write_recipe(workdir, TINY_DIGITS.replace("filters: [8]", "filters: [8, 8, 8, 8]"))
     result = runner.invoke(app, ["train", str(recipe)])
-    assert result.exit_code == 1
+    # a model that cannot fit the data is the recipe's mistake: a usage error, found before training
+    assert result.exit_code == 2
     assert "error: model cnn: input 8x8 is too small for 4 conv blocks" in result.output
     assert "Traceback" not in result.output
     _, runs = _run_of(tracking_uri)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dlkit.errors import RecipeError
+from dlkit.models import MODELS
 from dlkit.recipe.loader import apply_override, dump_recipe, flatten, load_recipe, read_yaml
 from dlkit.recipe.schema import Recipe
 from tests.conftest import write_recipe
@@ -54,7 +55,8 @@ def test_one_line_per_problem_with_got_value(workdir: Path) -> None:
 def test_unknown_model_type_lists_available_and_suggests(workdir: Path) -> None:
     path = write_recipe(workdir, BASE.replace("type: mlp", "type: cnm"))
     assert _error(path) == [
-        f"{path}: model.type: unknown model type 'cnm'. Available: cnn, mlp. Did you mean 'cnn'?"
+        f"{path}: model.type: unknown model type 'cnm'. Available: {', '.join(MODELS.names())}. "
+        "Did you mean 'cnn'?"
     ]
 
 

@@ -1,0 +1,85 @@
+"""dlkit's own Keras layers, registered serializable so saved models load again.
+
+This module imports Keras when it is imported: import it lazily (builders do), or load saved
+models with :func:`dlkit.models.load_model`, which imports it first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class PositionalEncoding(keras.layers.Layer):
+    """Adds the sinusoidal encoding of each position (Vaswani et al., 2017).
+
+    PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(pos / 10000^(2i/d)). With
+    ``scale``, inputs are first multiplied by √d (as for embeddings). Masks pass through.
+    """
+
+    def __init__(self, scale: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scale = scale
+        self.supports_masking = True
+
+    def call(self, inputs: Any) -> Any:
+        ops = keras.ops
+        length = ops.shape(inputs)[1]
+        depth = int(inputs.shape[-1])
+        positions = ops.cast(ops.arange(length), "float32")[:, None]
+        i = ops.arange(depth) // 2
+        rates = ops.power(10000.0, -ops.cast(2 * i, "float32") / depth)
+        angles = positions * rates[None, :]
+        even = ops.cast(ops.arange(depth) % 2 == 0, "float32")
+        encoding = even * ops.sin(angles) + (1.0 - even) * ops.cos(angles)
+        x = ops.cast(inputs, "float32")
+        if self.scale:
+            x = x * ops.sqrt(ops.cast(depth, "float32"))
+        return x + encoding[None, :, :]
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return mask
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class PaddingMask(keras.layers.Layer):
+    """`(batch, timesteps)` token ids -> `(batch, timesteps)`, true where the id is not 0 (padding)."""
+
+    def call(self, inputs: Any) -> Any:
+        return keras.ops.not_equal(inputs, 0)
+
+    def compute_output_spec(self, inputs: Any) -> Any:
+        return keras.KerasTensor(inputs.shape, dtype="bool")
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class MaskedBinaryCrossentropy(keras.losses.Loss):
+    """Binary cross-entropy over `(batch, tasks)`, summed over the tasks whose label is present.
+
+    A label equal to ``missing`` (or NaN) adds nothing to the loss and no gradient; Keras then
+    averages the per-example sums over the batch: J = (1/m) Σᵢ Σⱼ present L(ŷᵢⱼ, yᵢⱼ).
+    """
+
+    def __init__(
+        self, missing: float = -1.0, name: str = "masked_binary_crossentropy", **kwargs: Any
+    ) -> None:
+        super().__init__(name=name, **kwargs)
+        self.missing = missing
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        ops = keras.ops
+        y_true = ops.cast(y_true, "float32")
+        y_pred = ops.cast(y_pred, "float32")
+        present = ops.logical_and(ops.logical_not(ops.isnan(y_true)), ops.not_equal(y_true, self.missing))
+        safe = ops.where(present, y_true, ops.zeros_like(y_true))
+        p = ops.clip(y_pred, keras.backend.epsilon(), 1 - keras.backend.epsilon())
+        losses = -(safe * ops.log(p) + (1 - safe) * ops.log(1 - p))
+        return ops.sum(ops.where(present, losses, ops.zeros_like(losses)), axis=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "missing": self.missing}
