@@ -239,8 +239,11 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
 
 
 def dump_recipe(recipe: Recipe) -> str:
-    """The resolved recipe as YAML, every default written out."""
-    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    """The resolved recipe as YAML, every default written out (an absent ``tune`` section left out)."""
+    data = recipe.model_dump(mode="json")
+    if data.get("tune") is None:
+        data.pop("tune", None)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
