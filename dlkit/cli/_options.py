@@ -1,4 +1,4 @@
-"""Option types shared by the commands that read a finished RUN."""
+"""Argument and option types shared by the commands (recipe readers and RUN readers)."""
 
 from __future__ import annotations
 
@@ -12,4 +12,12 @@ RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where run names ar
 TrackingUriOpt = Annotated[
     Optional[str],  # noqa: UP045 (typer needs Optional)
     typer.Option("--tracking-uri", help="MLflow store for run ids and names.", show_default=False),
+]
+
+RecipeArg = Annotated[Path, typer.Argument(help="A recipe YAML file.", show_default=False)]
+SetOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
+    typer.Option(
+        "--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False
+    ),
 ]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from dlkit.cli._errors import report_errors
-from dlkit.cli._options import JsonOpt
+from dlkit.cli._options import JsonOpt, RecipeArg, SetOpt
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -20,13 +19,8 @@ _STYLE = {"good": "green", "look closer": "yellow", "bug": "red"}
 
 @report_errors
 def gradcheck(
-    recipe: Annotated[Path, typer.Argument(help="A recipe YAML file.", show_default=False)],
-    overrides: Annotated[
-        Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
-        typer.Option(
-            "--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False
-        ),
-    ] = None,
+    recipe: RecipeArg,
+    overrides: SetOpt = None,
     batch: Annotated[int, typer.Option("--batch", help="Training examples in the batch.")] = 8,
     epsilon: Annotated[float, typer.Option("--epsilon", help="Step of the two-sided difference.")] = 1e-7,
     max_per_layer: Annotated[

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from dlkit.cli._errors import report_errors
-from dlkit.cli._options import JsonOpt
+from dlkit.cli._options import JsonOpt, RecipeArg, SetOpt
 
 console = Console(highlight=False, soft_wrap=True)
 
 
 @report_errors
 def lr_find(
-    recipe: Annotated[Path, typer.Argument(help="A recipe YAML file.", show_default=False)],
-    overrides: Annotated[
-        Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
-        typer.Option(
-            "--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False
-        ),
-    ] = None,
+    recipe: RecipeArg,
+    overrides: SetOpt = None,
     min_lr: Annotated[float, typer.Option("--min-lr", help="First learning rate.")] = 1e-6,
     max_lr: Annotated[float, typer.Option("--max-lr", help="Last learning rate.")] = 1.0,
     steps: Annotated[int, typer.Option("--steps", help="Mini-batches, one rate each.")] = 100,

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from dlkit import __version__
 from dlkit.cli._errors import report_errors
+from dlkit.cli._options import RecipeArg, SetOpt
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
 from dlkit.cli.gradcheck import gradcheck
@@ -37,14 +38,6 @@ app.add_typer(models_app, name="models")
 app.add_typer(tune_app, name="tune")
 
 console = Console(highlight=False, soft_wrap=True)
-
-RecipeArg = Annotated[Path, typer.Argument(help="A recipe YAML file.", show_default=False)]
-SetOpt = Annotated[
-    Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
-    typer.Option(
-        "--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False
-    ),
-]
 
 
 def _version(value: bool) -> None:

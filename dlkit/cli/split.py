@@ -9,18 +9,13 @@ from typing import Annotated, Optional
 import typer
 
 from dlkit.cli._errors import report_errors
-from dlkit.cli._options import JsonOpt, RunsDirOpt, TrackingUriOpt
+from dlkit.cli._options import JsonOpt, RecipeArg, RunsDirOpt, SetOpt, TrackingUriOpt
 
 
 @report_errors
 def split(
-    recipe: Annotated[Path, typer.Argument(help="A recipe YAML file.", show_default=False)],
-    overrides: Annotated[
-        Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
-        typer.Option(
-            "--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False
-        ),
-    ] = None,
+    recipe: RecipeArg,
+    overrides: SetOpt = None,
     out: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
