@@ -418,14 +418,21 @@ def _train_tracked(
 
     import_tensorflow()
     from dlkit.data.corrections import corrections_params
-    from dlkit.data.pipeline import inputs, make_dataset
+    from dlkit.data.pipeline import inputs, make_dataset, make_stream
     from dlkit.models import BuildContext
     from dlkit.training import checkpoints as ckpt
     from dlkit.training.curves import constant_predictor_loss
     from dlkit.training.evaluate import predict, score
     from dlkit.training.fit import fit, history_frame
     from dlkit.training.runtime import training_runtime
-    from dlkit.training.session import build_training_model, describe_options, training_stream
+    from dlkit.training.session import (
+        build_training_model,
+        describe_options,
+        normalizer_inputs,
+        streamed_training_stream,
+        training_stream,
+    )
+    from dlkit.training.streamed_predictions import write_streamed_predictions
 
     data, parts = outcome.data, outcome.split
     params = flatten(recipe)
@@ -444,7 +451,8 @@ def _train_tracked(
         tracker.log_params(params)
 
     spec = recipe.train
-    x = {name: inputs(data, parts.indices(name)) for name in parts.present()}
+    # a streamed source is read from its files batch by batch (train, dev, predictions), never whole
+    x = {} if data.stream else {name: inputs(data, parts.indices(name)) for name in parts.present()}
     y = {name: data.y[parts.indices(name)] for name in parts.present()}
     with training_runtime(spec, recipe.seed) as runtime:
         context = BuildContext(
@@ -453,7 +461,8 @@ def _train_tracked(
             tracking_uri=recipe.tracking.uri,
             resolve_run=lambda ref: resolve_run(ref, recipe.tracking.runs_dir, recipe.tracking.uri).path,
         )
-        model = build_training_model(recipe, data, x["train"], runtime, context=context)
+        adapt_on = normalizer_inputs(data, parts.indices("train")) if data.stream else x["train"]
+        model = build_training_model(recipe, data, adapt_on, runtime, context=context)
         n_params = int(model.count_params())
         run.update_info(n_params=n_params, runtime=describe_options(model, runtime))
         if resume is None:
@@ -479,14 +488,21 @@ def _train_tracked(
             if on_epoch is not None:
                 on_epoch(event)
 
-        stream, steps = training_stream(
-            spec, x["train"], y["train"], recipe.seed, resume.epoch if resume else 0
-        )
+        if data.stream:
+            stream, steps = streamed_training_stream(
+                spec, data, parts.indices("train"), recipe.seed, resume.epoch if resume else 0
+            )
+            dev = make_stream(data, parts.indices("dev"), spec.batch_size)
+        else:
+            stream, steps = training_stream(
+                spec, x["train"], y["train"], recipe.seed, resume.epoch if resume else 0
+            )
+            dev = make_dataset(x["dev"], y["dev"], spec.batch_size)
         fitted = fit(
             model,
             spec,
             stream,
-            make_dataset(x["dev"], y["dev"], spec.batch_size),
+            dev,
             checkpoints=run.checkpoints,
             on_epoch=epoch_end,
             steps_per_epoch=steps,
@@ -508,6 +524,10 @@ def _train_tracked(
     run.predictions_path("dev").parent.mkdir(parents=True, exist_ok=True)
     for name in parts.present():
         idx = parts.indices(name)
+        if data.stream:
+            path = run.predictions_path(name)
+            metrics[name] = write_streamed_predictions(model, data, idx, path, spec.batch_size)
+            continue
         frame, set_metrics = score(predict(model, x[name], spec.batch_size), y[name], data.task, data.classes)
         frame.insert(0, "id", data.ids[idx])
         for col in data.metadata.columns:
