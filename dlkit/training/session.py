@@ -117,10 +117,12 @@ def streamed_training_stream(
 
 
 def normalizer_inputs(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
-    """A streamed set's inputs in batches, in file order: what the normaliser adapts on."""
+    """A streamed set's inputs in batches of about 4 MiB, in file order: what the normaliser
+    adapts on (one pass, memory bounded by a few batches whatever the size of the set)."""
     from dlkit.data.pipeline import stream_inputs
 
-    return stream_inputs(data, np.sort(indices)).batch(1024)
+    per_example = int(np.prod(data.input_shape)) * 4
+    return stream_inputs(data, np.sort(indices)).batch(max(1, min(1024, (4 << 20) // per_example)))
 
 
 def describe_options(model: keras.Model, runtime: Runtime) -> dict[str, Any]:

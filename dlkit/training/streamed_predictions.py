@@ -63,7 +63,7 @@ def write_streamed_predictions(
         data: a streamed dataset (``data.stream``).
         indices: the set's example indices (sorted, as :meth:`SplitResult.indices` gives them).
         path: the predictions Parquet file (``predictions/<set>.parquet``).
-        batch_size: the training batch size (inference uses at least 256).
+        batch_size: examples per batch read and predicted (the training batch size: what fits).
 
     Returns:
         The set's metrics, as :func:`dlkit.training.evaluate.score` computes them.
@@ -97,7 +97,7 @@ def write_streamed_predictions(
         outputs.clear()
 
     try:
-        for x, _ in make_stream(data, indices, max(batch_size, 256)):
+        for x, _ in make_stream(data, indices, batch_size):
             outputs.append(np.asarray(model.predict_on_batch(x)))
             if sum(len(o) for o in outputs) >= CHUNK:
                 flush()
