@@ -137,3 +137,17 @@ def test_streamed_run_resumes_to_the_uninterrupted_run(workdir: Path, no_whole_s
     assert resumed.keys() == full.metrics.keys()
     for name, metrics in full.metrics.items():
         assert resumed[name] == pytest.approx(metrics)
+
+
+def test_tune_reads_a_streamed_source(workdir: Path) -> None:
+    # trials train in memory: the streamed sets are read whole (a zero-width x before)
+    _csv(workdir)
+    text = CSV_RECIPE.format(stream="true").replace("tracking: {runs_dir: runs-true}\n", "")
+    text += "tune: {trials: 2, rounds: 1, space: {model.units.0: {int: [4, 8]}}}\n"
+    text = text.replace("epochs: 3", "epochs: 5")
+    result = runner.invoke(app, ["tune", str(write_recipe(workdir, text)), "--no-track"])
+    assert result.exit_code == 0, result.output
+    [study] = [p for p in (workdir / "runs").iterdir() if (p / "study.json").is_file()]
+    table = pd.read_csv(study / "trials.csv")
+    assert (table["status"] == "COMPLETED").all() and len(table) == 2
+    assert (table["dev_accuracy"] > 0.7).all()
