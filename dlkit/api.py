@@ -61,16 +61,16 @@ class SplitOutcome:
     def summary(self) -> dict[str, Any]:
         """Sizes and class counts per set, the rule used, and the data's content hash."""
         sets: dict[str, Any] = {}
+        classify = self.data.task != "regression"
+        per_class = self.split.class_counts(self.data.y, self.data.n_classes) if classify else {}
         for name, size in self.split.sizes().items():
             if size == 0:
                 continue
             entry: dict[str, Any] = {"n": size}
-            if self.data.task != "regression":
-                idx = self.split.indices(name)
-                counts = {str(c): 0 for c in self.data.classes}
-                for k, n in zip(*_unique_counts(self.data.y[idx]), strict=True):
-                    counts[str(self.data.classes[k])] = n
-                entry["classes"] = counts
+            if classify:
+                entry["classes"] = {
+                    str(c): int(n) for c, n in zip(self.data.classes, per_class[name], strict=True)
+                }
             sets[name] = entry
         from dlkit.data.summary import split_extras
 
@@ -83,13 +83,6 @@ class SplitOutcome:
             "sets": sets,
             **split_extras(self.split, self.distribution),
         }
-
-
-def _unique_counts(values: Any) -> tuple[list[int], list[int]]:
-    import numpy as np
-
-    keys, counts = np.unique(values, return_counts=True)
-    return [int(k) for k in keys], [int(c) for c in counts]
 
 
 def load_data(recipe: Recipe, *, corrections: bool = True) -> Dataset:
@@ -127,7 +120,7 @@ def split(recipe: Recipe, train_fraction: float | None = None, *, dedupe: bool |
         data, _ = apply_corrections(data, recipe.data.corrections)
     data.prepare(result.indices("train"))
     td = recipe.data.split.target_distribution if recipe.data.split is not None else None
-    distribution = check_distribution(data, result.assignment, td.column if td else None)
+    distribution = check_distribution(data, result.codes, td.column if td else None)
     return SplitOutcome(data, result, distribution)
 
 
