@@ -61,16 +61,16 @@ class SplitOutcome:
     def summary(self) -> dict[str, Any]:
         """Sizes and class counts per set, the rule used, and the data's content hash."""
         sets: dict[str, Any] = {}
+        classify = self.data.task != "regression"
+        per_class = self.split.class_counts(self.data.y, self.data.n_classes) if classify else {}
         for name, size in self.split.sizes().items():
             if size == 0:
                 continue
             entry: dict[str, Any] = {"n": size}
-            if self.data.task != "regression":
-                idx = self.split.indices(name)
-                counts = {str(c): 0 for c in self.data.classes}
-                for k, n in zip(*_unique_counts(self.data.y[idx]), strict=True):
-                    counts[str(self.data.classes[k])] = n
-                entry["classes"] = counts
+            if classify:
+                entry["classes"] = {
+                    str(c): int(n) for c, n in zip(self.data.classes, per_class[name], strict=True)
+                }
             sets[name] = entry
         from dlkit.data.summary import split_extras
 
@@ -83,13 +83,6 @@ class SplitOutcome:
             "sets": sets,
             **split_extras(self.split, self.distribution),
         }
-
-
-def _unique_counts(values: Any) -> tuple[list[int], list[int]]:
-    import numpy as np
-
-    keys, counts = np.unique(values, return_counts=True)
-    return [int(k) for k in keys], [int(c) for c in counts]
 
 
 def load_data(recipe: Recipe, *, corrections: bool = True) -> Dataset:
@@ -127,7 +120,7 @@ def split(recipe: Recipe, train_fraction: float | None = None, *, dedupe: bool |
         data, _ = apply_corrections(data, recipe.data.corrections)
     data.prepare(result.indices("train"))
     td = recipe.data.split.target_distribution if recipe.data.split is not None else None
-    distribution = check_distribution(data, result.assignment, td.column if td else None)
+    distribution = check_distribution(data, result.codes, td.column if td else None)
     return SplitOutcome(data, result, distribution)
 
 
@@ -418,14 +411,21 @@ def _train_tracked(
 
     import_tensorflow()
     from dlkit.data.corrections import corrections_params
-    from dlkit.data.pipeline import inputs, make_dataset
+    from dlkit.data.pipeline import inputs, make_dataset, make_stream
     from dlkit.models import BuildContext
     from dlkit.training import checkpoints as ckpt
     from dlkit.training.curves import constant_predictor_loss
     from dlkit.training.evaluate import predict, score
     from dlkit.training.fit import fit, history_frame
     from dlkit.training.runtime import training_runtime
-    from dlkit.training.session import build_training_model, describe_options, training_stream
+    from dlkit.training.session import (
+        build_training_model,
+        describe_options,
+        normalizer_inputs,
+        streamed_training_stream,
+        training_stream,
+    )
+    from dlkit.training.streamed_predictions import write_streamed_predictions
 
     data, parts = outcome.data, outcome.split
     params = flatten(recipe)
@@ -444,7 +444,8 @@ def _train_tracked(
         tracker.log_params(params)
 
     spec = recipe.train
-    x = {name: inputs(data, parts.indices(name)) for name in parts.present()}
+    # a streamed source is read from its files batch by batch (train, dev, predictions), never whole
+    x = {} if data.stream else {name: inputs(data, parts.indices(name)) for name in parts.present()}
     y = {name: data.y[parts.indices(name)] for name in parts.present()}
     with training_runtime(spec, recipe.seed) as runtime:
         context = BuildContext(
@@ -453,7 +454,8 @@ def _train_tracked(
             tracking_uri=recipe.tracking.uri,
             resolve_run=lambda ref: resolve_run(ref, recipe.tracking.runs_dir, recipe.tracking.uri).path,
         )
-        model = build_training_model(recipe, data, x["train"], runtime, context=context)
+        adapt_on = normalizer_inputs(data, parts.indices("train")) if data.stream else x["train"]
+        model = build_training_model(recipe, data, adapt_on, runtime, context=context)
         n_params = int(model.count_params())
         run.update_info(n_params=n_params, runtime=describe_options(model, runtime))
         if resume is None:
@@ -479,14 +481,21 @@ def _train_tracked(
             if on_epoch is not None:
                 on_epoch(event)
 
-        stream, steps = training_stream(
-            spec, x["train"], y["train"], recipe.seed, resume.epoch if resume else 0
-        )
+        if data.stream:
+            stream, steps = streamed_training_stream(
+                spec, data, parts.indices("train"), recipe.seed, resume.epoch if resume else 0
+            )
+            dev = make_stream(data, parts.indices("dev"), spec.batch_size)
+        else:
+            stream, steps = training_stream(
+                spec, x["train"], y["train"], recipe.seed, resume.epoch if resume else 0
+            )
+            dev = make_dataset(x["dev"], y["dev"], spec.batch_size)
         fitted = fit(
             model,
             spec,
             stream,
-            make_dataset(x["dev"], y["dev"], spec.batch_size),
+            dev,
             checkpoints=run.checkpoints,
             on_epoch=epoch_end,
             steps_per_epoch=steps,
@@ -508,6 +517,10 @@ def _train_tracked(
     run.predictions_path("dev").parent.mkdir(parents=True, exist_ok=True)
     for name in parts.present():
         idx = parts.indices(name)
+        if data.stream:
+            path = run.predictions_path(name)
+            metrics[name] = write_streamed_predictions(model, data, idx, path, spec.batch_size)
+            continue
         frame, set_metrics = score(predict(model, x[name], spec.batch_size), y[name], data.task, data.classes)
         frame.insert(0, "id", data.ids[idx])
         for col in data.metadata.columns:

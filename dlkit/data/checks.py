@@ -61,17 +61,23 @@ def find_leakage(data: Dataset, assignment: np.ndarray) -> LeakageReport:
 
     Args:
         data: a dataset with ``input_hashes``.
-        assignment: the set of each example `(n,)`.
+        assignment: the set of each example `(n,)`: names, or codes into ``SET_NAMES``.
     """
+    from dlkit.data.split import CODE, SET_NAMES, to_codes
+
     assert data.input_hashes is not None
-    candidates = np.flatnonzero(_repeated(data.input_hashes) & np.isin(assignment, PRECEDENCE))
-    rank = {name: i for i, name in enumerate(PRECEDENCE)}
+    codes = to_codes(assignment)
+    candidates = np.flatnonzero(
+        _repeated(data.input_hashes) & np.isin(codes, [CODE[name] for name in PRECEDENCE])
+    )
+    rank = np.full(len(SET_NAMES), -1)
+    rank[[CODE[name] for name in PRECEDENCE]] = np.arange(len(PRECEDENCE))
     frame = pd.DataFrame(
         {
             "row": candidates,
             "hash": data.input_hashes[candidates],
-            "set": assignment[candidates],
-            "rank": [rank[s] for s in assignment[candidates]],
+            "set": np.asarray(SET_NAMES, dtype=object)[codes[candidates]],
+            "rank": rank[codes[candidates]],
             "y": data.y[candidates],
         }
     )
@@ -178,6 +184,8 @@ def check_distribution(
 ) -> DistributionReport:
     """Per-source shares per set, and two-sample tests of dev against test.
 
+    ``assignment`` gives the set of each example: names, or codes into ``SET_NAMES``.
+
     Labels: a chi-square test of homogeneity (classification) or Kolmogorov-Smirnov (regression);
     inputs: Kolmogorov-Smirnov on each feature (tables) or on per-example means and spreads
     (images, sequences), words per text (text). The warning uses a Bonferroni correction over
@@ -185,9 +193,12 @@ def check_distribution(
     """
     from scipy import stats
 
+    from dlkit.data.split import CODE, to_codes
+
     column = source_column(data, target_column)
     shares: dict[str, dict[str, float]] = {}
-    in_set = {name: assignment == name for name in PRECEDENCE}  # compared once: many strings
+    codes = to_codes(assignment)
+    in_set = {name: codes == CODE[name] for name in PRECEDENCE}
     if column is not None:
         codes, uniques = pd.factorize(data.metadata[column], sort=True)
         for name in PRECEDENCE[::-1]:

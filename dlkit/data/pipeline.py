@@ -34,7 +34,8 @@ def make_dataset(
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _image_decoder(data: Dataset) -> Callable[[tf.Tensor], tf.Tensor]:
+def image_decoder(data: Dataset) -> Callable[[tf.Tensor], tf.Tensor]:
+    """The ``tf.data`` function that reads, decodes and resizes one image file of ``data``."""
     import tensorflow as tf
 
     height, width = data.options["image_size"]
@@ -52,7 +53,7 @@ def _image_inputs(data: Dataset, files: np.ndarray) -> tf.data.Dataset:
     import tensorflow as tf
 
     paths = tf.data.Dataset.from_tensor_slices(np.asarray(files, dtype=str))
-    return paths.map(_image_decoder(data), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return paths.map(image_decoder(data), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def _table_inputs(data: Dataset, keep: np.ndarray) -> tf.data.Dataset:
@@ -85,7 +86,17 @@ def _table_inputs(data: Dataset, keep: np.ndarray) -> tf.data.Dataset:
         rows = tf.data.Dataset.from_generator(
             batches, output_signature=tf.TensorSpec((len(features),), tf.float32)
         )
-    return tf.data.Dataset.zip((rows, mask)).filter(lambda row, k: k).map(lambda row, k: row)
+
+    # plain tensor functions: AutoGraph has nothing to convert (and cannot parse twin lambdas)
+    @tf.autograph.experimental.do_not_convert
+    def kept(row: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+        return k
+
+    @tf.autograph.experimental.do_not_convert
+    def features_of(row: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+        return row
+
+    return tf.data.Dataset.zip((rows, mask)).filter(kept).map(features_of)
 
 
 def stream_inputs(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
@@ -104,9 +115,12 @@ def stream_inputs(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
     if data.kind == "image":
         assert data.files is not None
         return _image_inputs(data, data.files[indices])
+    import tensorflow as tf
+
     keep = np.zeros(data.n_examples, dtype=bool)
     keep[indices] = True
-    return _table_inputs(data, keep)
+    # the filter hides the length; stating it lets Keras know where an epoch of dev ends
+    return _table_inputs(data, keep).apply(tf.data.experimental.assert_cardinality(int(keep.sum())))
 
 
 def make_stream(
@@ -128,7 +142,7 @@ def make_stream(
         )
         if shuffle:
             files = files.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
-        decode = _image_decoder(data)
+        decode = image_decoder(data)
         ds = files.map(lambda path, y: (decode(path), y), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     labels = tf.data.Dataset.from_tensor_slices(data.y[indices])
@@ -142,7 +156,9 @@ def make_stream(
 def inputs(data: Dataset, indices: np.ndarray) -> np.ndarray:
     """The inputs at ``indices`` as an array: sliced from memory, or read through the stream.
 
-    Training still needs each set in memory; for a streamed source this reads only that set.
+    For a streamed source this reads the whole of ``indices`` into memory: meant for small
+    subsets (gradcheck, lr-find, folds); ``dlkit train`` streams its sets instead
+    (:func:`dlkit.training.stream.streamed_epochs`).
     """
     if not data.stream:
         return data.x[indices]

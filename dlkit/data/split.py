@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -27,6 +28,10 @@ SPLITS: tuple[str, ...] = ("train", "train_dev", "dev", "test")
 SplitName = Literal["train", "train_dev", "dev", "test"]
 DROPPED = "dropped"
 SET_DTYPE = "<U9"  # fits every set name, "train_dev", "dropped" and "unused" included
+# every set an example can be in; an assignment is stored as int8 codes into this tuple
+SET_NAMES: tuple[str, ...] = (*SPLITS, DROPPED, "unused")
+CODE: dict[str, int] = {name: i for i, name in enumerate(SET_NAMES)}
+_NAMES = np.asarray(SET_NAMES, dtype=SET_DTYPE)
 _FRACTION_FIELDS = {"train", "train_dev", "dev", "test"}
 
 
@@ -136,31 +141,72 @@ def default_split(n_examples: int) -> tuple[SplitSpec, str]:
     )
 
 
+def to_codes(assignment: np.ndarray) -> np.ndarray:
+    """Set names -> int8 codes into :data:`SET_NAMES` (codes pass through unchanged).
+
+    Raises:
+        ValueError: a name that is not a set.
+    """
+    assignment = np.asarray(assignment)
+    if assignment.dtype.kind in "iu":
+        return assignment.astype(np.int8, copy=False)
+    codes = np.full(len(assignment), -1, dtype=np.int8)
+    for name, code in CODE.items():
+        codes[assignment == name] = code
+    if (codes < 0).any():
+        bad = str(assignment[np.argmax(codes < 0)])
+        raise ValueError(f"not a set name: {bad!r} (expected one of {SET_NAMES})")
+    return codes
+
+
 @dataclass
 class SplitResult:
     """Which set each example went to.
 
     Attributes:
-        assignment: the set name of each example, aligned with the dataset `(n,)`
-            (``dropped`` for duplicates removed by dedupe, ``unused`` for rows a learning curve
-            leaves out).
+        codes: the set of each example as an int8 code into :data:`SET_NAMES`, aligned with
+            the dataset `(n,)` (set names may be given instead: they are encoded).
         manifest: one row per example: ``id``, ``set``, ``input_hash`` and, when dev is divided,
             ``dev_part`` (``eyeball`` / ``blackbox`` for dev rows, null elsewhere).
         rule: how the fractions were chosen and how examples were assigned.
         leakage: exact duplicates across sets (before any dedupe), when the source gives hashes.
     """
 
-    assignment: np.ndarray
+    codes: np.ndarray
     manifest: pd.DataFrame
     rule: str
     leakage: LeakageReport | None = None
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.codes = to_codes(self.codes)
+
+    @cached_property
+    def assignment(self) -> np.ndarray:
+        """The set name of each example `(n,)` (``dropped`` for duplicates removed by dedupe,
+        ``unused`` for rows a learning curve leaves out), built from the codes when first asked."""
+        return _NAMES[self.codes]
+
     def indices(self, name: str) -> np.ndarray:
-        return np.flatnonzero(self.assignment == name)
+        """Sorted indices of the examples in set ``name``."""
+        return np.flatnonzero(self.codes == CODE[name])
+
+    def counts(self) -> dict[str, int]:
+        """Examples per set, for every name in :data:`SET_NAMES` (one pass over the codes)."""
+        counts = np.bincount(self.codes, minlength=len(SET_NAMES))
+        return {name: int(c) for name, c in zip(SET_NAMES, counts, strict=True)}
 
     def sizes(self) -> dict[str, int]:
-        return {name: int((self.assignment == name).sum()) for name in SPLITS}
+        counts = self.counts()
+        return {name: counts[name] for name in SPLITS}
+
+    def class_counts(self, y: np.ndarray, n_classes: int) -> dict[str, np.ndarray]:
+        """Examples of each class `(n_classes,)` in every split set, from one bincount."""
+        cells = np.bincount(
+            self.codes.astype(np.int64) * n_classes + y.astype(np.int64),
+            minlength=len(SET_NAMES) * n_classes,
+        ).reshape(len(SET_NAMES), n_classes)
+        return {name: cells[CODE[name]] for name in SPLITS}
 
     def present(self) -> list[str]:
         """Sets that hold at least one example, in canonical order."""
@@ -175,15 +221,12 @@ class SplitResult:
 
 
 def set_column(assignment: np.ndarray) -> pd.Categorical:
-    """Set names as a categorical (codes built by comparison: no sort of a million strings)."""
-    names: list[str] = []
-    codes = np.full(len(assignment), -1, dtype=np.int8)
-    for name in (*SPLITS, DROPPED, "unused"):
-        members = assignment == name  # one comparison per name: these are a million strings
-        if members.any():
-            codes[members] = len(names)
-            names.append(name)
-    return pd.Categorical.from_codes(codes, categories=names)
+    """Set names (or codes) as a categorical of the sets present, in :data:`SET_NAMES` order."""
+    codes = to_codes(assignment)
+    present = np.flatnonzero(np.bincount(codes, minlength=len(SET_NAMES)))
+    renumber = np.full(len(SET_NAMES), -1, dtype=np.int8)
+    renumber[present] = np.arange(len(present))
+    return pd.Categorical.from_codes(renumber[codes], categories=[SET_NAMES[i] for i in present])
 
 
 def _counts(n: int, fractions: dict[str, float]) -> dict[str, int]:
@@ -209,12 +252,12 @@ def subsample_train(result: SplitResult, data: Dataset, fraction: float, seed: i
     stratify = data.task != "regression"
     groups = [train[data.y[train] == c] for c in range(data.n_classes)] if stratify else [train]
     rng = np.random.default_rng(seed)
-    assignment = result.assignment.astype(SET_DTYPE)
+    assignment = result.codes.copy()
     for members, counts in zip(
         groups, _allocate([len(g) for g in groups], {"train": fraction, "unused": 1 - fraction}), strict=True
     ):
-        assignment[rng.permutation(members)[counts["train"] :]] = "unused"
-    if not (assignment == "train").any():
+        assignment[rng.permutation(members)[counts["train"] :]] = CODE["unused"]
+    if not (assignment == CODE["train"]).any():
         raise DataError(f"train fraction {fraction:g} of {len(train)} examples leaves none to train on")
     manifest = result.manifest.copy()
     manifest["set"] = set_column(assignment)
@@ -364,7 +407,7 @@ def _assign_random(ctx: _Context, members: np.ndarray, fractions: dict[str, floa
         shuffled = ctx.rng.permutation(stratum)
         start = 0
         for name, count in counts.items():
-            out[shuffled[start : start + count]] = name
+            out[shuffled[start : start + count]] = CODE[name]
             start += count
 
 
@@ -381,10 +424,10 @@ def _assign_groups(ctx: _Context, members: np.ndarray, fractions: dict[str, floa
         )
     targets = _counts(len(members), fractions)
     filled = dict.fromkeys(wanted, 0)
-    choice = np.empty(len(uniques), dtype=SET_DTYPE)
+    choice = np.empty(len(uniques), dtype=np.int8)
     for g in ctx.rng.permutation(len(uniques)):
         name = max(wanted, key=lambda k: (targets[k] - filled[k], -wanted.index(k)))
-        choice[g] = name
+        choice[g] = CODE[name]
         filled[name] += int(sizes[g])
     out[members] = choice[inverse]
 
@@ -395,7 +438,7 @@ def _assign_hash(
     """Set boundaries on a per-key number in [0, 1): the same key always lands in the same set."""
     u = ctx.unit(salt)[members]
     edges = np.cumsum([fractions[k] for k in fractions])
-    names = np.asarray(list(fractions), dtype=SET_DTYPE)
+    names = np.asarray([CODE[k] for k in fractions], dtype=np.int8)
     out[members] = names[np.minimum(np.searchsorted(edges, u, side="right"), len(names) - 1)]
 
 
@@ -417,9 +460,9 @@ def _assign_time(ctx: _Context, members: np.ndarray, fractions: dict[str, float]
             if i == len(names) - 1 or not len(later)
             else int(later[np.argmin(abs(later - target))])
         )
-        out[order[start:end]] = name
+        out[order[start:end]] = CODE[name]
         start = end
-    empty = [k for k in names if fractions[k] > 0 and not (out[members] == k).any()]
+    empty = [k for k in names if fractions[k] > 0 and not (out[members] == CODE[k]).any()]
     if empty:
         raise DataError(
             f"{ctx.data.description}: time column '{ctx.spec.time}' has too few distinct times: "
@@ -479,7 +522,7 @@ def split_dataset(
     else:
         rule = "recipe fractions"
     ctx = _Context(data, spec, seed)
-    assignment = np.empty(data.n_examples, dtype=SET_DTYPE)  # every row gets a set below
+    assignment = np.empty(data.n_examples, dtype=np.int8)  # every row gets a set code below
     everyone = np.arange(data.n_examples)
     if spec.target_distribution is not None:
         rule = _split_target(ctx, assignment, bool({"dev", "test"} & spec.model_fields_set))
@@ -495,9 +538,9 @@ def split_dataset(
     else:
         _assign(ctx, everyone, spec.fractions(), assignment, "split")
         rule = f"{rule}; {_strategy_text(ctx)}"
-    assignment = assignment.astype(SET_DTYPE, copy=False)
     wanted = [k for k, f in spec.fractions().items() if f > 0]
-    empty = [k for k in wanted if not (assignment == k).any()]
+    sizes = np.bincount(assignment, minlength=len(SET_NAMES))
+    empty = [k for k in wanted if not sizes[CODE[k]]]
     if empty:
         raise DataError(
             f"{data.description}: {data.n_examples} examples are too few for the split: "
@@ -508,7 +551,7 @@ def split_dataset(
 
 def _carve_train_dev(ctx: _Context, assignment: np.ndarray, fraction: float) -> None:
     """Move ``fraction`` of the train rows to train_dev, by the split's own rule (random for time)."""
-    pool = np.flatnonzero(assignment == "train")
+    pool = np.flatnonzero(assignment == CODE["train"])
     fractions = {"train": 1 - fraction, "train_dev": fraction}
     if ctx.spec.time is not None:
         _assign_random(ctx, pool, fractions, assignment)
@@ -531,7 +574,7 @@ def _split_target(ctx: _Context, assignment: np.ndarray, given: bool) -> str:
         )
     dev, test = (spec.dev, spec.test) if given else (0.25, 0.25)
     target = np.flatnonzero(is_target)
-    assignment[~is_target] = "train"
+    assignment[~is_target] = CODE["train"]
     fractions = {"train": 1 - dev - test, "dev": dev, "test": test}
     if spec.time is not None:
         _assign_time(ctx, target, fractions, assignment)
@@ -554,8 +597,8 @@ def _finish(ctx: _Context, assignment: np.ndarray, rule: str, dedupe: bool) -> S
     notes: list[str] = []
     leakage = find_leakage(data, assignment) if data.input_hashes is not None else None
     if dedupe and leakage is not None and leakage.n_dropped:
-        assignment = assignment.astype(SET_DTYPE)  # a copy, wide enough for every set name
-        assignment[leakage.drop] = DROPPED
+        assignment = assignment.copy()
+        assignment[leakage.drop] = CODE[DROPPED]
         notes.append(f"dedupe: dropped {leakage.n_dropped} duplicate example(s) across sets")
     # categorical: a few set names over many rows are stored (and compared) as small codes
     manifest: dict[str, Any] = {"id": data.ids, "set": set_column(assignment)}
@@ -568,7 +611,7 @@ def _finish(ctx: _Context, assignment: np.ndarray, rule: str, dedupe: bool) -> S
 
 def _dev_parts(ctx: _Context, assignment: np.ndarray, share: float) -> pd.Series:
     """``eyeball`` for a seeded ``share`` of dev (stable per id with hash), ``blackbox`` for the rest."""
-    dev = np.flatnonzero(assignment == "dev")
+    dev = np.flatnonzero(assignment == CODE["dev"])
     parts = np.full(len(assignment), None, dtype=object)
     if ctx.spec.hash:
         eye = ctx.unit("eyeball")[dev] < share

@@ -12,7 +12,7 @@ from dlkit.data.split import DROPPED, SplitResult
 def split_extras(result: SplitResult, distribution: Any = None) -> dict[str, Any]:
     """Leakage, distribution check, dev parts and notes, as plain JSON-able values."""
     extras: dict[str, Any] = {"notes": list(result.notes)}
-    n_dropped = int((result.assignment == DROPPED).sum())
+    n_dropped = result.counts()[DROPPED]
     if n_dropped:
         extras["n_dropped"] = n_dropped
     if result.leakage is not None:

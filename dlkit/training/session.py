@@ -31,7 +31,7 @@ def batch_size(spec: TrainSpec, n_train: int) -> int:
 def build_training_model(
     recipe: Recipe,
     data: Dataset,
-    x_train: np.ndarray,
+    x_train: np.ndarray | tf.data.Dataset,
     runtime: Runtime | None = None,
     *,
     context: BuildContext | None = None,
@@ -41,7 +41,8 @@ def build_training_model(
     Args:
         recipe: a validated recipe.
         data: the dataset (task, kind, shapes, classes).
-        x_train: training inputs, for the normalisation statistics (train only, METHODOLOGY §1).
+        x_train: training inputs, for the normalisation statistics (train only, METHODOLOGY §1):
+            an array, or for a streamed source a ``tf.data`` dataset of input batches (one pass).
         runtime: the runtime whose strategy scope builds the variables; none: the default.
         context: what builders may need beyond the input shape (the data, how to find an
             earlier run for a transfer base); none: the data alone.
@@ -94,6 +95,34 @@ def training_stream(
         x, y, size, shuffle=spec.shuffle, seed=seed, initial_epoch=initial_epoch, epochs=spec.epochs
     )
     return stream, steps_per_epoch(len(x), size)
+
+
+def streamed_training_stream(
+    spec: TrainSpec, data: Dataset, indices: np.ndarray, seed: int, initial_epoch: int
+) -> tuple[tf.data.Dataset, int]:
+    """:func:`training_stream` for a streamed source: batches read from the files every epoch."""
+    from dlkit.training.stream import steps_per_epoch, streamed_epochs
+
+    size = batch_size(spec, len(indices))
+    stream = streamed_epochs(
+        data,
+        indices,
+        size,
+        shuffle=spec.shuffle,
+        seed=seed,
+        initial_epoch=initial_epoch,
+        epochs=spec.epochs,
+    )
+    return stream, steps_per_epoch(len(indices), size)
+
+
+def normalizer_inputs(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
+    """A streamed set's inputs in batches of about 4 MiB, in file order: what the normaliser
+    adapts on (one pass, memory bounded by a few batches whatever the size of the set)."""
+    from dlkit.data.pipeline import stream_inputs
+
+    per_example = int(np.prod(data.input_shape)) * 4
+    return stream_inputs(data, np.sort(indices)).batch(max(1, min(1024, (4 << 20) // per_example)))
 
 
 def describe_options(model: keras.Model, runtime: Runtime) -> dict[str, Any]:

@@ -16,6 +16,11 @@ import numpy as np
 if TYPE_CHECKING:
     import tensorflow as tf
 
+    from dlkit.data.dataset import Dataset
+
+# rows of a streamed table shuffled together: the memory a table's training stream holds
+BLOCK_ROWS = 10_000
+
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
     """Batches per epoch (the last one may be smaller)."""
@@ -56,3 +61,90 @@ def epoch_stream(
 
     epochs_ds = tf.data.Dataset.range(initial_epoch, epochs)
     return epochs_ds.flat_map(one_epoch).map(gather).prefetch(tf.data.AUTOTUNE)
+
+
+def _epoch_key(seed: int, epoch: tf.Tensor) -> tf.Tensor:
+    import tensorflow as tf
+
+    return tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+
+
+def streamed_epochs(
+    data: Dataset,
+    indices: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int,
+    initial_epoch: int,
+    epochs: int,
+    block_rows: int = BLOCK_ROWS,
+) -> tf.data.Dataset:
+    """Batches of ``(inputs, y)`` of a streamed source for epochs ``initial_epoch .. epochs - 1``.
+
+    Inputs are read from the files every epoch; memory holds the file list (images) or one block
+    of ``block_rows`` rows (tables) and a few batches, whatever the size of the set. Epoch ``e``'s
+    order is keyed by ``(seed, e)`` as in :func:`epoch_stream`, so a resumed run sees the same
+    batches. Fit it with ``steps_per_epoch=steps_per_epoch(len(indices), batch_size)``.
+
+    Args:
+        data: a streamed dataset (``data.stream``): an image folder or a CSV/Parquet table.
+        indices: the examples to train on.
+        batch_size: examples per batch (the last batch of an epoch may be smaller).
+        shuffle: reorder every epoch (images: the whole file list; tables: within blocks).
+        seed: the recipe's seed.
+        initial_epoch: the first epoch to stream (a resumed run's completed epochs).
+        epochs: the epoch after the last.
+        block_rows: rows of a table shuffled together.
+    """
+    import tensorflow as tf
+
+    from dlkit.data.pipeline import image_decoder, stream_inputs
+
+    indices = np.sort(indices)
+    targets = tf.constant(data.y[indices])
+    n = len(indices)
+
+    if data.kind == "image":
+        assert data.files is not None
+        paths = tf.constant(np.asarray(data.files[indices], dtype=str))
+        decode = image_decoder(data)
+
+        def load(i: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            return decode(tf.gather(paths, i)), tf.gather(targets, i)
+
+        @tf.autograph.experimental.do_not_convert
+        def image_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+            # the file list is shuffled, not decoded images: the same order as epoch_stream
+            order = tf.range(n, dtype=tf.int64)
+            if shuffle:
+                order = tf.random.experimental.stateless_shuffle(order, seed=_epoch_key(seed, epoch))
+            files = tf.data.Dataset.from_tensor_slices(order)
+            return files.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch_size)
+
+        one_epoch = image_epoch
+    else:
+        labels = tf.data.Dataset.from_tensor_slices(targets)
+        rows = tf.data.Dataset.zip((stream_inputs(data, indices), labels))
+
+        @tf.autograph.experimental.do_not_convert
+        def table_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+            if not shuffle:
+                return rows.batch(batch_size)
+            key = _epoch_key(seed, epoch)
+
+            @tf.autograph.experimental.do_not_convert
+            def mix(b: tf.Tensor, block: tuple[tf.Tensor, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+                # block 0 keeps the epoch's key: a set within one block is ordered as in memory
+                block_key = tf.where(b == 0, key, tf.random.experimental.stateless_fold_in(key, b))
+                x, y = block
+                order = tf.random.experimental.stateless_shuffle(
+                    tf.range(tf.shape(y, tf.int64)[0]), seed=block_key
+                )
+                return tf.gather(x, order), tf.gather(y, order)
+
+            return rows.batch(block_rows).enumerate().map(mix).unbatch().batch(batch_size)
+
+        one_epoch = table_epoch
+    epochs_ds = tf.data.Dataset.range(initial_epoch, epochs)
+    return epochs_ds.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)

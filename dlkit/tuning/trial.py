@@ -34,7 +34,10 @@ class StudyData:
     split: SplitResult
 
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        x = {name: self.data.x[self.split.indices(name)] for name in self.split.present()}
+        """Inputs and targets of every set; a streamed source's sets are read into memory."""
+        from dlkit.data.pipeline import inputs
+
+        x = {name: inputs(self.data, self.split.indices(name)) for name in self.split.present()}
         y = {name: self.data.y[self.split.indices(name)] for name in self.split.present()}
         return x, y
 

@@ -131,3 +131,27 @@ def test_subsample_train_keeps_other_sets_and_class_shares() -> None:
     assert subsample_train(full, data, 1.0, seed=0) is full
     with pytest.raises(DataError, match=r"train fraction: expected a value in \(0, 1\] \(got 1.5\)"):
         subsample_train(full, data, 1.5, seed=0)
+
+
+def test_assignment_is_stored_as_codes_and_read_as_names() -> None:
+    from dlkit.data.split import SET_NAMES, SplitResult, to_codes
+
+    data = _data(200, n_classes=3)
+    result = split_dataset(data, SplitSpec(dev=0.2, test=0.1, train_dev=0.1), seed=1)
+    assert result.codes.dtype == np.int8
+    names = result.assignment
+    assert names.dtype.kind == "U" and set(names.tolist()) == {"train", "train_dev", "dev", "test"}
+    assert (np.asarray(SET_NAMES)[result.codes] == names).all()
+    assert result.manifest["set"].astype(str).tolist() == names.tolist()
+    for name in ("train", "train_dev", "dev", "test"):
+        assert result.indices(name).tolist() == np.flatnonzero(names == name).tolist()
+        expected = np.bincount(data.y[names == name], minlength=3)
+        assert result.class_counts(data.y, 3)[name].tolist() == expected.tolist()
+    assert result.sizes() == {"train": 120, "train_dev": 20, "dev": 40, "test": 20}
+    assert result.counts()["dropped"] == 0
+
+    # callers that hold set names (a study's manifest) still build a result from them
+    again = SplitResult(names, result.manifest, result.rule)
+    assert (again.codes == result.codes).all() and again.sizes() == result.sizes()
+    with pytest.raises(ValueError, match="not a set name: 'validation'"):
+        to_codes(np.array(["train", "validation"]))

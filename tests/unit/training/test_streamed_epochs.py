@@ -1,0 +1,93 @@
+"""The streamed training stream: the in-memory epoch order for images and for tables within one
+block, every epoch a reshuffled permutation of the set, and the tail from a later epoch
+identical to the whole stream's (what --resume relies on)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from dlkit.data.images import ImageFolderSource
+from dlkit.data.sources import CsvSource, ParquetSource, load_source
+from dlkit.training.stream import epoch_stream, streamed_epochs
+
+
+def _batches(ds) -> list[tuple[np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
+    return list(ds.as_numpy_iterator())
+
+
+def _table(workdir: Path, fmt: str, n: int = 53):  # type: ignore[no-untyped-def]
+    # the row number is a feature, so every streamed row says which row it is
+    frame = pd.DataFrame({"row": np.arange(n, dtype=float), "v": np.arange(n) * 0.5, "y": np.arange(n) % 3})
+    if fmt == "csv":
+        frame.to_csv(workdir / "t.csv", index=False)
+        spec = CsvSource(path="t.csv", target="y", features=["row", "v"])
+    else:
+        frame.to_parquet(workdir / "t.parquet")
+        spec = ParquetSource(path="t.parquet", target="y", features=["row", "v"])
+    eager = load_source(spec, "multiclass", workdir)
+    streamed = load_source(spec.model_copy(update={"stream": True}), "multiclass", workdir)
+    return eager, streamed
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_table_within_one_block_streams_the_in_memory_batches(workdir: Path, fmt: str) -> None:
+    eager, streamed = _table(workdir, fmt)
+    train = np.arange(0, 53, 2)[::-1]  # any order: the stream sorts, as SplitResult.indices gives
+    kw = {"shuffle": True, "seed": 7, "initial_epoch": 0, "epochs": 3}
+    memory = _batches(epoch_stream(eager.x[np.sort(train)], eager.y[np.sort(train)], 5, **kw))
+    files = _batches(streamed_epochs(streamed, train, 5, **kw))
+    assert len(files) == len(memory) == 3 * 6
+    for (xa, ya), (xb, yb) in zip(files, memory, strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+
+
+def test_table_blocks_reshuffle_every_epoch_and_resume_from_any_epoch(workdir: Path) -> None:
+    _, streamed = _table(workdir, "csv")
+    train = np.flatnonzero(np.arange(53) % 5 != 0)  # 42 rows, blocks of 10
+
+    def rows(initial_epoch: int, shuffle: bool = True) -> np.ndarray:
+        ds = streamed_epochs(
+            streamed, train, 4, shuffle=shuffle, seed=1, initial_epoch=initial_epoch, epochs=3, block_rows=10
+        )
+        batches = _batches(ds)
+        for x, y in batches:  # labels travel with their rows
+            np.testing.assert_array_equal(y, x[:, 0].astype(int) % 3)
+        return np.concatenate([x[:, 0] for x, _ in batches]).astype(int)
+
+    whole = rows(0)
+    epochs = whole.reshape(3, 42)
+    for order in epochs:
+        assert sorted(order) == train.tolist()
+        # shuffled within blocks of 10 file rows: block k holds train rows 10k .. 10k + 9
+        for k in range(5):
+            assert sorted(order[10 * k : 10 * k + 10]) == train[10 * k : 10 * k + 10].tolist()
+    assert not (epochs[0] == epochs[1]).all() and not (epochs[1] == epochs[2]).all()
+    np.testing.assert_array_equal(rows(1), whole[42:])
+    np.testing.assert_array_equal(rows(2), whole[84:])
+    np.testing.assert_array_equal(rows(0, shuffle=False), np.tile(train, 3))
+
+
+def test_an_image_folder_streams_the_in_memory_batches(workdir: Path) -> None:
+    rng = np.random.default_rng(0)
+    for c in ("a", "b", "c"):
+        for i in range(7):
+            path = workdir / "imgs" / c / f"{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 255, size=(4, 4), dtype=np.uint8)).save(path)
+    spec = ImageFolderSource(path="imgs", image_size=(4, 4), color_mode="grayscale")
+    eager = load_source(spec, None, workdir)
+    streamed = load_source(spec.model_copy(update={"stream": True}), None, workdir)
+    train = np.arange(1, 21)
+    kw = {"shuffle": True, "seed": 3, "initial_epoch": 1, "epochs": 3}
+    memory = _batches(epoch_stream(eager.x[train], eager.y[train], 6, **kw))
+    files = _batches(streamed_epochs(streamed, train, 6, **kw))
+    assert len(files) == len(memory) == 2 * 4
+    for (xa, ya), (xb, yb) in zip(files, memory, strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
