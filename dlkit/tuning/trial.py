@@ -91,8 +91,23 @@ def train_trial(
         TrialFailed: the model cannot be built or the loss is not finite.
     """
     from dlkit._tf import import_tensorflow
+    from dlkit._tf_memory import released_custom_gradients
 
     import_tensorflow()
+    # the trial's model is saved and dropped here: what TensorFlow keeps of it globally goes too
+    with released_custom_gradients():
+        return _train(recipe, study, run, epochs, warm_start, measure, on_epoch)
+
+
+def _train(
+    recipe: Recipe,
+    study: StudyData,
+    run: RunDir,
+    epochs: int | None,
+    warm_start: Path | None,
+    measure: tuple[str, ...],
+    on_epoch: Callable[[Any], None] | None,
+) -> TrialOutcome:
     import keras
     import pandas as pd
 
