@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from dlkit import __version__
+from dlkit._tf_memory import frozen_heap
 from dlkit.analysis.satisficing import check_satisficing
 from dlkit.data.split import SplitResult, split_dataset
 from dlkit.errors import DataError, DlkitError, RecipeError
@@ -412,13 +413,10 @@ class _Study:
             log.debug("trial %s failed", name, exc_info=True)
             record.status, record.reason = "FAILED", f"{type(exc).__name__}: {exc}"
         finally:
-            import gc
-
             import keras
 
-            # the trial's model and graphs are unreachable now; free them before the next trial
-            keras.backend.clear_session()
-            gc.collect()
+            # the trial's model and graphs are unreachable now; free them (gc) before the next trial
+            keras.backend.clear_session(free_memory=True)
             record.duration_s = time.perf_counter() - started
             self.study.write_record(record)
             if record.status == "FAILED":
@@ -592,6 +590,15 @@ class _Study:
             def save_model(self, trial_id: Any, model: Any, step: int = 0) -> None:
                 pass  # each trial's run directory holds its model
 
+            def search(self, *args: Any, **kwargs: Any) -> None:
+                from keras_tuner.src.distribute import utils as dist_utils
+
+                if dist_utils.is_chief_oracle():
+                    self.save()
+                    _serve_oracle(self.oracle, study.interrupts)
+                    return
+                super().search(*args, **kwargs)
+
         with _quiet_stdout():
             tuner = StudyTuner(oracle, directory=str(self.study.rounds_dir), project_name=f"round-{k}")
         oracle.verbose = 0
@@ -664,6 +671,31 @@ class _Study:
             self.tracking.log_metrics(run_id, {f"best_{self.objective}": best.objective})
             self.tracking.set_tags(run_id, {"dlkit.best_trial": best.trial})
         self.tracking.finish(run_id, status)
+
+
+def _serve_oracle(oracle: Any, interrupts: _Interrupts, poll_s: float = 0.5) -> None:
+    """Serve the oracle to the workers until the search is over and every worker has left.
+
+    keras-tuner's own chief loop (``oracle_chief.start_server``) checks every 20 s, once the
+    search is over, whether the last workers have finished; this one checks every ``poll_s``.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
+    server.start()
+    try:
+        while not (servicer.stop_triggered and exit_chief(oracle)):
+            interrupts.check()
+            time.sleep(poll_s)
+    finally:
+        server.stop(grace=1.0)
 
 
 def _recipe_yaml(recipe: Recipe) -> str:
@@ -872,7 +904,7 @@ def _drive(
     import_tensorflow()
     runner = _Study(study, recipe, track=track, on_event=on_event, role=role)
     runner.data = _load_study_data(recipe, study)
-    with runner.interrupts:
+    with runner.interrupts, frozen_heap():
         return _drive_rounds(runner, study, role)
 
 

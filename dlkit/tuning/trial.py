@@ -117,7 +117,8 @@ def _train(
     from dlkit.training.fit import compile_model, fit
 
     data, parts = study.data, study.split
-    keras.backend.clear_session()
+    # a fresh Keras state (layer names); collecting the previous trial's garbage is the caller's job
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(recipe.seed)
     x, y = study.arrays()
     normalizer = None
