@@ -550,6 +550,9 @@ class _Study:
         hp = keras_tuner.HyperParameters()
         add_to_hyperparameters(hp, self.dims, spec.grid_points if spec.strategy == "grid" else None)
         seed = (spec.seed if spec.seed is not None else self.recipe.seed) + 1000 * (k - 1)
+        # keras-tuner replaces a falsy seed with a random one (Oracle: `seed or random.randint`),
+        # so seed 0, the recipe default, sampled differently on every run
+        seed = seed if seed != 0 else 2**31 - 1
         common: dict[str, Any] = {
             "objective": keras_tuner.Objective(self.objective, self.direction),
             "hyperparameters": hp,
