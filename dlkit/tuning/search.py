@@ -31,6 +31,7 @@ from dlkit.errors import DataError, DlkitError, RecipeError
 from dlkit.recipe.loader import load_recipe, validate_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
+from dlkit.tuning.isolation import TrialWorker
 from dlkit.tuning.space import (
     Dimension,
     Narrowed,
@@ -323,6 +324,7 @@ class _Study:
         self.round_run_id: str | None = None
         self.dims: list[Dimension] = []
         self.interrupts = _Interrupts()
+        self.worker: TrialWorker | None = None
 
     # -- events and records ----------------------------------------------------------------
 
@@ -391,15 +393,27 @@ class _Study:
                 warm = self.study.trial_dir(f"r{self.round}-t{parent_trial}") / "model" / "model.keras"
             run = self._prepare_run(folder, recipe, name, run_id)
             assert self.data is not None
-            outcome = train_trial(
-                recipe,
-                self.data,
-                run,
-                epochs=epochs,
-                warm_start=warm,
-                measure=tuple(n for n in self.constraints if n in MEASURES),
-                on_epoch=self.interrupts.check,
-            )
+            measure = tuple(n for n in self.constraints if n in MEASURES)
+            if self.tune.isolation == "process":
+                outcome = self.trial_worker().train(
+                    recipe.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                    f"trial {name}",
+                    folder,
+                    epochs=epochs,
+                    warm_start=warm,
+                    measure=measure,
+                    check=self.interrupts.check,
+                )
+            else:
+                outcome = train_trial(
+                    recipe,
+                    self.data,
+                    run,
+                    epochs=epochs,
+                    warm_start=warm,
+                    measure=measure,
+                    on_epoch=self.interrupts.check,
+                )
             self._complete(record, outcome, run)
             status = "FINISHED"
         except TrialFailed as exc:
@@ -431,6 +445,12 @@ class _Study:
             raise keras_tuner.errors.FailedTrialError(record.reason)
         assert record.objective is not None
         return {self.objective: record.objective}
+
+    def trial_worker(self) -> TrialWorker:
+        """The worker process trials train in with ``tune.isolation: process`` (started on first use)."""
+        if self.worker is None:
+            self.worker = TrialWorker(self.study.path, self.tune.recycle_every)
+        return self.worker
 
     def _trial_recipe(self, values: dict[str, Any], name: str) -> Recipe:
         try:
@@ -907,8 +927,12 @@ def _drive(
     import_tensorflow()
     runner = _Study(study, recipe, track=track, on_event=on_event, role=role)
     runner.data = _load_study_data(recipe, study)
-    with runner.interrupts, frozen_heap():
-        return _drive_rounds(runner, study, role)
+    try:
+        with runner.interrupts, frozen_heap():
+            return _drive_rounds(runner, study, role)
+    finally:
+        if runner.worker is not None:
+            runner.worker.stop()
 
 
 def _drive_rounds(runner: _Study, study: StudyDir, role: str) -> TuneResult:

@@ -235,3 +235,38 @@ def test_preview_draws_histograms_and_warns_about_a_linear_learning_rate(workdir
 
     share = re.search(r"\[0\.316, 1\] █+ (\d+)%", out)
     assert share is not None and 62 <= int(share.group(1)) <= 74
+
+
+@pytest.mark.slow
+def test_process_isolation_trains_each_trial_in_a_fresh_worker_with_the_same_results(workdir: Path) -> None:
+    import os
+
+    # a grid over SGD learning rates: 1e30 diverges (a failure inside the worker), 0.1 trains
+    space = (
+        "tune:\n  strategy: grid\n  trials: 2\n  max_failures: 1\n  isolation: process\n  recycle_every: 1\n"
+        "  space:\n    train.optimizer.learning_rate: {choice: [1.0e+30, 0.1]}\n"
+        "    train.optimizer.type: {choice: [sgd]}\n"
+    )
+    recipe = write_recipe(workdir, TUNE_RECIPE.split("tune:")[0] + space)
+    result = runner.invoke(app, ["tune", str(recipe), "--no-track", "--study", "isolated"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(workdir / "isolated" / "trials.csv").set_index("train.optimizer.learning_rate")
+    assert table.loc[1e30, "status"] == "FAILED"
+    assert table.loc[1e30, "reason"].startswith("training loss became nan")
+    assert table.loc[0.1, "status"] == "COMPLETED"
+    pids = [
+        json.loads((workdir / "isolated" / "trials" / t / "run.json").read_text())["worker_pid"]
+        for t in table["trial"]
+    ]
+    # recycle_every 1: every trial had its own worker, none of them this process
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+
+    # the same study in this process gives the same numbers
+    inline = write_recipe(
+        workdir, TUNE_RECIPE.split("tune:")[0] + space.replace("process", "none"), "inline.yaml"
+    )
+    result = runner.invoke(app, ["tune", str(inline), "--no-track", "--study", "inline"])
+    assert result.exit_code == 0, result.output
+    same = pd.read_csv(workdir / "inline" / "trials.csv").set_index("train.optimizer.learning_rate")
+    assert same.loc[0.1, "dev_accuracy"] == table.loc[0.1, "dev_accuracy"]
+    assert same.loc[0.1, "n_params"] == table.loc[0.1, "n_params"]
