@@ -840,6 +840,9 @@ def tune(
     on_event: Callable[[TuneEvent], None] | None = None,
 ) -> TuneResult:
     """Run (or resume) a study; see :func:`dlkit.api.tune`."""
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()  # before keras-tuner imports it, with TensorFlow's start-up notes on stderr
     from keras_tuner.src.distribute import utils as dist_utils
 
     role = "single"
