@@ -24,12 +24,14 @@ from typing import Any
 import yaml
 
 from dlkit import __version__
+from dlkit._tf_memory import frozen_heap
 from dlkit.analysis.satisficing import check_satisficing
 from dlkit.data.split import SplitResult, split_dataset
 from dlkit.errors import DataError, DlkitError, RecipeError
 from dlkit.recipe.loader import load_recipe, validate_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
+from dlkit.tuning.isolation import TrialWorker
 from dlkit.tuning.space import (
     Dimension,
     Narrowed,
@@ -322,6 +324,7 @@ class _Study:
         self.round_run_id: str | None = None
         self.dims: list[Dimension] = []
         self.interrupts = _Interrupts()
+        self.worker: TrialWorker | None = None
 
     # -- events and records ----------------------------------------------------------------
 
@@ -390,15 +393,27 @@ class _Study:
                 warm = self.study.trial_dir(f"r{self.round}-t{parent_trial}") / "model" / "model.keras"
             run = self._prepare_run(folder, recipe, name, run_id)
             assert self.data is not None
-            outcome = train_trial(
-                recipe,
-                self.data,
-                run,
-                epochs=epochs,
-                warm_start=warm,
-                measure=tuple(n for n in self.constraints if n in MEASURES),
-                on_epoch=self.interrupts.check,
-            )
+            measure = tuple(n for n in self.constraints if n in MEASURES)
+            if self.tune.isolation == "process":
+                outcome = self.trial_worker().train(
+                    recipe.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                    f"trial {name}",
+                    folder,
+                    epochs=epochs,
+                    warm_start=warm,
+                    measure=measure,
+                    check=self.interrupts.check,
+                )
+            else:
+                outcome = train_trial(
+                    recipe,
+                    self.data,
+                    run,
+                    epochs=epochs,
+                    warm_start=warm,
+                    measure=measure,
+                    on_epoch=self.interrupts.check,
+                )
             self._complete(record, outcome, run)
             status = "FINISHED"
         except TrialFailed as exc:
@@ -412,13 +427,10 @@ class _Study:
             log.debug("trial %s failed", name, exc_info=True)
             record.status, record.reason = "FAILED", f"{type(exc).__name__}: {exc}"
         finally:
-            import gc
-
             import keras
 
-            # the trial's model and graphs are unreachable now; free them before the next trial
-            keras.backend.clear_session()
-            gc.collect()
+            # the trial's model and graphs are unreachable now; free them (gc) before the next trial
+            keras.backend.clear_session(free_memory=True)
             record.duration_s = time.perf_counter() - started
             self.study.write_record(record)
             if record.status == "FAILED":
@@ -433,6 +445,12 @@ class _Study:
             raise keras_tuner.errors.FailedTrialError(record.reason)
         assert record.objective is not None
         return {self.objective: record.objective}
+
+    def trial_worker(self) -> TrialWorker:
+        """The worker process trials train in with ``tune.isolation: process`` (started on first use)."""
+        if self.worker is None:
+            self.worker = TrialWorker(self.study.path, self.tune.recycle_every)
+        return self.worker
 
     def _trial_recipe(self, values: dict[str, Any], name: str) -> Recipe:
         try:
@@ -552,6 +570,9 @@ class _Study:
         hp = keras_tuner.HyperParameters()
         add_to_hyperparameters(hp, self.dims, spec.grid_points if spec.strategy == "grid" else None)
         seed = (spec.seed if spec.seed is not None else self.recipe.seed) + 1000 * (k - 1)
+        # keras-tuner replaces a falsy seed with a random one (Oracle: `seed or random.randint`),
+        # so seed 0, the recipe default, sampled differently on every run
+        seed = seed if seed != 0 else 2**31 - 1
         common: dict[str, Any] = {
             "objective": keras_tuner.Objective(self.objective, self.direction),
             "hyperparameters": hp,
@@ -591,6 +612,15 @@ class _Study:
 
             def save_model(self, trial_id: Any, model: Any, step: int = 0) -> None:
                 pass  # each trial's run directory holds its model
+
+            def search(self, *args: Any, **kwargs: Any) -> None:
+                from keras_tuner.src.distribute import utils as dist_utils
+
+                if dist_utils.is_chief_oracle():
+                    self.save()
+                    _serve_oracle(self.oracle, study.interrupts)
+                    return
+                super().search(*args, **kwargs)
 
         with _quiet_stdout():
             tuner = StudyTuner(oracle, directory=str(self.study.rounds_dir), project_name=f"round-{k}")
@@ -664,6 +694,31 @@ class _Study:
             self.tracking.log_metrics(run_id, {f"best_{self.objective}": best.objective})
             self.tracking.set_tags(run_id, {"dlkit.best_trial": best.trial})
         self.tracking.finish(run_id, status)
+
+
+def _serve_oracle(oracle: Any, interrupts: _Interrupts, poll_s: float = 0.5) -> None:
+    """Serve the oracle to the workers until the search is over and every worker has left.
+
+    keras-tuner's own chief loop (``oracle_chief.start_server``) checks every 20 s, once the
+    search is over, whether the last workers have finished; this one checks every ``poll_s``.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
+    server.start()
+    try:
+        while not (servicer.stop_triggered and exit_chief(oracle)):
+            interrupts.check()
+            time.sleep(poll_s)
+    finally:
+        server.stop(grace=1.0)
 
 
 def _recipe_yaml(recipe: Recipe) -> str:
@@ -785,6 +840,9 @@ def tune(
     on_event: Callable[[TuneEvent], None] | None = None,
 ) -> TuneResult:
     """Run (or resume) a study; see :func:`dlkit.api.tune`."""
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()  # before keras-tuner imports it, with TensorFlow's start-up notes on stderr
     from keras_tuner.src.distribute import utils as dist_utils
 
     role = "single"
@@ -872,8 +930,12 @@ def _drive(
     import_tensorflow()
     runner = _Study(study, recipe, track=track, on_event=on_event, role=role)
     runner.data = _load_study_data(recipe, study)
-    with runner.interrupts:
-        return _drive_rounds(runner, study, role)
+    try:
+        with runner.interrupts, frozen_heap():
+            return _drive_rounds(runner, study, role)
+    finally:
+        if runner.worker is not None:
+            runner.worker.stop()
 
 
 def _drive_rounds(runner: _Study, study: StudyDir, role: str) -> TuneResult:

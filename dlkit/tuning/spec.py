@@ -118,4 +118,12 @@ class TuneSpec(Spec):
     grid_points: int = Field(default=3, ge=2, description="Grid: points per continuous dimension.")
     seed: int | None = Field(default=None, description="Sampling seed; the recipe's seed when absent.")
     hyperband: HyperbandSpec = Field(default_factory=HyperbandSpec)
+    isolation: Literal["none", "process"] = Field(
+        default="none",
+        description="Where trials train: none (in the study's process; its memory stays flat) or process "
+        "(in a worker subprocess, replaced every recycle_every trials; costs a TensorFlow start per worker).",
+    )
+    recycle_every: int = Field(
+        default=10, ge=1, description="With isolation: process, trials per worker process before a fresh one."
+    )
     space: dict[str, DimensionSpec] = Field(min_length=1, description="Dotted recipe path -> distribution.")

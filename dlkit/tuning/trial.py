@@ -94,8 +94,23 @@ def train_trial(
         TrialFailed: the model cannot be built or the loss is not finite.
     """
     from dlkit._tf import import_tensorflow
+    from dlkit._tf_memory import released_custom_gradients
 
     import_tensorflow()
+    # the trial's model is saved and dropped here: what TensorFlow keeps of it globally goes too
+    with released_custom_gradients():
+        return _train(recipe, study, run, epochs, warm_start, measure, on_epoch)
+
+
+def _train(
+    recipe: Recipe,
+    study: StudyData,
+    run: RunDir,
+    epochs: int | None,
+    warm_start: Path | None,
+    measure: tuple[str, ...],
+    on_epoch: Callable[[Any], None] | None,
+) -> TrialOutcome:
     import keras
     import pandas as pd
 
@@ -105,7 +120,8 @@ def train_trial(
     from dlkit.training.fit import compile_model, fit
 
     data, parts = study.data, study.split
-    keras.backend.clear_session()
+    # a fresh Keras state (layer names); collecting the previous trial's garbage is the caller's job
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(recipe.seed)
     x, y = study.arrays()
     normalizer = None
