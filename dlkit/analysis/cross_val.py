@@ -167,6 +167,7 @@ def _fit_folds(
 ) -> None:
     import keras
 
+    from dlkit._tf_memory import released_custom_gradients
     from dlkit.data.pipeline import make_dataset
     from dlkit.training.evaluate import class_probabilities, predict
     from dlkit.training.fit import fit
@@ -186,7 +187,8 @@ def _fit_folds(
             validation = train[: min(len(train), 512)]
         keras.backend.clear_session()
         fold_recipe = recipe.model_copy(update={"seed": recipe.seed + k})
-        with training_runtime(spec, fold_recipe.seed) as runtime:
+        # each fold's traced train step would otherwise stay registered in TensorFlow for good
+        with released_custom_gradients(), training_runtime(spec, fold_recipe.seed) as runtime:
             # the recipe's whole build path, as `dlkit train` builds it (normalisation fitted
             # on this fold's training part only, recipe-wide penalty, initialiser, augmentation)
             model = build_training_model(fold_recipe, data, data.x[train], runtime)
@@ -198,7 +200,7 @@ def _fit_folds(
                 make_dataset(data.x[validation], y[validation], spec.batch_size),
                 steps_per_epoch=steps,
             )
-        fold_probs = class_probabilities(predict(model, data.x[held], spec.batch_size), data.task)
+            fold_probs = class_probabilities(predict(model, data.x[held], spec.batch_size), data.task)
         probs[assignment == k] = fold_probs
         accuracy = float((fold_probs.argmax(axis=1) == y[held]).mean()) if len(held) else float("nan")
         log.info(
