@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from dlkit.cli._errors import report_errors
+from dlkit.cli._options import SetOpt
 
 
 class _DefaultRun(TyperGroup):
@@ -31,12 +32,6 @@ tune_app = typer.Typer(
     no_args_is_help=True,
 )
 
-SetOpt = Annotated[
-    Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
-    typer.Option(
-        "--set", help="Override a recipe value: dotted.path=value (repeatable).", show_default=False
-    ),
-]
 NoTrackOpt = Annotated[bool, typer.Option("--no-track", help="Do not record the study in MLflow.")]
 
 
