@@ -65,7 +65,11 @@ class SplitOutcome:
             if size == 0:
                 continue
             entry: dict[str, Any] = {"n": size}
-            if self.data.task != "regression":
+            if self.data.task == "multitask":
+                from dlkit.training.multitask import label_counts
+
+                entry["tasks"] = label_counts(self.data.y[self.split.indices(name)], self.data.classes)
+            elif self.data.task != "regression":
                 idx = self.split.indices(name)
                 counts = {str(c): 0 for c in self.data.classes}
                 for k, n in zip(*_unique_counts(self.data.y[idx]), strict=True):

@@ -72,7 +72,7 @@ def find_leakage(data: Dataset, assignment: np.ndarray) -> LeakageReport:
             "hash": data.input_hashes[candidates],
             "set": assignment[candidates],
             "rank": [rank[s] for s in assignment[candidates]],
-            "y": data.y[candidates],
+            "y": data.y[candidates] if data.y.ndim == 1 else _row_keys(data.y[candidates]),
         }
     )
     n_sets = frame.groupby("hash")["set"].transform("nunique") if len(frame) else pd.Series(dtype=int)
@@ -210,7 +210,7 @@ def check_distribution(
                     "p": float(result.pvalue),
                 }
             )
-        else:
+        elif data.task != "multitask":  # several label columns: no one label distribution to test
             table = np.stack(
                 [np.bincount(data.y[s].astype(int), minlength=data.n_classes) for s in (dev, test)]
             )
@@ -241,3 +241,8 @@ def check_distribution(
             f"(Bonferroni-corrected level {ALPHA:g} over {len(tests)} tests)"
         )
     return DistributionReport(column, shares, tests, warning)
+
+
+def _row_keys(y: np.ndarray) -> list[str]:
+    """One string per row of `(n, tasks)` labels (NaN included), for comparing rows' labels."""
+    return [",".join(map(str, row)) for row in y.tolist()]

@@ -52,10 +52,17 @@ class FitResult:
 
 def compile_model(model: keras.Model, spec: TrainSpec, task: str) -> None:
     """Compile with the recipe's optimizer and the task's loss (unless the recipe names one)."""
-    metrics = ["accuracy"] if task != "regression" else ["mae"]
+    metrics: list[Any] = ["accuracy"] if task != "regression" else ["mae"]
+    loss: Any = spec.loss or DEFAULT_LOSS.get(task)
+    if task == "multitask":
+        # several 0/1 targets, NaN where unknown: the masked loss and accuracy (dlkit.models.multitask)
+        from dlkit.models.layers import MaskedBinaryAccuracy, MaskedBinaryCrossentropy
+
+        loss = spec.loss or MaskedBinaryCrossentropy()
+        metrics = [MaskedBinaryAccuracy()]
     model.compile(
         optimizer=OPTIMIZERS.build(spec.optimizer),
-        loss=spec.loss or DEFAULT_LOSS[task],
+        loss=loss,
         metrics=metrics,
         jit_compile=spec.jit_compile,
     )
