@@ -859,7 +859,7 @@ def gradcheck(
     import numpy as np
 
     from dlkit.data.pipeline import inputs
-    from dlkit.training.fit import DEFAULT_LOSS
+    from dlkit.training.fit import default_loss
     from dlkit.training.gradcheck import check_gradients
     from dlkit.training.session import build_training_model
 
@@ -880,7 +880,7 @@ def gradcheck(
         model,
         inputs(data, chosen),
         data.y[chosen],
-        recipe.train.loss or DEFAULT_LOSS[data.task],
+        recipe.train.loss or default_loss(data.task),
         epsilon=epsilon,
         max_per_layer=max_per_layer,
         seed=recipe.seed,

@@ -100,6 +100,11 @@ def test_multitask_recipe_trains_scores_and_tracks(workdir: Path, tracking_uri: 
     model = load_model(run / "model" / "model.keras")
     assert model.output_shape == (None, 3)
 
+    # the masked loss's gradient, checked numerically in float64
+    checked = runner.invoke(app, ["gradcheck", str(workdir / "recipe.yaml")])
+    assert checked.exit_code == 0, checked.output
+    assert "Overall relative difference" in checked.output and ": good" in checked.output
+
     # diagnose and error analysis read one label per example: a clear refusal, exit 2
     for command in (["diagnose", str(run), "--human-error", "0.01"], ["analyze-errors", str(run)]):
         refused = runner.invoke(app, command)
