@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
 import tempfile
 import time
@@ -164,9 +163,7 @@ def run(
 def report(scenario: str, table: dict[tuple[int, str], list[float]], sizes: list[int], n_seeds: int) -> None:
     unit = "class" if scenario == "new-classes" else "digit"
     print(f"\n== {scenario}: {SCENARIOS[scenario].__doc__}")
-    print(
-        f"{'per ' + unit:>9}  {'model':<20} {'accuracy':>15}  {'vs scratch (paired)':>26}  {'wins':>6}"
-    )
+    print(f"{'per ' + unit:>9}  {'model':<20} {'accuracy':>15}  {'vs scratch (paired)':>26}  {'wins':>6}")
     for per_class in sizes:
         scratch = np.asarray(table[per_class, "scratch"])
         for label in ARMS:
