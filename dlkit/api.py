@@ -61,13 +61,17 @@ class SplitOutcome:
     def summary(self) -> dict[str, Any]:
         """Sizes and class counts per set, the rule used, and the data's content hash."""
         sets: dict[str, Any] = {}
-        classify = self.data.task != "regression"
+        classify = self.data.task not in ("regression", "multitask")
         per_class = self.split.class_counts(self.data.y, self.data.n_classes) if classify else {}
         for name, size in self.split.sizes().items():
             if size == 0:
                 continue
             entry: dict[str, Any] = {"n": size}
-            if classify:
+            if self.data.task == "multitask":
+                from dlkit.training.multitask import label_counts
+
+                entry["tasks"] = label_counts(self.data.y[self.split.indices(name)], self.data.classes)
+            elif classify:
                 entry["classes"] = {
                     str(c): int(n) for c, n in zip(self.data.classes, per_class[name], strict=True)
                 }
@@ -868,7 +872,7 @@ def gradcheck(
     import numpy as np
 
     from dlkit.data.pipeline import inputs
-    from dlkit.training.fit import DEFAULT_LOSS
+    from dlkit.training.fit import default_loss
     from dlkit.training.gradcheck import check_gradients
     from dlkit.training.session import build_training_model
 
@@ -889,7 +893,7 @@ def gradcheck(
         model,
         inputs(data, chosen),
         data.y[chosen],
-        recipe.train.loss or DEFAULT_LOSS[data.task],
+        recipe.train.loss or default_loss(data.task),
         epsilon=epsilon,
         max_per_layer=max_per_layer,
         seed=recipe.seed,

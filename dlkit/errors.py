@@ -47,6 +47,12 @@ class TrackingError(DlkitError):
     """The tracking store cannot be reached, or a run cannot be found in it."""
 
 
+class UnsupportedRunError(DlkitError):
+    """A command cannot read this kind of run (e.g. error analysis of a multi-task run)."""
+
+    exit_code = 2
+
+
 class RunNotFoundError(TrackingError):
     """A RUN argument names no run directory, MLflow run id or run name."""
 

@@ -37,7 +37,7 @@ from dlkit.analysis.label_issues import (
 )
 from dlkit.analysis.rules import apply_rules, rule_summary
 from dlkit.analysis.spec import AnalysisSpec
-from dlkit.errors import DataError, RecipeError, TrackingError
+from dlkit.errors import DataError, RecipeError, TrackingError, UnsupportedRunError
 from dlkit.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,12 @@ def analyze_run(
     """
     info = run.info()
     name = str(info.get("run_name", run.path.name))
+    if info.get("task") == "multitask":
+        raise UnsupportedRunError(
+            f"run '{name}': error analysis needs a single-target classification run "
+            "(this one is multitask)",
+            hint="per-task accuracy and AUC are in metrics.json, per-task predictions in predictions/",
+        )
     if info.get("task") == "regression":
         raise DataError(
             f"run '{name}': error analysis needs a classification run (this one is regression)",

@@ -20,7 +20,7 @@ import pandas as pd
 from dlkit.analysis.bias_variance import DiagnoseResult, diagnose_errors
 from dlkit.analysis.satisficing import SatisficingCheck, check_satisficing
 from dlkit.analysis.set_errors import error_columns, errors_from_predictions
-from dlkit.errors import DataError, RecipeError, TrackingError
+from dlkit.errors import DataError, RecipeError, TrackingError, UnsupportedRunError
 from dlkit.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -241,6 +241,11 @@ def diagnose_run(
             hint="train it to the end (dlkit train), or pick another run",
         )
     task = str(info.get("task", "multiclass"))
+    if task == "multitask":
+        raise UnsupportedRunError(
+            f"run '{name}': diagnose reads one error per set; this run is multitask (one per task)",
+            hint="compare each task's train and dev accuracy_<task> in metrics.json with human-level error",
+        )
     recipe = _read_recipe(run)
     human, source = _human_error(name, human_error, info, recipe, task)
     metric = info.get("optimize") or ("mse" if task == "regression" else "accuracy")

@@ -134,6 +134,11 @@ def encode_target(
         DataError: missing targets, a single class, a label not in ``expected``, or
             non-numeric regression targets.
     """
+    if task == "multitask":
+        raise DataError(
+            f"{where}: task multitask needs several 0/1 target columns (got one)",
+            hint="list the 0/1 columns under data.source.target (CSV and Parquet tables)",
+        )
     missing = y.isna().to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
@@ -170,6 +175,46 @@ def encode_target(
     order = {str(c): i for i, c in enumerate(classes)}
     remap = np.asarray([order[str(plain(v))] for v in uniques], dtype=np.int64)
     return remap[codes], task, classes
+
+
+_TRUE = {"1", "1.0", "true", "yes"}
+_FALSE = {"0", "0.0", "false", "no"}
+
+
+def encode_tasks(frame: pd.DataFrame, where: object) -> np.ndarray:
+    """Encode several 0/1 target columns (multi-task) as `(n, tasks)` float32, NaN where missing.
+
+    A label is 0/1 (numbers, booleans, or the strings 0/1, true/false, yes/no); an empty cell
+    is a missing label, which the masked loss skips (METHODOLOGY §7).
+
+    Raises:
+        DataError: a value that is not 0/1, or a task with no label at all.
+    """
+    y = np.full(frame.shape, np.nan, dtype=np.float32)
+    for j, col in enumerate(frame.columns):
+        values = frame[col]
+        present = values.notna().to_numpy()
+        if not present.any():
+            raise DataError(f"{where}: target column '{col}' has no labels (every value is empty)")
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            bad = present & ~np.isin(numbers, (0.0, 1.0))
+            y[:, j] = numbers
+        else:
+            text = values.astype(str).str.strip().str.lower().to_numpy()
+            ones, zeros = np.isin(text, list(_TRUE)), np.isin(text, list(_FALSE))
+            bad = present & ~(ones | zeros)
+            y[ones & present, j] = 1.0
+            y[zeros & present, j] = 0.0
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{where}: target column '{col}': value {plain(values.iloc[row])!r} at row {row} "
+                "is not a 0/1 label",
+                hint="multi-task labels are 0 or 1 (or true/false), empty when unknown",
+            )
+        y[~present, j] = np.nan
+    return y
 
 
 def require_columns(columns: Iterable[object], where: object, role: str, names: Iterable[str]) -> None:

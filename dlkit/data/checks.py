@@ -78,7 +78,7 @@ def find_leakage(data: Dataset, assignment: np.ndarray) -> LeakageReport:
             "hash": data.input_hashes[candidates],
             "set": np.asarray(SET_NAMES, dtype=object)[codes[candidates]],
             "rank": rank[codes[candidates]],
-            "y": data.y[candidates],
+            "y": data.y[candidates] if data.y.ndim == 1 else _row_keys(data.y[candidates]),
         }
     )
     n_sets = frame.groupby("hash")["set"].transform("nunique") if len(frame) else pd.Series(dtype=int)
@@ -221,7 +221,7 @@ def check_distribution(
                     "p": float(result.pvalue),
                 }
             )
-        else:
+        elif data.task != "multitask":  # several label columns: no one label distribution to test
             table = np.stack(
                 [np.bincount(data.y[s].astype(int), minlength=data.n_classes) for s in (dev, test)]
             )
@@ -252,3 +252,8 @@ def check_distribution(
             f"(Bonferroni-corrected level {ALPHA:g} over {len(tests)} tests)"
         )
     return DistributionReport(column, shares, tests, warning)
+
+
+def _row_keys(y: np.ndarray) -> list[str]:
+    """One string per row of `(n, tasks)` labels (NaN included), for comparing rows' labels."""
+    return [",".join(map(str, row)) for row in y.tolist()]

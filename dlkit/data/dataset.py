@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Task = Literal["binary", "multiclass", "regression"]
+Task = Literal["binary", "multiclass", "regression", "multitask"]
 Kind = Literal["tabular", "image", "sequence", "text"]
 
 
@@ -22,11 +22,13 @@ class Dataset:
             text (filled by :meth:`prepare` from train's vocabulary; zero-width before). Zero-width
             `(n, 0)` for a streamed source: its inputs are read from ``files`` batch by batch
             (:mod:`dlkit.data.pipeline`).
-        y: class indices `(n,)` for classification, float targets `(n,)` for regression.
+        y: class indices `(n,)` for classification, float targets `(n,)` for regression,
+            `(n, tasks)` 0/1 labels with NaN where missing for multitask.
         ids: one stable identifier per example `(n,)` (an id column, or the row number).
-        task: binary, multiclass or regression.
+        task: binary, multiclass, regression or multitask (several 0/1 targets).
         kind: tabular, image, sequence or text (decides how inputs are normalised and built).
-        classes: original label values in index order (empty for regression).
+        classes: original label values in index order (empty for regression; the task names,
+            i.e. the target columns, for multitask).
         feature_names: one name per feature for tables, empty for images.
         metadata: columns carried to predictions and reports but not used as features.
         content_hash: sha256 of the source data, to detect a changed file.
@@ -91,6 +93,6 @@ class Dataset:
 
     def labels(self, y: np.ndarray) -> np.ndarray:
         """Original label values for encoded targets (identity for regression)."""
-        if self.task == "regression":
+        if self.task in ("regression", "multitask"):
             return y
         return np.asarray(self.classes, dtype=object)[y.astype(int)]

@@ -22,6 +22,7 @@ from dlkit._registry import Registry
 from dlkit._spec import Spec
 from dlkit.data._common import (
     encode_target,
+    encode_tasks,
     hash_arrays,
     hash_file,
     plain,
@@ -30,7 +31,7 @@ from dlkit.data._common import (
     row_hashes,
 )
 from dlkit.data.dataset import Dataset, Task
-from dlkit.errors import DataError
+from dlkit.errors import DataError, RecipeError
 
 SOURCES: Registry[Spec] = Registry("data source")
 
@@ -56,7 +57,9 @@ class SklearnSource(Spec):
 
 class _TableSource(Spec):
     path: Path = Field(description="Relative paths are taken from the recipe's folder.")
-    target: str = Field(description="The column to predict.")
+    target: str | list[str] = Field(
+        description="The column to predict; a list of 0/1 columns for multi-task (empty = unknown)."
+    )
     id_column: str | None = Field(default=None, description="Stable example ids; the row number when absent.")
     features: list[str] | None = Field(
         default=None, description="Feature columns; all numeric columns not named elsewhere by default."
@@ -217,7 +220,8 @@ def load_table(
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     stream = spec.stream if spec.stream is not None else path.stat().st_size > STREAM_BYTES
-    keep = list(dict.fromkeys([*spec.metadata, *(c for c in columns if c != spec.target)]))
+    targets = _targets(spec, task, path)
+    keep = list(dict.fromkeys([*spec.metadata, *(c for c in columns if c not in targets)]))
     header = _header(spec, path)
     features = _columns(spec, header, path, keep)
     # sha256 releases the GIL: hash the file on a second thread while the parser reads it
@@ -231,8 +235,11 @@ def load_table(
     n = len(hashes)
     if n == 0:
         raise DataError(f"{path}: no rows")
-    where = f"{path}: target column '{spec.target}'"
-    y, task, classes = encode_target(target, task, where, spec.classes)
+    if isinstance(spec.target, list):
+        y, task, classes = _encode_multitask(spec, target, path)
+    else:
+        where = f"{path}: target column '{spec.target}'"
+        y, task, classes = encode_target(target, task, where, spec.classes)
     if spec.id_column:
         _check_unique_ids(all_ids, path, spec.id_column)
     options: dict[str, Any] = {}
@@ -338,12 +345,12 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
 
 def _columns(spec: CsvSource | ParquetSource, header: list[str], path: Path, keep: list[str]) -> list[str]:
     """The feature columns, after checking every named column exists."""
-    require_columns(header, path, "target", [spec.target])
+    require_columns(header, path, "target", _targets(spec, None, path))
     if spec.id_column:
         require_columns(header, path, "id", [spec.id_column])
     require_columns(header, path, "metadata", spec.metadata)
     require_columns(header, path, "split", keep)
-    reserved = {spec.target, spec.id_column, *keep}
+    reserved = {*_targets(spec, None, path), spec.id_column, *keep}
     if spec.features is not None:
         require_columns(header, path, "feature", spec.features)
         features = list(spec.features)
@@ -352,6 +359,44 @@ def _columns(spec: CsvSource | ParquetSource, header: list[str], path: Path, kee
     if not features:
         raise DataError(f"{path}: no feature columns left besides target, id and metadata")
     return features
+
+
+def _targets(spec: CsvSource | ParquetSource, task: Task | None, path: Path) -> list[str]:
+    """The target column(s), after checking the recipe asks for something consistent.
+
+    Raises:
+        RecipeError: an empty or repeated list, or a task that does not fit the targets.
+    """
+    if not isinstance(spec.target, list):
+        if task == "multitask":
+            raise RecipeError(
+                f"{path}: data.task: multitask needs a list of 0/1 target columns (got '{spec.target}')",
+                hint="list the 0/1 columns under data.source.target (a YAML list)",
+            )
+        return [spec.target]
+    names = list(spec.target)
+    if not names:
+        raise RecipeError(f"{path}: data.source.target: expected a column or a list of columns (got [])")
+    if task not in (None, "multitask"):
+        raise RecipeError(
+            f"{path}: data.task: {task} takes one target column (got {len(names)}: {', '.join(names)})",
+            hint="set data.task: multitask, or name a single target",
+        )
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise RecipeError(f"{path}: data.source.target: column '{dup}' is listed twice")
+    if spec.classes is not None:
+        raise RecipeError(f"{path}: data.source.classes: not used with several targets (labels are 0/1)")
+    return names
+
+
+def _encode_multitask(
+    spec: CsvSource | ParquetSource, target: Any, path: Path
+) -> tuple[np.ndarray, Task, list[object]]:
+    """Several 0/1 target columns: `(n, tasks)` labels, NaN where missing; the classes are the tasks."""
+    names = _targets(spec, "multitask", path)
+    frame = target if isinstance(target, pd.DataFrame) else pd.DataFrame(target)
+    return encode_tasks(frame[names], path), "multitask", list(names)
 
 
 def _check_unique_ids(ids: np.ndarray, path: Path, column: str) -> None:

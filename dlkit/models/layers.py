@@ -58,6 +58,21 @@ class PaddingMask(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="dlkit")
+def masked_binary_crossentropy(y_true: Any, y_pred: Any, missing: float = -1.0) -> Any:
+    """Per example `(batch,)`: binary cross-entropy summed over the present labels (not NaN, not
+    ``missing``), in ``y_pred``'s float type (float64 for gradient checking)."""
+    ops = keras.ops
+    dtype = y_pred.dtype if "float" in str(y_pred.dtype) else "float32"
+    y_true = ops.cast(y_true, dtype)
+    y_pred = ops.cast(y_pred, dtype)
+    present = ops.logical_and(ops.logical_not(ops.isnan(y_true)), ops.not_equal(y_true, missing))
+    safe = ops.where(present, y_true, ops.zeros_like(y_true))
+    p = ops.clip(y_pred, keras.backend.epsilon(), 1 - keras.backend.epsilon())
+    losses = -(safe * ops.log(p) + (1 - safe) * ops.log(1 - p))
+    return ops.sum(ops.where(present, losses, ops.zeros_like(losses)), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
 class MaskedBinaryCrossentropy(keras.losses.Loss):
     """Binary cross-entropy over `(batch, tasks)`, summed over the tasks whose label is present.
 
@@ -72,14 +87,37 @@ class MaskedBinaryCrossentropy(keras.losses.Loss):
         self.missing = missing
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
+        return masked_binary_crossentropy(y_true, y_pred, self.missing)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "missing": self.missing}
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class MaskedBinaryAccuracy(keras.metrics.Metric):
+    """Share of present labels (not NaN, not ``missing``) that the 0.5 threshold gets right."""
+
+    def __init__(self, missing: float = -1.0, name: str = "accuracy", **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self.missing = missing
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         ops = keras.ops
         y_true = ops.cast(y_true, "float32")
-        y_pred = ops.cast(y_pred, "float32")
-        present = ops.logical_and(ops.logical_not(ops.isnan(y_true)), ops.not_equal(y_true, self.missing))
-        safe = ops.where(present, y_true, ops.zeros_like(y_true))
-        p = ops.clip(y_pred, keras.backend.epsilon(), 1 - keras.backend.epsilon())
-        losses = -(safe * ops.log(p) + (1 - safe) * ops.log(1 - p))
-        return ops.sum(ops.where(present, losses, ops.zeros_like(losses)), axis=-1)
+        known = ops.logical_and(ops.logical_not(ops.isnan(y_true)), ops.not_equal(y_true, self.missing))
+        right = ops.equal(ops.cast(ops.cast(y_pred, "float32") >= 0.5, "float32"), y_true)
+        right = ops.logical_and(right, known)
+        self.correct.assign_add(ops.sum(ops.cast(right, "float32")))
+        self.count.assign_add(ops.sum(ops.cast(known, "float32")))
+
+    def result(self) -> Any:
+        return keras.ops.divide_no_nan(self.correct, self.count)
+
+    def reset_state(self) -> None:
+        self.correct.assign(0.0)
+        self.count.assign(0.0)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "missing": self.missing}

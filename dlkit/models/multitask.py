@@ -7,8 +7,8 @@ L(ŷᵢⱼ, yᵢⱼ), where the inner sum skips labels that are missing. A missi
 :func:`masked_binary_crossentropy`; :func:`per_task_metrics` scores each task on the labels
 it has.
 
-This module holds the model side only; recipes cannot yet name several target columns (that
-belongs to the data sources), so multi-task training is available from Python.
+Recipes train multi-task models with several target columns (``data.source.target: [a, b]``,
+empty cells missing); :mod:`dlkit.training.multitask` scores them.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ class DataSpec(Spec):
     split: SplitSpec | None = Field(
         default=None, description="Absent: the size-aware default of METHODOLOGY §1."
     )
-    task: Literal["binary", "multiclass", "regression"] | None = Field(
-        default=None, description="Inferred from the target when absent."
+    task: Literal["binary", "multiclass", "regression", "multitask"] | None = Field(
+        default=None, description="Inferred from the target when absent (multitask for a list of targets)."
     )
     normalize: bool = Field(
         default=True,

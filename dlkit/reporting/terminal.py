@@ -37,11 +37,17 @@ def split_table(summary: dict[str, Any]) -> Table:
             table.add_column(str(c), justify="right")
     elif classes:
         table.add_column(f"class share ({len(classes)} classes)", justify="right")
+    tasks: list[str] = next((list(s["tasks"]) for s in sets.values() if "tasks" in s), [])
+    for task in tasks[:MAX_CLASS_COLUMNS]:
+        table.add_column(f"{task} 1/labelled", justify="right")
     for name in SET_ORDER:
         if name not in sets:
             continue
         n = sets[name]["n"]
         row = [name, str(n), f"{n / summary['n_examples']:.1%}"]
+        for task in tasks[:MAX_CLASS_COLUMNS]:
+            c = sets[name]["tasks"][task]
+            row.append(f"{c['positive']}/{c['positive'] + c['negative']}")
         if per_class:
             row += [str(sets[name]["classes"][c]) for c in classes]
         elif classes:
@@ -51,9 +57,12 @@ def split_table(summary: dict[str, Any]) -> Table:
     return table
 
 
+_PER_TASK = ("accuracy_", "auc_")
+
+
 def metrics_table(metrics: dict[str, dict[str, float]], title: str = "Inference-mode metrics") -> Table:
-    """One row per set: n and every metric."""
-    keys = [k for k in next(iter(metrics.values())) if k != "n"]
+    """One row per set: n and every metric (a multitask run's per-task ones: :func:`task_table`)."""
+    keys = [k for k in next(iter(metrics.values())) if k != "n" and not k.startswith(_PER_TASK)]
     table = Table(title=title)
     table.add_column("set", no_wrap=True)
     table.add_column("n", justify="right")
@@ -103,9 +112,32 @@ class TrainProgress:
             self._progress = None
 
 
+def task_table(metrics: dict[str, dict[str, float]]) -> Table | None:
+    """A multitask run's accuracy and AUC per task (rows) and set (columns); None for other runs."""
+    tasks = [k.removeprefix("accuracy_") for k in next(iter(metrics.values())) if k.startswith("accuracy_")]
+    if not tasks:
+        return None
+    sets = [name for name in SET_ORDER if name in metrics]
+    table = Table(title="Per task (present labels only)")
+    table.add_column("task", no_wrap=True)
+    for name in sets:
+        table.add_column(f"{name} accuracy", justify="right")
+        table.add_column(f"{name} AUC", justify="right")
+    for task in tasks:
+        row = [task]
+        for name in sets:
+            m = metrics[name]
+            row += [_fmt(m.get(f"accuracy_{task}", "-")), _fmt(m.get(f"auc_{task}", "-"))]
+        table.add_row(*row)
+    return table
+
+
 def render_train_result(console: Console, result: TrainResult) -> None:
     """The metrics table and where the run was recorded."""
     console.print(metrics_table(result.metrics))
+    per_task = task_table(result.metrics)
+    if per_task is not None:
+        console.print(per_task)
     render_curve_warnings(console, result.warnings)
     stop = " (early stopping)" if result.stopped_early else ""
     resumed = f", resumed after epoch {result.initial_epoch}" if result.initial_epoch else ""

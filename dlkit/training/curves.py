@@ -50,6 +50,10 @@ def constant_predictor_loss(y: np.ndarray, task: str) -> float | None:
     """The loss of always predicting the training prior: class entropy (nats) or the variance."""
     if len(y) == 0:
         return None
+    if task == "multitask":
+        from dlkit.training.multitask import constant_loss
+
+        return constant_loss(y)
     if task == "regression":
         return float(np.var(np.asarray(y, dtype=np.float64)))
     _, counts = np.unique(y, return_counts=True)

@@ -34,8 +34,9 @@ def score(
     Args:
         outputs: the model's outputs, `(n, units)`.
         y: encoded targets `(n,)`.
-        task: binary, multiclass or regression.
-        classes: class values in index order (classification).
+        task: binary, multiclass, regression or multitask.
+        classes: class values in index order (classification); the task names for multitask
+            (:func:`dlkit.training.multitask.score_multitask`).
 
     Returns:
         A frame with y_true, y_pred, correct, confidence, loss and proba_<k> (classification)
@@ -43,6 +44,10 @@ def score(
         accuracy and error (classification) or mse, mae and error = mse (regression).
     """
     n = len(y)
+    if task == "multitask":
+        from dlkit.training.multitask import score_multitask
+
+        return score_multitask(outputs, y, classes)
     if task == "regression":
         pred = np.asarray(outputs, dtype=np.float64).reshape(n, -1)[:, 0]
         sq = (pred - y) ** 2

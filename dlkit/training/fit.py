@@ -50,12 +50,26 @@ class FitResult:
     warnings: list[CurveWarning] = field(default_factory=list)
 
 
+def default_loss(task: str) -> Any:
+    """The task's loss: a Keras name, or for multitask the masked binary cross-entropy (several
+    0/1 targets, NaN where unknown: :mod:`dlkit.models.multitask`)."""
+    if task == "multitask":
+        from dlkit.models.layers import masked_binary_crossentropy
+
+        return masked_binary_crossentropy
+    return DEFAULT_LOSS[task]
+
+
 def compile_model(model: keras.Model, spec: TrainSpec, task: str) -> None:
     """Compile with the recipe's optimizer and the task's loss (unless the recipe names one)."""
-    metrics = ["accuracy"] if task != "regression" else ["mae"]
+    metrics: list[Any] = ["accuracy"] if task != "regression" else ["mae"]
+    if task == "multitask":
+        from dlkit.models.layers import MaskedBinaryAccuracy
+
+        metrics = [MaskedBinaryAccuracy()]
     model.compile(
         optimizer=OPTIMIZERS.build(spec.optimizer),
-        loss=spec.loss or DEFAULT_LOSS[task],
+        loss=spec.loss or default_loss(task),
         metrics=metrics,
         jit_compile=spec.jit_compile,
     )
