@@ -168,7 +168,8 @@ def fit(
         result.history, baseline_loss=baseline_loss, diverged_epoch=result.diverged_epoch
     )
     for warning in result.warnings:
-        log.warning("%s", warning)
+        # returned to the caller, who reports it (the CLI prints each once, after the metrics)
+        log.info("training-curve warning: %s", warning)
     return result
 
 
