@@ -18,7 +18,7 @@ from dlkit import __version__
 from dlkit.data.dataset import Dataset
 from dlkit.data.sources import load_source
 from dlkit.data.split import SplitResult, split_dataset, subsample_train
-from dlkit.errors import DlkitError, RunNotFoundError, TrackingError
+from dlkit.errors import DlkitError, RunNotFoundError, TrackingError, UnsupportedRunError
 from dlkit.recipe.loader import dump_recipe, flatten, load_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
@@ -61,7 +61,7 @@ class SplitOutcome:
     def summary(self) -> dict[str, Any]:
         """Sizes and class counts per set, the rule used, and the data's content hash."""
         sets: dict[str, Any] = {}
-        classify = self.data.task not in ("regression", "multitask")
+        classify = self.data.task not in ("regression", "multitask", "seq2seq")
         per_class = self.split.class_counts(self.data.y, self.data.n_classes) if classify else {}
         for name, size in self.split.sizes().items():
             if size == 0:
@@ -446,6 +446,15 @@ def _train_tracked(
     if resume is None:
         # a resumed run's params are logged already (MLflow params cannot change)
         tracker.log_params(params)
+
+    if data.task == "seq2seq":  # text pairs: teacher forcing, decoded evaluation (own module)
+        if resume is not None:
+            raise UnsupportedRunError("resume: seq2seq runs cannot be resumed yet; train again")
+        from dlkit.training.seq2seq_train import train_seq2seq
+
+        return train_seq2seq(
+            recipe, outcome, run, tracker, summary, on_start, on_epoch, run_name, experiment, started
+        )
 
     spec = recipe.train
     # a streamed source is read from its files batch by batch (train, dev, predictions), never whole

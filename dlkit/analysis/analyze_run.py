@@ -239,6 +239,11 @@ def analyze_run(
             "(this one is multitask)",
             hint="per-task accuracy and AUC are in metrics.json, per-task predictions in predictions/",
         )
+    if info.get("task") == "seq2seq":
+        raise UnsupportedRunError(
+            f"run '{name}': error analysis needs a single-target classification run (this one is seq2seq)",
+            hint="read the wrong decodings (correct == False) in predictions/dev.parquet",
+        )
     if info.get("task") == "regression":
         raise DataError(
             f"run '{name}': error analysis needs a classification run (this one is regression)",

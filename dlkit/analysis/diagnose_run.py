@@ -246,6 +246,11 @@ def diagnose_run(
             f"run '{name}': diagnose reads one error per set; this run is multitask (one per task)",
             hint="compare each task's train and dev accuracy_<task> in metrics.json with human-level error",
         )
+    if task == "seq2seq":
+        raise UnsupportedRunError(
+            f"run '{name}': diagnose reads per-example class predictions; this run is seq2seq",
+            hint="compare train, dev and test error (1 - exact_match) in metrics.json with human-level error",
+        )
     recipe = _read_recipe(run)
     human, source = _human_error(name, human_error, info, recipe, task)
     metric = info.get("optimize") or ("mse" if task == "regression" else "accuracy")

@@ -221,7 +221,7 @@ def check_distribution(
                     "p": float(result.pvalue),
                 }
             )
-        elif data.task != "multitask":  # several label columns: no one label distribution to test
+        elif data.task not in ("multitask", "seq2seq"):  # several labels / texts: no one distribution
             table = np.stack(
                 [np.bincount(data.y[s].astype(int), minlength=data.n_classes) for s in (dev, test)]
             )

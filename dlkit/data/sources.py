@@ -426,6 +426,11 @@ def _register_more() -> None:
         "images", ImageFolderSource, load_images, "a folder of PNG/JPEG images, one sub-folder per class"
     )
     SOURCES.register("text", TextSource, load_text, "a column of strings in a CSV/TSV/Parquet table")
+    from dlkit.data.text_pairs import TextPairsSource, load_text_pairs
+
+    SOURCES.register(
+        "text_pairs", TextPairsSource, load_text_pairs, "input and output text columns (seq2seq)"
+    )
 
 
 _register_more()

@@ -249,7 +249,8 @@ def subsample_train(result: SplitResult, data: Dataset, fraction: float, seed: i
     train = result.indices("train")
     if fraction == 1:
         return result
-    stratify = data.task not in ("regression", "multitask")  # multitask: no single class to keep
+    # multitask / seq2seq: no single class to keep
+    stratify = data.task not in ("regression", "multitask", "seq2seq")
     groups = [train[data.y[train] == c] for c in range(data.n_classes)] if stratify else [train]
     rng = np.random.default_rng(seed)
     assignment = result.codes.copy()
@@ -306,7 +307,7 @@ class _Context:
         self.spec = spec
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.stratify = spec.stratify and data.task not in ("regression", "multitask")
+        self.stratify = spec.stratify and data.task not in ("regression", "multitask", "seq2seq")
         self.groups = _codes(data, spec.group) if spec.group else None
         self.times = _times(data, spec.time) if spec.time else None
         self._keys: np.ndarray | None = None

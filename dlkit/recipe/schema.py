@@ -49,8 +49,10 @@ class DataSpec(Spec):
     split: SplitSpec | None = Field(
         default=None, description="Absent: the size-aware default of METHODOLOGY §1."
     )
-    task: Literal["binary", "multiclass", "regression", "multitask"] | None = Field(
-        default=None, description="Inferred from the target when absent (multitask for a list of targets)."
+    task: Literal["binary", "multiclass", "regression", "multitask", "seq2seq"] | None = Field(
+        default=None,
+        description="Inferred from the target when absent (multitask for a list of targets, "
+        "seq2seq for a text_pairs source).",
     )
     normalize: bool = Field(
         default=True,
