@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -37,7 +38,10 @@ app.add_typer(recipe_app, name="recipe")
 app.add_typer(models_app, name="models")
 app.add_typer(tune_app, name="tune")
 
-console = Console(highlight=False, soft_wrap=True)
+# Piped or logged output gets room for wide tables (tune's trials, split checks) instead of
+# rich's 80-column default; a terminal (or COLUMNS) keeps its own width.
+_PLAIN_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(highlight=False, soft_wrap=True, width=_PLAIN_WIDTH)
 
 
 def _version(value: bool) -> None:
