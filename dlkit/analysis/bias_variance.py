@@ -110,7 +110,8 @@ def wilson_interval(n_errors: int, n: int, confidence: float = 0.95) -> tuple[fl
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the interval always holds p; clamping to it only removes rounding (0 errors: low == 0.0)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def difference_interval(

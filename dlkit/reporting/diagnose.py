@@ -273,8 +273,8 @@ def errors_plot_svg(d: RunDiagnosis) -> str:
     r = d.result
     names = list(r.sets)
     values = [r.sets[n].error for n in names]
-    below = [r.sets[n].error - r.sets[n].low for n in names]
-    above = [r.sets[n].high - r.sets[n].error for n in names]
+    below = [max(0.0, r.sets[n].error - r.sets[n].low) for n in names]
+    above = [max(0.0, r.sets[n].high - r.sets[n].error) for n in names]
     scale = 100 if r.kind == "proportion" else 1
     fig = Figure(figsize=(5, 3))
     ax = fig.subplots()

@@ -225,3 +225,34 @@ def test_tiny_gap_gets_no_more_data_advice():
     sets = {"train": SetError.from_rate("train", 0.100, 3000), "dev": SetError.from_rate("dev", 0.101, 3000)}
     var = diagnose_errors(sets, human_error=0.1).gap("variance")
     assert var.status == "unresolved" and var.scale_needed is None
+
+
+def test_wilson_interval_holds_the_rate_exactly_at_zero_and_all_errors():
+    # the closed form rounds to a low bound a hair above 0 for 0 errors at many n (e.g. 5, 10);
+    # a report's error bars (p - low) then went negative and the HTML plot raised
+    for n in range(1, 3000):
+        assert wilson_interval(0, n)[0] == 0.0
+        assert wilson_interval(n, n)[1] == 1.0
+    for n_errors, n in [(1, 7), (3, 10), (50, 1000), (999, 1000)]:
+        low, high = wilson_interval(n_errors, n)
+        assert low <= n_errors / n <= high
+
+
+def test_html_report_draws_a_set_with_no_errors(tmp_path):
+    from dlkit.analysis.diagnose_run import RunDiagnosis
+    from dlkit.reporting.diagnose import to_html
+
+    sets = {
+        "train": SetError.from_rate("train", 0.0, 10),
+        "dev": SetError.from_rate("dev", 0.1, 10),
+    }
+    d = RunDiagnosis(
+        run_name="r",
+        run_dir=tmp_path,
+        task="multiclass",
+        metric="accuracy",
+        human_error_source="recipe targets.human_error",
+        result=diagnose_errors(sets, 0.0),
+    )
+    page = to_html(d)
+    assert "<svg" in page and "Diagnosis of r" in page
