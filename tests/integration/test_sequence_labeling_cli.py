@@ -79,3 +79,13 @@ def test_model_and_label_shapes_must_agree(workdir: Path) -> None:
         result = runner.invoke(app, ["train", f"{i}.yaml", "--no-track"])
         assert result.exit_code == code, result.output
         assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_tune_refuses_per_step_labels(workdir: Path) -> None:
+    shutil.copy(RECIPES / "sequence-tagging.yaml", workdir / "recipe.yaml")
+    shutil.copytree(RECIPES / "data", workdir / "data")
+    with (workdir / "recipe.yaml").open("a") as f:
+        f.write("tune:\n  space:\n    model.units.0: {choice: [8, 16]}\n")
+    result = runner.invoke(app, ["tune", "recipe.yaml", "--no-track"])
+    assert result.exit_code == 2, result.output
+    assert "cannot be tuned yet" in result.output and "Traceback" not in result.output
