@@ -61,7 +61,7 @@ class SplitOutcome:
     def summary(self) -> dict[str, Any]:
         """Sizes and class counts per set, the rule used, and the data's content hash."""
         sets: dict[str, Any] = {}
-        classify = self.data.task not in ("regression", "multitask", "seq2seq")
+        classify = self.data.task not in ("regression", "multitask", "seq2seq", "sequence_labeling")
         per_class = self.split.class_counts(self.data.y, self.data.n_classes) if classify else {}
         for name, size in self.split.sizes().items():
             if size == 0:
@@ -453,6 +453,18 @@ def _train_tracked(
         from dlkit.training.seq2seq_train import train_seq2seq
 
         return train_seq2seq(
+            recipe, outcome, run, tracker, summary, on_start, on_epoch, run_name, experiment, started
+        )
+
+    from dlkit.training.sequence_labeling import check_recipe as check_step_outputs
+
+    check_step_outputs(recipe, data)  # per-step labels <-> a per-step model, in one line
+    if data.task == "sequence_labeling":  # per-step labels: masked loss, per-step scores (own module)
+        if resume is not None:
+            raise UnsupportedRunError("resume: sequence_labeling runs cannot be resumed yet; train again")
+        from dlkit.training.sequence_labeling import train_sequence_labeling
+
+        return train_sequence_labeling(
             recipe, outcome, run, tracker, summary, on_start, on_epoch, run_name, experiment, started
         )
 

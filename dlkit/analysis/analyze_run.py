@@ -239,6 +239,12 @@ def analyze_run(
             "(this one is multitask)",
             hint="per-task accuracy and AUC are in metrics.json, per-task predictions in predictions/",
         )
+    if info.get("task") == "sequence_labeling":
+        raise UnsupportedRunError(
+            f"run '{name}': error analysis needs a single-target classification run "
+            "(this one is sequence_labeling, one label per step)",
+            hint="read the wrong sequences (correct == False) in predictions/dev.parquet",
+        )
     if info.get("task") == "seq2seq":
         raise UnsupportedRunError(
             f"run '{name}': error analysis needs a single-target classification run (this one is seq2seq)",

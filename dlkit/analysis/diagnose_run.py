@@ -246,6 +246,11 @@ def diagnose_run(
             f"run '{name}': diagnose reads one error per set; this run is multitask (one per task)",
             hint="compare each task's train and dev accuracy_<task> in metrics.json with human-level error",
         )
+    if task == "sequence_labeling":
+        raise UnsupportedRunError(
+            f"run '{name}': diagnose reads per-example class predictions; this run is sequence_labeling",
+            hint="compare train, dev and test error (1 - step_accuracy) in metrics.json with human error",
+        )
     if task == "seq2seq":
         raise UnsupportedRunError(
             f"run '{name}': diagnose reads per-example class predictions; this run is seq2seq",

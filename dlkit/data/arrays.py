@@ -31,7 +31,11 @@ class NpzSource(Spec):
     type: Literal["npz"] = "npz"
     path: Path = Field(description="Relative paths are taken from the recipe's folder.")
     x: str = Field(default="x", description="Name of the input array.")
-    y: str = Field(default="y", description="Name of the label array `(n,)`.")
+    y: str = Field(
+        default="y",
+        description="Name of the label array: `(n,)`, or `(n, timesteps)` of per-step labels "
+        "(task sequence_labeling, sequence x only).",
+    )
     ids: str | None = Field(
         default=None, description="Name of an id array `(n,)`; the row number when absent."
     )
@@ -40,6 +44,11 @@ class NpzSource(Spec):
     )
     classes: list[str | int] | None = Field(
         default=None, description="The expected labels in index order; any other label is an error."
+    )
+    padding_label: int | str = Field(
+        default=-1,
+        description="Per-step labels `(n, timesteps)`: this label marks a step with no label "
+        "(padding); it is masked from the loss and the metrics.",
     )
 
 
@@ -100,7 +109,9 @@ def load_npz(spec: NpzSource, task: Task | None, base_dir: Path, columns: Sequen
             f"{path}: array '{spec.x}' has {int(bad.sum())} example(s) with NaN or infinite values, "
             f"first at row {int(np.flatnonzero(bad)[0])}"
         )
-    for name, a in {spec.y: y_raw, **({spec.ids: ids} if spec.ids else {}), **extra}.items():
+    per_step = y_raw.ndim == 2 or task == "sequence_labeling"  # labels (n, timesteps)
+    per_example = {**({} if per_step else {spec.y: y_raw}), **({spec.ids: ids} if spec.ids else {}), **extra}
+    for name, a in per_example.items():
         if a.shape != (n,):
             raise DataError(f"{path}: array '{name}' has shape {a.shape}; expected ({n},) like '{spec.x}'")
     if spec.ids and pd.Series(ids).duplicated().any():
@@ -109,12 +120,17 @@ def load_npz(spec: NpzSource, task: Task | None, base_dir: Path, columns: Sequen
             f"{path}: id array '{spec.ids}' has duplicate id {plain(ids[dup][0])!r} "
             f"(row {int(np.flatnonzero(dup)[0])})"
         )
-    y, task, classes = encode_target(pd.Series(y_raw), task, f"{path}: array '{spec.y}'", spec.classes)
+    if per_step:
+        from dlkit.data.sequence_labels import encode_step_labels
+
+        y, found, classes = encode_step_labels(y_raw, x.shape, task, spec, path)
+    else:
+        y, found, classes = encode_target(pd.Series(y_raw), task, f"{path}: array '{spec.y}'", spec.classes)
     return Dataset(
         x=x,
         y=y,
         ids=ids,
-        task=task,
+        task=found,
         kind=kind,
         classes=classes,
         content_hash=hash_file(path),

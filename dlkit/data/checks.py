@@ -221,7 +221,8 @@ def check_distribution(
                     "p": float(result.pvalue),
                 }
             )
-        elif data.task not in ("multitask", "seq2seq"):  # several labels / texts: no one distribution
+        elif data.task not in ("multitask", "seq2seq", "sequence_labeling"):
+            # several labels / texts / per-step labels: no one distribution
             table = np.stack(
                 [np.bincount(data.y[s].astype(int), minlength=data.n_classes) for s in (dev, test)]
             )

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq"]
+Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"]
 Kind = Literal["tabular", "image", "sequence", "text"]
 
 

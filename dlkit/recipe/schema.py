@@ -49,10 +49,12 @@ class DataSpec(Spec):
     split: SplitSpec | None = Field(
         default=None, description="Absent: the size-aware default of METHODOLOGY §1."
     )
-    task: Literal["binary", "multiclass", "regression", "multitask", "seq2seq"] | None = Field(
+    task: Literal[
+        "binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"
+    ] | None = Field(
         default=None,
         description="Inferred from the target when absent (multitask for a list of targets, "
-        "seq2seq for a text_pairs source).",
+        "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`).",
     )
     normalize: bool = Field(
         default=True,

@@ -734,6 +734,11 @@ def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool)
     from dlkit.data.sources import load_source
 
     data = load_source(recipe.data.source, recipe.data.task, Path.cwd())
+    if data.task == "sequence_labeling":
+        raise RecipeError(
+            f"{source}: data: per-step labels (task sequence_labeling) cannot be tuned yet",
+            hint="train each candidate with dlkit train (--set model.units=[64] ...)",
+        )
     metric, constraints = _check_metrics(recipe, data.task, source)
     runs_dir = Path(recipe.tracking.runs_dir)
     name = f"{recipe.name}-study-{_stamp()}"

@@ -1,0 +1,91 @@
+"""Per-step labels through `dlkit train`: the shipped running-parity recipe, end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from dlkit.cli import app
+
+runner = CliRunner()
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+
+
+def test_parity_recipe_tags_every_step(workdir: Path, tracking_uri: str) -> None:
+    shutil.copy(RECIPES / "sequence-tagging.yaml", workdir / "recipe.yaml")
+    shutil.copytree(RECIPES / "data", workdir / "data")
+    result = runner.invoke(app, ["train", "recipe.yaml", "--set", "train.epochs=10"])
+    assert result.exit_code == 0, result.output
+    run = next((workdir / "runs").iterdir())
+    metrics = json.loads((run / "metrics.json").read_text())
+    test = metrics["test"]
+    # a model that ignores the inputs gets about 0.5 per step; exact parity tracking gets 1.0
+    assert test["step_accuracy"] >= 0.95
+    assert test["error"] == pytest.approx(1 - test["step_accuracy"])
+    assert test["exact_match"] <= test["step_accuracy"] + 1e-9
+
+    arrays = np.load(workdir / "data" / "parity.npz")
+    x, y = arrays["x"][:, :, 0], arrays["y"]
+    assert test["n_steps"] == (y[json_ids(run, "test")] != -1).sum()
+    predictions = pd.read_parquet(run / "predictions" / "test.parquet")
+    assert list(predictions.columns) == ["id", "y_true", "y_pred", "correct", "step_accuracy"]
+    for row in predictions.itertuples():
+        length = int((y[row.id] != -1).sum())
+        parity = [str(v) for v in np.cumsum(x[row.id][:length]) % 2]
+        assert list(row.y_true) == parity  # labelled steps only, as class labels
+        assert len(row.y_pred) == length
+    assert predictions["correct"].mean() == pytest.approx(test["exact_match"])
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    logged = client.search_runs([client.get_experiment_by_name("sequence-tagging").experiment_id])[0]
+    assert logged.data.metrics["test_step_accuracy"] == pytest.approx(test["step_accuracy"])
+    assert logged.data.params["data.task"] == "sequence_labeling"
+
+    for command in (["diagnose", str(run), "--human-error", "0.01"], ["analyze-errors", str(run)]):
+        refused = runner.invoke(app, command)
+        assert refused.exit_code == 2, refused.output
+        assert "sequence_labeling" in refused.output and "Traceback" not in refused.output
+
+
+def json_ids(run: Path, name: str) -> np.ndarray:
+    predictions = pd.read_parquet(run / "predictions" / f"{name}.parquet")
+    return predictions["id"].to_numpy()
+
+
+def test_model_and_label_shapes_must_agree(workdir: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(40, 5, 1))
+    np.savez(workdir / "steps.npz", x=x, y=x[:, :, 0], y1=x[:, 0, 0], bad=x[:, :4, 0])
+    recipe = (
+        "name: r\ndata:\n  source: {type: sequence, path: steps.npz, y: %s}\n"
+        "model: {type: %s}\ntrain: {epochs: 1}\n"
+    )
+    cases = [
+        ("y", "rnn", 2, "model.output: per-step labels (task sequence_labeling) need output: sequence"),
+        ("y", "mlp", 2, "model.type: per-step labels (task sequence_labeling) need a model"),
+        ("y1", "rnn, output: sequence", 2, "model.output: output: sequence predicts one label per step"),
+        ("bad", "rnn, output: sequence", 1, "shape (40, 4); sequence_labeling expects one label per step"),
+    ]
+    for i, (y, model, code, message) in enumerate(cases):
+        (workdir / f"{i}.yaml").write_text(recipe % (y, model))
+        result = runner.invoke(app, ["train", f"{i}.yaml", "--no-track"])
+        assert result.exit_code == code, result.output
+        assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_tune_refuses_per_step_labels(workdir: Path) -> None:
+    shutil.copy(RECIPES / "sequence-tagging.yaml", workdir / "recipe.yaml")
+    shutil.copytree(RECIPES / "data", workdir / "data")
+    with (workdir / "recipe.yaml").open("a") as f:
+        f.write("tune:\n  space:\n    model.units.0: {choice: [8, 16]}\n")
+    result = runner.invoke(app, ["tune", "recipe.yaml", "--no-track"])
+    assert result.exit_code == 2, result.output
+    assert "cannot be tuned yet" in result.output and "Traceback" not in result.output
