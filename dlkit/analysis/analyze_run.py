@@ -235,8 +235,7 @@ def analyze_run(
     name = str(info.get("run_name", run.path.name))
     if info.get("task") == "multitask":
         raise UnsupportedRunError(
-            f"run '{name}': error analysis needs a single-target classification run "
-            "(this one is multitask)",
+            f"run '{name}': error analysis needs a single-target classification run (this one is multitask)",
             hint="per-task accuracy and AUC are in metrics.json, per-task predictions in predictions/",
         )
     if info.get("task") == "sequence_labeling":

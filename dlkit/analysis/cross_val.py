@@ -138,7 +138,6 @@ def cross_val_probabilities(
     import_tensorflow()
     import keras
 
-
     pool = np.asarray(pool, dtype=np.int64)
     always_train = np.asarray(always_train, dtype=np.int64)
     y = data.y.astype(np.int64)
