@@ -111,9 +111,7 @@ def bench_table(folder: Path, rows: int, repeats: int) -> None:
         (folder / f"recipe-{stream}.yaml").write_text(RECIPE.format(stream=stream))
     # one round after another (not all of one kind first): a shared machine's load drifts
     for _ in range(repeats):
-        runs["pandas.read_csv alone"].append(
-            measure("import pandas as pd", "pd.read_csv('big.csv')", folder)
-        )
+        runs["pandas.read_csv alone"].append(measure("import pandas as pd", "pd.read_csv('big.csv')", folder))
         for stream, label in labels.items():
             runs[label].append(measure(SPLIT_IMPORTS.format(stream=stream), SPLIT_WORK, folder))
     results = {label: best(r) for label, r in runs.items()}

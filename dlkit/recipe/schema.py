@@ -49,9 +49,9 @@ class DataSpec(Spec):
     split: SplitSpec | None = Field(
         default=None, description="Absent: the size-aware default of METHODOLOGY §1."
     )
-    task: Literal[
-        "binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"
-    ] | None = Field(
+    task: (
+        Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"] | None
+    ) = Field(
         default=None,
         description="Inferred from the target when absent (multitask for a list of targets, "
         "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`).",
