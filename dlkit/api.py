@@ -420,7 +420,8 @@ def _train_tracked(
     from dlkit.training import checkpoints as ckpt
     from dlkit.training.curves import constant_predictor_loss
     from dlkit.training.evaluate import predict, score
-    from dlkit.training.fit import fit, history_frame
+    from dlkit.training.fit import fit
+    from dlkit.training.lifecycle import TrainingRun
     from dlkit.training.runtime import training_runtime
     from dlkit.training.session import (
         build_training_model,
@@ -447,14 +448,13 @@ def _train_tracked(
         # a resumed run's params are logged already (MLflow params cannot change)
         tracker.log_params(params)
 
+    life = TrainingRun(run, tracker, summary, on_start, on_epoch, run_name, experiment, started)
     if data.task == "seq2seq":  # text pairs: teacher forcing, decoded evaluation (own module)
         if resume is not None:
             raise UnsupportedRunError("resume: seq2seq runs cannot be resumed yet; train again")
         from dlkit.training.seq2seq_train import train_seq2seq
 
-        return train_seq2seq(
-            recipe, outcome, run, tracker, summary, on_start, on_epoch, run_name, experiment, started
-        )
+        return train_seq2seq(recipe, outcome, life)
 
     from dlkit.training.sequence_labeling import check_recipe as check_step_outputs
 
@@ -464,9 +464,7 @@ def _train_tracked(
             raise UnsupportedRunError("resume: sequence_labeling runs cannot be resumed yet; train again")
         from dlkit.training.sequence_labeling import train_sequence_labeling
 
-        return train_sequence_labeling(
-            recipe, outcome, run, tracker, summary, on_start, on_epoch, run_name, experiment, started
-        )
+        return train_sequence_labeling(recipe, outcome, life)
 
     spec = recipe.train
     # a streamed source is read from its files batch by batch (train, dev, predictions), never whole
@@ -482,29 +480,15 @@ def _train_tracked(
         adapt_on = normalizer_inputs(data, parts.indices("train")) if data.stream else x["train"]
         model = build_training_model(recipe, data, adapt_on, runtime, context=context)
         n_params = int(model.count_params())
-        run.update_info(n_params=n_params, runtime=describe_options(model, runtime))
-        if resume is None:
-            tracker.log_params({"model.n_params": n_params})
-        else:
+        if resume is not None:
             restore_best = bool(spec.early_stopping and spec.early_stopping.restore_best_weights)
             ckpt.restore(model, run.checkpoints, resume, best_weights=restore_best)
-        if on_start is not None:
-            on_start(
-                TrainStart(
-                    run_name,
-                    run.path,
-                    tracker.run_id,
-                    tracker.uri,
-                    summary,
-                    n_params,
-                    recipe.train.epochs,
-                )
-            )
-
-        def epoch_end(event: EpochEnd) -> None:
-            tracker.log_metrics(event.logs, step=event.epoch)
-            if on_epoch is not None:
-                on_epoch(event)
+        life.model_ready(
+            n_params,
+            spec.epochs,
+            log_params=resume is None,
+            runtime=describe_options(model, runtime),
+        )
 
         if data.stream:
             stream, steps = streamed_training_stream(
@@ -522,21 +506,12 @@ def _train_tracked(
             stream,
             dev,
             checkpoints=run.checkpoints,
-            on_epoch=epoch_end,
+            on_epoch=life.epoch_end,
             steps_per_epoch=steps,
             resume=resume,
             baseline_loss=constant_predictor_loss(y["train"], data.task) if spec.loss is None else None,
         )
-    history_frame(fitted.history).to_csv(run.history_path)
-    warnings = [w.to_dict() for w in fitted.warnings]
-    run.update_info(warnings=warnings)
-    write_json(run.path / "warnings.json", warnings)
-    tracker.set_tags({"dlkit.warnings": ",".join(w.code for w in fitted.warnings) or "none"})
-    tracker.log_artifact(run.path / "warnings.json")
-    if fitted.diverged_epoch is not None:
-        tracker.log_artifact(run.history_path)
-        first = fitted.warnings[0]
-        raise TrainingDivergedError(first.message, hint=first.advice)
+    life.record_fit(fitted)
 
     metrics: dict[str, dict[str, float]] = {}
     run.predictions_path("dev").parent.mkdir(parents=True, exist_ok=True)
@@ -552,39 +527,7 @@ def _train_tracked(
             frame[str(col)] = data.metadata[col].to_numpy()[idx]
         frame.to_parquet(run.predictions_path(name), index=False)
         metrics[name] = set_metrics
-    write_json(run.metrics_path, metrics)
-    run.model_path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(run.model_path)
-
-    tracker.log_metrics({f"{name}_{k}": v for name, m in metrics.items() for k, v in m.items() if k != "n"})
-    run.update_info(
-        status="FINISHED",
-        finished=datetime.now(UTC).isoformat(timespec="seconds"),
-        epochs_run=fitted.epochs_run,
-        stopped_early=fitted.stopped_early,
-    )
-    for item in ("run.json", "recipe.yaml", "metrics.json", "history.csv"):
-        tracker.log_artifact(run.path / item)
-    for folder in ("split", "model", "predictions"):
-        tracker.log_artifacts(run.path / folder, folder)
-    return TrainResult(
-        run_name=run_name,
-        run_dir=run.path,
-        run_id=tracker.run_id,
-        tracking_uri=tracker.uri,
-        experiment=experiment,
-        task=data.task,
-        metrics=metrics,
-        split_sizes=parts.sizes(),
-        split_rule=parts.rule,
-        n_params=n_params,
-        epochs_run=fitted.epochs_run,
-        stopped_early=fitted.stopped_early,
-        duration_s=time.perf_counter() - started,
-        history=fitted.history,
-        warnings=[w.to_dict() for w in fitted.warnings],
-        initial_epoch=fitted.initial_epoch,
-    )
+    return life.finish(model, metrics, fitted, data, parts, n_params)
 
 
 def resolve_run(ref: str | Path, runs_dir: str | Path = "runs", tracking_uri: str | None = None) -> RunDir:

@@ -13,8 +13,6 @@ are right, step_accuracy of the sequence) go to ``predictions/<set>.parquet``.
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,14 +21,12 @@ import pandas as pd
 
 from dlkit.data.sequence_labels import PAD, step_scores
 from dlkit.errors import RecipeError
-from dlkit.rundir import write_json
 
 if TYPE_CHECKING:
     from dlkit.api import SplitOutcome, TrainResult
     from dlkit.data.dataset import Dataset
     from dlkit.recipe.schema import Recipe
-    from dlkit.rundir import RunDir
-    from dlkit.tracking import Tracker
+    from dlkit.training.lifecycle import TrainingRun
 
 
 def per_step_model(recipe: Recipe) -> bool:
@@ -78,29 +74,18 @@ def _labels(row: np.ndarray, classes: list[object]) -> list[str]:
     return [str(classes[int(i)]) for i in row]
 
 
-def train_sequence_labeling(
-    recipe: Recipe,
-    outcome: SplitOutcome,
-    run: RunDir,
-    tracker: Tracker,
-    summary: dict[str, Any],
-    on_start: Any,
-    on_epoch: Any,
-    run_name: str,
-    experiment: str,
-    started: float,
-) -> TrainResult:
+def train_sequence_labeling(recipe: Recipe, outcome: SplitOutcome, life: TrainingRun) -> TrainResult:
     """Fit with the masked per-step loss, score every set, write metrics, predictions and the model."""
     import keras
 
-    from dlkit.api import TrainingDivergedError, TrainResult, TrainStart
     from dlkit.models import BuildContext, Head, build_model
-    from dlkit.training.fit import EpochEnd, fit, history_frame
+    from dlkit.training.fit import fit
     from dlkit.training.optimizers import OPTIMIZERS
     from dlkit.training.regularize import apply_initializer, apply_regularization
     from dlkit.training.runtime import training_runtime
 
     data, parts = outcome.data, outcome.split
+    run = life.run
     check_recipe(recipe, data)
     spec = recipe.train
     train_idx, dev_idx = parts.indices("train"), parts.indices("dev")
@@ -125,36 +110,16 @@ def train_sequence_labeling(
         loss = spec.loss or keras.losses.SparseCategoricalCrossentropy(ignore_class=PAD)
         model.compile(optimizer=OPTIMIZERS.build(spec.optimizer), loss=loss, jit_compile=False)
         n_params = int(model.count_params())
-        run.update_info(n_params=n_params)
-        tracker.log_params({"model.n_params": n_params})
-        if on_start is not None:
-            on_start(
-                TrainStart(run_name, run.path, tracker.run_id, tracker.uri, summary, n_params, spec.epochs)
-            )
-
-        def epoch_end(event: EpochEnd) -> None:
-            tracker.log_metrics(event.logs, step=event.epoch)
-            if on_epoch is not None:
-                on_epoch(event)
-
+        life.model_ready(n_params, spec.epochs)
         fitted = fit(
             model,
             spec,
             _dataset(data.x[train_idx], data.y[train_idx], spec.batch_size, recipe.seed),
             _dataset(data.x[dev_idx], data.y[dev_idx], spec.batch_size, None),
-            checkpoints=run.checkpoints,
-            on_epoch=epoch_end,
+            checkpoints=life.run.checkpoints,
+            on_epoch=life.epoch_end,
         )
-    history_frame(fitted.history).to_csv(run.history_path)
-    warnings = [w.to_dict() for w in fitted.warnings]
-    run.update_info(warnings=warnings)
-    write_json(run.path / "warnings.json", warnings)
-    tracker.set_tags({"dlkit.warnings": ",".join(w.code for w in fitted.warnings) or "none"})
-    tracker.log_artifact(run.path / "warnings.json")
-    if fitted.diverged_epoch is not None:
-        tracker.log_artifact(run.history_path)
-        first = fitted.warnings[0]
-        raise TrainingDivergedError(first.message, hint=first.advice)
+    life.record_fit(fitted)
 
     metrics: dict[str, dict[str, float]] = {}
     run.predictions_path("dev").parent.mkdir(parents=True, exist_ok=True)
@@ -177,37 +142,4 @@ def train_sequence_labeling(
         for col in data.metadata.columns:
             frame[str(col)] = data.metadata[col].to_numpy()[idx]
         frame.to_parquet(run.predictions_path(name), index=False)
-    write_json(run.metrics_path, metrics)
-    run.model_path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(run.model_path)
-    tracker.log_metrics(
-        {f"{name}_{k}": v for name, m in metrics.items() for k, v in m.items() if k not in ("n", "n_steps")}
-    )
-    run.update_info(
-        status="FINISHED",
-        finished=datetime.now(UTC).isoformat(timespec="seconds"),
-        epochs_run=fitted.epochs_run,
-        stopped_early=fitted.stopped_early,
-    )
-    for item in ("run.json", "recipe.yaml", "metrics.json", "history.csv"):
-        tracker.log_artifact(run.path / item)
-    for folder in ("split", "model", "predictions"):
-        tracker.log_artifacts(run.path / folder, folder)
-    return TrainResult(
-        run_name=run_name,
-        run_dir=run.path,
-        run_id=tracker.run_id,
-        tracking_uri=tracker.uri,
-        experiment=experiment,
-        task=data.task,
-        metrics=metrics,
-        split_sizes=parts.sizes(),
-        split_rule=parts.rule,
-        n_params=n_params,
-        epochs_run=fitted.epochs_run,
-        stopped_early=fitted.stopped_early,
-        duration_s=time.perf_counter() - started,
-        history=fitted.history,
-        warnings=warnings,
-        initial_epoch=fitted.initial_epoch,
-    )
+    return life.finish(model, metrics, fitted, data, parts, n_params)

@@ -1,0 +1,141 @@
+"""One training run's life around ``fit``, shared by every trainer (classes, seq2seq, per-step).
+
+:class:`TrainingRun` holds what a trainer needs besides its model and data: the run directory,
+the tracker and the caller's callbacks. It announces the built model, logs each epoch, records
+the curve warnings (failing the run on a diverged loss) and finishes the run: metrics, model,
+status, artifacts and the :class:`~dlkit.api.TrainResult`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from dlkit.rundir import write_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import keras
+
+    from dlkit.api import TrainResult, TrainStart
+    from dlkit.data.dataset import Dataset
+    from dlkit.data.split import SplitResult
+    from dlkit.rundir import RunDir
+    from dlkit.tracking import Tracker
+    from dlkit.training.fit import EpochEnd, FitResult
+
+# per-set counts in metrics.json that are not metrics to track
+COUNT_KEYS = ("n", "n_steps")
+
+
+@dataclass
+class TrainingRun:
+    """A run being trained: where it is written and who hears about it."""
+
+    run: RunDir
+    tracker: Tracker
+    summary: dict[str, Any]
+    on_start: Callable[[TrainStart], None] | None
+    on_epoch: Callable[[EpochEnd], None] | None
+    run_name: str
+    experiment: str
+    started: float
+
+    def model_ready(self, n_params: int, epochs: int, *, log_params: bool = True, **info: Any) -> None:
+        """Record the built model's size (and ``info`` in run.json) and tell the caller."""
+        from dlkit.api import TrainStart
+
+        self.run.update_info(n_params=n_params, **info)
+        if log_params:  # a resumed run's params are logged already (MLflow params cannot change)
+            self.tracker.log_params({"model.n_params": n_params})
+        if self.on_start is not None:
+            self.on_start(
+                TrainStart(
+                    self.run_name,
+                    self.run.path,
+                    self.tracker.run_id,
+                    self.tracker.uri,
+                    self.summary,
+                    n_params,
+                    epochs,
+                )
+            )
+
+    def epoch_end(self, event: EpochEnd) -> None:
+        """Log one epoch's metrics and pass the event on."""
+        self.tracker.log_metrics(event.logs, step=event.epoch)
+        if self.on_epoch is not None:
+            self.on_epoch(event)
+
+    def record_fit(self, fitted: FitResult) -> list[dict[str, Any]]:
+        """Write the history and the curve warnings; a diverged loss fails the run.
+
+        Raises:
+            TrainingDivergedError: the loss became NaN or infinite.
+        """
+        from dlkit.api import TrainingDivergedError
+        from dlkit.training.fit import history_frame
+
+        run, tracker = self.run, self.tracker
+        history_frame(fitted.history).to_csv(run.history_path)
+        warnings = [w.to_dict() for w in fitted.warnings]
+        run.update_info(warnings=warnings)
+        write_json(run.path / "warnings.json", warnings)
+        tracker.set_tags({"dlkit.warnings": ",".join(w.code for w in fitted.warnings) or "none"})
+        tracker.log_artifact(run.path / "warnings.json")
+        if fitted.diverged_epoch is not None:
+            tracker.log_artifact(run.history_path)
+            first = fitted.warnings[0]
+            raise TrainingDivergedError(first.message, hint=first.advice)
+        return warnings
+
+    def finish(
+        self,
+        model: keras.Model,
+        metrics: dict[str, dict[str, float]],
+        fitted: FitResult,
+        data: Dataset,
+        parts: SplitResult,
+        n_params: int,
+    ) -> TrainResult:
+        """Write metrics and the model, mark the run FINISHED, log its files, and sum it up."""
+        from dlkit.api import TrainResult
+
+        run, tracker = self.run, self.tracker
+        write_json(run.metrics_path, metrics)
+        run.model_path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(run.model_path)
+        tracker.log_metrics(
+            {f"{name}_{k}": v for name, m in metrics.items() for k, v in m.items() if k not in COUNT_KEYS}
+        )
+        run.update_info(
+            status="FINISHED",
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            epochs_run=fitted.epochs_run,
+            stopped_early=fitted.stopped_early,
+        )
+        for item in ("run.json", "recipe.yaml", "metrics.json", "history.csv"):
+            tracker.log_artifact(run.path / item)
+        for folder in ("split", "model", "predictions"):
+            tracker.log_artifacts(run.path / folder, folder)
+        return TrainResult(
+            run_name=self.run_name,
+            run_dir=run.path,
+            run_id=tracker.run_id,
+            tracking_uri=tracker.uri,
+            experiment=self.experiment,
+            task=data.task,
+            metrics=metrics,
+            split_sizes=parts.sizes(),
+            split_rule=parts.rule,
+            n_params=n_params,
+            epochs_run=fitted.epochs_run,
+            stopped_early=fitted.stopped_early,
+            duration_s=time.perf_counter() - self.started,
+            history=fitted.history,
+            warnings=[w.to_dict() for w in fitted.warnings],
+            initial_epoch=fitted.initial_epoch,
+        )
