@@ -46,26 +46,32 @@ class TextSource(Spec):
     )
 
 
-def _read(spec: TextSource, path: Path) -> pd.DataFrame:
+def read_text_table(path: Path, sep: str | None, what: str, dtype: type | None = None) -> pd.DataFrame:
+    """A CSV, TSV or Parquet table of strings, refused in one line when missing, unreadable or empty.
+
+    Empty cells read as missing (NaN), never as the text "NA" or "null".
+    """
     from dlkit.data.sources import read_error
 
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
     try:
         if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        sep = spec.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
-        return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[""])
+            df = pd.read_parquet(path)
+        else:
+            sep = sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+            df = pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[""], dtype=dtype)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise read_error(path, "text table", exc) from None
+        raise read_error(path, what, exc) from None
+    if df.empty:
+        raise DataError(f"{path}: no rows")
+    return df
 
 
 def load_text(spec: TextSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()) -> Dataset:
     """Read the strings and labels; token ids come later, from train's vocabulary."""
     path = resolve(spec.path, base_dir)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    df = _read(spec, path)
-    if df.empty:
-        raise DataError(f"{path}: no rows")
+    df = read_text_table(path, spec.sep, "text table")
     require_columns(df.columns, path, "text", [spec.text])
     require_columns(df.columns, path, "target", [spec.target])
     if spec.id_column:

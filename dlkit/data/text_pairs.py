@@ -26,6 +26,7 @@ from pydantic import Field
 from dlkit._spec import Spec
 from dlkit.data._common import hash_file, plain, require_columns, resolve, text_hashes
 from dlkit.data.dataset import Dataset, Task
+from dlkit.data.text import read_text_table
 from dlkit.errors import DataError, RecipeError
 
 SOURCE_SPECIALS = ["", "[UNK]"]
@@ -116,18 +117,6 @@ def _ids(sequences: list[list[str]], vocabulary: list[str], length: int) -> np.n
     return out
 
 
-def _read(spec: TextPairsSource, path: Path) -> pd.DataFrame:
-    from dlkit.data.sources import read_error
-
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        sep = spec.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
-        return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[""], dtype=str)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise read_error(path, "text pairs table", exc) from None
-
-
 def _strings(df: pd.DataFrame, column: str, role: str, path: Path) -> np.ndarray:
     values = df[column]
     missing = values.isna().to_numpy()
@@ -146,11 +135,7 @@ def load_text_pairs(
     path = resolve(spec.path, base_dir)
     if task not in (None, "seq2seq"):
         raise RecipeError(f"{path}: data.task: a text_pairs source is seq2seq (got {task})")
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    df = _read(spec, path)
-    if df.empty:
-        raise DataError(f"{path}: no rows")
+    df = read_text_table(path, spec.sep, "text pairs table", dtype=str)
     require_columns(df.columns, path, "input", [spec.input])
     require_columns(df.columns, path, "output", [spec.output])
     if spec.id_column:
