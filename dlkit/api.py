@@ -1,36 +1,47 @@
 """The Python API: what the CLI calls, usable from notebooks and scripts.
 
-Heavy libraries (TensorFlow, MLflow) are imported inside the functions that need them.
+Each verb is a thin, typed call into the layer that does the work: ``training/`` (train,
+resume, gradcheck, lr-find), ``tuning/`` (tune), ``runs/`` (the reports that read a finished
+run: diagnose, analyze-errors, learning curve, corrections). Heavy libraries (TensorFlow,
+MLflow) are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dlkit import __version__
 from dlkit.data.dataset import Dataset
-from dlkit.data.sources import load_source
-from dlkit.data.split import SplitResult, split_dataset, subsample_train
-from dlkit.errors import DlkitError, RunNotFoundError, TrackingError, UnsupportedRunError
-from dlkit.recipe.loader import dump_recipe, flatten, load_recipe
+from dlkit.data.prepare import SplitOutcome, split_recipe
+from dlkit.recipe.loader import load_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
-from dlkit.tracking import NullTracker, Tracker
-from dlkit.training.fit import EpochEnd
+from dlkit.tracking.resolve import resolve_run
+from dlkit.training.results import TrainingDivergedError, TrainResult, TrainStart
+
+if TYPE_CHECKING:
+    from dlkit.analysis.analyze_run import AnalyzeErrorsResult
+    from dlkit.analysis.cross_val import FoldEnd
+    from dlkit.analysis.diagnose_run import RunDiagnosis
+    from dlkit.analysis.label_corrections import ApplyCorrectionsResult
+    from dlkit.analysis.learning_curve import LearningCurvePoint, LearningCurveResult
+    from dlkit.data.manifest import ManifestCheck
+    from dlkit.training.fit import EpochEnd
+    from dlkit.training.gradcheck import GradCheckResult
+    from dlkit.training.lr_find import LRFindResult
+    from dlkit.tuning.preview import PreviewResult
+    from dlkit.tuning.search import TuneResult
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "RunDir",
     "SplitOutcome",
     "TrainResult",
     "TrainStart",
+    "TrainingDivergedError",
     "analyze_errors",
     "apply_corrections",
     "check_split",
@@ -50,82 +61,26 @@ __all__ = [
 ]
 
 
-@dataclass
-class SplitOutcome:
-    """A dataset and where each of its examples went."""
-
-    data: Dataset
-    split: SplitResult
-    distribution: Any = None  # a dlkit.data.checks.DistributionReport
-
-    def summary(self) -> dict[str, Any]:
-        """Sizes and class counts per set, the rule used, and the data's content hash."""
-        sets: dict[str, Any] = {}
-        classify = self.data.task not in ("regression", "multitask", "seq2seq", "sequence_labeling")
-        per_class = self.split.class_counts(self.data.y, self.data.n_classes) if classify else {}
-        for name, size in self.split.sizes().items():
-            if size == 0:
-                continue
-            entry: dict[str, Any] = {"n": size}
-            if self.data.task == "multitask":
-                from dlkit.training.multitask import label_counts
-
-                entry["tasks"] = label_counts(self.data.y[self.split.indices(name)], self.data.classes)
-            elif classify:
-                entry["classes"] = {
-                    str(c): int(n) for c, n in zip(self.data.classes, per_class[name], strict=True)
-                }
-            sets[name] = entry
-        from dlkit.data.summary import split_extras
-
-        return {
-            "source": self.data.description,
-            "n_examples": self.data.n_examples,
-            "task": self.data.task,
-            "rule": self.split.rule,
-            "content_hash": self.data.content_hash,
-            "sets": sets,
-            **split_extras(self.split, self.distribution),
-        }
-
-
 def load_data(recipe: Recipe, *, corrections: bool = True) -> Dataset:
     """Load the dataset the recipe names (with the columns its split reads and its label corrections)."""
-    columns = recipe.data.split.columns() if recipe.data.split is not None else []
-    data = load_source(recipe.data.source, recipe.data.task, Path.cwd(), columns)
-    if corrections and recipe.data.corrections is not None:
-        from dlkit.data.corrections import apply_corrections
+    from dlkit.data.prepare import load_data as load
 
-        data, _ = apply_corrections(data, recipe.data.corrections)
-    return data
+    return load(recipe, corrections=corrections)
 
 
 def split(recipe: Recipe, train_fraction: float | None = None, *, dedupe: bool | None = None) -> SplitOutcome:
     """Load the data and split it as the recipe says (seeded, reproducible).
 
     Also finds exact duplicates across sets and tests whether dev and test look like one
-    distribution; text sources get their vocabulary from train here.
+    distribution; text sources get their vocabulary from train here. Every command that
+    trains gets its examples this way.
 
     Args:
         recipe: a validated recipe.
         train_fraction: keep only this seeded, stratified share of train (learning curves).
         dedupe: drop duplicates across sets (the recipe's ``data.split.dedupe`` when None).
     """
-    from dlkit.data.checks import check_distribution
-
-    # split on the labels as given, so that label corrections never move an example to another set
-    data = load_data(recipe, corrections=False)
-    result = split_dataset(data, recipe.data.split, recipe.seed, dedupe=dedupe)
-    if train_fraction is not None:
-        result = subsample_train(result, data, train_fraction, recipe.seed)
-    if recipe.data.corrections is not None:
-        from dlkit.data.corrections import apply_corrections
-
-        data, _ = apply_corrections(data, recipe.data.corrections)
-    data.prepare(result.indices("train"))
-    td = recipe.data.split.target_distribution if recipe.data.split is not None else None
-    distribution = check_distribution(data, result.codes, td.column if td else None)
-    return SplitOutcome(data, result, distribution)
+    return split_recipe(recipe, train_fraction, dedupe=dedupe)
 
 
 def check_split(
@@ -134,7 +89,7 @@ def check_split(
     *,
     runs_dir: str | Path = "runs",
     tracking_uri: str | None = None,
-) -> tuple[SplitOutcome, Any]:
+) -> tuple[SplitOutcome, ManifestCheck]:
     """Split the data now and compare with a saved manifest (a run's, or a manifest file).
 
     Returns:
@@ -152,74 +107,6 @@ def check_split(
         saved_hash = info.get("content_hash") or run.info().get("content_hash")
     outcome = split(recipe)
     return outcome, compare_manifests(saved, outcome.split.manifest, saved_hash, outcome.data.content_hash)
-
-
-@dataclass
-class TrainStart:
-    """Reported once the data is split and the model built, before the first epoch."""
-
-    run_name: str
-    run_dir: Path
-    run_id: str | None
-    tracking_uri: str | None
-    data: dict[str, Any]
-    n_params: int
-    epochs: int
-
-
-@dataclass
-class TrainResult:
-    """A finished training run."""
-
-    run_name: str
-    run_dir: Path
-    run_id: str | None
-    tracking_uri: str | None
-    experiment: str
-    task: str
-    metrics: dict[str, dict[str, float]]
-    split_sizes: dict[str, int]
-    split_rule: str
-    n_params: int
-    epochs_run: int
-    stopped_early: bool
-    duration_s: float
-    history: list[dict[str, float]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    initial_epoch: int = 0
-
-
-class TrainingDivergedError(DlkitError):
-    """The training loss became NaN or infinite; the run is marked FAILED."""
-
-
-def _new_run_dir(runs_dir: Path, name: str) -> tuple[str, Path]:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = f"{name}-{stamp}"
-    run_name, n = base, 1
-    while (runs_dir / run_name).exists():
-        n += 1
-        run_name = f"{base}-{n}"
-    path = runs_dir / run_name
-    path.mkdir(parents=True)
-    return run_name, path
-
-
-def _make_tracker(recipe: Recipe, track: bool, parent_run_id: str | None = None) -> Tracker:
-    if not track:
-        return NullTracker()
-    from dlkit.tracking.mlflow_tracker import MLflowTracker
-
-    return MLflowTracker(recipe.tracking.uri, parent_run_id=parent_run_id)
-
-
-def _write_split(run: RunDir, outcome: SplitOutcome) -> dict[str, Any]:
-    from dlkit.data.summary import write_split_files
-
-    write_split_files(run.manifest_path, outcome.split, outcome.data)
-    summary = outcome.summary()
-    write_json(run.split_summary_path, summary)
-    return summary
 
 
 def train(
@@ -249,67 +136,16 @@ def train(
         DlkitError: bad data, a model that cannot be built, or an unreachable store. A run
             that fails or is interrupted is marked FAILED / KILLED, never FINISHED.
     """
-    started = time.perf_counter()
-    outcome = split(recipe, train_fraction)
-    data, parts = outcome.data, outcome.split
-    runs_dir = Path(recipe.tracking.runs_dir)
-    run_name, path = _new_run_dir(runs_dir, recipe.name)
-    run = RunDir(path)
-    experiment = recipe.tracking.experiment or recipe.name
-    run.update_info(
-        run_name=run_name,
-        status="RUNNING",
-        started=datetime.now(UTC).isoformat(timespec="seconds"),
-        dlkit_version=__version__,
-        recipe_name=recipe.name,
-        experiment=experiment,
-        task=data.task,
-        kind=data.kind,
-        classes=data.classes,
-        input_shape=list(data.input_shape),
-        feature_names=data.feature_names,
-        metadata_columns=[str(c) for c in data.metadata.columns],
-        optimize=recipe.metrics.optimize or ("mse" if data.task == "regression" else "accuracy"),
-        human_error=recipe.targets.human_error,
+    from dlkit.training.trainer import train_recipe
+
+    return train_recipe(
+        recipe,
+        track=track,
+        on_start=on_start,
+        on_epoch=on_epoch,
         train_fraction=train_fraction,
+        parent_run_id=parent_run_id,
     )
-    run.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
-    summary = _write_split(run, outcome)
-    run.update_info(split_sizes=parts.sizes(), content_hash=data.content_hash)
-
-    tracker = _make_tracker(recipe, track, parent_run_id)
-    tracker.start(
-        experiment,
-        run_name,
-        {"dlkit.run_dir": str(path.resolve()), "dlkit.recipe": recipe.name, "dlkit.version": __version__},
-    )
-    run.update_info(run_id=tracker.run_id, tracking_uri=tracker.uri)
-    return _record_status(
-        run,
-        tracker,
-        lambda: _train_tracked(
-            recipe, outcome, run, tracker, summary, on_start, on_epoch, run_name, experiment, started
-        ),
-    )
-
-
-def _record_status(run: RunDir, tracker: Tracker, body: Callable[[], TrainResult]) -> TrainResult:
-    """Run ``body``; mark the run FINISHED, or FAILED / KILLED with the reason, in run.json and MLflow."""
-    status = "FAILED"
-    try:
-        result = body()
-        status = "FINISHED"
-    except KeyboardInterrupt:
-        status = "KILLED"
-        run.update_info(status=status, reason="interrupted")
-        raise
-    except Exception as exc:
-        reason = exc.message if isinstance(exc, DlkitError) else f"{type(exc).__name__}: {exc}"
-        run.update_info(status=status, reason=reason)
-        raise
-    finally:
-        tracker.finish(status)  # type: ignore[arg-type]
-    return result
 
 
 def resume(
@@ -337,233 +173,10 @@ def resume(
             an override other than train.epochs.
         DataError: the data changed since the run split it.
     """
-    from dlkit.training.resume import prepare_resume
+    from dlkit.training.trainer import resume_run
 
-    started = time.perf_counter()
     run = resolve_run(run_ref, runs_dir, tracking_uri)
-    recipe, state = prepare_resume(run, overrides or [])
-    info = run.info()
-    outcome = split(recipe, info.get("train_fraction"))
-    _check_same_split(run, outcome)
-    tracker: Tracker = NullTracker()
-    if info.get("run_id"):
-        from dlkit.tracking.mlflow_tracker import MLflowTracker
-
-        mlflow_tracker = MLflowTracker(info.get("tracking_uri"))
-        mlflow_tracker.resume(info["run_id"])
-        tracker = mlflow_tracker
-    resumes = [
-        *info.get("resumes", []),
-        {"from_epoch": state.epoch, "at": datetime.now(UTC).isoformat(timespec="seconds")},
-    ]
-    run.update_info(status="RUNNING", reason=None, resumes=resumes)
-    run.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
-    tracker.set_tags({"dlkit.resumed_from_epoch": str(state.epoch)})
-    summary = json.loads(run.split_summary_path.read_text(encoding="utf-8"))
-    return _record_status(
-        run,
-        tracker,
-        lambda: _train_tracked(
-            recipe,
-            outcome,
-            run,
-            tracker,
-            summary,
-            on_start,
-            on_epoch,
-            info["run_name"],
-            info["experiment"],
-            started,
-            resume=state,
-        ),
-    )
-
-
-def _check_same_split(run: RunDir, outcome: SplitOutcome) -> None:
-    from dlkit.errors import DataError
-
-    info = run.info()
-    if info.get("content_hash") and info["content_hash"] != outcome.data.content_hash:
-        raise DataError(
-            f"{outcome.data.description}: the data changed since run '{info.get('run_name')}' split it "
-            f"(content hash {outcome.data.content_hash[:12]}, was {info['content_hash'][:12]})",
-            hint="a resumed run must see the same data; start a new run instead",
-        )
-    stored = run.manifest().reset_index(drop=True)
-    fresh = outcome.split.manifest.reset_index(drop=True)
-    if not stored.astype(str).equals(fresh.astype(str)):
-        raise DataError(
-            f"{run.manifest_path}: the split differs from the run's (same data, another split rule?)",
-            hint="a resumed run must see the same split; start a new run instead",
-        )
-
-
-def _train_tracked(
-    recipe: Recipe,
-    outcome: SplitOutcome,
-    run: RunDir,
-    tracker: Tracker,
-    summary: dict[str, Any],
-    on_start: Callable[[TrainStart], None] | None,
-    on_epoch: Callable[[EpochEnd], None] | None,
-    run_name: str,
-    experiment: str,
-    started: float,
-    resume: Any = None,
-) -> TrainResult:
-    from dlkit._tf import import_tensorflow
-
-    import_tensorflow()
-    from dlkit.data.corrections import corrections_params
-    from dlkit.data.pipeline import inputs, make_dataset, make_stream
-    from dlkit.models import BuildContext
-    from dlkit.training import checkpoints as ckpt
-    from dlkit.training.curves import constant_predictor_loss
-    from dlkit.training.evaluate import predict, score
-    from dlkit.training.fit import fit
-    from dlkit.training.lifecycle import TrainingRun
-    from dlkit.training.runtime import training_runtime
-    from dlkit.training.session import (
-        build_training_model,
-        describe_options,
-        normalizer_inputs,
-        streamed_training_stream,
-        training_stream,
-    )
-    from dlkit.training.streamed_predictions import write_streamed_predictions
-
-    data, parts = outcome.data, outcome.split
-    params = flatten(recipe)
-    params.update(
-        {
-            "data.n_examples": data.n_examples,
-            "data.task": data.task,
-            "data.content_hash": data.content_hash,
-            "data.split.rule": parts.rule,
-            **{f"data.n_{k}": v for k, v in parts.sizes().items()},
-            **corrections_params(recipe.data.corrections),
-        }
-    )
-    if resume is None:
-        # a resumed run's params are logged already (MLflow params cannot change)
-        tracker.log_params(params)
-
-    life = TrainingRun(run, tracker, summary, on_start, on_epoch, run_name, experiment, started)
-    if data.task == "seq2seq":  # text pairs: teacher forcing, decoded evaluation (own module)
-        if resume is not None:
-            raise UnsupportedRunError("resume: seq2seq runs cannot be resumed yet; train again")
-        from dlkit.training.seq2seq_train import train_seq2seq
-
-        return train_seq2seq(recipe, outcome, life)
-
-    from dlkit.training.sequence_labeling import check_recipe as check_step_outputs
-
-    check_step_outputs(recipe, data)  # per-step labels <-> a per-step model, in one line
-    if data.task == "sequence_labeling":  # per-step labels: masked loss, per-step scores (own module)
-        if resume is not None:
-            raise UnsupportedRunError("resume: sequence_labeling runs cannot be resumed yet; train again")
-        from dlkit.training.sequence_labeling import train_sequence_labeling
-
-        return train_sequence_labeling(recipe, outcome, life)
-
-    spec = recipe.train
-    # a streamed source is read from its files batch by batch (train, dev, predictions), never whole
-    x = {} if data.stream else {name: inputs(data, parts.indices(name)) for name in parts.present()}
-    y = {name: data.y[parts.indices(name)] for name in parts.present()}
-    with training_runtime(spec, recipe.seed) as runtime:
-        context = BuildContext(
-            data=data,
-            runs_dir=Path(recipe.tracking.runs_dir),
-            tracking_uri=recipe.tracking.uri,
-            resolve_run=lambda ref: resolve_run(ref, recipe.tracking.runs_dir, recipe.tracking.uri).path,
-        )
-        adapt_on = normalizer_inputs(data, parts.indices("train")) if data.stream else x["train"]
-        model = build_training_model(recipe, data, adapt_on, runtime, context=context)
-        n_params = int(model.count_params())
-        if resume is not None:
-            restore_best = bool(spec.early_stopping and spec.early_stopping.restore_best_weights)
-            ckpt.restore(model, run.checkpoints, resume, best_weights=restore_best)
-        life.model_ready(
-            n_params,
-            spec.epochs,
-            log_params=resume is None,
-            runtime=describe_options(model, runtime),
-        )
-
-        if data.stream:
-            stream, steps = streamed_training_stream(
-                spec, data, parts.indices("train"), recipe.seed, resume.epoch if resume else 0
-            )
-            dev = make_stream(data, parts.indices("dev"), spec.batch_size)
-        else:
-            stream, steps = training_stream(
-                spec, x["train"], y["train"], recipe.seed, resume.epoch if resume else 0
-            )
-            dev = make_dataset(x["dev"], y["dev"], spec.batch_size)
-        fitted = fit(
-            model,
-            spec,
-            stream,
-            dev,
-            checkpoints=run.checkpoints,
-            on_epoch=life.epoch_end,
-            steps_per_epoch=steps,
-            resume=resume,
-            baseline_loss=constant_predictor_loss(y["train"], data.task) if spec.loss is None else None,
-        )
-    life.record_fit(fitted)
-
-    metrics: dict[str, dict[str, float]] = {}
-    run.predictions_path("dev").parent.mkdir(parents=True, exist_ok=True)
-    for name in parts.present():
-        idx = parts.indices(name)
-        if data.stream:
-            path = run.predictions_path(name)
-            metrics[name] = write_streamed_predictions(model, data, idx, path, spec.batch_size)
-            continue
-        frame, set_metrics = score(predict(model, x[name], spec.batch_size), y[name], data.task, data.classes)
-        frame.insert(0, "id", data.ids[idx])
-        for col in data.metadata.columns:
-            frame[str(col)] = data.metadata[col].to_numpy()[idx]
-        frame.to_parquet(run.predictions_path(name), index=False)
-        metrics[name] = set_metrics
-    return life.finish(model, metrics, fitted, data, parts, n_params)
-
-
-def resolve_run(ref: str | Path, runs_dir: str | Path = "runs", tracking_uri: str | None = None) -> RunDir:
-    """Find a run by directory, run name (under ``runs_dir``), MLflow run id or MLflow run name.
-
-    Local lookups come first and need no MLflow import. A run known only to MLflow (e.g. made
-    on another machine) has its artifacts downloaded to ``runs_dir/.mlflow/<run id>``.
-
-    Raises:
-        RunNotFoundError: nothing matches ``ref``.
-    """
-    for candidate in (Path(ref), Path(runs_dir) / str(ref)):
-        if (candidate / "run.json").is_file():
-            return RunDir(candidate)
-        if (candidate / "study.json").is_file():  # a tuning study: its best feasible trial
-            from dlkit.tuning.study import best_trial_dir
-
-            return RunDir(best_trial_dir(candidate))
-    from dlkit.tracking.mlflow_tracker import find_run
-
-    found = find_run(str(ref), tracking_uri)
-    if found is None:
-        raise RunNotFoundError(
-            f"run '{ref}': no run directory, run name or MLflow run id matches",
-            hint=f"pass a run directory, or check the tracking store ({tracking_uri or 'default'})",
-        )
-    run_id, run_dir, download = found
-    if run_dir and (Path(run_dir) / "run.json").is_file():
-        return RunDir(Path(run_dir))
-    target = Path(runs_dir) / ".mlflow" / run_id
-    if not (target / "run.json").is_file():
-        try:
-            download(target)
-        except Exception as exc:
-            raise TrackingError(f"run '{ref}': cannot download its artifacts: {exc}") from None
-    return RunDir.open(target)
+    return resume_run(run, overrides or [], on_start=on_start, on_epoch=on_epoch)
 
 
 def diagnose(
@@ -573,7 +186,7 @@ def diagnose(
     runs_dir: str | Path = "runs",
     tracking_uri: str | None = None,
     reports: bool = True,
-) -> list[Any]:
+) -> list[RunDiagnosis]:
     """Avoidable bias, variance, data mismatch and overfitting to dev of finished runs.
 
     Computed from each run's stored predictions (no TensorFlow; METHODOLOGY §2 and §3).
@@ -613,8 +226,8 @@ def analyze_errors(
     reports: bool = True,
     folds: int | None = None,
     label_issues_on: list[str] | None = None,
-    on_fold: Callable[[Any], None] | None = None,
-) -> Any:
+    on_fold: Callable[[FoldEnd], None] | None = None,
+) -> AnalyzeErrorsResult:
     """Error analysis of a finished run (METHODOLOGY §4), from its stored predictions (no TensorFlow).
 
     Without ``tags``: writes a seeded sheet of misclassified dev examples to tag. With ``tags``
@@ -669,7 +282,7 @@ def apply_corrections(
     out: str | Path | None = None,
     runs_dir: str | Path = "runs",
     tracking_uri: str | None = None,
-) -> Any:
+) -> ApplyCorrectionsResult:
     """Turn the labels a person corrected on a sheet into a corrections file the next training uses.
 
     Writes ``analysis/corrections.csv`` into the run directory (and to ``out``): name it under
@@ -694,8 +307,8 @@ def learning_curve(
     *,
     runs_dir: str | Path = "runs",
     tracking_uri: str | None = None,
-    on_point: Callable[[Any], None] | None = None,
-) -> Any:
+    on_point: Callable[[LearningCurvePoint], None] | None = None,
+) -> LearningCurveResult:
     """Retrain a finished run's recipe on shares of its training set and read the curve.
 
     Every point keeps the run's split (same dev set); each is recorded as a child of the run
@@ -765,7 +378,7 @@ def tune(
     recipe_path: str | Path | None = None,
     overrides: list[str] | None = None,
     **options: Any,
-) -> Any:
+) -> TuneResult:
     """Hyperparameter search (METHODOLOGY §5) with keras-tuner, every trial trained by dlkit.
 
     Args:
@@ -786,14 +399,14 @@ def tune(
     return run_tune(recipe_path, overrides, **options)
 
 
-def tune_refine(study: str | Path, **options: Any) -> Any:
+def tune_refine(study: str | Path, **options: Any) -> TuneResult:
     """Add coarse-to-fine rounds to a finished study (``rounds``, ``trials``, ``track``, ``on_event``)."""
     from dlkit.tuning.search import refine
 
     return refine(study, **options)
 
 
-def tune_preview(recipe_path: str | Path, overrides: list[str] | None = None, n: int = 2000) -> Any:
+def tune_preview(recipe_path: str | Path, overrides: list[str] | None = None, n: int = 2000) -> PreviewResult:
     """Check a recipe's search space and draw ``n`` configurations from it (no training)."""
     from dlkit.tuning.preview import preview_space
 
@@ -806,7 +419,7 @@ def gradcheck(
     batch: int = 8,
     epsilon: float = 1e-7,
     max_per_layer: int | None = 64,
-) -> Any:
+) -> GradCheckResult:
     """Check the recipe's model's gradients against two-sided numerical differences.
 
     The model is built as training builds it (normalisation fitted on train, the recipe-wide
@@ -829,39 +442,9 @@ def gradcheck(
             f"gradcheck: expected batch >= 1, epsilon > 0 and max-per-layer >= 1 "
             f"(got {batch}, {epsilon}, {max_per_layer})"
         )
-    from dlkit._tf import import_tensorflow
+    from dlkit.training.gradcheck import gradcheck_recipe
 
-    import_tensorflow()
-    import keras
-    import numpy as np
-
-    from dlkit.data.pipeline import inputs
-    from dlkit.training.fit import default_loss
-    from dlkit.training.gradcheck import check_gradients
-    from dlkit.training.session import build_training_model
-
-    outcome = split(recipe)
-    data, parts = outcome.data, outcome.split
-    train_idx = parts.indices("train")
-    pick = np.random.default_rng(recipe.seed).choice(
-        len(train_idx), min(batch, len(train_idx)), replace=False
-    )
-    chosen = train_idx[np.sort(pick)]
-    plain = recipe.model_copy(deep=True)
-    plain.train.augment = None
-    plain.train.mixed_precision = False
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(recipe.seed)
-    model = build_training_model(plain, data, inputs(data, train_idx))
-    return check_gradients(
-        model,
-        inputs(data, chosen),
-        data.y[chosen],
-        recipe.train.loss or default_loss(data.task),
-        epsilon=epsilon,
-        max_per_layer=max_per_layer,
-        seed=recipe.seed,
-    )
+    return gradcheck_recipe(recipe, split(recipe), batch=batch, epsilon=epsilon, max_per_layer=max_per_layer)
 
 
 def lr_find(
@@ -871,7 +454,7 @@ def lr_find(
     max_lr: float = 1.0,
     steps: int = 100,
     plot: str | Path | None = None,
-) -> Any:
+) -> LRFindResult:
     """Learning-rate range test on the recipe's model and training set.
 
     The model is built and compiled as training builds it (the optimizer's other settings
@@ -893,26 +476,9 @@ def lr_find(
         raise RecipeError(
             f"lr-find: expected 0 < min-lr < max-lr and steps >= 5 (got {min_lr:g}, {max_lr:g}, {steps})"
         )
-    from dlkit._tf import import_tensorflow
+    from dlkit.training.lr_find import lr_find_recipe
 
-    import_tensorflow()
-    from dlkit.data.pipeline import inputs
-    from dlkit.training.lr_find import range_test, read_range_test, smoothing_for
-    from dlkit.training.runtime import training_runtime
-    from dlkit.training.session import build_training_model, training_stream
-
-    outcome = split(recipe)
-    data, parts = outcome.data, outcome.split
-    idx = parts.indices("train")
-    x, y = inputs(data, idx), data.y[idx]
-    spec = recipe.train.model_copy(deep=True)
-    with training_runtime(spec, recipe.seed) as runtime:
-        model = build_training_model(recipe, data, x, runtime)
-        per_epoch = training_stream(spec, x, y, recipe.seed, 0)[1]
-        spec.epochs = -(-steps // per_epoch)  # enough epochs of batches for every step
-        stream, _ = training_stream(spec, x, y, recipe.seed, 0)
-        lrs, losses, diverged = range_test(model, stream, min_lr=min_lr, max_lr=max_lr, steps=steps)
-    result = read_range_test(lrs, losses, diverged, beta=smoothing_for(steps))
+    result = lr_find_recipe(recipe, split(recipe), min_lr=min_lr, max_lr=max_lr, steps=steps)
     if plot is not None:
         from dlkit.reporting.lr_find import plot_lr_find
 

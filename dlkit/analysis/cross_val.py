@@ -3,7 +3,7 @@
 Confident learning needs, for every example it judges, the probabilities of a model that never
 trained on that example. The examples to judge (the *pool*: dev and test by default, train on
 request) are cut into K stratified folds; for each fold the recipe's model is built, normalised
-and fitted exactly as ``dlkit train`` does (:func:`dlkit.training.session.build_training_model`
+and fitted exactly as ``dlkit train`` does (:func:`dlkit.training.pipeline.fit_model`
 and :func:`~dlkit.training.fit.fit` on the epoch-keyed stream, normalisation statistics from
 that fold's training data only) on the run's train set plus the other K - 1
 folds, and predicts the held-out fold. Every pool example thus gets exactly one out-of-sample
@@ -131,8 +131,10 @@ def cross_val_probabilities(
     Raises:
         DlkitError: a regression dataset, a bad K, a model that cannot be built.
     """
-    if data.task == "regression":
-        raise DataError("label issues need a classification task (the data is regression)")
+    from dlkit.tasks import task_for
+
+    if not task_for(data.task).classifies:
+        raise DataError(f"label issues need a classification task (the data is {data.task})")
     from dlkit._tf import import_tensorflow
 
     import_tensorflow()
@@ -167,13 +169,12 @@ def _fit_folds(
     import keras
 
     from dlkit._tf_memory import released_custom_gradients
-    from dlkit.data.pipeline import make_dataset
-    from dlkit.training.evaluate import class_probabilities, predict
-    from dlkit.training.fit import fit
+    from dlkit.tasks import task_for
+    from dlkit.training.pipeline import fit_model
     from dlkit.training.runtime import training_runtime
-    from dlkit.training.session import build_training_model, training_stream
 
     spec = recipe.train
+    task = task_for(data.task)
     y = data.y.astype(np.int64)
     folds = int(assignment.max()) + 1
     for k in range(folds):
@@ -188,18 +189,11 @@ def _fit_folds(
         fold_recipe = recipe.model_copy(update={"seed": recipe.seed + k})
         # each fold's traced train step would otherwise stay registered in TensorFlow for good
         with released_custom_gradients(), training_runtime(spec, fold_recipe.seed) as runtime:
-            # the recipe's whole build path, as `dlkit train` builds it (normalisation fitted
-            # on this fold's training part only, recipe-wide penalty, initialiser, augmentation)
-            model = build_training_model(fold_recipe, data, data.x[train], runtime)
-            stream, steps = training_stream(spec, data.x[train], y[train], fold_recipe.seed, 0)
-            fit(
-                model,
-                spec,
-                stream,
-                make_dataset(data.x[validation], y[validation], spec.batch_size),
-                steps_per_epoch=steps,
-            )
-            fold_probs = class_probabilities(predict(model, data.x[held], spec.batch_size), data.task)
+            # `dlkit train`'s own build and fit (normalisation fitted on this fold's training
+            # part only, recipe-wide penalty, initialiser, augmentation, epoch-keyed stream)
+            fitted = fit_model(fold_recipe, data, np.sort(train), validation, runtime)
+            scored = task.predict(fitted.model, data, held, fold_recipe)
+            fold_probs = scored.frame[[f"proba_{c}" for c in range(data.n_classes)]].to_numpy(np.float64)
         probs[assignment == k] = fold_probs
         accuracy = float((fold_probs.argmax(axis=1) == y[held]).mean()) if len(held) else float("nan")
         log.info(

@@ -41,3 +41,8 @@ def write_split_files(manifest_path: Path, result: SplitResult, data: Dataset) -
         (manifest_path.parent / "vocabulary.txt").write_text(
             "\n".join(t.replace("\n", " ") for t in data.vocabulary) + "\n", encoding="utf-8"
         )
+    target_vocabulary = getattr(data, "target_vocabulary", None)
+    if target_vocabulary:  # a text_pairs source's output tokens (index = token id)
+        (manifest_path.parent / "target_vocabulary.txt").write_text(
+            "\n".join(target_vocabulary) + "\n", encoding="utf-8"
+        )

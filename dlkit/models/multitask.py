@@ -8,7 +8,7 @@ L(ŷᵢⱼ, yᵢⱼ), where the inner sum skips labels that are missing. A missi
 it has.
 
 Recipes train multi-task models with several target columns (``data.source.target: [a, b]``,
-empty cells missing); :mod:`dlkit.training.multitask` scores them.
+empty cells missing); :mod:`dlkit.tasks.multitask_scores` scores them.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from rich.table import Table
 from dlkit.reporting.terminal import SET_ORDER, split_table
 
 if TYPE_CHECKING:
-    from dlkit.api import SplitOutcome
     from dlkit.data.manifest import ManifestCheck
+    from dlkit.data.prepare import SplitOutcome
 
 
 def source_table(summary: dict[str, Any]) -> Table | None:

@@ -10,8 +10,9 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from dlkit.analysis.learning_curve import LearningCurveResult
-    from dlkit.api import SplitOutcome, TrainResult, TrainStart
+    from dlkit.data.prepare import SplitOutcome
     from dlkit.training.fit import EpochEnd
+    from dlkit.training.results import TrainResult, TrainStart
 
 SET_ORDER = ("train", "train_dev", "dev", "test")
 MAX_CLASS_COLUMNS = 6  # beyond this, one column with the range of class shares keeps 80 columns

@@ -46,21 +46,6 @@ class CurveWarning:
         return f"{self.message}. {self.advice}"
 
 
-def constant_predictor_loss(y: np.ndarray, task: str) -> float | None:
-    """The loss of always predicting the training prior: class entropy (nats) or the variance."""
-    if len(y) == 0:
-        return None
-    if task == "multitask":
-        from dlkit.training.multitask import constant_loss
-
-        return constant_loss(y)
-    if task == "regression":
-        return float(np.var(np.asarray(y, dtype=np.float64)))
-    _, counts = np.unique(y, return_counts=True)
-    p = counts / counts.sum()
-    return float(-(p * np.log(p)).sum())
-
-
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 

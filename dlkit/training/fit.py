@@ -1,5 +1,5 @@
-"""Compile and fit a model: loss from the task, optimizer and schedule from the registries,
-checkpoints every epoch, resumable, with the training curve checked at the end."""
+"""Fit a compiled model: the schedule from the registry, checkpoints every epoch, resumable,
+with the training curve checked at the end (building and compiling: :mod:`dlkit.training.pipeline`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlkit.training.curves import CurveWarning, check_curves
-from dlkit.training.optimizers import OPTIMIZERS
 from dlkit.training.schedules import Plateau, PlateauSpec, is_per_epoch, lr_at
 from dlkit.training.spec import TrainSpec
 
@@ -21,12 +20,6 @@ if TYPE_CHECKING:
     from dlkit.training.checkpoints import ResumeState
 
 log = logging.getLogger(__name__)
-
-DEFAULT_LOSS = {
-    "binary": "binary_crossentropy",
-    "multiclass": "sparse_categorical_crossentropy",
-    "regression": "mean_squared_error",
-}
 
 
 @dataclass
@@ -48,31 +41,6 @@ class FitResult:
     initial_epoch: int = 0
     diverged_epoch: int | None = None
     warnings: list[CurveWarning] = field(default_factory=list)
-
-
-def default_loss(task: str) -> Any:
-    """The task's loss: a Keras name, or for multitask the masked binary cross-entropy (several
-    0/1 targets, NaN where unknown: :mod:`dlkit.models.multitask`)."""
-    if task == "multitask":
-        from dlkit.models.layers import masked_binary_crossentropy
-
-        return masked_binary_crossentropy
-    return DEFAULT_LOSS[task]
-
-
-def compile_model(model: keras.Model, spec: TrainSpec, task: str) -> None:
-    """Compile with the recipe's optimizer and the task's loss (unless the recipe names one)."""
-    metrics: list[Any] = ["accuracy"] if task != "regression" else ["mae"]
-    if task == "multitask":
-        from dlkit.models.layers import MaskedBinaryAccuracy
-
-        metrics = [MaskedBinaryAccuracy()]
-    model.compile(
-        optimizer=OPTIMIZERS.build(spec.optimizer),
-        loss=spec.loss or default_loss(task),
-        metrics=metrics,
-        jit_compile=spec.jit_compile,
-    )
 
 
 def fit(

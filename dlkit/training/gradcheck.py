@@ -22,6 +22,9 @@ from dlkit.errors import BuildError
 if TYPE_CHECKING:
     import keras
 
+    from dlkit.data.prepare import SplitOutcome
+    from dlkit.recipe.schema import Recipe
+
 GOOD_BELOW = 1e-6  # "about 1e-7": an order of magnitude of slack for float64 round-off
 BUG_AT = 1e-3
 JITTER = 1e-2  # standard deviation of the noise added to the weights before checking
@@ -131,7 +134,7 @@ def _owner(path: str) -> str:
 
 def check_gradients(
     model: keras.Model,
-    x: np.ndarray,
+    x: Any,
     y: np.ndarray,
     loss: Any,
     *,
@@ -143,7 +146,7 @@ def check_gradients(
 
     Args:
         model: the model (any dtype; it is cloned in float64, weights copied).
-        x: a small batch of inputs.
+        x: a small batch of inputs (an array, or a tuple for a model with several inputs).
         y: its targets.
         loss: a Keras loss name or callable ``(y_true, y_pred) -> losses``.
         epsilon: the two-sided difference's step ε.
@@ -160,7 +163,13 @@ def check_gradients(
 
     loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
     model64 = to_float64(model)
-    x64 = tf.constant(np.asarray(x, dtype=np.float64))
+    # real inputs in float64; token ids (integers) stay ids
+    x64 = tf.nest.map_structure(
+        lambda a: tf.constant(
+            a if np.issubdtype(np.asarray(a).dtype, np.integer) else np.asarray(a, np.float64)
+        ),
+        x,
+    )
     reference = np.asarray(model(x64, training=False), dtype=np.float64)
     copied = np.asarray(model64(x64, training=False))
     if not np.allclose(reference, copied, rtol=1e-3, atol=1e-4):
@@ -231,7 +240,7 @@ def check_gradients(
         layers.append(LayerCheck(owner, entry.n_params, len(approx), diff, verdict(diff)))
     overall = relative_difference(np.asarray(all_approx), np.asarray(all_grad))
     overall_verdict = "bug" if any(layer.verdict == "bug" for layer in layers) else verdict(overall)
-    result = GradCheckResult(layers, overall, overall_verdict, epsilon, len(x))
+    result = GradCheckResult(layers, overall, overall_verdict, epsilon, len(y))
     failing = [layer.layer for layer in layers if layer.verdict == "bug"]
     if failing:
         result.suspect = failing[-1]
@@ -244,3 +253,49 @@ def check_gradients(
                     break
                 result.after_suspect.append(name)
     return result
+
+
+def gradcheck_recipe(
+    recipe: Recipe,
+    outcome: SplitOutcome,
+    *,
+    batch: int = 8,
+    epsilon: float = 1e-7,
+    max_per_layer: int | None = 64,
+) -> GradCheckResult:
+    """Gradient-check the recipe's model, built by the one build path, on a seeded training batch.
+
+    The model is built as training builds it (normalisation fitted on train, the recipe-wide
+    regularisation and initialiser, the task's head and loss; augmentation left out, as at
+    inference), freshly initialised with the recipe's seed (METHODOLOGY §6).
+    """
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    from dlkit.tasks import task_for
+    from dlkit.training.pipeline import build_model
+
+    data, parts = outcome.data, outcome.split
+    train_idx = parts.indices("train")
+    pick = np.random.default_rng(recipe.seed).choice(
+        len(train_idx), min(batch, len(train_idx)), replace=False
+    )
+    chosen = train_idx[np.sort(pick)]
+    plain = recipe.model_copy(deep=True)
+    plain.train.mixed_precision = False
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(recipe.seed)
+    model = build_model(plain, data, train_idx, augment=False)
+    task = task_for(data.task)
+    x, y = task.fit_arrays(data, chosen)
+    return check_gradients(
+        model,
+        x,
+        y,
+        recipe.train.loss or task.loss(data),
+        epsilon=epsilon,
+        max_per_layer=max_per_layer,
+        seed=recipe.seed,
+    )

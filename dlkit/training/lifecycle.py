@@ -3,7 +3,7 @@
 :class:`TrainingRun` holds what a trainer needs besides its model and data: the run directory,
 the tracker and the caller's callbacks. It announces the built model, logs each epoch, records
 the curve warnings (failing the run on a diverged loss) and finishes the run: metrics, model,
-status, artifacts and the :class:`~dlkit.api.TrainResult`.
+status, artifacts and the :class:`~dlkit.training.results.TrainResult`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 
     import keras
 
-    from dlkit.api import TrainResult, TrainStart
     from dlkit.data.dataset import Dataset
     from dlkit.data.split import SplitResult
     from dlkit.rundir import RunDir
     from dlkit.tracking import Tracker
     from dlkit.training.fit import EpochEnd, FitResult
+    from dlkit.training.results import TrainResult, TrainStart
 
 # per-set counts in metrics.json that are not metrics to track
 COUNT_KEYS = ("n", "n_steps")
@@ -46,7 +46,7 @@ class TrainingRun:
 
     def model_ready(self, n_params: int, epochs: int, *, log_params: bool = True, **info: Any) -> None:
         """Record the built model's size (and ``info`` in run.json) and tell the caller."""
-        from dlkit.api import TrainStart
+        from dlkit.training.results import TrainStart
 
         self.run.update_info(n_params=n_params, **info)
         if log_params:  # a resumed run's params are logged already (MLflow params cannot change)
@@ -76,8 +76,8 @@ class TrainingRun:
         Raises:
             TrainingDivergedError: the loss became NaN or infinite.
         """
-        from dlkit.api import TrainingDivergedError
         from dlkit.training.fit import history_frame
+        from dlkit.training.results import TrainingDivergedError
 
         run, tracker = self.run, self.tracker
         history_frame(fitted.history).to_csv(run.history_path)
@@ -102,7 +102,7 @@ class TrainingRun:
         n_params: int,
     ) -> TrainResult:
         """Write metrics and the model, mark the run FINISHED, log its files, and sum it up."""
-        from dlkit.api import TrainResult
+        from dlkit.training.results import TrainResult
 
         run, tracker = self.run, self.tracker
         write_json(run.metrics_path, metrics)

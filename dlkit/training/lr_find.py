@@ -137,4 +137,37 @@ def range_test(
     return lrs, losses, None
 
 
-__all__ = ["LRFindResult", "log_rates", "range_test", "read_range_test", "smooth", "smoothing_for"]
+def lr_find_recipe(recipe: Any, outcome: Any, *, min_lr: float, max_lr: float, steps: int) -> LRFindResult:
+    """Range test of the recipe's model, built and fed by the one pipeline, on its training set.
+
+    The model is built and compiled as training builds it (the optimizer's other settings
+    kept); each step trains one mini-batch of the epoch-keyed stream at the next rate.
+    """
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
+    from dlkit.training.pipeline import batch_size, build_model, training_data
+    from dlkit.training.runtime import training_runtime
+    from dlkit.training.stream import steps_per_epoch
+
+    data, parts = outcome.data, outcome.split
+    train, dev = parts.indices("train"), parts.indices("dev")
+    spec = recipe.train.model_copy(deep=True)
+    per_epoch = steps_per_epoch(len(train), batch_size(spec, len(train)))
+    spec.epochs = -(-steps // per_epoch)  # enough epochs of batches for every step
+    with training_runtime(spec, recipe.seed) as runtime:
+        model = build_model(recipe, data, train, runtime)
+        stream, _, _ = training_data(spec, data, train, dev, recipe.seed)
+        lrs, losses, diverged = range_test(model, stream, min_lr=min_lr, max_lr=max_lr, steps=steps)
+    return read_range_test(lrs, losses, diverged, beta=smoothing_for(steps))
+
+
+__all__ = [
+    "LRFindResult",
+    "log_rates",
+    "lr_find_recipe",
+    "range_test",
+    "read_range_test",
+    "smooth",
+    "smoothing_for",
+]

@@ -9,7 +9,7 @@ from epoch 0, and a resumed run trains on the same batches.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,7 +28,7 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 
 
 def epoch_stream(
-    x: np.ndarray,
+    x: Any,
     y: np.ndarray,
     batch_size: int,
     *,
@@ -39,13 +39,14 @@ def epoch_stream(
 ) -> tf.data.Dataset:
     """Batches of ``(x, y)`` for epochs ``initial_epoch .. epochs - 1``, one after the other.
 
-    Fit it with ``steps_per_epoch=steps_per_epoch(len(x), batch_size)``: Keras then keeps one
+    ``x`` is an array or a tuple of arrays (a model with several inputs), one row per example.
+    Fit it with ``steps_per_epoch=steps_per_epoch(len(y), batch_size)``: Keras then keeps one
     iterator across epochs instead of restarting the dataset.
     """
     import tensorflow as tf
 
-    n = len(x)
-    features, targets = tf.constant(x), tf.constant(y)
+    n = len(y)
+    features, targets = tf.nest.map_structure(tf.constant, x), tf.constant(y)
 
     # plain Python branching on `shuffle`; AutoGraph need not look at it
     @tf.autograph.experimental.do_not_convert
@@ -57,7 +58,7 @@ def epoch_stream(
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
     def gather(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return tf.gather(features, index), tf.gather(targets, index)
+        return tf.nest.map_structure(lambda t: tf.gather(t, index), features), tf.gather(targets, index)
 
     epochs_ds = tf.data.Dataset.range(initial_epoch, epochs)
     return epochs_ds.flat_map(one_epoch).map(gather).prefetch(tf.data.AUTOTUNE)

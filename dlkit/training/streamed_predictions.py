@@ -1,7 +1,7 @@
 """Predictions of a streamed set, scored and written chunk by chunk.
 
-The same per-example columns and per-set metrics as :func:`dlkit.training.evaluate.score` on
-the whole set, but the inputs are read batch by batch from the files and the predictions
+The same per-example columns and per-set metrics as the task's ``score`` on the whole set,
+but the inputs are read batch by batch from the files and the predictions
 frame is appended to the Parquet file one chunk at a time, so neither is held whole.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dlkit.training.evaluate import score
+from dlkit.tasks import task_for
 
 if TYPE_CHECKING:
     import keras
@@ -43,10 +43,10 @@ class _Totals:
         else:
             self.abs_error += float((frame["y_pred"] - frame["y_true"]).abs().sum())
 
-    def metrics(self, task: str) -> dict[str, float]:
+    def metrics(self, classifies: bool) -> dict[str, float]:
         nan = float("nan")
         loss = self.loss / self.n if self.n else nan
-        if task == "regression":
+        if not classifies:
             mae = self.abs_error / self.n if self.n else nan
             return {"n": self.n, "loss": loss, "mse": loss, "mae": mae, "error": loss}
         accuracy = self.correct / self.n if self.n else nan
@@ -66,13 +66,14 @@ def write_streamed_predictions(
         batch_size: examples per batch read and predicted (the training batch size: what fits).
 
     Returns:
-        The set's metrics, as :func:`dlkit.training.evaluate.score` computes them.
+        The set's metrics, as the task's ``score`` computes them on the whole set.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from dlkit.data.pipeline import make_stream
 
+    task = task_for(data.task)
     indices = np.sort(indices)
     totals = _Totals()
     writer: pq.ParquetWriter | None = None
@@ -82,7 +83,7 @@ def write_streamed_predictions(
     def flush() -> None:
         nonlocal writer, done
         chunk = indices[done : done + sum(len(o) for o in outputs)]
-        frame, _ = score(np.concatenate(outputs), data.y[chunk], data.task, data.classes)
+        frame = task.score(np.concatenate(outputs), data.y[chunk], data).frame
         frame.insert(0, "id", data.ids[chunk])
         for col in data.metadata.columns:
             frame[str(col)] = data.metadata[col].to_numpy()[chunk]
@@ -106,4 +107,4 @@ def write_streamed_predictions(
     finally:
         if writer is not None:
             writer.close()
-    return totals.metrics(data.task)
+    return totals.metrics(task.classifies)

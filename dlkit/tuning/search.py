@@ -26,8 +26,7 @@ import yaml
 from dlkit import __version__
 from dlkit._tf_memory import frozen_heap
 from dlkit.analysis.satisficing import check_satisficing
-from dlkit.data.split import SplitResult, split_dataset
-from dlkit.errors import DataError, DlkitError, RecipeError
+from dlkit.errors import DlkitError, RecipeError
 from dlkit.recipe.loader import load_recipe, validate_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
@@ -52,7 +51,6 @@ from dlkit.tuning.trial import StudyData, TrialFailed, TrialOutcome, train_trial
 log = logging.getLogger(__name__)
 
 MEASURES = ("params", "latency_ms", "model_size_mb")
-SET_METRICS = {"regression": ("loss", "mse", "mae", "error"), "classification": ("loss", "accuracy", "error")}
 
 
 @dataclass
@@ -199,15 +197,17 @@ def check_space(recipe: Recipe, source: str) -> list[Dimension]:
     return dims
 
 
-def _check_metrics(recipe: Recipe, task: str, source: str) -> tuple[str, dict[str, str]]:
-    family = "regression" if task == "regression" else "classification"
-    available = SET_METRICS[family]
-    metric = recipe.metrics.optimize or ("mse" if task == "regression" else "accuracy")
+def _check_metrics(recipe: Recipe, task_name: str, source: str) -> tuple[str, dict[str, str]]:
+    from dlkit.tasks import task_for
+
+    task = task_for(task_name)
+    available = task.set_metrics
+    metric = recipe.metrics.optimize or task.default_metric
     if metric not in available:
         from dlkit._naming import did_you_mean
 
         raise RecipeError(
-            f"{source}: metrics.optimize: expected a dev-set metric of a {task} model "
+            f"{source}: metrics.optimize: expected a dev-set metric of a {task_name} model "
             f"({', '.join(available)}) (got {metric!r}).{did_you_mean(metric, list(available))}"
         )
     for name in recipe.metrics.satisfice:
@@ -231,24 +231,13 @@ def _now() -> str:
 
 
 def _load_study_data(recipe: Recipe, study: StudyDir) -> StudyData:
-    """The data and the study's stored split (the same examples in every trial and worker)."""
-    import pandas as pd
+    """The study's data, loaded and split as ``dlkit train`` does, checked against the stored split
+    (the same examples in every trial and worker)."""
+    from dlkit.data.prepare import check_same_split, split_recipe
 
-    from dlkit.data.sources import load_source
-
-    data = load_source(recipe.data.source, recipe.data.task, Path.cwd())
-    info = study.info()
-    if info.get("content_hash") and info["content_hash"] != data.content_hash:
-        raise DataError(
-            f"{data.description}: the data changed since study {study.path} started "
-            f"(content hash {data.content_hash[:12]} != {info['content_hash'][:12]})",
-            hint="start a new study on the new data",
-        )
-    manifest = pd.read_parquet(study.manifest_path)
-    if len(manifest) != data.n_examples or list(manifest["id"].astype(str)) != [str(i) for i in data.ids]:
-        raise DataError(f"{study.manifest_path}: the split manifest does not match the data's ids")
-    assignment = manifest["set"].to_numpy().astype(str)
-    return StudyData(data, SplitResult(assignment, manifest, info.get("split_rule", "study split")))
+    outcome = split_recipe(recipe)
+    check_same_split(f"study {study.path}", outcome, study.info().get("content_hash"), study.manifest_path)
+    return outcome
 
 
 class _Interrupts:
@@ -731,14 +720,12 @@ def _recipe_yaml(recipe: Recipe) -> str:
 
 def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool) -> StudyDir:
     assert recipe.tune is not None
-    from dlkit.data.sources import load_source
+    from dlkit.data.prepare import split_recipe
+    from dlkit.data.summary import write_split_files
 
-    data = load_source(recipe.data.source, recipe.data.task, Path.cwd())
-    if data.task == "sequence_labeling":
-        raise RecipeError(
-            f"{source}: data: per-step labels (task sequence_labeling) cannot be tuned yet",
-            hint="train each candidate with dlkit train (--set model.units=[64] ...)",
-        )
+    # the study's examples are `dlkit train`'s: same columns, split, corrections and vocabulary
+    outcome = split_recipe(recipe)
+    data, split = outcome.data, outcome.split
     metric, constraints = _check_metrics(recipe, data.task, source)
     runs_dir = Path(recipe.tracking.runs_dir)
     name = f"{recipe.name}-study-{_stamp()}"
@@ -757,12 +744,9 @@ def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool)
         name = path.name
     study = StudyDir(path)
     path.mkdir(parents=True, exist_ok=True)
-    split = split_dataset(data, recipe.data.split, recipe.seed)
     study.manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    split.manifest.to_parquet(study.manifest_path, index=False)
-    write_json(
-        study.split_summary_path, {"sizes": split.sizes(), "rule": split.rule, "source": data.description}
-    )
+    write_split_files(study.manifest_path, split, data)
+    write_json(study.split_summary_path, outcome.summary())
     study.recipe_path.write_text(_recipe_yaml(recipe), encoding="utf-8")
     tracking = make_tracking(track, recipe.tracking.uri)
     experiment = recipe.tracking.experiment or recipe.name

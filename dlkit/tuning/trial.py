@@ -1,7 +1,9 @@
-"""Train one trial through dlkit's own build path: registry model, compile, fit, score in inference mode.
+"""Train one trial: ``dlkit train``'s own pipeline with the sampled values, nothing less.
 
-The study's split is computed once and passed in; every trial writes a run directory of the
-usual layout (``dlkit diagnose`` reads it), but only the best trial's model goes to MLflow.
+The study's data is loaded and split once, exactly as ``dlkit train`` does
+(:func:`dlkit.data.prepare.split_recipe`: same columns, corrections, vocabulary), and passed
+in; every trial writes a run directory of the usual layout (``dlkit diagnose`` reads it),
+but only the best trial's model goes to MLflow.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from dlkit.data.dataset import Dataset
-from dlkit.data.split import SplitResult
-from dlkit.errors import BuildError, DlkitError
+from dlkit.data.prepare import SplitOutcome
+from dlkit.errors import BuildError, DlkitError, RecipeError
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
 
@@ -26,20 +28,8 @@ class TrialFailed(DlkitError):
     """A trial that cannot finish: NaN loss, a model that cannot be built, an invalid recipe."""
 
 
-@dataclass
-class StudyData:
-    """The data and the study's one split, shared by every trial."""
-
-    data: Dataset
-    split: SplitResult
-
-    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Inputs and targets of every set; a streamed source's sets are read into memory."""
-        from dlkit.data.pipeline import inputs
-
-        x = {name: inputs(self.data, self.split.indices(name)) for name in self.split.present()}
-        y = {name: self.data.y[self.split.indices(name)] for name in self.split.present()}
-        return x, y
+# a study's data: what :func:`dlkit.data.prepare.split_recipe` gives `dlkit train`, made once
+StudyData = SplitOutcome
 
 
 @dataclass
@@ -53,9 +43,12 @@ class TrialOutcome:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def measure_latency_ms(model: Any, input_shape: tuple[int, ...], repeats: int = 20) -> float:
-    """Median inference time of one example, in ms (batch of 1, after a warm-up)."""
-    x = np.zeros((1, *input_shape), dtype=np.float32)
+def measure_latency_ms(model: Any, data: Dataset, recipe: Recipe, repeats: int = 20) -> float:
+    """Median inference time of one example, in ms (batch of 1: the first training example,
+    in the model's own input form, after a warm-up)."""
+    from dlkit.tasks import task_for
+
+    x, _ = task_for(data.task).fit_arrays(data, np.asarray([0]))
     for _ in range(3):  # tracing and allocation are not latency
         model(x, training=False)
     times = []
@@ -112,72 +105,50 @@ def _train(
     on_epoch: Callable[[Any], None] | None,
 ) -> TrialOutcome:
     import keras
-    import pandas as pd
 
-    from dlkit.data.pipeline import make_dataset
-    from dlkit.models import Head, build_model
-    from dlkit.training.evaluate import predict, score
-    from dlkit.training.fit import compile_model, fit
+    from dlkit.training.fit import history_frame
+    from dlkit.training.pipeline import fit_model, predict_sets
+    from dlkit.training.runtime import training_runtime
 
     data, parts = study.data, study.split
     # a fresh Keras state (layer names); collecting the previous trial's garbage is the caller's job
     keras.backend.clear_session(free_memory=False)
-    keras.utils.set_random_seed(recipe.seed)
-    x, y = study.arrays()
-    normalizer = None
-    if recipe.data.normalize:
-        normalizer = keras.layers.Normalization(axis=None if data.kind == "image" else -1, name="normalize")
-        normalizer.adapt(x["train"])
-    head = Head.for_task(data.task, data.n_classes)
+    if epochs is not None:
+        recipe = recipe.model_copy(update={"train": recipe.train.model_copy(update={"epochs": epochs})})
     try:
-        model = build_model(
-            recipe.model, data.input_shape, head, normalizer, name=recipe.name.replace("-", "_")
-        )
-        compile_model(model, recipe.train, data.task)
+        # the trial is `dlkit train` with the sampled values: same build, runtime, stream and fit
+        with training_runtime(recipe.train, recipe.seed) as runtime:
+            fitted = fit_model(
+                recipe,
+                data,
+                parts.indices("train"),
+                parts.indices("dev"),
+                runtime,
+                warm_start=warm_start,
+                on_epoch=on_epoch,
+            )
     except BuildError as exc:
         raise TrialFailed(f"cannot build the model: {exc.message}") from None
-    except (ValueError, TypeError) as exc:
-        raise TrialFailed(f"cannot build the model: {type(exc).__name__}: {exc}") from None
-    if warm_start is not None and warm_start.is_file():
-        previous = keras.saving.load_model(warm_start, compile=False)
-        model.set_weights(previous.get_weights())
-    n_params = int(model.count_params())
-    spec = recipe.train if epochs is None else recipe.train.model_copy(update={"epochs": epochs})
-    fitted = fit(
-        model,
-        spec,
-        make_dataset(x["train"], y["train"], spec.batch_size, shuffle=spec.shuffle, seed=recipe.seed),
-        make_dataset(x["dev"], y["dev"], spec.batch_size),
-        on_epoch=on_epoch,
-    )
-    for epoch, row in enumerate(fitted.history, start=1):
-        loss = row.get("loss")
-        if loss is not None and not math.isfinite(loss):
-            raise TrialFailed(f"training loss became {loss} at epoch {epoch} (learning rate too high?)")
+    except RecipeError as exc:
+        raise TrialFailed(f"the sampled configuration does not fit the data: {exc.message}") from None
+    if fitted.fit.diverged_epoch is not None:
+        first = fitted.fit.warnings[0]
+        raise TrialFailed(first.message)
+    model = fitted.model
     run.history_path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(fitted.history, index=pd.RangeIndex(1, len(fitted.history) + 1, name="epoch")).to_csv(
-        run.history_path
-    )
-    metrics: dict[str, dict[str, float]] = {}
-    run.predictions_path("dev").parent.mkdir(parents=True, exist_ok=True)
-    for name in parts.present():
-        idx = parts.indices(name)
-        frame, set_metrics = score(predict(model, x[name], spec.batch_size), y[name], data.task, data.classes)
+    history_frame(fitted.fit.history).to_csv(run.history_path)
+    metrics = predict_sets(model, recipe, data, parts, run.predictions_path)
+    for name, set_metrics in metrics.items():
         if not all(math.isfinite(v) for v in set_metrics.values()):
             raise TrialFailed(f"{name} metrics are not finite ({set_metrics}): the model outputs NaN")
-        frame.insert(0, "id", data.ids[idx])
-        for col in data.metadata.columns:
-            frame[str(col)] = data.metadata[col].to_numpy()[idx]
-        frame.to_parquet(run.predictions_path(name), index=False)
-        metrics[name] = set_metrics
     write_json(run.metrics_path, metrics)
     run.model_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(run.model_path)
     measured: dict[str, float] = {}
     if "params" in measure:
-        measured["params"] = float(n_params)
+        measured["params"] = float(fitted.n_params)
     if "latency_ms" in measure:
-        measured["latency_ms"] = measure_latency_ms(model, data.input_shape)
+        measured["latency_ms"] = measure_latency_ms(model, data, recipe)
     if "model_size_mb" in measure:
         measured["model_size_mb"] = run.model_path.stat().st_size / 1e6
-    return TrialOutcome(metrics, n_params, measured, fitted.epochs_run, fitted.history)
+    return TrialOutcome(metrics, fitted.n_params, measured, fitted.fit.epochs_run, fitted.fit.history)

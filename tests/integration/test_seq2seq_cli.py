@@ -28,7 +28,15 @@ def test_reverse_recipe_learns_reversal(workdir: Path, tracking_uri: str) -> Non
     assert metrics["test"]["error"] == pytest.approx(1 - metrics["test"]["exact_match"])
     assert metrics["test"]["token_accuracy"] >= metrics["test"]["exact_match"] - 1e-9
     predictions = pd.read_parquet(run / "predictions" / "test.parquet")
-    assert list(predictions.columns) == ["id", "input", "y_true", "y_pred", "correct"]
+    assert list(predictions.columns) == [
+        "id",
+        "input",
+        "y_true",
+        "y_pred",
+        "correct",
+        "token_accuracy",
+        "length",
+    ]
     assert (predictions["y_true"] == predictions["input"].map(lambda s: s[::-1])).all()
     assert predictions["correct"].mean() == pytest.approx(metrics["test"]["exact_match"])
 

@@ -34,7 +34,7 @@ def test_parity_recipe_tags_every_step(workdir: Path, tracking_uri: str) -> None
     x, y = arrays["x"][:, :, 0], arrays["y"]
     assert test["n_steps"] == (y[json_ids(run, "test")] != -1).sum()
     predictions = pd.read_parquet(run / "predictions" / "test.parquet")
-    assert list(predictions.columns) == ["id", "y_true", "y_pred", "correct", "step_accuracy"]
+    assert list(predictions.columns) == ["id", "y_true", "y_pred", "correct", "step_accuracy", "length"]
     for row in predictions.itertuples():
         length = int((y[row.id] != -1).sum())
         parity = [str(v) for v in np.cumsum(x[row.id][:length]) % 2]
@@ -81,11 +81,17 @@ def test_model_and_label_shapes_must_agree(workdir: Path) -> None:
         assert message in " ".join(result.output.split()) and "Traceback" not in result.output
 
 
-def test_tune_refuses_per_step_labels(workdir: Path) -> None:
+def test_tune_trains_per_step_labels_as_train_does(workdir: Path) -> None:
     shutil.copy(RECIPES / "sequence-tagging.yaml", workdir / "recipe.yaml")
     shutil.copytree(RECIPES / "data", workdir / "data")
     with (workdir / "recipe.yaml").open("a") as f:
-        f.write("tune:\n  space:\n    model.units.0: {choice: [8, 16]}\n")
-    result = runner.invoke(app, ["tune", "recipe.yaml", "--no-track"])
-    assert result.exit_code == 2, result.output
-    assert "cannot be tuned yet" in result.output and "Traceback" not in result.output
+        f.write("tune:\n  trials: 2\n  space:\n    model.units.0: {choice: [8, 16]}\n")
+    result = runner.invoke(app, ["tune", "recipe.yaml", "--no-track", "--set", "train.epochs=3"])
+    assert result.exit_code == 0, result.output
+    (study,) = (workdir / "runs").iterdir()
+    trials = pd.read_csv(study / "trials.csv")
+    assert (trials["status"] == "COMPLETED").all() and len(trials) == 2
+    trial = next(p for p in (study / "trials").iterdir() if (p / "metrics.json").is_file())
+    metrics = json.loads((trial / "metrics.json").read_text())
+    assert {"step_accuracy", "exact_match"} <= set(metrics["dev"])
+    assert "step_accuracy" in pd.read_parquet(trial / "predictions" / "dev.parquet").columns

@@ -144,7 +144,7 @@ def test_failed_trials_are_recorded_and_the_search_goes_on_up_to_the_budget(
     failed = table[table["status"] == "FAILED"]
     assert len(table) == 2 and len(failed) == 1
     assert (failed["train.optimizer.learning_rate"] == 1e30).all()
-    assert failed["reason"].str.startswith("training loss became nan").all()
+    assert failed["reason"].str.startswith("training loss became NaN").all()
     assert table.iloc[0]["status"] == "COMPLETED"
     runs = [r for r in _runs(tracking_uri, "tiny-tune") if r.data.tags.get("dlkit.kind") == "trial"]
     statuses = {r.data.tags["dlkit.trial"]: r.info.status for r in runs}
@@ -252,7 +252,7 @@ def test_process_isolation_trains_each_trial_in_a_fresh_worker_with_the_same_res
     assert result.exit_code == 0, result.output
     table = pd.read_csv(workdir / "isolated" / "trials.csv").set_index("train.optimizer.learning_rate")
     assert table.loc[1e30, "status"] == "FAILED"
-    assert table.loc[1e30, "reason"].startswith("training loss became nan")
+    assert table.loc[1e30, "reason"].startswith("training loss became NaN")
     assert table.loc[0.1, "status"] == "COMPLETED"
     pids = [
         json.loads((workdir / "isolated" / "trials" / t / "run.json").read_text())["worker_pid"]

@@ -11,7 +11,7 @@ import pytest
 from dlkit.data.sources import SOURCES, load_source
 from dlkit.data.text_pairs import PairDataset
 from dlkit.errors import DataError, RecipeError
-from dlkit.training.seq2seq_train import sequence_scores
+from dlkit.tasks.seq2seq import sequence_scores
 
 
 def _source(folder: Path, rows: list[tuple[str, str]], **options: object) -> object:

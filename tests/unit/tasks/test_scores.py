@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from dlkit.training.evaluate import score
+from dlkit.tasks import task_for
+
+
+def score(outputs, y, task, classes):
+    """A task's per-example frame and set metrics, as the pipeline writes them."""
+    scored = task_for(task).score(np.asarray(outputs), np.asarray(y), SimpleNamespace(classes=classes))
+    return scored.frame, scored.metrics
+
+
+def constant_predictor_loss(y, task):
+    return task_for(task).baseline_loss(np.asarray(y))
 
 
 def test_multiclass_known_answers() -> None:

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from dlkit.training.curves import constant_predictor_loss
-from dlkit.training.evaluate import score
-from dlkit.training.multitask import label_counts
+from dlkit.tasks import task_for
+from dlkit.tasks.multitask_scores import label_counts
+
+
+def score(outputs, y, task, classes):
+    """A task's per-example frame and set metrics, as the pipeline writes them."""
+    scored = task_for(task).score(np.asarray(outputs), np.asarray(y), SimpleNamespace(classes=classes))
+    return scored.frame, scored.metrics
+
+
+def constant_predictor_loss(y, task):
+    return task_for(task).baseline_loss(np.asarray(y))
+
 
 NAN = np.nan
 

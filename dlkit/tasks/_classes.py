@@ -1,0 +1,60 @@
+"""What binary and multiclass classification share: one class per example, scored by argmax."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from dlkit.tasks.base import Scored, Task, class_accuracy_metrics
+
+if TYPE_CHECKING:
+    from dlkit.data.dataset import Dataset
+
+_EPS = 1e-7
+
+
+class ClassTask(Task):
+    """One class label per example; predictions carry the probability of every class."""
+
+    classifies = True
+    streams = True
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Model outputs -> `(n, classes)` probabilities."""
+        return np.asarray(outputs, dtype=np.float64)
+
+    def baseline_loss(self, y_train: np.ndarray) -> float | None:
+        """Cross-entropy (nats) of always predicting the training class frequencies."""
+        if len(y_train) == 0:
+            return None
+        _, counts = np.unique(y_train, return_counts=True)
+        p = counts / counts.sum()
+        return float(-(p * np.log(p)).sum())
+
+    def score(self, outputs: np.ndarray, y: np.ndarray, data: Dataset) -> Scored:
+        """y_true, y_pred, correct, confidence, loss and proba_<k>; n, loss, accuracy and error."""
+        proba = self.probabilities(outputs)
+        n = len(y)
+        pred_idx = proba.argmax(axis=1)
+        y_idx = np.asarray(y).astype(int)
+        loss = -np.log(np.clip(proba[np.arange(n), y_idx], _EPS, 1.0))
+        labels = np.asarray(data.classes, dtype=object)
+        correct = pred_idx == y_idx
+        frame = pd.DataFrame(
+            {
+                "y_true": pd.array(labels[y_idx].tolist()),
+                "y_pred": pd.array(labels[pred_idx].tolist()),
+                "correct": correct,
+                "confidence": proba.max(axis=1),
+                "loss": loss,
+            }
+        )
+        for k in range(proba.shape[1]):
+            frame[f"proba_{k}"] = proba[:, k]
+        return Scored(frame, class_accuracy_metrics(correct, loss))
+
+    def label_summary(self, y: np.ndarray, classes: list[Any]) -> dict[str, Any]:
+        counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(classes))
+        return {"classes": {str(c): int(k) for c, k in zip(classes, counts, strict=True)}}

@@ -1,0 +1,205 @@
+"""What a task is: everything the one build, train and predict path needs to know about it.
+
+A task (binary, multiclass, regression, ...) says which head the model ends with, which loss
+and Keras metrics it compiles with, what the model is fitted on, how a set's predictions file
+is written and scored, how one example's error is read for the reports, and which reports
+apply. :mod:`dlkit.training.pipeline` asks the task and never branches on its name; a new task
+is one module in this package that registers a :class:`Task`.
+
+Nothing here imports TensorFlow at import time: the report commands read tasks too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import keras
+
+    from dlkit.data.dataset import Dataset
+    from dlkit.models import Head
+    from dlkit.recipe.schema import Recipe
+
+# the reports a task can take part in
+REPORTS = ("diagnose", "analyze_errors", "label_issues", "tune", "gradcheck", "lr_find", "learning_curve")
+
+
+@dataclass
+class Scored:
+    """One set's predictions: a frame of per-example columns (without id and metadata) and metrics."""
+
+    frame: pd.DataFrame
+    metrics: dict[str, float]
+
+
+class Task:
+    """A task's behaviour on the one path. Subclasses override what differs.
+
+    Attributes:
+        name: the task's name, as sources set ``Dataset.task``.
+        summary: one line for listings.
+        classifies: one class label per example (stratified splits, class counts, confusion).
+        default_metric: what ``metrics.optimize`` means when the recipe leaves it out.
+        set_metrics: dev-set metrics ``metrics.optimize`` may name (tune and diagnose).
+        error_metric: the metric the reports turn into a per-example error.
+        reports: the reports this task takes part in (see :data:`REPORTS`).
+        streams: predictions of a streamed source can be written chunk by chunk.
+        augments: the recipe's ``train.augment`` applies to its inputs.
+    """
+
+    name: str = ""
+    summary: str = ""
+    classifies: bool = False
+    default_metric: str = "accuracy"
+    set_metrics: tuple[str, ...] = ("loss", "accuracy", "error")
+    error_metric: str = "accuracy"
+    reports: tuple[str, ...] = REPORTS
+    streams: bool = False
+    augments: bool = True
+
+    # -- recipe and model ------------------------------------------------------------------
+
+    def check(self, recipe: Recipe, data: Dataset) -> None:
+        """Refuse a recipe whose model cannot serve this task (one line, the field named).
+
+        Raises:
+            RecipeError: the model does not fit the task.
+        """
+        from dlkit.errors import RecipeError
+
+        if getattr(recipe.model, "output", None) == "sequence":
+            raise RecipeError(
+                f"model.output: output: sequence predicts one label per step, but the labels are one per "
+                f"example (task {self.name}); use output: last, or give labels (n, timesteps)"
+            )
+        if getattr(recipe.model, "type", None) == "seq2seq":
+            raise RecipeError(
+                f"model.type: seq2seq decodes token sequences and needs a text_pairs source "
+                f"(the task is {self.name})"
+            )
+
+    def head(self, data: Dataset) -> Head:
+        """The output layer."""
+        raise NotImplementedError
+
+    def loss(self, data: Dataset) -> Any:
+        """The default loss (a Keras name or object), used unless the recipe names one."""
+        raise NotImplementedError
+
+    def compile_metrics(self, data: Dataset) -> list[Any]:
+        """Keras metrics reported per epoch (``accuracy``, ``val_accuracy``, ...)."""
+        return ["accuracy"]
+
+    def jit_compile(self, requested: bool | str) -> bool | str:
+        """XLA as the recipe asks (``auto``: Keras's choice); a task may rule it out."""
+        return requested
+
+    # -- what the model is fitted on and predicts from -----------------------------------------
+
+    def fit_arrays(self, data: Dataset, indices: np.ndarray) -> tuple[Any, np.ndarray]:
+        """Model inputs and targets of the examples at ``indices`` (inputs may be a tuple)."""
+        from dlkit.data.pipeline import inputs
+
+        return inputs(data, indices), data.y[indices]
+
+    def baseline_loss(self, y_train: np.ndarray) -> float | None:
+        """The loss of a constant predictor fitted on train (the flat-curve check), or None."""
+        return None
+
+    def predict(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> Scored:
+        """Predict the examples at ``indices`` in inference mode and score them."""
+        x, y = self.fit_arrays(data, indices)
+        outputs = np.asarray(model.predict(x, batch_size=max(recipe.train.batch_size, 256), verbose=0))
+        return self.score(outputs, y, data)
+
+    def score(self, outputs: np.ndarray, y: np.ndarray, data: Dataset) -> Scored:
+        """Per-example columns and the set's metrics from the model's outputs (pure NumPy)."""
+        raise NotImplementedError
+
+    # -- the reports -------------------------------------------------------------------------
+
+    def error_columns(self, metric: str | None) -> list[str]:
+        """The prediction columns :meth:`example_errors` reads for ``metric``.
+
+        Raises:
+            ValueError: a metric this task cannot turn into a per-example error.
+        """
+        if metric is None or metric in ("accuracy", "error", self.error_metric):
+            return ["correct"]
+        raise ValueError(
+            f"cannot diagnose metric '{metric}' for {self.name} "
+            f"(supported: {', '.join(dict.fromkeys(('accuracy', 'error', self.error_metric)))})"
+        )
+
+    def example_errors(self, frame: pd.DataFrame, metric: str | None) -> np.ndarray:
+        """One error per example `(n,)`: booleans (a mistake) or real losses."""
+        self.error_columns(metric)
+        return ~frame["correct"].to_numpy(dtype=bool)
+
+    def label_summary(self, y: np.ndarray, classes: list[Any]) -> dict[str, Any]:
+        """What a split summary says about one set's labels (class counts, per-task counts)."""
+        return {}
+
+    def refuse(self, report: str, run_name: str) -> None:
+        """Raise the one-line refusal when ``report`` does not apply to this task.
+
+        Raises:
+            UnsupportedRunError: the report does not apply.
+        """
+        if report not in self.reports:
+            from dlkit.errors import UnsupportedRunError
+
+            raise UnsupportedRunError(
+                f"run '{run_name}': {report.replace('_', '-')} does not apply to task {self.name}"
+            )
+
+
+class Registry:
+    """Task name -> :class:`Task`."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+
+    def register(self, task: Task) -> Task:
+        if task.name in self._tasks:
+            raise ValueError(f"task '{task.name}' is registered twice")
+        self._tasks[task.name] = task
+        return task
+
+    def names(self) -> list[str]:
+        return sorted(self._tasks)
+
+    def get(self, name: str) -> Task:
+        """The task called ``name``.
+
+        Raises:
+            BuildError: no such task.
+        """
+        if name not in self._tasks:
+            from dlkit._naming import did_you_mean
+            from dlkit.errors import BuildError
+
+            names = self.names()
+            raise BuildError(
+                f"Unknown task '{name}'. Available: {', '.join(names)}.{did_you_mean(name, names)}"
+            )
+        return self._tasks[name]
+
+    def __iter__(self) -> Any:
+        return iter(self._tasks[n] for n in self.names())
+
+
+def class_accuracy_metrics(correct: np.ndarray, loss: np.ndarray) -> dict[str, float]:
+    """n, loss, accuracy and error of a set from per-example correctness and losses."""
+    n = len(correct)
+    accuracy = float(correct.mean()) if n else float("nan")
+    return {
+        "n": n,
+        "loss": float(loss.mean()) if n else float("nan"),
+        "accuracy": accuracy,
+        "error": 1 - accuracy,
+    }

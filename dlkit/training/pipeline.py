@@ -1,0 +1,274 @@
+"""The one build path and the one run path, for every task and every command.
+
+``dlkit train`` and ``--resume``, tune trials, the ``--folds`` retrains of analyze-errors,
+learning-curve points, ``gradcheck`` and ``lr-find`` all come through here:
+
+- :func:`build_model`: normalisation fitted on train only, the registry's model with the
+  task's head, the recipe-wide initialiser, penalty and augmentation, compiled with the task's
+  loss and metrics, inside the distribution strategy's scope;
+- :func:`training_data`: the seeded, epoch-keyed training stream and the dev batches;
+- :func:`fit_model`: :func:`build_model`, :func:`training_data` and :func:`~dlkit.training.fit.fit`
+  together (with a checkpoint to resume from or weights to start from);
+- :func:`predict_sets`: every set predicted in inference mode, scored by the task and
+  written to ``predictions/<set>.parquet`` by one writer.
+
+What differs between tasks is asked of the task (:mod:`dlkit.tasks`), never branched on here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dlkit.tasks import Task, task_for
+from dlkit.training.spec import TrainSpec
+
+if TYPE_CHECKING:
+    import keras
+    import pandas as pd
+    import tensorflow as tf
+
+    from dlkit.data.dataset import Dataset
+    from dlkit.data.split import SplitResult
+    from dlkit.models import BuildContext
+    from dlkit.recipe.schema import Recipe
+    from dlkit.training.checkpoints import ResumeState
+    from dlkit.training.fit import EpochEnd, FitResult
+    from dlkit.training.runtime import Runtime
+
+
+def batch_size(spec: TrainSpec, n_train: int) -> int:
+    """The mini-batch size: the whole training set for ``batch_size: full``."""
+    return max(1, n_train) if spec.full_batch else spec.batch_size
+
+
+def task_of(recipe: Recipe, data: Dataset) -> Task:
+    """The data's task, with the recipe checked against it (one line naming the field)."""
+    task = task_for(data.task)
+    task.check(recipe, data)
+    return task
+
+
+def normalizer_inputs(data: Dataset, indices: np.ndarray) -> Any:
+    """What the normaliser adapts on: the train inputs, or for a streamed source batches of
+    about 4 MiB read in file order (one pass, memory bounded whatever the size of the set)."""
+    from dlkit.data.pipeline import inputs, stream_inputs
+
+    if not data.stream:
+        return inputs(data, indices)
+    per_example = int(np.prod(data.input_shape)) * 4
+    return stream_inputs(data, np.sort(indices)).batch(max(1, min(1024, (4 << 20) // per_example)))
+
+
+def build_model(
+    recipe: Recipe,
+    data: Dataset,
+    train: np.ndarray,
+    runtime: Runtime | None = None,
+    *,
+    context: BuildContext | None = None,
+    augment: bool = True,
+) -> keras.Model:
+    """Build and compile the recipe's model for ``data`` (call inside :func:`training_runtime`).
+
+    Args:
+        recipe: a validated recipe.
+        data: the dataset (task, kind, shapes, classes).
+        train: indices of the training examples: the normalisation statistics come from them
+            only (METHODOLOGY §1).
+        runtime: the runtime whose strategy scope builds the variables; none: the default.
+        context: what builders may need beyond the input shape (how to find an earlier run
+            for a transfer base); none: the data alone.
+        augment: add the recipe's augmentation (left out where the model runs in inference
+            mode only: gradcheck).
+
+    Raises:
+        RecipeError: the model does not fit the task.
+        BuildError: the registry cannot build the model.
+    """
+    import keras
+
+    from dlkit.models import BuildContext
+    from dlkit.models import build_model as build_registered
+    from dlkit.training.optimizers import OPTIMIZERS
+    from dlkit.training.regularize import add_augmentation, apply_initializer, apply_regularization
+
+    task = task_of(recipe, data)
+    spec = recipe.train
+    scope = runtime.strategy.scope() if runtime is not None else contextlib.nullcontext()
+    with scope:
+        normalizer = None
+        if recipe.data.normalize and data.kind != "text":  # token ids are not normalised
+            # one scalar for images, per feature for tables and sequences
+            normalizer = keras.layers.Normalization(
+                axis=None if data.kind == "image" else -1, name="normalize"
+            )
+            normalizer.adapt(normalizer_inputs(data, train))
+        model = build_registered(
+            recipe.model,
+            data.input_shape,
+            task.head(data),
+            normalizer,
+            name=recipe.name.replace("-", "_"),
+            context=context or BuildContext(data=data, runs_dir=Path(recipe.tracking.runs_dir)),
+        )
+        if spec.initializer is not None:
+            apply_initializer(model, spec.initializer, recipe.seed)
+        if spec.regularization is not None:
+            apply_regularization(model, spec.regularization)
+        if augment and spec.augment is not None and task.augments:
+            model = add_augmentation(model, spec.augment, data.input_shape, recipe.seed)
+        model.compile(
+            optimizer=OPTIMIZERS.build(spec.optimizer),
+            loss=spec.loss or task.loss(data),
+            metrics=task.compile_metrics(data),
+            jit_compile=task.jit_compile(spec.jit_compile),
+        )
+    return model
+
+
+def training_data(
+    spec: TrainSpec,
+    data: Dataset,
+    train: np.ndarray,
+    dev: np.ndarray,
+    seed: int,
+    initial_epoch: int = 0,
+) -> tuple[tf.data.Dataset, tf.data.Dataset, int]:
+    """The training batches from ``initial_epoch`` to the last epoch (epoch ``e`` shuffled by
+    ``(seed, e)``, so a resumed run sees the same batches), the dev batches, and the steps per
+    epoch. A streamed source is read from its files batch by batch, never whole."""
+    from dlkit.data.pipeline import make_dataset, make_stream
+    from dlkit.training.stream import epoch_stream, steps_per_epoch, streamed_epochs
+
+    size = batch_size(spec, len(train))
+    common = {"shuffle": spec.shuffle, "seed": seed, "initial_epoch": initial_epoch, "epochs": spec.epochs}
+    if data.stream:
+        stream = streamed_epochs(data, train, size, **common)
+        dev_batches = make_stream(data, dev, spec.batch_size)
+    else:
+        task = task_for(data.task)
+        x, y = task.fit_arrays(data, train)
+        stream = epoch_stream(x, y, size, **common)
+        dev_batches = make_dataset(*task.fit_arrays(data, dev), spec.batch_size)
+    return stream, dev_batches, steps_per_epoch(len(train), size)
+
+
+@dataclass
+class Fitted:
+    """A trained model and how its training went."""
+
+    model: keras.Model
+    fit: FitResult
+    n_params: int
+
+
+def fit_model(
+    recipe: Recipe,
+    data: Dataset,
+    train: np.ndarray,
+    dev: np.ndarray,
+    runtime: Runtime,
+    *,
+    context: BuildContext | None = None,
+    checkpoints: Path | None = None,
+    resume: ResumeState | None = None,
+    warm_start: Path | None = None,
+    on_epoch: Callable[[EpochEnd], None] | None = None,
+    on_built: Callable[[keras.Model], None] | None = None,
+) -> Fitted:
+    """Build the recipe's model, fit it on ``train`` validating on ``dev``, every epoch checkpointed.
+
+    Args:
+        recipe: the validated recipe (its ``train.epochs`` is the budget).
+        data: the dataset (labels as the run trains on them: corrections applied).
+        train: indices the model is fitted on (normalisation statistics too).
+        dev: indices it is validated on every epoch.
+        runtime: from :func:`~dlkit.training.runtime.training_runtime`.
+        context: passed to the builders.
+        checkpoints: folder for last.keras, best.keras and state.json (every epoch).
+        resume: continue after a completed epoch (weights, optimizer, schedule, random state).
+        warm_start: a model file whose weights the new model starts from (a Hyperband promotion).
+        on_epoch: called after every epoch.
+        on_built: called with the built (and restored) model before the first epoch.
+    """
+    import keras
+
+    from dlkit.training import checkpoints as ckpt
+    from dlkit.training.fit import fit
+
+    spec = recipe.train
+    task = task_for(data.task)
+    model = build_model(recipe, data, train, runtime, context=context)
+    if resume is not None and checkpoints is not None:
+        restore_best = bool(spec.early_stopping and spec.early_stopping.restore_best_weights)
+        ckpt.restore(model, checkpoints, resume, best_weights=restore_best)
+    if warm_start is not None and warm_start.is_file():
+        model.set_weights(keras.saving.load_model(warm_start, compile=False).get_weights())
+    if on_built is not None:
+        on_built(model)
+    stream, dev_batches, steps = training_data(
+        spec, data, train, dev, recipe.seed, resume.epoch if resume is not None else 0
+    )
+    baseline = task.baseline_loss(data.y[train]) if spec.loss is None else None
+    fitted = fit(
+        model,
+        spec,
+        stream,
+        dev_batches,
+        checkpoints=checkpoints,
+        on_epoch=on_epoch,
+        steps_per_epoch=steps,
+        resume=resume,
+        baseline_loss=baseline,
+    )
+    return Fitted(model, fitted, int(model.count_params()))
+
+
+def write_predictions(path: Path, frame: pd.DataFrame, data: Dataset, indices: np.ndarray) -> None:
+    """The one predictions writer: id first, the task's columns, then the metadata columns."""
+    frame = frame.reset_index(drop=True)
+    frame.insert(0, "id", data.ids[indices])
+    for col in data.metadata.columns:
+        frame[str(col)] = data.metadata[col].to_numpy()[indices]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+
+
+def predict_sets(
+    model: keras.Model,
+    recipe: Recipe,
+    data: Dataset,
+    parts: SplitResult,
+    predictions_path: Callable[[str], Path],
+) -> dict[str, dict[str, float]]:
+    """Predict every set in inference mode, write ``predictions/<set>.parquet``, return the metrics.
+
+    A streamed source is predicted and written chunk by chunk (its tasks score per example).
+    """
+    from dlkit.training.streamed_predictions import write_streamed_predictions
+
+    task = task_for(data.task)
+    metrics: dict[str, dict[str, float]] = {}
+    for name in parts.present():
+        idx = parts.indices(name)
+        path = predictions_path(name)
+        if data.stream and task.streams:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            metrics[name] = write_streamed_predictions(model, data, idx, path, recipe.train.batch_size)
+            continue
+        scored = task.predict(model, data, idx, recipe)
+        write_predictions(path, scored.frame, data, idx)
+        metrics[name] = scored.metrics
+    return metrics
+
+
+def describe_options(model: keras.Model, runtime: Runtime) -> dict[str, Any]:
+    """What run.json records about how the run trained (XLA as Keras resolved it: it falls back
+    to no XLA for models it cannot compile, e.g. with random augmentation layers)."""
+    return {**runtime.describe(), "jit_compile": bool(model.jit_compile)}

@@ -1,0 +1,48 @@
+"""What a training reports: when it starts, and when it is done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlkit.errors import DlkitError
+
+
+@dataclass
+class TrainStart:
+    """Reported once the data is split and the model built, before the first epoch."""
+
+    run_name: str
+    run_dir: Path
+    run_id: str | None
+    tracking_uri: str | None
+    data: dict[str, Any]
+    n_params: int
+    epochs: int
+
+
+@dataclass
+class TrainResult:
+    """A finished training run."""
+
+    run_name: str
+    run_dir: Path
+    run_id: str | None
+    tracking_uri: str | None
+    experiment: str
+    task: str
+    metrics: dict[str, dict[str, float]]
+    split_sizes: dict[str, int]
+    split_rule: str
+    n_params: int
+    epochs_run: int
+    stopped_early: bool
+    duration_s: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    initial_epoch: int = 0
+
+
+class TrainingDivergedError(DlkitError):
+    """The training loss became NaN or infinite; the run is marked FAILED."""
