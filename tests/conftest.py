@@ -35,7 +35,7 @@ def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         MlflowClient(tracking_uri="sqlite:///{db}").search_experiments()
         """
     )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=300)
     return db
 
 
