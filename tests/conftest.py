@@ -6,12 +6,16 @@ made per test session (per xdist worker) and copied for each test that tracks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +35,7 @@ def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         MlflowClient(tracking_uri="sqlite:///{db}").search_experiments()
         """
     )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=300)
     return db
 
 
@@ -59,6 +63,40 @@ def _clear_keras_session():
     if "keras" in sys.modules:
         # no full gc here: it scans TensorFlow's ~500k import-time objects, 0.4 s after every test
         sys.modules["keras"].backend.clear_session(free_memory=False)
+
+
+def end_process_group(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """End a process started with ``start_new_session=True`` and everything in its group.
+
+    SIGTERM to the group, up to ``timeout`` seconds for the leader to exit, then SIGKILL to the
+    group (also when the leader is gone: its children may not be), and close the pipes.
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+@contextlib.contextmanager
+def running(
+    cmd: list[str], *, stop_timeout: float = 10, **popen_kwargs: Any
+) -> Iterator[subprocess.Popen[Any]]:
+    """``subprocess.Popen(cmd, **popen_kwargs)`` in its own process group, ended on exit whatever happens.
+
+    A test that fails or times out leaves no process behind (nor its children: a server's workers).
+    Signals sent with ``proc.send_signal`` still go to the process alone.
+    """
+    proc = subprocess.Popen(cmd, start_new_session=True, **popen_kwargs)
+    try:
+        yield proc
+    finally:
+        end_process_group(proc, stop_timeout)
 
 
 def write_recipe(folder: Path, text: str, name: str = "recipe.yaml") -> Path:

@@ -255,6 +255,8 @@ def test_analyze_errors_loads_no_tensorflow(tmp_path: Path):
         "assert r.exit_code == 0, r.output\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
     assert done.stdout.strip().splitlines()[-1] == "False False"
     assert (run / "reports" / "errors.html").is_file()

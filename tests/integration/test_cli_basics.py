@@ -23,6 +23,7 @@ def _modules_after(code: str) -> set[str]:
             capture_output=True,
             text=True,
             check=True,
+            timeout=300,
         )
         .stdout.strip()
         .splitlines()[-1]

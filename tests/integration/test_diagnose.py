@@ -287,7 +287,7 @@ def test_diagnose_from_stored_predictions_imports_no_tensorflow(workdir):
         "print('LOADED', sorted(m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=workdir, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=workdir, check=True, timeout=300
     )
     assert "LOADED []" in done.stdout
     assert "Verdict: Work on avoidable bias" in done.stdout

@@ -11,27 +11,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_DIGITS, write_recipe
+from tests.conftest import TINY_DIGITS, running, write_recipe
 
 pytestmark = pytest.mark.slow
 
 
 def test_interrupted_run_is_killed_not_finished(tracking_uri: str, workdir: Path) -> None:
     recipe = write_recipe(workdir, TINY_DIGITS)
-    proc = subprocess.Popen(
+    with running(
         [sys.executable, "-u", "-m", "dlkit", "train", str(recipe), "--set", "train.epochs=500"],
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 120
-    for line in proc.stdout:
-        if line.startswith("epoch 2/500") or time.monotonic() > deadline:
-            break
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    ) as proc:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        for line in proc.stdout:
+            if line.startswith("epoch 2/500") or time.monotonic() > deadline:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
 

@@ -153,5 +153,7 @@ def test_saved_transformer_loads_in_a_fresh_process(workdir: Path) -> None:
         f"m = load_model({str(workdir / 't.keras')!r})\n"
         "print(json.dumps(np.asarray(m(np.array([[3, 4, 5, 0, 0]], 'int32'))).tolist()))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    ).stdout
     np.testing.assert_allclose(json.loads(out.strip().splitlines()[-1]), expected, rtol=1e-6)

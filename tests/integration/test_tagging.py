@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +33,36 @@ def _spawn(run: Path, *extra: str) -> pexpect.spawn:
     )
 
 
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., pexpect.spawn]]:
+    """``_spawn``, with every child it started ended when the test ends, whatever happens.
+
+    A child runs in its own session (pexpect's pty fork): closed (SIGHUP, SIGINT, then SIGKILL),
+    then whatever is left of its process group killed.
+    """
+    children: list[pexpect.spawn] = []
+
+    def start(run: Path, *extra: str) -> pexpect.spawn:
+        child = _spawn(run, *extra)
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:
+        with contextlib.suppress(Exception):
+            child.close(force=True)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
+
+
 def _screen(child: pexpect.spawn, n: int, total: int) -> None:
     child.expect(f"Example {n} of {total} ")
     child.expect("every change is saved")
 
 
-def test_tag_quit_resume_finish_report(digits_run: Path, tmp_path: Path):
+def test_tag_quit_resume_finish_report(digits_run: Path, tmp_path: Path, spawn):
     run = _copy_run(digits_run, tmp_path, {"categories": ["blurry", "thin"], "sample": 3})
-    child = _spawn(run)
+    child = spawn(run)
     _screen(child, 1, 3)
     assert "▀" in child.before  # the 8x8 digit drawn with half blocks
     child.send("1")  # blurry
@@ -62,7 +87,7 @@ def test_tag_quit_resume_finish_report(digits_run: Path, tmp_path: Path):
     assert sheet["comments"].tolist() == ["stroke fades out", "", ""]
 
     # resume: back where it stopped, tags intact
-    child = _spawn(run)
+    child = spawn(run)
     _screen(child, 2, 3)
     assert "[x] thin" in child.before
     child.expect("resumed at example 2")

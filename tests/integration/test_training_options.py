@@ -201,7 +201,12 @@ def test_multi_worker_from_tf_config_in_a_fresh_process(workdir: Path) -> None:
         "train.epochs=1",
     ]
     proc = subprocess.run(
-        [sys.executable, "-m", "dlkit", *args], cwd=workdir, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "dlkit", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     info = json.loads((_only_run(workdir / "runs") / "run.json").read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import write_recipe
+from tests.conftest import running, write_recipe
 
 RECIPE = """
 name: distributed
@@ -42,25 +43,29 @@ def test_chief_and_two_workers_record_every_trial_once(workdir: Path, migrated_s
 
     shutil.copy(migrated_store, workdir / "server.db")
     mlflow_port, oracle_port = _free_port(), _free_port()
-    server = subprocess.Popen(
-        [
-            *(
-                sys.executable,
-                "-m",
-                "mlflow",
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{workdir / 'server.db'}",
-            ),
-            *("--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1"),
-        ],
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     uri = f"http://127.0.0.1:{mlflow_port}"
     procs: list[subprocess.Popen[str]] = []
-    try:
+    # on leaving, whatever happens: the tuners ended first, then the server, each with its children
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(
+            running(
+                [
+                    *(
+                        sys.executable,
+                        "-m",
+                        "mlflow",
+                        "server",
+                        "--backend-store-uri",
+                        f"sqlite:///{workdir / 'server.db'}",
+                    ),
+                    *("--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1"),
+                ],
+                cwd=workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                stop_timeout=30,
+            )
+        )
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -81,8 +86,15 @@ def test_chief_and_two_workers_record_every_trial_once(workdir: Path, migrated_s
         ]
         for command in commands:
             procs.append(
-                subprocess.Popen(
-                    command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                stack.enter_context(
+                    running(
+                        command,
+                        cwd=workdir,
+                        env=env,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                    )
                 )
             )
         outputs = [p.communicate(timeout=300)[0] for p in procs]
@@ -104,9 +116,3 @@ def test_chief_and_two_workers_record_every_trial_once(workdir: Path, migrated_s
         assert {r.data.tags["mlflow.parentRunId"] for r in trials} == {round_run.info.run_id}
         assert {r.info.status for r in runs} == {"FINISHED"}
         assert "Best: trial" in outputs[0]
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-        server.terminate()
-        server.wait(timeout=30)

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dlkit.cli import app
-from tests.conftest import write_recipe
+from tests.conftest import running, write_recipe
 
 RECIPE = """
 name: resumable
@@ -45,20 +45,20 @@ def _completed(study: Path) -> int:
 def test_interrupted_study_resumes_without_duplicates_or_losses(workdir: Path, tracking_uri: str) -> None:
     recipe = write_recipe(workdir, RECIPE)
     study = workdir / "study"
-    proc = subprocess.Popen(
+    with running(
         [sys.executable, "-m", "dlkit", "tune", str(recipe), "--study", str(study)],
         cwd=workdir,
         env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )
-    deadline = time.monotonic() + 120
-    while _completed(study) < 1 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    time.sleep(0.5)  # into the next trial
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
+    ) as proc:
+        deadline = time.monotonic() + 120
+        while _completed(study) < 1 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        time.sleep(0.5)  # into the next trial
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
     info = json.loads((study / "study.json").read_text())
     assert info["status"] == "KILLED"

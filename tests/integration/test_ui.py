@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dlkit import api
-from tests.conftest import TINY_DIGITS, write_recipe
+from tests.conftest import TINY_DIGITS, running, write_recipe
 
 pytestmark = pytest.mark.slow
 
@@ -37,14 +35,13 @@ def _post(url: str, body: dict) -> dict:
 def test_ui_shows_the_run(tracking_uri: str, workdir: Path) -> None:
     result = api.train(api.load_recipe(write_recipe(workdir, TINY_DIGITS), ["train.epochs=1"]))
     port = _free_port()
-    server = subprocess.Popen(
+    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
+    with running(
         [sys.executable, "-m", "dlkit", "ui", "--tracking-uri", tracking_uri, "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
-    try:
+        stop_timeout=30,
+    ) as server:
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -54,9 +51,6 @@ def test_ui_shows_the_run(tracking_uri: str, workdir: Path) -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.5)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
     (run,) = found["runs"]
     assert run["info"]["run_id"] == result.run_id
     assert run["info"]["status"] == "FINISHED"
