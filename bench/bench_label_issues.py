@@ -11,7 +11,7 @@ to the naive "prediction != label" baseline. Averages over seeds.
 With ``svc`` or ``logreg`` the classifier is a scikit-learn one, so the benchmark runs in
 seconds and measures the flagging step given out-of-sample probabilities. ``keras-mlp`` and
 ``keras-cnn`` measure the path ``dlkit analyze-errors RUN --folds 5`` takes: the probabilities
-come from :func:`dlkit.analysis.cross_val.cross_val_probabilities`, which retrains a recipe's
+come from :func:`dlkit.training.cross_val.cross_val_probabilities`, which retrains a recipe's
 Keras model (dlkit's registry, compile, fit and train-only normalisation) once per fold.
 """
 
@@ -67,7 +67,7 @@ def keras_probabilities(name: str, noisy: np.ndarray, seed: int, folds: int, epo
     """5-fold out-of-sample probabilities from a recipe's Keras model, through dlkit's own path."""
     from dataclasses import replace
 
-    from dlkit.analysis.cross_val import cross_val_probabilities
+    from dlkit.training.cross_val import cross_val_probabilities
     from dlkit.data.sources import load_source
     from dlkit.recipe.schema import Recipe
 

@@ -23,7 +23,7 @@ from dlkit.training.results import TrainingDivergedError, TrainResult, TrainStar
 
 if TYPE_CHECKING:
     from dlkit.analysis.analyze_run import AnalyzeErrorsResult
-    from dlkit.analysis.cross_val import FoldEnd
+    from dlkit.training.cross_val import FoldEnd
     from dlkit.analysis.diagnose_run import RunDiagnosis
     from dlkit.analysis.label_corrections import ApplyCorrectionsResult
     from dlkit.analysis.learning_curve import LearningCurvePoint, LearningCurveResult
@@ -249,7 +249,7 @@ def analyze_errors(
         folds: flag label errors from K-fold cross-validated predictions of the run's recipe
             (retrains its model K times: TensorFlow).
         label_issues_on: sets to check for label errors (dev and test by default).
-        on_fold: called with a :class:`~dlkit.analysis.cross_val.FoldEnd` after each fold.
+        on_fold: called with a :class:`~dlkit.training.cross_val.FoldEnd` after each fold.
 
     Returns:
         An :class:`~dlkit.analysis.analyze_run.AnalyzeErrorsResult`.

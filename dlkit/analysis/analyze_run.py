@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from dlkit._naming import did_you_mean
-from dlkit.analysis.cross_val import FoldEnd
+from dlkit.training.cross_val import FoldEnd
 from dlkit.analysis.error_analysis import (
     CategoryReport,
     SetReport,

@@ -18,7 +18,7 @@ import pandas as pd
 from dlkit.errors import DataError
 
 if TYPE_CHECKING:
-    from dlkit.analysis.cross_val import FoldEnd
+    from dlkit.training.cross_val import FoldEnd
     from dlkit.rundir import RunDir
 
 CAVEAT = (
@@ -211,7 +211,7 @@ def folds_label_issues(
         DlkitError: the data source is unavailable or changed since the run, a bad K, a model
             that cannot be built.
     """
-    from dlkit.analysis.cross_val import cross_val_probabilities, pool_indices
+    from dlkit.training.cross_val import cross_val_probabilities, pool_indices
     from dlkit.data.corrections import apply_corrections
     from dlkit.data.sources import load_source
     from dlkit.recipe.loader import load_recipe

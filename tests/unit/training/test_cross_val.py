@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlkit.analysis.cross_val import fold_assignment, pool_indices
+from dlkit.training.cross_val import fold_assignment, pool_indices
 from dlkit.errors import RecipeError
 
 
