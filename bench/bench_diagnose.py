@@ -5,7 +5,7 @@ Builds a fake finished run directory (train, train_dev, dev, test; 10 classes, e
 
 - cold: ``dlkit diagnose RUN`` in a fresh Python process (imports, Parquet reads, intervals,
   Markdown/HTML reports with the plot, the rich tables), as a user sees it;
-- warm: :func:`dlkit.analysis.diagnose_run.diagnose_run` in this process, with and without
+- warm: :func:`dlkit.runs.diagnose.diagnose_run` in this process, with and without
   writing the reports.
 
 Target: the cold report in under 2 s on 2 cores.
@@ -82,8 +82,8 @@ def time_cold(run: Path, repeats: int) -> list[float]:
 
 
 def time_warm(run: Path, repeats: int, reports: bool) -> list[float]:
-    from dlkit.analysis.diagnose_run import diagnose_run
     from dlkit.rundir import RunDir
+    from dlkit.runs.diagnose import diagnose_run
 
     diagnose_run(RunDir.open(run), reports=reports)  # imports and first plot out of the timing
     times = []

@@ -67,9 +67,9 @@ def keras_probabilities(name: str, noisy: np.ndarray, seed: int, folds: int, epo
     """5-fold out-of-sample probabilities from a recipe's Keras model, through dlkit's own path."""
     from dataclasses import replace
 
-    from dlkit.training.cross_val import cross_val_probabilities
     from dlkit.data.sources import load_source
     from dlkit.recipe.schema import Recipe
+    from dlkit.training.cross_val import cross_val_probabilities
 
     recipe = Recipe.model_validate(
         {

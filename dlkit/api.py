@@ -22,12 +22,12 @@ from dlkit.tracking.resolve import resolve_run
 from dlkit.training.results import TrainingDivergedError, TrainResult, TrainStart
 
 if TYPE_CHECKING:
-    from dlkit.analysis.analyze_run import AnalyzeErrorsResult
-    from dlkit.training.cross_val import FoldEnd
-    from dlkit.analysis.diagnose_run import RunDiagnosis
-    from dlkit.analysis.label_corrections import ApplyCorrectionsResult
     from dlkit.analysis.learning_curve import LearningCurvePoint, LearningCurveResult
     from dlkit.data.manifest import ManifestCheck
+    from dlkit.runs.analyze_errors import AnalyzeErrorsResult
+    from dlkit.runs.corrections import ApplyCorrectionsResult
+    from dlkit.runs.diagnose import RunDiagnosis
+    from dlkit.training.cross_val import FoldEnd
     from dlkit.training.fit import EpochEnd
     from dlkit.training.gradcheck import GradCheckResult
     from dlkit.training.lr_find import LRFindResult
@@ -199,12 +199,12 @@ def diagnose(
         reports: write Markdown/HTML reports into each run directory and log them to MLflow.
 
     Returns:
-        One :class:`~dlkit.analysis.diagnose_run.RunDiagnosis` per run, in order.
+        One :class:`~dlkit.runs.diagnose.RunDiagnosis` per run, in order.
 
     Raises:
         DlkitError: a run not found or not FINISHED, no human-level error, no predictions.
     """
-    from dlkit.analysis.diagnose_run import diagnose_run
+    from dlkit.runs.diagnose import diagnose_run
 
     refs = run_refs if isinstance(run_refs, list) else [run_refs]
     runs = [resolve_run(ref, runs_dir, tracking_uri) for ref in refs]
@@ -252,12 +252,12 @@ def analyze_errors(
         on_fold: called with a :class:`~dlkit.training.cross_val.FoldEnd` after each fold.
 
     Returns:
-        An :class:`~dlkit.analysis.analyze_run.AnalyzeErrorsResult`.
+        An :class:`~dlkit.runs.analyze_errors.AnalyzeErrorsResult`.
 
     Raises:
         DlkitError: no such run, not a classification run, a bad analysis section or sheet.
     """
-    from dlkit.analysis.analyze_run import analyze_run
+    from dlkit.runs.analyze_errors import analyze_run
 
     return analyze_run(
         resolve_run(run_ref, runs_dir, tracking_uri),
@@ -289,12 +289,12 @@ def apply_corrections(
     the recipe's ``data.corrections`` and every set gets the same corrections by id.
 
     Returns:
-        An :class:`~dlkit.analysis.label_corrections.ApplyCorrectionsResult`.
+        An :class:`~dlkit.runs.corrections.ApplyCorrectionsResult`.
 
     Raises:
         DlkitError: no such run; the sheet names an unknown id or label (file, row, column).
     """
-    from dlkit.analysis.label_corrections import apply_sheet_corrections
+    from dlkit.runs.corrections import apply_sheet_corrections
 
     run = resolve_run(run_ref, runs_dir, tracking_uri)
     return apply_sheet_corrections(run, Path(sheet), out=Path(out) if out is not None else None)

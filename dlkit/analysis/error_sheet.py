@@ -1,8 +1,9 @@
-"""The error sheet: sampled dev errors with one yes/no column per category, and its reader.
+"""The error sheet: sampled dev errors with one yes/no column per category, and its reading.
 
 A person fills the sheet in any spreadsheet (1/0, x/blank, yes/no, true/false) and may add
-columns for categories invented while looking; :func:`read_sheet` reads it back strictly and
-names the file, row and column of anything it cannot read.
+columns for categories invented while looking; :func:`parse_sheet` reads the filled cells back
+strictly and names the file, row and column of anything it cannot read. Writing the sheet and
+reading its file are :mod:`dlkit.runs.error_sheet`'s.
 """
 
 from __future__ import annotations
@@ -55,23 +56,6 @@ def build_sheet(
     return sheet
 
 
-def write_sheet(sheet: pd.DataFrame, folder: Path, stem: str = "errors") -> tuple[Path, Path]:
-    """Write the sheet as CSV (booleans as 0/1, for spreadsheets) and Parquet.
-
-    Returns:
-        The CSV and Parquet paths.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path, parquet_path = folder / f"{stem}.csv", folder / f"{stem}.parquet"
-    as_numbers = sheet.copy()
-    for col in as_numbers.columns:
-        if pd.api.types.is_bool_dtype(as_numbers[col]):
-            as_numbers[col] = as_numbers[col].astype(int)
-    as_numbers.to_csv(csv_path, index=False)
-    sheet.to_parquet(parquet_path, index=False)
-    return csv_path, parquet_path
-
-
 @dataclass
 class TaggedSheet:
     """A filled sheet read back.
@@ -89,22 +73,6 @@ class TaggedSheet:
     path: Path
 
 
-def _read_text_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise SheetError(f"{path}: file not found", hint="pass the sheet written by dlkit analyze-errors")
-    try:
-        if path.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(path)
-            return frame.astype(object).where(frame.notna(), "").astype(str)
-        if path.suffix.lower() in {".csv", ".tsv", ".txt"}:
-            sep = "\t" if path.suffix.lower() == ".tsv" else ","
-            return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SheetError(f"{path}: cannot read the sheet: {reason}") from None
-    raise SheetError(f"{path}: a sheet must be a .csv, .tsv or .parquet file (got '{path.suffix}')")
-
-
 def parse_flag(text: str) -> bool | None:
     """1/0, x/blank, yes/no, y/n, true/false (any case) -> bool; anything else -> None."""
     word = str(text).strip().lower()
@@ -115,7 +83,8 @@ def parse_flag(text: str) -> bool | None:
     return None
 
 
-def read_sheet(
+def parse_sheet(
+    raw: pd.DataFrame,
     path: Path,
     categories: Sequence[str],
     known_ids: Sequence[object],
@@ -123,14 +92,14 @@ def read_sheet(
     *,
     where: str = "this run's dev set",
 ) -> TaggedSheet:
-    """Read a filled sheet back.
+    """Read the cells of a filled sheet.
 
     Columns other than the sheet's own (id, labels, confidence, loss, metadata, corrected label,
-    comments) and
-    the recipe's categories are read as categories the person added while looking.
+    comments) and the recipe's categories are read as categories the person added while looking.
 
     Args:
-        path: the filled sheet (.csv, .tsv or .parquet).
+        raw: the sheet's cells as text, as read from its file.
+        path: the file it was read from, for messages.
         categories: the recipe's categories (incorrectly_labelled included); each must be a column.
         known_ids: ids of the set the sheet was sampled from.
         metadata_columns: metadata columns that may appear on the sheet (not categories).
@@ -143,7 +112,7 @@ def read_sheet(
         SheetError: a missing column, an unknown or repeated id, or a cell that is not yes/no;
             the message names the file, the spreadsheet row (the header is row 1) and the column.
     """
-    raw = _read_text_table(path)
+    raw = raw.copy()
     raw.columns = [str(c).strip() for c in raw.columns]
     if "id" not in raw.columns:
         raise SheetError(

@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from dlkit.analysis.tagging import TaggingSession
+from dlkit.runs.tagging import TaggingSession
 
 COMMAND_KEYS = {"n", "b", "c", "l", "q"}
 CATEGORY_KEYS = [*"1234567890", *(k for k in "adefghijkmoprstuvwxyz" if k not in COMMAND_KEYS)]
@@ -59,8 +59,8 @@ def half_blocks(image: np.ndarray, scale: int | None = None) -> Text:
 def _inputs(run_dir: Path, ids: list[str]) -> tuple[str, Any] | None:
     import yaml
 
-    from dlkit.analysis.analyze_run import example_inputs
     from dlkit.rundir import RunDir
+    from dlkit.runs.analyze_errors import example_inputs
 
     run = RunDir(run_dir)
     recipe = yaml.safe_load(run.recipe_path.read_text(encoding="utf-8")) if run.recipe_path.is_file() else {}

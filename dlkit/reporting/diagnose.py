@@ -1,4 +1,4 @@
-"""Rendering of :class:`~dlkit.analysis.diagnose_run.RunDiagnosis`: rich tables, Markdown, HTML.
+"""Rendering of :class:`~dlkit.runs.diagnose.RunDiagnosis`: rich tables, Markdown, HTML.
 
 The same objects are drawn three ways; nothing here computes a gap.
 """
@@ -15,7 +15,7 @@ from rich.table import Table
 from dlkit.analysis.bias_variance import GAP_LABELS, SET_LABELS, DiagnoseResult, Gap
 
 if TYPE_CHECKING:
-    from dlkit.analysis.diagnose_run import RunDiagnosis
+    from dlkit.runs.diagnose import RunDiagnosis
 
 FORMULAS = {
     "avoidable_bias": "train − human",

@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from dlkit.analysis.analyze_run import AnalyzeErrorsResult
     from dlkit.analysis.error_analysis import CategoryReport
-    from dlkit.analysis.label_corrections import ApplyCorrectionsResult
+    from dlkit.runs.analyze_errors import AnalyzeErrorsResult
+    from dlkit.runs.corrections import ApplyCorrectionsResult
 
 TOP_SLICES = 10
 TOP_ISSUES = 20

@@ -162,8 +162,8 @@ def test_dev_only_corrections_remind_to_review_test(blobs_run: Path, tmp_path: P
 
 
 def test_a_second_round_keeps_earlier_corrections_and_the_source_label(blobs_run: Path, tmp_path: Path):
-    from dlkit.analysis.label_corrections import apply_sheet_corrections
     from dlkit.rundir import RunDir
+    from dlkit.runs.corrections import apply_sheet_corrections
 
     run = _copy(blobs_run, tmp_path)
     a, b = _ids(run, "dev", 2)

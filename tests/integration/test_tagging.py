@@ -15,7 +15,7 @@ import pandas as pd
 import pexpect
 import pytest
 
-from dlkit.analysis.tagging import TaggingSession
+from dlkit.runs.tagging import TaggingSession
 from tests.conftest import REPO
 from tests.integration.test_analyze_errors import _copy_run
 

@@ -239,8 +239,8 @@ def test_wilson_interval_holds_the_rate_exactly_at_zero_and_all_errors():
 
 
 def test_html_report_draws_a_set_with_no_errors(tmp_path):
-    from dlkit.analysis.diagnose_run import RunDiagnosis
     from dlkit.reporting.diagnose import to_html
+    from dlkit.runs.diagnose import RunDiagnosis
 
     sets = {
         "train": SetError.from_rate("train", 0.0, 10),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlkit.training.cross_val import fold_assignment, pool_indices
 from dlkit.errors import RecipeError
+from dlkit.training.cross_val import fold_assignment, pool_indices
 
 
 def test_folds_are_stratified_seeded_and_cover_every_example():

@@ -11,14 +11,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from dlkit._naming import did_you_mean
-from dlkit.training.cross_val import FoldEnd
 from dlkit.analysis.error_analysis import (
     CategoryReport,
     SetReport,
@@ -28,17 +27,17 @@ from dlkit.analysis.error_analysis import (
     sample_errors,
     set_report,
 )
-from dlkit.analysis.error_sheet import TaggedSheet, build_sheet, read_sheet, write_sheet
-from dlkit.analysis.label_issues import (
-    LabelIssuesResult,
-    folds_label_issues,
-    from_predictions,
-    write_label_issues,
-)
+from dlkit.analysis.error_sheet import TaggedSheet, build_sheet
+from dlkit.analysis.label_issues import LabelIssuesResult, from_predictions
 from dlkit.analysis.rules import apply_rules, rule_summary
 from dlkit.analysis.spec import AnalysisSpec
 from dlkit.errors import DataError, RecipeError, TrackingError, UnsupportedRunError
 from dlkit.rundir import RunDir
+from dlkit.runs.error_sheet import read_sheet, write_sheet
+from dlkit.runs.label_issues import folds_label_issues, write_label_issues
+
+if TYPE_CHECKING:
+    from dlkit.training.cross_val import FoldEnd
 
 log = logging.getLogger(__name__)
 

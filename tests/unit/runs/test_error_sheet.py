@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dlkit.analysis.error_sheet import build_sheet, parse_flag, read_sheet, write_sheet
+from dlkit.analysis.error_sheet import build_sheet, parse_flag
+from dlkit.runs.error_sheet import read_sheet, write_sheet
 from dlkit.errors import DataError
 
 CATS = ["blurry", "incorrectly_labelled"]
