@@ -423,7 +423,7 @@ def highest_loss(predictions: pd.DataFrame, top: int = 10, extra: Sequence[str] 
     return predictions.nlargest(top, "loss")[columns].reset_index(drop=True)
 
 
-def _slice_values(column: pd.Series, n_bins: int) -> pd.Series:
+def slice_keys(column: pd.Series, n_bins: int) -> pd.Series:
     """Slice keys: the value itself, or a quantile bin for numeric columns with many values."""
     is_number = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
     if is_number and column.nunique(dropna=True) > n_bins:
@@ -456,7 +456,7 @@ def slice_error_rates(
     base = float(wrong.mean()) if len(wrong) else float("nan")
     rows = []
     for column in columns:
-        keys = _slice_values(predictions[column], n_bins)
+        keys = slice_keys(predictions[column], n_bins)
         grouped = wrong.groupby(keys, sort=True)
         for value, group in grouped:
             n, k = len(group), int(group.sum())

@@ -1,8 +1,9 @@
-"""Per-set errors from stored predictions (``predictions/<set>.parquet``): no model, no TensorFlow.
+"""Per-set errors from per-example errors: the inputs of the bias/variance reading.
 
-The error is the run's optimizing metric turned into an error: ``1 − accuracy`` for
-classification (from the ``correct`` column), the mean squared error (``loss`` column) or the
-mean absolute error (``|y_true − y_pred|``) for regression.
+The caller turns a set's stored predictions into one error per example (the task registry
+does it: :meth:`dlkit.tasks.Task.example_errors`): booleans (a mistake: the set's error is
+a rate with a Wilson interval) or real losses (the set's error is their mean with a normal
+interval). Train is measured on a fixed subsample of dev's size when it is much larger.
 """
 
 from __future__ import annotations
@@ -10,45 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from dlkit.analysis.bias_variance import SETS, SetError
-
-CLASSIFICATION_METRICS = ("accuracy", "error")
-REGRESSION_METRICS = ("mse", "loss", "error", "mae")
-
-
-def error_columns(task: str, metric: str | None) -> list[str]:
-    """The prediction columns needed to measure ``metric`` as an error.
-
-    Args:
-        task: binary, multiclass or regression.
-        metric: the optimizing metric (None: accuracy, or mse for regression).
-
-    Raises:
-        ValueError: a metric diagnose cannot turn into a per-example error.
-    """
-    if task == "regression":
-        if metric is None or metric in ("mse", "loss", "error"):
-            return ["loss"]
-        if metric == "mae":
-            return ["y_true", "y_pred"]
-        supported = ", ".join(REGRESSION_METRICS)
-    else:
-        if metric is None or metric in CLASSIFICATION_METRICS:
-            return ["correct"]
-        supported = ", ".join(CLASSIFICATION_METRICS)
-    raise ValueError(f"cannot diagnose metric '{metric}' for {task} (supported: {supported})")
-
-
-def per_example_errors(frame: pd.DataFrame, task: str, metric: str | None) -> np.ndarray:
-    """One error per example `(n,)`: 0/1 mistakes, squared or absolute errors."""
-    cols = error_columns(task, metric)
-    if cols == ["correct"]:
-        return ~frame["correct"].to_numpy(dtype=bool)
-    if cols == ["loss"]:
-        return frame["loss"].to_numpy(dtype=np.float64)
-    return np.abs(frame["y_true"].to_numpy(dtype=np.float64) - frame["y_pred"].to_numpy(dtype=np.float64))
 
 
 def train_subsample(n_train: int, n_dev: int, max_ratio: float = 2.0, seed: int = 0) -> np.ndarray | None:
@@ -76,21 +40,18 @@ def set_error(
     return SetError.from_losses(name, errors, confidence, n_total)
 
 
-def errors_from_predictions(
-    frames: Mapping[str, pd.DataFrame],
-    task: str,
-    metric: str | None = None,
+def errors_from_examples(
+    errors: Mapping[str, np.ndarray],
     *,
     max_train_ratio: float = 2.0,
     seed: int = 0,
     confidence: float = 0.95,
 ) -> dict[str, SetError]:
-    """The error on each set, from its predictions frame.
+    """The error on each set, from its per-example errors.
 
     Args:
-        frames: predictions per set name (train and dev required; train_dev and test optional).
-        task: binary, multiclass or regression.
-        metric: the run's optimizing metric.
+        errors: per-example errors `(n,)` per set name (train and dev required; train_dev and
+            test optional): booleans (mistakes) or real losses.
         max_train_ratio: subsample train to the size of dev beyond this many times dev's size.
         seed: seed of the train subsample.
         confidence: level of each set's interval.
@@ -98,16 +59,16 @@ def errors_from_predictions(
     Returns:
         The error per set, in train, train_dev, dev, test order.
     """
-    n_dev = len(frames["dev"]) if "dev" in frames else 0
+    n_dev = len(errors["dev"]) if "dev" in errors else 0
     out: dict[str, SetError] = {}
     for name in SETS:
-        if name not in frames:
+        if name not in errors:
             continue
-        errors = per_example_errors(frames[name], task, metric)
+        values = np.asarray(errors[name])
         n_total = None
         if name == "train":
-            rows = train_subsample(len(errors), n_dev, max_train_ratio, seed)
+            rows = train_subsample(len(values), n_dev, max_train_ratio, seed)
             if rows is not None:
-                n_total, errors = len(errors), errors[rows]
-        out[name] = set_error(name, errors, confidence, n_total)
+                n_total, values = len(values), values[rows]
+        out[name] = set_error(name, values, confidence, n_total)
     return out

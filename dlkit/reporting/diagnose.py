@@ -1,6 +1,7 @@
 """Rendering of :class:`~dlkit.runs.diagnose.RunDiagnosis`: rich tables, Markdown, HTML.
 
-The same objects are drawn three ways; nothing here computes a gap.
+The same objects are drawn three ways; nothing here computes a gap. A multitask run carries
+one diagnosis per task: each is drawn under its task's name.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import io
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dlkit.analysis.bias_variance import GAP_LABELS, SET_LABELS, DiagnoseResult, Gap
@@ -54,8 +56,7 @@ def _n(s_n: int, n_total: int | None) -> str:
     return f"{s_n:,} of {n_total:,}" if n_total else f"{s_n:,}"
 
 
-def _verdict_line(d: RunDiagnosis) -> str:
-    r = d.result
+def _verdict_line(r: DiagnoseResult) -> str:
     if r.verdict is None:
         return "No problem flagged: no gap is clearly there at these set sizes."
     main = r.gap(r.verdict)
@@ -67,18 +68,22 @@ def _verdict_line(d: RunDiagnosis) -> str:
     return text + "."
 
 
-def _metric_text(d: RunDiagnosis) -> str:
-    if d.task == "regression":
-        return f"{d.metric} (mean per-example loss)"
-    return "error = 1 − accuracy"
+def _label(d: RunDiagnosis, task: str | None) -> str:
+    """The run's name, with the task's for one diagnosis of a multitask run."""
+    return d.run_name if task is None else f"{d.run_name}: {task}"
+
+
+def _task_heading(task: str) -> str:
+    return f"Task {task}"
 
 
 # ---- terminal --------------------------------------------------------------------------------
 
 
-def sets_table(d: RunDiagnosis) -> Table:
-    r = d.result
-    table = Table(title=f"Errors of {d.run_name} ({_metric_text(d)})")
+def sets_table(d: RunDiagnosis, r: DiagnoseResult, task: str | None = None) -> Table:
+    """Errors per set with their intervals and the human-level error."""
+    of = d.run_name if task is None else f"{d.run_name}, task {task}"
+    table = Table(title=escape(f"Errors of {of} ({d.error_name})"))
     table.add_column("set")
     table.add_column("n", justify="right")
     table.add_column("error", justify="right")
@@ -91,8 +96,8 @@ def sets_table(d: RunDiagnosis) -> Table:
     return table
 
 
-def gaps_table(d: RunDiagnosis) -> Table:
-    r = d.result
+def gaps_table(r: DiagnoseResult) -> Table:
+    """The gaps, their intervals and whether each is clearly there."""
     table = Table(title="Gaps (METHODOLOGY §2)")
     table.add_column("gap")
     table.add_column("formula")
@@ -126,16 +131,21 @@ def satisficing_table(d: RunDiagnosis) -> Table:
 
 
 def render_diagnosis(console: Console, d: RunDiagnosis) -> None:
-    """The full report of one run."""
-    console.print(sets_table(d))
-    console.print(gaps_table(d))
-    console.print(f"[bold]Verdict:[/bold] {_verdict_line(d)}")
-    for name, actions in d.result.actions.items():
-        console.print(f"Next steps for {GAP_LABELS[name]}:")
-        for a in actions:
-            console.print(f"  • {a}")
-    for note in d.result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+    """The full report of one run (of each of its tasks, for a multitask run)."""
+    for task, r in d.diagnoses():
+        if task is not None:
+            console.rule(escape(_task_heading(task)), style="bold")
+        console.print(sets_table(d, r, task))
+        console.print(gaps_table(r))
+        console.print(f"[bold]Verdict:[/bold] {escape(_verdict_line(r))}")
+        for name, actions in r.actions.items():
+            console.print(f"Next steps for {GAP_LABELS[name]}:")
+            for a in actions:
+                console.print(f"  • {a}")
+        for note in r.notes:
+            console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    for note in d.notes:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
     if d.satisficing:
         console.print(satisficing_table(d))
     _render_where(console, d)
@@ -150,30 +160,38 @@ def _render_where(console: Console, d: RunDiagnosis) -> None:
         console.print(f"[yellow]warning:[/yellow] not logged to MLflow: {d.logging_error}")
 
 
+def _columns(diagnoses: list[RunDiagnosis]) -> list[tuple[str, DiagnoseResult]]:
+    return [(_label(d, task), r) for d in diagnoses for task, r in d.diagnoses()]
+
+
 def comparison_table(diagnoses: list[RunDiagnosis]) -> Table:
-    """Errors and gaps of several runs side by side (the flagged gaps marked with *)."""
+    """Errors and gaps of several runs side by side (the flagged gaps marked with *).
+
+    A multitask run takes one column per task.
+    """
+    columns = _columns(diagnoses)
     table = Table(title="Diagnosis, side by side (* = flagged)")
     table.add_column("")
-    for d in diagnoses:
-        table.add_column(d.run_name, justify="right")
-    table.add_row("human", *(fmt(d.result.human_error, d.result.kind) for d in diagnoses))
+    for label, _ in columns:
+        table.add_column(escape(label), justify="right")
+    table.add_row("human", *(fmt(r.human_error, r.kind) for _, r in columns))
     for name in ("train", "train_dev", "dev", "test"):
         cells = []
-        for d in diagnoses:
-            s = d.result.sets.get(name)
-            cells.append("–" if s is None else f"{fmt(s.error, d.result.kind)} (n {s.n:,})")
+        for _, r in columns:
+            s = r.sets.get(name)
+            cells.append("–" if s is None else f"{fmt(s.error, r.kind)} (n {s.n:,})")
         table.add_row(SET_LABELS[name], *cells)
     for name, label in GAP_LABELS.items():
         cells = []
-        for d in diagnoses:
-            g = d.result.gap(name)
+        for _, r in columns:
+            g = r.gap(name)
             if g is None:
                 cells.append("–")
                 continue
             mark = "* " if g.flagged else ""
-            cells.append(f"{mark}{fmt(g.value, d.result.kind)} [{_interval(g.low, g.high, d.result.kind)}]")
+            cells.append(f"{mark}{fmt(g.value, r.kind)} [{_interval(g.low, g.high, r.kind)}]")
         table.add_row(label, *cells)
-    table.add_row("verdict", *((GAP_LABELS.get(d.result.verdict or "", "none")) for d in diagnoses))
+    table.add_row("verdict", *((GAP_LABELS.get(r.verdict or "", "none")) for _, r in columns))
     return table
 
 
@@ -184,17 +202,19 @@ def render_diagnoses(console: Console, diagnoses: list[RunDiagnosis]) -> None:
         return
     console.print(comparison_table(diagnoses))
     for d in diagnoses:
-        console.print(f"[bold]{d.run_name}:[/bold] {_verdict_line(d)}")
-        for note in d.result.notes:
-            console.print(f"  [yellow]note:[/yellow] {note}")
+        for task, r in d.diagnoses():
+            console.print(f"[bold]{escape(_label(d, task))}:[/bold] {escape(_verdict_line(r))}")
+            for note in r.notes:
+                console.print(f"  [yellow]note:[/yellow] {escape(note)}")
+        for note in d.notes:
+            console.print(f"  [yellow]note:[/yellow] {escape(note)}")
         _render_where(console, d)
 
 
 # ---- Markdown and HTML -----------------------------------------------------------------------
 
 
-def _rows_sets(d: RunDiagnosis) -> list[list[str]]:
-    r = d.result
+def _rows_sets(d: RunDiagnosis, r: DiagnoseResult) -> list[list[str]]:
     rows = [["human", "", fmt(r.human_error, r.kind), d.human_error_source]]
     for name, s in r.sets.items():
         rows.append(
@@ -203,8 +223,7 @@ def _rows_sets(d: RunDiagnosis) -> list[list[str]]:
     return rows
 
 
-def _rows_gaps(d: RunDiagnosis) -> list[list[str]]:
-    r = d.result
+def _rows_gaps(r: DiagnoseResult) -> list[list[str]]:
     return [
         [
             g.label,
@@ -243,34 +262,41 @@ def _md_table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def to_markdown(d: RunDiagnosis) -> str:
-    """The report as Markdown."""
+    """The report as Markdown (a section per task for a multitask run)."""
     parts = [
         f"# Diagnosis of {d.run_name}",
-        f"Metric: {_metric_text(d)}. Human-level error {fmt(d.result.human_error, d.result.kind)} "
+        f"Metric: {d.error_name}. Human-level error {fmt(d.human_error, d.diagnoses()[0][1].kind)} "
         f"({d.human_error_source}).",
-        "## Errors",
-        _md_table(_SET_HEAD, _rows_sets(d)),
-        "## Gaps",
-        _md_table(_GAP_HEAD, _rows_gaps(d)),
-        f"**Verdict:** {_verdict_line(d)}",
     ]
-    for name, actions in d.result.actions.items():
-        parts.append(f"### Next steps for {GAP_LABELS[name]}\n" + "\n".join(f"- {a}" for a in actions))
-    if d.result.notes:
-        parts.append("## Notes\n" + "\n".join(f"- {n}" for n in d.result.notes))
+    for task, r in d.diagnoses():
+        h = "##" if task is None else "###"
+        if task is not None:
+            parts.append(f"## {_task_heading(task)}")
+        parts += [
+            f"{h} Errors",
+            _md_table(_SET_HEAD, _rows_sets(d, r)),
+            f"{h} Gaps",
+            _md_table(_GAP_HEAD, _rows_gaps(r)),
+            f"**Verdict:** {_verdict_line(r)}",
+        ]
+        for name, actions in r.actions.items():
+            parts.append(f"{h}# Next steps for {GAP_LABELS[name]}\n" + "\n".join(f"- {a}" for a in actions))
+        if r.notes:
+            parts.append(f"{h} Notes\n" + "\n".join(f"- {n}" for n in r.notes))
+    if d.notes:
+        parts.append("## Notes on the run\n" + "\n".join(f"- {n}" for n in d.notes))
     if d.satisficing:
         parts += ["## Satisficing metrics", _md_table(_SAT_HEAD, _rows_satisficing(d))]
     return "\n\n".join(parts) + "\n"
 
 
-def errors_plot_svg(d: RunDiagnosis) -> str:
+def errors_plot_svg(r: DiagnoseResult, ylabel: str) -> str:
     """Errors per set with their intervals and the human-level line, as inline SVG."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    r = d.result
     names = list(r.sets)
     values = [r.sets[n].error for n in names]
     below = [max(0.0, r.sets[n].error - r.sets[n].low) for n in names]
@@ -286,7 +312,7 @@ def errors_plot_svg(d: RunDiagnosis) -> str:
         capsize=4,
     )
     ax.axhline(r.human_error * scale, color="#c44e52", linestyle="--", label="human level")
-    ax.set_ylabel("error (%)" if r.kind == "proportion" else d.metric)
+    ax.set_ylabel("error (%)" if r.kind == "proportion" else ylabel)
     ax.legend(loc="upper left")
     fig.tight_layout()
     buf = io.StringIO()
@@ -312,25 +338,33 @@ _CSS = (
 
 
 def to_html(d: RunDiagnosis) -> str:
-    """The report as a standalone HTML page, with the errors plot inline."""
+    """The report as a standalone HTML page, with the errors plot inline (one per task)."""
     e = html.escape
     body = [
         f"<h1>Diagnosis of {e(d.run_name)}</h1>",
-        f"<p>Metric: {e(_metric_text(d))}. Human-level error {e(fmt(d.result.human_error, d.result.kind))} "
-        f"({e(d.human_error_source)}).</p>",
-        errors_plot_svg(d),
-        "<h2>Errors</h2>",
-        _html_table(_SET_HEAD, _rows_sets(d)),
-        "<h2>Gaps</h2>",
-        _html_table(_GAP_HEAD, _rows_gaps(d)),
-        f"<p><b>Verdict:</b> {e(_verdict_line(d))}</p>",
+        f"<p>Metric: {e(d.error_name)}. Human-level error "
+        f"{e(fmt(d.human_error, d.diagnoses()[0][1].kind))} ({e(d.human_error_source)}).</p>",
     ]
-    for name, actions in d.result.actions.items():
-        body.append(f"<h3>Next steps for {e(GAP_LABELS[name])}</h3><ul>")
-        body += [f"<li>{e(a)}</li>" for a in actions]
-        body.append("</ul>")
-    if d.result.notes:
-        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in d.result.notes) + "</ul>")
+    for task, r in d.diagnoses():
+        h = 2 if task is None else 3
+        if task is not None:
+            body.append(f"<h2>{e(_task_heading(task))}</h2>")
+        body += [
+            errors_plot_svg(r, d.metric),
+            f"<h{h}>Errors</h{h}>",
+            _html_table(_SET_HEAD, _rows_sets(d, r)),
+            f"<h{h}>Gaps</h{h}>",
+            _html_table(_GAP_HEAD, _rows_gaps(r)),
+            f"<p><b>Verdict:</b> {e(_verdict_line(r))}</p>",
+        ]
+        for name, actions in r.actions.items():
+            body.append(f"<h{h + 1}>Next steps for {e(GAP_LABELS[name])}</h{h + 1}><ul>")
+            body += [f"<li>{e(a)}</li>" for a in actions]
+            body.append("</ul>")
+        if r.notes:
+            body.append(f"<h{h}>Notes</h{h}><ul>" + "".join(f"<li>{e(n)}</li>" for n in r.notes) + "</ul>")
+    if d.notes:
+        body.append("<h2>Notes on the run</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in d.notes) + "</ul>")
     if d.satisficing:
         body += ["<h2>Satisficing metrics</h2>", _html_table(_SAT_HEAD, _rows_satisficing(d))]
     return (

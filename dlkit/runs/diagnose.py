@@ -2,14 +2,17 @@
 
 Reads only the run directory (run.json, recipe.yaml, predictions/*.parquet): no retraining and
 no TensorFlow, except to time the model when the recipe asks for a ``latency_ms`` constraint.
-Writes ``reports/diagnose.md`` and ``reports/diagnose.html`` into the run directory and logs
-them to the run's MLflow run when it has one (MLflow is imported only then).
+The task registry turns each set's predictions into per-example errors (a multitask run: one
+binary frame per task, each diagnosed on its own); :mod:`dlkit.analysis.bias_variance` reads
+the gaps. Writes ``reports/diagnose.md`` and ``reports/diagnose.html`` into the run directory
+and logs them to the run's MLflow run when it has one (MLflow is imported only then).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,9 +22,11 @@ import pandas as pd
 
 from dlkit.analysis.bias_variance import DiagnoseResult, diagnose_errors
 from dlkit.analysis.satisficing import SatisficingCheck, check_satisficing
-from dlkit.analysis.set_errors import error_columns, errors_from_predictions
-from dlkit.errors import DataError, RecipeError, TrackingError, UnsupportedRunError
+from dlkit.analysis.set_errors import errors_from_examples
+from dlkit.errors import DataError, RecipeError, TrackingError
 from dlkit.rundir import RunDir
+from dlkit.runs._task_reports import SINGLE, TaskReports, reports_for
+from dlkit.tasks import Task, task_for
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +40,13 @@ class RunDiagnosis:
     Attributes:
         run_name: the run's name.
         run_dir: its run directory.
-        task: binary, multiclass or regression.
-        metric: the optimizing metric the errors come from (errors are ``1 − accuracy`` for
-            accuracy).
+        task: the run's task (run.json's ``task``).
+        metric: the optimizing metric the errors come from.
         human_error_source: ``--human-error`` or ``recipe targets.human_error``.
-        result: the gaps, verdict and next steps.
+        result: the gaps, verdict and next steps of a run with one target (None for multitask).
+        per_task: a multitask run's diagnosis of each task, on its labelled examples.
+        error_name: the error in words (``error = 1 − accuracy``, ``mse (mean per-example loss)``).
+        notes: what the reader must know about the run as a whole (each diagnosis has its own).
         satisficing: one check per satisficing constraint of the recipe.
         reports: report format -> file written (md, html).
         run_id: the MLflow run the reports were logged to, if any.
@@ -52,28 +59,57 @@ class RunDiagnosis:
     task: str
     metric: str
     human_error_source: str
-    result: DiagnoseResult
+    result: DiagnoseResult | None = None
+    per_task: dict[str, DiagnoseResult] = field(default_factory=dict)
+    error_name: str = "error = 1 − accuracy"
+    notes: list[str] = field(default_factory=list)
     satisficing: list[SatisficingCheck] = field(default_factory=list)
     reports: dict[str, Path] = field(default_factory=dict)
     run_id: str | None = None
     tracking_uri: str | None = None
     logging_error: str | None = None
 
+    def __post_init__(self) -> None:
+        if (self.result is None) == (not self.per_task):
+            raise ValueError("a diagnosis has either one result or one per task")
+
+    def diagnoses(self) -> list[tuple[str | None, DiagnoseResult]]:
+        """``(task, diagnosis)`` pairs: ``(None, result)`` for one target, else one per task."""
+        if self.result is not None:
+            return [(None, self.result)]
+        return list(self.per_task.items())
+
+    @property
+    def human_error(self) -> float:
+        """The human-level error every diagnosis of the run compares with."""
+        return self.diagnoses()[0][1].human_error
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data."""
-        return {
+        """Plain JSON-ready data: the gaps at the top for one target, under ``tasks`` per task."""
+        out: dict[str, Any] = {
             "run_name": self.run_name,
             "run_dir": str(self.run_dir),
             "task": self.task,
             "metric": self.metric,
+            "error_name": self.error_name,
             "human_error_source": self.human_error_source,
-            **self.result.to_dict(),
-            "satisficing": [asdict(c) for c in self.satisficing],
-            "reports": {k: str(v) for k, v in self.reports.items()},
-            "run_id": self.run_id,
-            "tracking_uri": self.tracking_uri,
-            "logging_error": self.logging_error,
         }
+        if self.result is not None:
+            out.update(self.result.to_dict())
+        else:
+            out["human_error"] = self.human_error
+            out["tasks"] = {name: r.to_dict() for name, r in self.per_task.items()}
+        out.update(
+            {
+                "run_notes": self.notes,
+                "satisficing": [asdict(c) for c in self.satisficing],
+                "reports": {k: str(v) for k, v in self.reports.items()},
+                "run_id": self.run_id,
+                "tracking_uri": self.tracking_uri,
+                "logging_error": self.logging_error,
+            }
+        )
+        return out
 
 
 def _read_recipe(run: RunDir) -> dict[str, Any]:
@@ -86,7 +122,7 @@ def _read_recipe(run: RunDir) -> dict[str, Any]:
 
 
 def _human_error(
-    name: str, given: float | None, info: dict[str, Any], recipe: dict[str, Any], task: str
+    name: str, given: float | None, info: dict[str, Any], recipe: dict[str, Any], rate: bool
 ) -> tuple[float, str]:
     if given is not None:
         value, source = float(given), "--human-error"
@@ -100,13 +136,13 @@ def _human_error(
                 hint="pass --human-error (e.g. 0.01 for 1%) or set targets.human_error in the recipe",
             )
         value, source = float(stored), "recipe targets.human_error"
-    if not math.isfinite(value) or value < 0 or (task != "regression" and value > 1):
-        expected = ">= 0" if task == "regression" else "an error rate in [0, 1] (0.01 = 1%)"
+    if not math.isfinite(value) or value < 0 or (rate and value > 1):
+        expected = "an error rate in [0, 1] (0.01 = 1%)" if rate else ">= 0"
         raise RecipeError(f"human-level error: expected {expected} (got {value:g}, from {source})")
     return value, source
 
 
-def _read_predictions(run: RunDir, name: str, columns: list[str]) -> dict[str, pd.DataFrame]:
+def _read_predictions(run: RunDir, name: str, columns: list[str] | None) -> dict[str, pd.DataFrame]:
     frames: dict[str, pd.DataFrame] = {}
     for split in ("train", "train_dev", "dev", "test"):
         path = run.predictions_path(split)
@@ -120,8 +156,51 @@ def _read_predictions(run: RunDir, name: str, columns: list[str]) -> dict[str, p
         try:
             frames[split] = pd.read_parquet(path, columns=columns)
         except (KeyError, ValueError, OSError) as exc:
-            raise DataError(f"{path}: cannot read columns {columns}: {exc}") from None
+            what = f"columns {columns}" if columns is not None else "the predictions"
+            raise DataError(f"{path}: cannot read {what}: {exc}") from None
     return frames
+
+
+def _diagnose_parts(
+    name: str,
+    task: Task,
+    reader: TaskReports,
+    frames: dict[str, pd.DataFrame],
+    metric: str,
+    human: float,
+    *,
+    max_train_ratio: float,
+    seed: int,
+    confidence: float,
+) -> tuple[dict[str, DiagnoseResult], list[str]]:
+    """One diagnosis per part of the predictions (one part, or one per task of a multitask run).
+
+    A part with no example in train or dev cannot be diagnosed and is left out with a note;
+    a train-dev or test set without an example of the part is left out of its diagnosis.
+
+    Raises:
+        DataError: no part can be diagnosed.
+    """
+    by_part: dict[str, dict[str, pd.DataFrame]] = {}
+    for split, frame in frames.items():
+        for part, part_frame in reader.parts(frame).items():
+            by_part.setdefault(part, {})[split] = part_frame
+    results: dict[str, DiagnoseResult] = {}
+    notes: list[str] = []
+    for part, sets in by_part.items():
+        empty = [s for s in ("train", "dev") if not len(sets.get(s, ()))]
+        if empty:
+            what = f"task {part}" if part != SINGLE else f"run '{name}'"
+            notes.append(f"{what}: not diagnosed: no labelled example in {' and '.join(empty)}")
+            continue
+        errors = {s: task.example_errors(f, metric) for s, f in sets.items() if len(f)}
+        per_set = errors_from_examples(
+            errors, max_train_ratio=max_train_ratio, seed=seed, confidence=confidence
+        )
+        results[part] = diagnose_errors(per_set, human, confidence=confidence)
+    if not results:
+        raise DataError(f"run '{name}': {'; '.join(notes)}")
+    return results, notes
 
 
 def measure_latency_ms(model_path: Path, input_shape: list[int], repeats: int = 30) -> float:
@@ -196,12 +275,22 @@ def log_reports(diagnosis: RunDiagnosis) -> None:
     """
     from dlkit.tracking.mlflow_tracker import log_to_run
 
+    metrics = {
+        _metric_name(f"diagnose_{g.name}" if part is None else f"diagnose_{part}_{g.name}"): g.value
+        for part, result in diagnosis.diagnoses()
+        for g in result.gaps
+    }
     log_to_run(
         diagnosis.run_id,
         diagnosis.tracking_uri,
         [(path, REPORTS_DIR) for path in diagnosis.reports.values()],
-        {f"diagnose_{g.name}": g.value for g in diagnosis.result.gaps},
+        metrics,
     )
+
+
+def _metric_name(name: str) -> str:
+    # MLflow takes letters, digits and _-./ and space in a metric's name; a task name may hold more
+    return re.sub(r"[^\w\-./ ]", "_", name)
 
 
 def diagnose_run(
@@ -225,12 +314,14 @@ def diagnose_run(
         confidence: level of every interval.
 
     Returns:
-        The gaps with intervals, the verdict, next steps and satisficing checks.
+        The gaps with intervals, the verdict, next steps and satisficing checks (a multitask
+        run: one diagnosis per task, each on the examples labelled for it).
 
     Raises:
         TrackingError: the run is not FINISHED.
+        UnsupportedRunError: diagnose does not apply to the run's task.
         RecipeError: no human-level error, a bad one, or a metric diagnose cannot use.
-        DataError: the stored predictions are missing or unreadable.
+        DataError: the stored predictions are missing or unreadable, or no example to diagnose.
     """
     info = run.info()
     name = str(info.get("run_name") or run.path.name)
@@ -240,43 +331,40 @@ def diagnose_run(
             f"run '{name}' is {status or 'of unknown status'}, not FINISHED: diagnose needs a finished run",
             hint="train it to the end (dlkit train), or pick another run",
         )
-    task = str(info.get("task", "multiclass"))
-    if task == "multitask":
-        raise UnsupportedRunError(
-            f"run '{name}': diagnose reads one error per set; this run is multitask (one per task)",
-            hint="compare each task's train and dev accuracy_<task> in metrics.json with human-level error",
-        )
-    if task == "sequence_labeling":
-        raise UnsupportedRunError(
-            f"run '{name}': diagnose reads per-example class predictions; this run is sequence_labeling",
-            hint="compare train, dev and test error (1 - step_accuracy) in metrics.json with human error",
-        )
-    if task == "seq2seq":
-        raise UnsupportedRunError(
-            f"run '{name}': diagnose reads per-example class predictions; this run is seq2seq",
-            hint="compare train, dev and test error (1 - exact_match) in metrics.json with human-level error",
-        )
+    task = task_for(str(info.get("task", "multiclass")))
+    task.refuse("diagnose", name)
+    reader = reports_for(task)
     recipe = _read_recipe(run)
-    human, source = _human_error(name, human_error, info, recipe, task)
-    metric = info.get("optimize") or ("mse" if task == "regression" else "accuracy")
+    metric = str(info.get("optimize") or task.default_metric)
     try:
-        columns = error_columns(task, metric)
+        columns = reader.columns(metric)
     except ValueError as exc:
         raise RecipeError(f"run '{name}': {exc}") from None
+    human, source = _human_error(name, human_error, info, recipe, reader.proportion(metric))
     frames = _read_predictions(run, name, columns)
     started = time.perf_counter()
-    sets = errors_from_predictions(
-        frames, task, metric, max_train_ratio=max_train_ratio, seed=seed, confidence=confidence
+    results, notes = _diagnose_parts(
+        name,
+        task,
+        reader,
+        frames,
+        metric,
+        human,
+        max_train_ratio=max_train_ratio,
+        seed=seed,
+        confidence=confidence,
     )
-    result = diagnose_errors(sets, human, confidence=confidence)
     log.info("run %s: gaps computed in %.3f s", name, time.perf_counter() - started)
     diagnosis = RunDiagnosis(
         run_name=name,
         run_dir=run.path,
-        task=task,
-        metric=str(metric),
+        task=task.name,
+        metric=metric,
         human_error_source=source,
-        result=result,
+        result=results.pop(SINGLE, None),
+        per_task=results,
+        error_name=reader.error_name(metric),
+        notes=[*reader.notes(), *notes],
         satisficing=_satisficing(run, info, recipe),
         run_id=info.get("run_id"),
         tracking_uri=info.get("tracking_uri"),

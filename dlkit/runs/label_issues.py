@@ -40,10 +40,10 @@ def folds_label_issues(
         DlkitError: the data source is unavailable or changed since the run, a bad K, a model
             that cannot be built.
     """
-    from dlkit.training.cross_val import cross_val_probabilities, pool_indices
     from dlkit.data.corrections import apply_corrections
     from dlkit.data.sources import load_source
     from dlkit.recipe.loader import load_recipe
+    from dlkit.training.cross_val import cross_val_probabilities, pool_indices
 
     name = str(info.get("run_name", run.path.name))
     recipe = load_recipe(run.recipe_path)
@@ -123,5 +123,3 @@ def write_label_issues(result: LabelIssuesResult, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
     return path
-
-

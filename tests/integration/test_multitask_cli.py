@@ -105,12 +105,26 @@ def test_multitask_recipe_trains_scores_and_tracks(workdir: Path, tracking_uri: 
     assert checked.exit_code == 0, checked.output
     assert "Overall relative difference" in checked.output and ": good" in checked.output
 
-    # diagnose and error analysis read one label per example: a clear refusal, exit 2
-    for command in (["diagnose", str(run), "--human-error", "0.01"], ["analyze-errors", str(run)]):
-        refused = runner.invoke(app, command)
-        assert refused.exit_code == 2, refused.output
-        assert "multitask" in refused.output
-        assert "Traceback" not in refused.output
+    # diagnose reads each task on its labelled examples: its errors are metrics.json's per task
+    diagnosed = runner.invoke(app, ["diagnose", str(run), "--human-error", "0.01", "--json"])
+    assert diagnosed.exit_code == 0, diagnosed.output
+    (diagnosis,) = json.loads(diagnosed.stdout)["runs"]
+    assert list(diagnosis["tasks"]) == TASKS
+    for task in TASKS:
+        for split in ("dev", "test"):
+            measured = diagnosis["tasks"][task]["sets"][split]
+            assert measured["error"] == pytest.approx(1 - metrics[split][f"accuracy_{task}"])
+            assert measured["n"] == truth_counts(run, split, task)
+
+    refused = runner.invoke(app, ["analyze-errors", str(run)])
+    assert refused.exit_code == 2, refused.output
+    assert "multitask" in refused.output
+    assert "Traceback" not in refused.output
+
+
+def truth_counts(run: Path, split: str, task: str) -> int:
+    """Examples of ``split`` labelled for ``task``."""
+    return int(pd.read_parquet(run / "predictions" / f"{split}.parquet")[f"y_true_{task}"].notna().sum())
 
 
 def test_bad_label_is_one_line(workdir: Path) -> None:

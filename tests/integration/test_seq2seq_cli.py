@@ -46,10 +46,17 @@ def test_reverse_recipe_learns_reversal(workdir: Path, tracking_uri: str) -> Non
     logged = client.search_runs([client.get_experiment_by_name("reverse-seq2seq").experiment_id])[0]
     assert logged.data.metrics["test_exact_match"] == pytest.approx(metrics["test"]["exact_match"])
 
-    for command in (["diagnose", str(run), "--human-error", "0.01"], ["analyze-errors", str(run)]):
-        refused = runner.invoke(app, command)
-        assert refused.exit_code == 2, refused.output
-        assert "seq2seq" in refused.output and "Traceback" not in refused.output
+    # diagnose reads whole decoded sequences: its error is 1 - exact match, as metrics.json's
+    diagnosed = runner.invoke(app, ["diagnose", str(run), "--human-error", "0.01", "--json"])
+    assert diagnosed.exit_code == 0, diagnosed.output
+    (diagnosis,) = json.loads(diagnosed.stdout)["runs"]
+    assert diagnosis["error_name"] == "error = 1 − exact match"
+    for split in ("dev", "test"):
+        assert diagnosis["sets"][split]["error"] == pytest.approx(1 - metrics[split]["exact_match"])
+
+    refused = runner.invoke(app, ["analyze-errors", str(run)])
+    assert refused.exit_code == 2, refused.output
+    assert "seq2seq" in refused.output and "Traceback" not in refused.output
 
 
 def test_missing_column_and_wrong_model_are_one_line(workdir: Path) -> None:

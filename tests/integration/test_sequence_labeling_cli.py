@@ -49,10 +49,18 @@ def test_parity_recipe_tags_every_step(workdir: Path, tracking_uri: str) -> None
     assert logged.data.metrics["test_step_accuracy"] == pytest.approx(test["step_accuracy"])
     assert logged.data.params["data.task"] == "sequence_labeling"
 
-    for command in (["diagnose", str(run), "--human-error", "0.01"], ["analyze-errors", str(run)]):
-        refused = runner.invoke(app, command)
-        assert refused.exit_code == 2, refused.output
-        assert "sequence_labeling" in refused.output and "Traceback" not in refused.output
+    # diagnose reads whole sequences (a wrong step makes the sequence wrong): 1 - exact match
+    diagnosed = runner.invoke(app, ["diagnose", str(run), "--human-error", "0.01", "--json"])
+    assert diagnosed.exit_code == 0, diagnosed.output
+    (diagnosis,) = json.loads(diagnosed.stdout)["runs"]
+    assert diagnosis["error_name"] == "error = 1 − exact match"
+    for split in ("dev", "test"):
+        assert diagnosis["sets"][split]["error"] == pytest.approx(1 - metrics[split]["exact_match"])
+    assert any("any of its steps is wrong" in note for note in diagnosis["run_notes"])
+
+    refused = runner.invoke(app, ["analyze-errors", str(run)])
+    assert refused.exit_code == 2, refused.output
+    assert "sequence_labeling" in refused.output and "Traceback" not in refused.output
 
 
 def json_ids(run: Path, name: str) -> np.ndarray:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from dlkit.analysis.error_sheet import build_sheet, parse_flag
-from dlkit.runs.error_sheet import read_sheet, write_sheet
 from dlkit.errors import DataError
+from dlkit.runs.error_sheet import read_sheet, write_sheet
 
 CATS = ["blurry", "incorrectly_labelled"]
 

@@ -1,0 +1,266 @@
+"""How the run reports read each task's predictions: what :class:`dlkit.tasks.Task` does not say yet.
+
+``diagnose`` and ``analyze-errors`` ask the task registry (:func:`dlkit.tasks.task_for`) which
+reports apply (``refuse``), the default metric, and the per-example error (``error_columns``,
+``example_errors``). What else they need per task sits here, one entry per registered task,
+until it moves into the task classes:
+
+- ``parts``: the frames a report reads: a multitask run's one binary frame per task
+  (:meth:`~dlkit.tasks.multitask.Multitask.subtask_frame`), any other run's predictions as they are;
+- ``error_name``: the error in words, for the reports (``error = 1 − exact match``);
+- ``reading``: the error analysis of the dev set, and whether its errors go on a sheet to tag.
+
+A task without an entry is diagnosed as its registry entry says; ``analyze-errors`` refuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlkit.analysis.error_analysis import SetReport, highest_loss, set_report
+from dlkit.analysis.residuals import RegressionReport, regression_report
+from dlkit.analysis.sequence_errors import SequenceReport, sequence_report
+from dlkit.errors import UnsupportedRunError
+from dlkit.tasks import Task
+
+SINGLE = ""  # the part name of a run with one target
+
+
+@dataclass
+class Reading:
+    """The error analysis of a run's dev set: the one field its task fills.
+
+    Attributes:
+        whole_set: a classification's per-class metrics, confusion, highest loss and slices.
+        sequence: a sequence task's exact match against position accuracy, worst examples,
+            error by length.
+        regression: a regression's residuals.
+        per_task: a multitask run's classification reading of each task.
+    """
+
+    whole_set: SetReport | None = None
+    sequence: SequenceReport | None = None
+    regression: RegressionReport | None = None
+    per_task: dict[str, SetReport] = field(default_factory=dict)
+
+
+class TaskReports:
+    """The reports' reading of one task's predictions (the default: diagnose only).
+
+    Attributes:
+        task: the registered task.
+        sheet: the dev errors are per-example mistakes (a ``correct`` column) a person can
+            sample and tag on the error sheet.
+        sheet_columns: prediction columns the sheet carries besides id, labels, confidence and loss.
+        example_inputs: the sheet's examples page shows each example's input from the data source.
+        every_set: the reading compares every set, not only dev.
+        required: the dev prediction columns the reading needs.
+    """
+
+    sheet = False
+    sheet_columns: tuple[str, ...] = ()
+    example_inputs = False
+    every_set = False
+    required: tuple[str, ...] = ("id",)
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+
+    def columns(self, metric: str) -> list[str] | None:
+        """The prediction columns diagnose reads (None: all of them).
+
+        Raises:
+            ValueError: a metric the task cannot turn into a per-example error.
+        """
+        return self.task.error_columns(metric)
+
+    def proportion(self, metric: str) -> bool:
+        """Whether the error is a rate (per-example mistakes) rather than a mean loss."""
+        return self.task.error_columns(metric) == ["correct"]
+
+    def parts(self, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """The frames a report reads, by part name (:data:`SINGLE` for a run with one target)."""
+        return {SINGLE: frame}
+
+    def error_name(self, metric: str) -> str:
+        """The error the reports show, in words."""
+        if self.proportion(metric):
+            return f"error = 1 − {self.task.error_metric.replace('_', ' ')}"
+        return f"{metric} (mean per-example loss)"
+
+    def notes(self) -> list[str]:
+        """What a reader of this task's diagnosis must know."""
+        return []
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A predictions frame as the error analysis shows it."""
+        return frame
+
+    def reading(
+        self,
+        sets: Mapping[str, pd.DataFrame],
+        looked: pd.DataFrame,
+        classes: Sequence[Any],
+        metadata: Sequence[str],
+    ) -> Reading:
+        """The error analysis of ``sets["dev"]``.
+
+        Args:
+            sets: dev's predictions (and every other set's when :attr:`every_set`).
+            looked: the dev rows a person looks at (the eyeball part, or all of dev).
+            classes: the run's classes, in index order.
+            metadata: the metadata columns to slice by.
+
+        Raises:
+            UnsupportedRunError: the task has no error analysis.
+        """
+        raise UnsupportedRunError(
+            f"analyze-errors does not read the predictions of task {self.task.name} yet"
+        )
+
+
+class ClassReports(TaskReports):
+    """One class label per example: the classification reading, the sheet, label issues."""
+
+    sheet = True
+    example_inputs = True
+    required = ("id", "y_true", "y_pred", "correct", "loss")
+
+    def reading(
+        self,
+        sets: Mapping[str, pd.DataFrame],
+        looked: pd.DataFrame,
+        classes: Sequence[Any],
+        metadata: Sequence[str],
+    ) -> Reading:
+        dev = sets["dev"]
+        whole = set_report(dev, classes, metadata)
+        if looked is not dev:
+            # with an eyeball / black-box dev split, a person only ever looks at the eyeball part
+            whole.highest_loss = highest_loss(looked, len(whole.highest_loss) or 10, metadata)
+        return Reading(whole_set=whole)
+
+
+class RegressionReports(TaskReports):
+    """A real-valued target: residuals (largest errors, by range of the target and by metadata)."""
+
+    required = ("id", "y_true", "y_pred")
+
+    def reading(
+        self,
+        sets: Mapping[str, pd.DataFrame],
+        looked: pd.DataFrame,
+        classes: Sequence[Any],
+        metadata: Sequence[str],
+    ) -> Reading:
+        return Reading(regression=regression_report(sets["dev"], metadata))
+
+
+class SequenceReports(TaskReports):
+    """A sequence per example: wrong sequences on the sheet, position accuracy, error by length.
+
+    Args:
+        task: the registered task.
+        score: the per-example position accuracy column.
+        weighted: pool position accuracy over positions rather than average it over examples.
+        carried: columns the sheet carries.
+        note: what a reader of the diagnosis must know.
+    """
+
+    sheet = True
+    every_set = True
+
+    def __init__(
+        self, task: Task, score: str, weighted: bool, carried: tuple[str, ...], note: str = ""
+    ) -> None:
+        super().__init__(task)
+        self.score = score
+        self.weighted = weighted
+        self.sheet_columns = carried
+        self.required = ("id", "y_true", "y_pred", "correct", score, "length")
+        self._note = note
+
+    def notes(self) -> list[str]:
+        return [self._note] if self._note else []
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        # per-step labels are stored as lists: one line of space-separated labels reads better
+        out = frame.copy()
+        for column in ("y_true", "y_pred"):
+            if len(out) and not isinstance(out[column].iloc[0], str):
+                out[column] = out[column].map(
+                    lambda labels: " ".join(str(v) for v in np.asarray(labels).tolist())
+                )
+        return out
+
+    def reading(
+        self,
+        sets: Mapping[str, pd.DataFrame],
+        looked: pd.DataFrame,
+        classes: Sequence[Any],
+        metadata: Sequence[str],
+    ) -> Reading:
+        report = sequence_report(
+            sets, self.score, weighted=self.weighted, metadata_columns=metadata, examples=looked
+        )
+        return Reading(sequence=report)
+
+
+class PerTaskReports(TaskReports):
+    """Several 0/1 targets: every task read as a binary classification of its labelled examples."""
+
+    def columns(self, metric: str) -> list[str] | None:
+        self.task.error_columns(metric)  # refuses a metric it cannot read
+        return None  # each task's y_true_<task>, proba_<task> and pred_<task>
+
+    def parts(self, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        task: Any = self.task
+        return {name: task.subtask_frame(frame, name) for name in task.subtasks(frame)}
+
+    def error_name(self, metric: str) -> str:
+        return "error = 1 − accuracy, per task on its labelled examples"
+
+    def reading(
+        self,
+        sets: Mapping[str, pd.DataFrame],
+        looked: pd.DataFrame,
+        classes: Sequence[Any],
+        metadata: Sequence[str],
+    ) -> Reading:
+        return Reading(
+            per_task={
+                name: set_report(frame, [0, 1], metadata) for name, frame in self.parts(sets["dev"]).items()
+            }
+        )
+
+
+def _sequence(
+    score: str, weighted: bool, carried: tuple[str, ...], note: str = ""
+) -> Callable[[Task], TaskReports]:
+    return lambda task: SequenceReports(task, score, weighted, carried, note)
+
+
+_ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
+    "binary": ClassReports,
+    "multiclass": ClassReports,
+    "regression": RegressionReports,
+    "multitask": PerTaskReports,
+    "seq2seq": _sequence("token_accuracy", False, ("input", "token_accuracy", "length")),
+    "sequence_labeling": _sequence(
+        "step_accuracy",
+        True,
+        ("step_accuracy", "length"),
+        "a sequence is an error when any of its steps is wrong (1 − exact match); metrics.json's "
+        "error for per-step labels is 1 − step accuracy, over steps",
+    ),
+}
+
+
+def reports_for(task: Task) -> TaskReports:
+    """The reports' reading of ``task`` (the default, diagnose only, for a task without an entry)."""
+    return _ENTRIES.get(task.name, TaskReports)(task)
