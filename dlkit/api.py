@@ -189,7 +189,9 @@ def diagnose(
 ) -> list[RunDiagnosis]:
     """Avoidable bias, variance, data mismatch and overfitting to dev of finished runs.
 
-    Computed from each run's stored predictions (no TensorFlow; METHODOLOGY §2 and §3).
+    Computed from each run's stored predictions (no TensorFlow; METHODOLOGY §2 and §3), for
+    every task: the task registry says what a per-example error is (a multitask run gets one
+    diagnosis per task).
 
     Args:
         run_refs: one RUN or several (run directory, run name, MLflow run id or name).
@@ -202,7 +204,8 @@ def diagnose(
         One :class:`~dlkit.runs.diagnose.RunDiagnosis` per run, in order.
 
     Raises:
-        DlkitError: a run not found or not FINISHED, no human-level error, no predictions.
+        DlkitError: a run not found or not FINISHED, no human-level error, no predictions, a
+            task diagnose does not apply to.
     """
     from dlkit.runs.diagnose import diagnose_run
 
@@ -230,9 +233,12 @@ def analyze_errors(
 ) -> AnalyzeErrorsResult:
     """Error analysis of a finished run (METHODOLOGY §4), from its stored predictions (no TensorFlow).
 
-    Without ``tags``: writes a seeded sheet of misclassified dev examples to tag. With ``tags``
-    (the filled sheet): each category's share, Wilson interval and ceiling, ranked, and the
-    incorrectly-labelled reading. Always: per-class metrics, confusion, slices, highest loss.
+    Where each dev example is right or wrong (classification, sequences): without ``tags``,
+    writes a seeded sheet of dev errors to tag; with ``tags`` (the filled sheet), each
+    category's share, Wilson interval and ceiling, ranked, and the incorrectly-labelled
+    reading. Always the task's reading of dev: per-class metrics, confusion, slices and highest
+    loss (classification; per task for multitask), exact match against token or step accuracy,
+    worst examples and error by length (sequences), largest errors and residuals (regression).
 
     Args:
         run_ref: a run directory, run name, or MLflow run id or name.
@@ -241,7 +247,7 @@ def analyze_errors(
         seed: sampling seed (the recipe's seed when None).
         stratify: sample in proportion to each (true, predicted) pair.
         new_sheet: replace an existing sheet.
-        label_issues: flag suspected label errors in dev and test (cleanlab).
+        label_issues: flag suspected label errors in dev and test (cleanlab; class labels only).
         model_gap: the error difference between models that matters for the labels reading.
         runs_dir: where run names are looked up.
         tracking_uri: the MLflow store for run ids and names.
@@ -255,7 +261,9 @@ def analyze_errors(
         An :class:`~dlkit.runs.analyze_errors.AnalyzeErrorsResult`.
 
     Raises:
-        DlkitError: no such run, not a classification run, a bad analysis section or sheet.
+        DlkitError: no such run, an option whose report does not apply to the run's task (the
+            sheet for regression and multitask, label issues without class labels), a bad
+            analysis section or sheet.
     """
     from dlkit.runs.analyze_errors import analyze_run
 
@@ -292,7 +300,8 @@ def apply_corrections(
         An :class:`~dlkit.runs.corrections.ApplyCorrectionsResult`.
 
     Raises:
-        DlkitError: no such run; the sheet names an unknown id or label (file, row, column).
+        DlkitError: no such run; a run without class labels; the sheet names an unknown id or
+            label (file, row, column).
     """
     from dlkit.runs.corrections import apply_sheet_corrections
 

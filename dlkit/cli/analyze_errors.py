@@ -112,6 +112,10 @@ def analyze_errors(
 
     Reads the predictions stored with the run (no retraining, no TensorFlow). Writes
     analysis/errors.csv, .parquet and .html and reports/errors.html into the run directory.
+    Every task: classification (per class, confusion, highest loss), sequences (exact match
+    against token or step accuracy, worst examples, error by length; a sheet of wrong ones),
+    regression (largest errors, residuals by slice and plot), multitask (each task as a binary
+    classification). Label issues and corrections need class labels.
     """
     from dlkit import api
     from dlkit.errors import RecipeError
@@ -137,7 +141,7 @@ def analyze_errors(
             raise RecipeError("--tag: not with --tags or --json (the session writes the sheet itself)")
         from dlkit.cli.main import console
         from dlkit.cli.tagging import require_terminal, run_session
-        from dlkit.rundir import RunDir
+        from dlkit.errors import UnsupportedRunError
 
         require_terminal()
         first = api.analyze_errors(
@@ -150,8 +154,9 @@ def analyze_errors(
             tracking_uri=tracking_uri,
             reports=False,
         )
-        metadata = [str(c) for c in RunDir(first.run_dir).info().get("metadata_columns") or []]
-        if not run_session(console, first.sheet_path, first.run_dir, first.whole_set.classes, metadata):
+        if first.sheet_path is None:
+            raise UnsupportedRunError(f"run '{first.run_name}': --tag: task {first.task} has no error sheet")
+        if not run_session(console, first.sheet_path, first.run_dir, first.classes, first.sheet_columns):
             console.print(
                 f"Stopped; every tag is saved in {first.sheet_path}. "
                 f"Resume with: dlkit analyze-errors {first.run_dir} --tag",

@@ -90,7 +90,7 @@ def _show(
             shown = [f"{k}={v:.4g}" for k, v in list(features.items())[:16]]
             more = f" (+{len(features) - 16} more)" if len(features) > 16 else ""
             console.print("features: " + "  ".join(shown) + more, highlight=False, markup=False)
-    else:
+    elif "input" not in row:
         console.print("(inputs not available: the run's data source cannot be read here)", highlight=False)
     skip = {"id", "y_true", "y_pred", "confidence", "loss", "comments", "corrected_label", *s.categories}
     meta = [f"{k}: {v}" for k, v in row.items() if k not in skip]
@@ -182,6 +182,13 @@ def run_session(
 ) -> bool:
     """Tag the sheet until the person quits (False) or goes on from the last example (True).
 
+    Args:
+        console: where the examples are drawn.
+        sheet_path: the sheet.
+        run_dir: the run it was sampled from (its data source gives the inputs).
+        classes: the labels a corrected label may take (none: corrected labels do not apply).
+        metadata: the columns the sheet carries besides its own (not categories).
+
     Raises:
         SheetError: the sheet cannot be read.
     """
@@ -224,6 +231,8 @@ def _loop(
                 session.set_comment("")
             elif text.strip():
                 session.set_comment(text)
+        elif key == "l" and not session.classes:
+            msg = "corrected labels are class labels; this run has none (note it in a comment)"
         elif key == "l":
             text = reader.line(
                 console, f"corrected label (one of {', '.join(session.classes)}; '-' clears): "

@@ -1,4 +1,10 @@
-"""Rendering of ``dlkit analyze-errors``: rich tables, the examples page and the HTML report."""
+"""Rendering of ``dlkit analyze-errors``: rich tables, the examples page and the HTML report.
+
+One result object is drawn two ways (terminal and HTML), with the reading its task gives: a
+classification's per-class tables and confusion matrix, a sequence task's scores per set and
+worst examples, a regression's largest errors, residuals by slice and residual plot, and a
+multitask run's classification tables per task.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from dlkit.analysis.error_analysis import CategoryReport
+    from dlkit.analysis.error_analysis import CategoryReport, SetReport
+    from dlkit.analysis.residuals import RegressionReport
+    from dlkit.analysis.sequence_errors import SequenceReport
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
     from dlkit.runs.corrections import ApplyCorrectionsResult
 
@@ -64,18 +73,17 @@ _LOSS_HEAD = ["id", "true", "predicted", "confidence", "loss"]
 _ISSUE_HEAD = ["id", "set", "given", "suggested", "p(given)", "p(suggested)"]
 
 
-def _rows_classes(r: AnalyzeErrorsResult) -> list[list[str]]:
+def _rows_classes(w: SetReport) -> list[list[str]]:
     return [
-        [c.label, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.support)]
-        for c in r.whole_set.per_class
+        [c.label, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.support)] for c in w.per_class
     ]
 
 
-def _rows_pairs(r: AnalyzeErrorsResult) -> list[list[str]]:
-    return [[p.true, p.predicted, str(p.count), _pct(p.share_of_errors)] for p in r.whole_set.confused_pairs]
+def _rows_pairs(w: SetReport) -> list[list[str]]:
+    return [[p.true, p.predicted, str(p.count), _pct(p.share_of_errors)] for p in w.confused_pairs]
 
 
-def _rows_slices(r: AnalyzeErrorsResult) -> list[list[str]]:
+def _rows_slices(w: SetReport | SequenceReport) -> list[list[str]]:
     return [
         [
             s.column,
@@ -86,12 +94,11 @@ def _rows_slices(r: AnalyzeErrorsResult) -> list[list[str]]:
             f"{_pct(s.low)} to {_pct(s.high)}",
             f"{s.ratio:.2f}",
         ]
-        for s in r.whole_set.slices[:TOP_SLICES]
+        for s in w.slices[:TOP_SLICES]
     ]
 
 
-def _rows_loss(r: AnalyzeErrorsResult) -> list[list[str]]:
-    frame = r.whole_set.highest_loss
+def _rows_loss(w: SetReport) -> list[list[str]]:
     return [
         [
             str(row["id"]),
@@ -100,8 +107,105 @@ def _rows_loss(r: AnalyzeErrorsResult) -> list[list[str]]:
             f"{row['confidence']:.3f}",
             f"{row['loss']:.3f}",
         ]
-        for _, row in frame.iterrows()
+        # records keep each column's type (iterrows would turn a row of numbers into floats)
+        for row in w.highest_loss.to_dict("records")
     ]
+
+
+# a sequence task's reading
+_LENGTH_HEAD = ["length", "n", "errors", "error rate", "95% interval"]
+
+
+def _unit(q: SequenceReport) -> str:
+    """``token accuracy`` or ``step accuracy``."""
+    return q.score.replace("_", " ")
+
+
+def _seq_sets_head(q: SequenceReport) -> list[str]:
+    pooled = " (over steps)" if q.weighted else " (mean per example)"
+    return ["set", "n", "exact match", "error (1 − exact match)", _unit(q) + pooled]
+
+
+def _rows_seq_sets(q: SequenceReport) -> list[list[str]]:
+    return [
+        [s.set, str(s.n), _pct(s.exact_match), _pct(1 - s.exact_match), _pct(s.position_accuracy)]
+        for s in q.sets
+    ]
+
+
+def _seq_worst_head(q: SequenceReport) -> list[str]:
+    names = {"y_true": "reference", "y_pred": "predicted", q.score: _unit(q)}
+    return [names.get(str(c), str(c)) for c in q.worst.columns]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _rows_frame(frame: pd.DataFrame) -> list[list[str]]:
+    return [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+
+
+def _rows_length(q: SequenceReport) -> list[list[str]]:
+    return [
+        [
+            r.length,
+            str(r.n),
+            str(r.n_errors),
+            _pct(r.error_rate),
+            f"{_pct(r.low)} to {_pct(r.high)}",
+            _pct(r.position_accuracy),
+        ]
+        for r in q.by_length
+    ]
+
+
+def _seq_summary(q: SequenceReport, set_name: str) -> str:
+    return (
+        f"{set_name} error {_pct(q.error)} ({q.n_errors} of {q.n} sequences wrong; error = 1 − exact match: "
+        f"a sequence is right only when all of it is)."
+    )
+
+
+# a regression's reading
+_RESIDUAL_HEAD = ["column", "value", "n", "mean |error|", "95% interval", "mean residual", "x base"]
+
+
+def _rows_largest(g: RegressionReport) -> list[list[str]]:
+    return _rows_frame(g.largest)
+
+
+def _largest_head(g: RegressionReport) -> list[str]:
+    names = {"y_true": "true", "y_pred": "predicted", "abs_error": "|error|"}
+    return [names.get(str(c), str(c)) for c in g.largest.columns]
+
+
+def _rows_residual_slices(g: RegressionReport) -> list[list[str]]:
+    return [
+        [
+            "y_true (range)" if s.column == "y_true" else s.column,
+            s.value,
+            str(s.n),
+            f"{s.mae:.4g}",
+            f"{s.low:.4g} to {s.high:.4g}" if np.isfinite(s.low) else "n/a",
+            f"{s.mean_residual:+.4g}",
+            f"{s.ratio:.2f}",
+        ]
+        for s in g.slices[:TOP_SLICES]
+    ]
+
+
+def _regression_summary(g: RegressionReport, set_name: str) -> str:
+    return (
+        f"{set_name}: {g.n} examples, mean squared error {g.mse:.4g}, mean absolute error {g.mae:.4g}, "
+        f"mean residual (y_true − y_pred) {g.mean_residual:+.4g}."
+    )
+
+
+def _task_summary(name: str, w: SetReport, set_name: str) -> str:
+    return f"Task {name}: {set_name} error {_pct(w.error)} ({w.n_errors} of {w.n} labelled examples)."
 
 
 def _rows_issues(r: AnalyzeErrorsResult) -> list[list[str]]:
@@ -151,21 +255,70 @@ def _issues_lines(r: AnalyzeErrorsResult) -> list[str]:
 
 
 def _table(title: str, head: list[str], rows: list[list[str]]) -> Table:
-    table = Table(title=title)
+    # cells hold labels, ids and text from the user's data: never rich markup
+    table = Table(title=escape(title))
     for i, h in enumerate(head):
-        table.add_column(h, justify="left" if i == 0 else "right")
+        table.add_column(escape(h), justify="left" if i == 0 else "right")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     return table
+
+
+def _render_set_report(console: Console, w: SetReport) -> None:
+    console.print(_table("Per class", _CLASS_HEAD, _rows_classes(w)))
+    if w.confused_pairs:
+        console.print(_table("Most confused (true -> predicted)", _PAIR_HEAD, _rows_pairs(w)))
+    if w.slices:
+        console.print(_table("Error rate by metadata value (weakest first)", _SLICE_HEAD, _rows_slices(w)))
+    console.print(_table("Highest loss", _LOSS_HEAD, _rows_loss(w)))
+
+
+def _render_sequence(console: Console, q: SequenceReport) -> None:
+    unit = _unit(q)
+    console.print(_table(f"Exact match and {unit} per set", _seq_sets_head(q), _rows_seq_sets(q)))
+    if len(q.worst):
+        title = f"Worst examples (wrong sequences, lowest {unit} first)"
+        console.print(_table(title, _seq_worst_head(q), _rows_frame(q.worst)))
+    console.print(_table("Error by reference length", [*_LENGTH_HEAD, unit], _rows_length(q)))
+    if q.slices:
+        console.print(_table("Error rate by metadata value (weakest first)", _SLICE_HEAD, _rows_slices(q)))
+
+
+def _render_regression(console: Console, g: RegressionReport) -> None:
+    console.print(_table("Largest absolute errors", _largest_head(g), _rows_largest(g)))
+    console.print(
+        _table(
+            "Residuals by range of the true value and by metadata value (weakest first)",
+            _RESIDUAL_HEAD,
+            _rows_residual_slices(g),
+        )
+    )
 
 
 def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
     """The whole analysis as rich tables and lines."""
-    w = r.whole_set
-    console.print(
-        f"Error analysis of run '{r.run_name}': {r.set_name} error {_pct(w.error)} ({w.n_errors} of {w.n})."
-    )
-    if r.sheet_written:
+    name = escape(r.run_name)
+    if r.whole_set is not None:
+        w = r.whole_set
+        console.print(
+            f"Error analysis of run '{name}': {r.set_name} error {_pct(w.error)} ({w.n_errors} of {w.n})."
+        )
+    elif r.sequence is not None:
+        console.print(
+            f"Error analysis of run '{name}': {_seq_summary(r.sequence, r.set_name)}", highlight=False
+        )
+    elif r.regression is not None:
+        console.print(
+            f"Error analysis of run '{name}': {_regression_summary(r.regression, r.set_name)}",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"Error analysis of run '{name}': {len(r.per_task)} tasks, each read as a binary "
+            f"classification of its labelled {r.set_name} examples.",
+            highlight=False,
+        )
+    if r.sheet_written and r.sheet_path is not None:
         console.print(f"Sheet of {r.n_sampled} dev errors: {r.sheet_path} (and .parquet).", highlight=False)
         if r.examples_path:
             console.print(f"Look at them: {r.examples_path}", highlight=False)
@@ -191,12 +344,16 @@ def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
             console.print("Comments:")
             for ident, text in c.comments:
                 console.print(f"  {ident}: {text}", highlight=False, markup=False)
-    console.print(_table("Per class", _CLASS_HEAD, _rows_classes(r)))
-    if w.confused_pairs:
-        console.print(_table("Most confused (true -> predicted)", _PAIR_HEAD, _rows_pairs(r)))
-    if w.slices:
-        console.print(_table("Error rate by metadata value (weakest first)", _SLICE_HEAD, _rows_slices(r)))
-    console.print(_table("Highest loss", _LOSS_HEAD, _rows_loss(r)))
+    if r.whole_set is not None:
+        _render_set_report(console, r.whole_set)
+    if r.sequence is not None:
+        _render_sequence(console, r.sequence)
+    if r.regression is not None:
+        _render_regression(console, r.regression)
+    for task, w in r.per_task.items():
+        console.rule(escape(f"Task {task}"), style="bold")
+        console.print(_task_summary(task, w, r.set_name), highlight=False, markup=False)
+        _render_set_report(console, w)
     if r.label_issues is not None:
         if r.label_issues.issues:
             console.print(_table("Suspected label errors (most suspect first)", _ISSUE_HEAD, _rows_issues(r)))
@@ -280,7 +437,12 @@ def thumbnail_png(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def examples_html(run_name: str, sheet: pd.DataFrame, inputs: tuple[str, Any] | None) -> str:
+def examples_html(
+    run_name: str,
+    sheet: pd.DataFrame,
+    inputs: tuple[str, Any] | None,
+    what: str = "misclassified dev examples",
+) -> str:
     """A page showing every example of the sheet: its thumbnail or feature values, labels, loss."""
     e = html.escape
     info_cols = [c for c in sheet.columns if not pd.api.types.is_bool_dtype(sheet[c]) and c != "comments"]
@@ -304,7 +466,7 @@ def examples_html(run_name: str, sheet: pd.DataFrame, inputs: tuple[str, Any] | 
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     rows.append("</table>")
     intro = (
-        f"<p>{len(sheet)} misclassified dev examples, in the order of the sheet (errors.csv). "
+        f"<p>{len(sheet)} {e(what)}, in the order of the sheet (errors.csv). "
         "Tag them in the sheet: one yes/no column per category, comments in the last column.</p>"
     )
     return _page(f"Dev errors of {run_name}", [intro, *rows])
@@ -339,14 +501,96 @@ def confusion_svg(matrix: np.ndarray, classes: list[str]) -> str:
     return svg[svg.find("<svg") :]
 
 
-def to_html(r: AnalyzeErrorsResult) -> str:
-    """The report as a standalone HTML page with the confusion matrix plotted."""
-    e = html.escape
-    w = r.whole_set
+def residual_plot_svg(g: RegressionReport, max_points: int = 5000) -> str:
+    """Predicted value against residual (y_true − y_pred), with the zero line, as inline SVG.
+
+    Beyond ``max_points`` examples, a fixed seeded sample of them is drawn.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    predicted, residual = g.predicted, g.residuals
+    if len(predicted) > max_points:
+        rows = np.random.default_rng(0).choice(len(predicted), size=max_points, replace=False)
+        predicted, residual = predicted[rows], residual[rows]
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
+    ax.scatter(predicted, residual, s=8, alpha=0.5, color="#4c72b0")
+    ax.axhline(0.0, color="#c44e52", linestyle="--", linewidth=1)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("residual (true − predicted)")
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
+    return svg[svg.find("<svg") :]
+
+
+def _html_set_report(w: SetReport, level: int = 2) -> list[str]:
+    h = f"h{level}"
     body = [
-        f"<p>{e(r.set_name)} error {_pct(w.error)} ({w.n_errors} of {w.n}). "
-        f"Sheet: {e(str(r.sheet_path))}.</p>"
+        f"<{h}>Confusion matrix</{h}>",
+        confusion_svg(w.confusion, w.classes),
+        f"<{h}>Per class</{h}>",
+        _html_table(_CLASS_HEAD, _rows_classes(w)),
+        f"<{h}>Most confused</{h}>",
+        _html_table(_PAIR_HEAD, _rows_pairs(w)),
     ]
+    if w.slices:
+        body += [
+            f"<{h}>Error rate by metadata value (weakest first)</{h}>",
+            _html_table(_SLICE_HEAD, _rows_slices(w)),
+        ]
+    body += [f"<{h}>Highest loss</{h}>", _html_table(_LOSS_HEAD, _rows_loss(w))]
+    return body
+
+
+def _html_sequence(q: SequenceReport) -> list[str]:
+    unit = html.escape(_unit(q))
+    body = [f"<h2>Exact match and {unit} per set</h2>", _html_table(_seq_sets_head(q), _rows_seq_sets(q))]
+    if len(q.worst):
+        body += [
+            f"<h2>Worst examples (wrong sequences, lowest {unit} first)</h2>",
+            _html_table(_seq_worst_head(q), _rows_frame(q.worst)),
+        ]
+    body += ["<h2>Error by reference length</h2>", _html_table([*_LENGTH_HEAD, _unit(q)], _rows_length(q))]
+    if q.slices:
+        body += [
+            "<h2>Error rate by metadata value (weakest first)</h2>",
+            _html_table(_SLICE_HEAD, _rows_slices(q)),
+        ]
+    return body
+
+
+def _html_regression(g: RegressionReport) -> list[str]:
+    return [
+        "<h2>Residuals against predictions</h2>",
+        residual_plot_svg(g),
+        "<h2>Largest absolute errors</h2>",
+        _html_table(_largest_head(g), _rows_largest(g)),
+        "<h2>Residuals by range of the true value and by metadata value (weakest first)</h2>",
+        _html_table(_RESIDUAL_HEAD, _rows_residual_slices(g)),
+    ]
+
+
+def to_html(r: AnalyzeErrorsResult) -> str:
+    """The report as a standalone HTML page (plots inline: confusion matrices, residuals)."""
+    e = html.escape
+    sheet = f" Sheet: {e(str(r.sheet_path))}." if r.sheet_path is not None else ""
+    if r.whole_set is not None:
+        w = r.whole_set
+        body = [f"<p>{e(r.set_name)} error {_pct(w.error)} ({w.n_errors} of {w.n}).{sheet}</p>"]
+    elif r.sequence is not None:
+        body = [f"<p>{e(_seq_summary(r.sequence, r.set_name))}{sheet}</p>"]
+    elif r.regression is not None:
+        body = [f"<p>{e(_regression_summary(r.regression, r.set_name))}</p>"]
+    else:
+        body = [
+            f"<p>{len(r.per_task)} tasks, each read as a binary classification of its labelled "
+            f"{e(r.set_name)} examples.</p>"
+        ]
     c = r.categories
     if c is not None:
         body += [
@@ -364,20 +608,15 @@ def to_html(r: AnalyzeErrorsResult) -> str:
         body.append(
             "<h3>Rules</h3><ul>" + "".join(f"<li>{e(n)}: {e(t)}</li>" for n, t in r.rules.items()) + "</ul>"
         )
-    body += [
-        "<h2>Confusion matrix</h2>",
-        confusion_svg(w.confusion, w.classes),
-        "<h2>Per class</h2>",
-        _html_table(_CLASS_HEAD, _rows_classes(r)),
-        "<h2>Most confused</h2>",
-        _html_table(_PAIR_HEAD, _rows_pairs(r)),
-    ]
-    if w.slices:
-        body += [
-            "<h2>Error rate by metadata value (weakest first)</h2>",
-            _html_table(_SLICE_HEAD, _rows_slices(r)),
-        ]
-    body += ["<h2>Highest loss</h2>", _html_table(_LOSS_HEAD, _rows_loss(r))]
+    if r.whole_set is not None:
+        body += _html_set_report(r.whole_set)
+    if r.sequence is not None:
+        body += _html_sequence(r.sequence)
+    if r.regression is not None:
+        body += _html_regression(r.regression)
+    for task, w in r.per_task.items():
+        body += [f"<h2>Task {e(task)}</h2>", f"<p>{e(_task_summary(task, w, r.set_name))}</p>"]
+        body += _html_set_report(w, level=3)
     if r.label_issues is not None:
         body.append("<h2>Suspected label errors</h2>")
         body += [f"<p>{e(line)}</p>" for line in _issues_lines(r)]

@@ -60,9 +60,11 @@ class TaskReports:
         example_inputs: the sheet's examples page shows each example's input from the data source.
         every_set: the reading compares every set, not only dev.
         required: the dev prediction columns the reading needs.
+        no_sheet: why the task has no sheet, for the refusal of the sheet options.
     """
 
     sheet = False
+    no_sheet = "it has no error analysis"
     sheet_columns: tuple[str, ...] = ()
     example_inputs = False
     every_set = False
@@ -150,6 +152,7 @@ class RegressionReports(TaskReports):
     """A real-valued target: residuals (largest errors, by range of the target and by metadata)."""
 
     required = ("id", "y_true", "y_pred")
+    no_sheet = "its errors are real values, not mistakes to sample and tag"
 
     def reading(
         self,
@@ -213,6 +216,8 @@ class SequenceReports(TaskReports):
 
 class PerTaskReports(TaskReports):
     """Several 0/1 targets: every task read as a binary classification of its labelled examples."""
+
+    no_sheet = "its tasks are read one by one, each as a binary classification, without a sheet"
 
     def columns(self, metric: str) -> list[str] | None:
         self.task.error_columns(metric)  # refuses a metric it cannot read

@@ -1,8 +1,15 @@
-"""``analyze_errors`` on a finished run: the error sheet, the tagged report, label suspicions.
+"""``analyze_errors`` on a finished run: the error analysis of its dev set, the sheet, label suspicions.
 
-Reads only the run directory (predictions, run.json, recipe.yaml): no TensorFlow. Writes
-``analysis/errors.{csv,parquet,html}`` (the sheet and a page to look at its examples) and
-``reports/errors.html`` into the run directory, and logs them to the run's MLflow run.
+Reads only the run directory (predictions, run.json, recipe.yaml): no TensorFlow, except to
+retrain the recipe's model for ``--folds``. What is read depends on the run's task (the task
+registry and :mod:`dlkit.runs._task_reports`): a classification's per-class metrics, confusion
+and highest loss; a regression's residuals; a sequence task's exact match against token or step
+accuracy and error by length; a multitask run's classification reading of each task. Where an
+example is either right or wrong (classification, sequences), a seeded sample of the dev
+errors goes on a sheet to tag, and the tags give each category's ceiling (METHODOLOGY §4).
+
+Writes ``analysis/errors.{csv,parquet,html}`` (the sheet and a page to look at its examples)
+and ``reports/errors.html`` into the run directory, and logs them to the run's MLflow run.
 """
 
 from __future__ import annotations
@@ -23,18 +30,20 @@ from dlkit.analysis.error_analysis import (
     SetReport,
     category_report,
     category_rows,
-    highest_loss,
     sample_errors,
-    set_report,
 )
 from dlkit.analysis.error_sheet import TaggedSheet, build_sheet
 from dlkit.analysis.label_issues import LabelIssuesResult, from_predictions
+from dlkit.analysis.residuals import RegressionReport
 from dlkit.analysis.rules import apply_rules, rule_summary
+from dlkit.analysis.sequence_errors import SequenceReport
 from dlkit.analysis.spec import AnalysisSpec
 from dlkit.errors import DataError, RecipeError, TrackingError, UnsupportedRunError
 from dlkit.rundir import RunDir
+from dlkit.runs._task_reports import TaskReports, reports_for
 from dlkit.runs.error_sheet import read_sheet, write_sheet
 from dlkit.runs.label_issues import folds_label_issues, write_label_issues
+from dlkit.tasks import Task, task_for
 
 if TYPE_CHECKING:
     from dlkit.training.cross_val import FoldEnd
@@ -51,6 +60,9 @@ LABEL_ISSUES_FILE = "label_issues.csv"
 class AnalyzeErrorsResult:
     """Everything ``dlkit analyze-errors`` found and wrote for one run.
 
+    Exactly one of ``whole_set``, ``sequence``, ``regression`` and ``per_task`` is filled, as
+    the run's task reads.
+
     Attributes:
         run_name: the run's name.
         run_dir: its directory.
@@ -58,11 +70,21 @@ class AnalyzeErrorsResult:
         tracking_uri: its MLflow store.
         set_name: the set analysed (dev).
         spec: the analysis section used.
-        whole_set: per-class metrics, confusion, most-confused pairs, highest loss, slices.
-        sheet_path: the error sheet (CSV; a Parquet copy sits beside it).
+        task: the run's task.
+        whole_set: a classification's per-class metrics, confusion, most-confused pairs,
+            highest loss and slices.
+        sequence: a sequence task's exact match against token or step accuracy per set, worst
+            examples, error by reference length and slices.
+        regression: a regression's largest errors and residuals by slice.
+        per_task: a multitask run's classification reading of each task.
+        sheet_path: the error sheet (CSV; a Parquet copy sits beside it); None for a task
+            without one (regression, multitask).
         examples_path: the page showing the sheet's examples.
         n_sampled: errors on the sheet.
         sheet_written: False when an existing sheet was kept (it may hold a person's tags).
+        sheet_columns: the prediction columns the sheet carries besides its own (task columns
+            such as a sequence's input, then metadata).
+        classes: the labels a corrected label may take (a classification's classes; else none).
         tags_path: the filled sheet read back (None without ``--tags``).
         categories: the tagged report (None without tags and rules).
         rules: each rule in words.
@@ -80,11 +102,17 @@ class AnalyzeErrorsResult:
     tracking_uri: str | None
     set_name: str
     spec: AnalysisSpec
-    whole_set: SetReport
-    sheet_path: Path
-    examples_path: Path | None
-    n_sampled: int
-    sheet_written: bool
+    task: str = "multiclass"
+    whole_set: SetReport | None = None
+    sequence: SequenceReport | None = None
+    regression: RegressionReport | None = None
+    per_task: dict[str, SetReport] = field(default_factory=dict)
+    sheet_path: Path | None = None
+    examples_path: Path | None = None
+    n_sampled: int = 0
+    sheet_written: bool = False
+    sheet_columns: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
     tags_path: Path | None = None
     categories: CategoryReport | None = None
     rules: dict[str, str] = field(default_factory=dict)
@@ -95,37 +123,69 @@ class AnalyzeErrorsResult:
     logging_error: str | None = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def dev_errors(self) -> tuple[int, int, float] | None:
+        """``(n, n_errors, error)`` of the analysed set where its examples are right or wrong."""
+        if self.whole_set is not None:
+            return self.whole_set.n, self.whole_set.n_errors, self.whole_set.error
+        if self.sequence is not None:
+            return self.sequence.n, self.sequence.n_errors, self.sequence.error
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (rates as fractions)."""
-        w = self.whole_set
         out: dict[str, Any] = {
             "run_name": self.run_name,
             "run_dir": str(self.run_dir),
             "run_id": self.run_id,
+            "task": self.task,
             "set": self.set_name,
-            "n": w.n,
-            "n_errors": w.n_errors,
-            "error": w.error,
-            "sheet": str(self.sheet_path),
-            "sheet_written": self.sheet_written,
-            "examples_page": str(self.examples_path) if self.examples_path else None,
-            "n_sampled": self.n_sampled,
-            "tags": str(self.tags_path) if self.tags_path else None,
-            "rules": self.rules,
-            "categories": None,
-            "per_class": [asdict(r) for r in w.per_class],
-            "confusion": {"classes": w.classes, "matrix": w.confusion.tolist()},
-            "most_confused": [asdict(p) for p in w.confused_pairs],
-            "highest_loss": w.highest_loss.astype(object)
-            .where(w.highest_loss.notna(), None)
-            .to_dict("records"),
-            "slices": [asdict(s) for s in w.slices],
-            "label_issues": None,
-            "report": str(self.report_path) if self.report_path else None,
-            "logged": self.logged,
-            "logging_error": self.logging_error,
-            "notes": self.notes,
         }
+        errors = self.dev_errors
+        if errors is not None:
+            out.update(dict(zip(("n", "n_errors", "error"), errors, strict=True)))
+        out.update(
+            {
+                "sheet": str(self.sheet_path) if self.sheet_path else None,
+                "sheet_written": self.sheet_written,
+                "examples_page": str(self.examples_path) if self.examples_path else None,
+                "n_sampled": self.n_sampled,
+                "tags": str(self.tags_path) if self.tags_path else None,
+                "rules": self.rules,
+                "categories": None,
+            }
+        )
+        if self.whole_set is not None:
+            out.update(_set_report_dict(self.whole_set))
+        if self.sequence is not None:
+            q = self.sequence
+            out["sequence"] = {
+                "score": q.score,
+                "weighted": q.weighted,
+                "sets": [asdict(s) for s in q.sets],
+                "worst": _records(q.worst),
+                "by_length": [asdict(r) for r in q.by_length],
+            }
+            out["slices"] = [asdict(s) for s in q.slices]
+        if self.regression is not None:
+            g = self.regression
+            out.update({"n": g.n, "mse": g.mse, "mae": g.mae, "mean_residual": g.mean_residual})
+            out["largest_errors"] = _records(g.largest)
+            out["slices"] = [asdict(s) for s in g.slices]
+        if self.per_task:
+            out["tasks"] = {
+                name: {"n": w.n, "n_errors": w.n_errors, "error": w.error, **_set_report_dict(w)}
+                for name, w in self.per_task.items()
+            }
+        out.update(
+            {
+                "label_issues": None,
+                "report": str(self.report_path) if self.report_path else None,
+                "logged": self.logged,
+                "logging_error": self.logging_error,
+                "notes": self.notes,
+            }
+        )
         if self.categories is not None:
             c = self.categories
             out["categories"] = {
@@ -154,6 +214,20 @@ class AnalyzeErrorsResult:
         return out
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return list(frame.astype(object).where(frame.notna(), None).to_dict("records"))
+
+
+def _set_report_dict(w: SetReport) -> dict[str, Any]:
+    return {
+        "per_class": [asdict(r) for r in w.per_class],
+        "confusion": {"classes": w.classes, "matrix": w.confusion.tolist()},
+        "most_confused": [asdict(p) for p in w.confused_pairs],
+        "highest_loss": _records(w.highest_loss),
+        "slices": [asdict(s) for s in w.slices],
+    }
+
+
 def read_analysis_spec(run: RunDir) -> tuple[AnalysisSpec, dict[str, Any]]:
     """The ``analysis`` section of the run's recipe.yaml (defaults when absent), and the recipe.
 
@@ -177,7 +251,7 @@ def read_analysis_spec(run: RunDir) -> tuple[AnalysisSpec, dict[str, Any]]:
         raise RecipeError("\n".join(dict.fromkeys(lines))) from None
 
 
-def _predictions(run: RunDir, name: str) -> pd.DataFrame:
+def _predictions(run: RunDir, name: str, required: Sequence[str]) -> pd.DataFrame:
     path = run.predictions_path(name)
     if not path.is_file():
         raise DataError(
@@ -185,10 +259,36 @@ def _predictions(run: RunDir, name: str) -> pd.DataFrame:
             hint="analyze-errors reads predictions/<set>.parquet written by dlkit train",
         )
     frame = pd.read_parquet(path)
-    missing = [c for c in ("id", "y_true", "y_pred", "correct", "loss") if c not in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: no column '{missing[0]}'")
     return frame
+
+
+def _refuse_options(
+    name: str,
+    task: Task,
+    reader: TaskReports,
+    sheet_options: dict[str, bool],
+    issue_options: dict[str, bool],
+) -> None:
+    """Refuse, in one line, an option whose report does not apply to the run's task.
+
+    Raises:
+        UnsupportedRunError: a sheet option for a task without an error sheet, or a label-issue
+            option for a task without class labels.
+    """
+    given = [option for option, used in sheet_options.items() if used]
+    if given and not reader.sheet:
+        raise UnsupportedRunError(
+            f"run '{name}': {given[0]}: task {task.name} has no error sheet: {reader.no_sheet}"
+        )
+    given = [option for option, used in issue_options.items() if used]
+    if given and not (task.classifies and "label_issues" in task.reports):
+        raise UnsupportedRunError(
+            f"run '{name}': {given[0]}: suspected label errors are for class labels, one per "
+            f"example; task {task.name} has none"
+        )
 
 
 def analyze_run(
@@ -206,7 +306,7 @@ def analyze_run(
     label_issues_on: Sequence[str] | None = None,
     on_fold: Callable[[FoldEnd], None] | None = None,
 ) -> AnalyzeErrorsResult:
-    """Error analysis of one finished classification run (METHODOLOGY §4).
+    """Error analysis of one finished run (METHODOLOGY §4), as its task reads it.
 
     Args:
         run: the run directory.
@@ -228,84 +328,70 @@ def analyze_run(
         What was found and written.
 
     Raises:
-        DlkitError: not a classification run, no dev predictions, a bad analysis section or sheet.
+        UnsupportedRunError: the task takes no part in error analysis, or an option's report
+            does not apply to it (the sheet options for regression and multitask, label issues
+            for tasks without class labels).
+        DlkitError: no dev predictions, a bad analysis section or sheet.
     """
     info = run.info()
     name = str(info.get("run_name", run.path.name))
-    if info.get("task") == "multitask":
-        raise UnsupportedRunError(
-            f"run '{name}': error analysis needs a single-target classification run (this one is multitask)",
-            hint="per-task accuracy and AUC are in metrics.json, per-task predictions in predictions/",
-        )
-    if info.get("task") == "sequence_labeling":
-        raise UnsupportedRunError(
-            f"run '{name}': error analysis needs a single-target classification run "
-            "(this one is sequence_labeling, one label per step)",
-            hint="read the wrong sequences (correct == False) in predictions/dev.parquet",
-        )
-    if info.get("task") == "seq2seq":
-        raise UnsupportedRunError(
-            f"run '{name}': error analysis needs a single-target classification run (this one is seq2seq)",
-            hint="read the wrong decodings (correct == False) in predictions/dev.parquet",
-        )
-    if info.get("task") == "regression":
-        raise DataError(
-            f"run '{name}': error analysis needs a classification run (this one is regression)",
-            hint="for regression, read the highest-loss examples in predictions/dev.parquet",
-        )
+    task = task_for(str(info.get("task", "multiclass")))
+    task.refuse("analyze_errors", name)
+    reader = reports_for(task)
+    want_issues = folds is not None or find_label_issues or bool(label_issues_on)
+    _refuse_options(
+        name,
+        task,
+        reader,
+        {
+            "--tags": tags is not None,
+            "--sample": sample is not None,
+            "--seed": seed is not None,
+            "--stratify": stratify,
+            "--new-sheet": new_sheet,
+            "--model-gap": model_gap is not None,
+        },
+        {
+            "--folds": folds is not None,
+            "--label-issues-on": bool(label_issues_on),
+            "--label-issues": want_issues,
+        },
+    )
     if sample is not None and sample < 1:
         raise RecipeError(f"--sample: expected at least 1 (got {sample})")
     if folds is not None and folds < 2:
         raise RecipeError(f"--folds: expected at least 2 folds (got {folds})")
-    want_issues = folds is not None or find_label_issues or bool(label_issues_on)
     # checked before anything is written
     judged = _judged_sets(run, label_issues_on, folds) if want_issues else []
     spec, recipe = read_analysis_spec(run)
-    classes = list(info.get("classes") or [])
     metadata = [str(c) for c in info.get("metadata_columns") or []]
-    dev = _predictions(run, SET)
-    if not classes:
-        classes = sorted(set(dev["y_true"].tolist()) | set(dev["y_pred"].tolist()), key=str)
-    whole = set_report(dev, classes, metadata)
+    dev = reader.prepare(_predictions(run, SET, reader.required))
+    classes: list[Any] = []
+    if task.classifies:
+        classes = list(info.get("classes") or [])
+        if not classes:
+            classes = sorted(set(dev["y_true"].tolist()) | set(dev["y_pred"].tolist()), key=str)
     notes: list[str] = []
-    # with an eyeball / black-box dev split, a person only ever looks at the eyeball part
-    looked = eyeball_part(run, dev)
-    where = "this run's dev set"
-    if looked is not None:
-        where = "the eyeball part of this run's dev set"
-        blackbox = dev.loc[~dev.index.isin(looked.index)]
-        bb_error = float((~blackbox["correct"].astype(bool)).mean()) if len(blackbox) else float("nan")
-        notes.append(
-            f"dev is split into an eyeball part ({len(looked)} examples, "
-            f"{int((~looked['correct'].astype(bool)).sum())} errors) and a black-box part ({len(blackbox)} "
-            f"examples, error {bb_error:.2%}): the sheet and the highest-loss list come from the eyeball "
-            "part only; the black-box part is only measured"
-        )
-        whole.highest_loss = highest_loss(looked, len(whole.highest_loss) or 10, metadata)
-    else:
-        looked = dev
-    n_looked_errors = int((~looked["correct"].astype(bool)).sum())
-
-    folder = run.path / ANALYSIS_DIR
-    sheet_path = folder / "errors.csv"
-    n_sampled = 0
-    sheet_written = False
-    examples_path: Path | None = folder / "errors.html"
-    if sheet_path.exists() and not new_sheet:
-        notes.append(f"kept the existing sheet {sheet_path} (it may hold tags); --new-sheet replaces it")
-        n_sampled = len(pd.read_csv(sheet_path, usecols=["id"]))
-    else:
-        n = sample or spec.sample
-        picked = sample_errors(looked, n, seed if seed is not None else int(recipe.get("seed", 0)), stratify)
-        sheet = build_sheet(picked, spec.sheet_categories(), metadata)
-        sheet_path, _ = write_sheet(sheet, folder)
-        examples_path = _write_examples_page(run, info, recipe, sheet, folder / "errors.html", notes)
-        n_sampled, sheet_written = len(sheet), True
-        if n_looked_errors > n:
+    looked = dev
+    if reader.sheet:
+        # with an eyeball / black-box dev split, a person only ever looks at the eyeball part
+        eyeball = eyeball_part(run, dev)
+        if eyeball is not None:
+            looked = eyeball
+            blackbox = dev.loc[~dev.index.isin(looked.index)]
+            bb_error = float((~blackbox["correct"].astype(bool)).mean()) if len(blackbox) else float("nan")
             notes.append(
-                f"the sheet holds {n} of the {n_looked_errors} dev errors it was drawn from (seeded sample)"
+                f"dev is split into an eyeball part ({len(looked)} examples, "
+                f"{int((~looked['correct'].astype(bool)).sum())} errors) and a black-box part "
+                f"({len(blackbox)} examples, error {bb_error:.2%}): the sheet and the "
+                f"{'highest-loss' if task.classifies else 'worst-example'} list come from the "
+                "eyeball part only; the black-box part is only measured"
             )
-
+    sets = {
+        s: dev if s == SET else reader.prepare(_predictions(run, s, reader.required))
+        for s in _sets(run, reader)
+    }
+    reading = reader.reading(sets, looked, classes, metadata)
     result = AnalyzeErrorsResult(
         run_name=name,
         run_dir=run.path,
@@ -313,38 +399,25 @@ def analyze_run(
         tracking_uri=info.get("tracking_uri"),
         set_name=SET,
         spec=spec,
-        whole_set=whole,
-        sheet_path=sheet_path,
-        examples_path=examples_path if examples_path and examples_path.exists() else None,
-        n_sampled=n_sampled,
-        sheet_written=sheet_written,
+        task=task.name,
+        whole_set=reading.whole_set,
+        sequence=reading.sequence,
+        regression=reading.regression,
+        per_task=reading.per_task,
+        sheet_columns=[*reader.sheet_columns, *metadata],
+        classes=[str(c) for c in classes],
         rules=rule_summary(spec.rules),
         notes=notes,
     )
-    errors = dev.loc[~dev["correct"].astype(bool)]
-    if tags is not None:
-        tagged = read_sheet(Path(tags), spec.sheet_categories(), looked["id"].tolist(), metadata, where=where)
-        result.tags_path = Path(tags)
-        result.categories = _tagged_report(tagged, dev, spec, whole, model_gap, n_looked_errors)
-        if tagged.added:
-            notes.append(f"categories added on the sheet: {', '.join(tagged.added)}")
-    elif spec.rules:
-        # rules need no person: apply them to every dev error
-        rule_tags = apply_rules(errors, spec.rules)
-        rows = category_rows(rule_tags, whole.error, dict.fromkeys(spec.rules, "rule"))
-        result.categories = CategoryReport(
-            dev_error=whole.error,
-            n_reviewed=len(errors),
-            n_errors=whole.n_errors,
-            categories=rows,
-            n_untagged=int((~rule_tags.any(axis=1)).sum()),
-        )
-        notes.append("rule categories cover every dev error; tag the sheet and pass --tags for the rest")
+    if reader.sheet:
+        sheet_options = {"sample": sample, "seed": seed, "stratify": stratify, "new_sheet": new_sheet}
+        _sheet(run, info, recipe, reader, result, dev, looked, tags, model_gap, **sheet_options)
     if want_issues:
+        folder = run.path / ANALYSIS_DIR
         if folds is not None:
             result.label_issues = folds_label_issues(run, info, folds, judged, on_fold)
         else:
-            frames = {name: dev if name == SET else _predictions(run, name) for name in judged}
+            frames = {s: dev if s == SET else _predictions(run, s, reader.required) for s in judged}
             result.label_issues = from_predictions(frames, classes)
         result.label_issues_path = write_label_issues(result.label_issues, folder / LABEL_ISSUES_FILE)
     if reports:
@@ -357,6 +430,77 @@ def analyze_run(
                 result.logging_error = exc.message
                 log.warning("analysis not logged to MLflow: %s", exc.message)
     return result
+
+
+def _sets(run: RunDir, reader: TaskReports) -> list[str]:
+    """The sets the reading compares: dev, or every set with predictions."""
+    if not reader.every_set:
+        return [SET]
+    return run.splits_with_predictions()
+
+
+def _sheet(
+    run: RunDir,
+    info: dict[str, Any],
+    recipe: dict[str, Any],
+    reader: TaskReports,
+    result: AnalyzeErrorsResult,
+    dev: pd.DataFrame,
+    looked: pd.DataFrame,
+    tags: Path | None,
+    model_gap: float | None,
+    *,
+    sample: int | None,
+    seed: int | None,
+    stratify: bool,
+    new_sheet: bool,
+) -> None:
+    """Write the sheet of sampled dev errors (or keep one), and read tags and rules into ceilings."""
+    errors = result.dev_errors
+    assert errors is not None  # a task with a sheet reads each example as right or wrong
+    dev_error = errors[2]
+    spec, notes = result.spec, result.notes
+    carried = result.sheet_columns
+    n_looked_errors = int((~looked["correct"].astype(bool)).sum())
+    folder = run.path / ANALYSIS_DIR
+    sheet_path = folder / "errors.csv"
+    examples_path: Path | None = folder / "errors.html"
+    if sheet_path.exists() and not new_sheet:
+        notes.append(f"kept the existing sheet {sheet_path} (it may hold tags); --new-sheet replaces it")
+        result.n_sampled = len(pd.read_csv(sheet_path, usecols=["id"]))
+    else:
+        n = sample or spec.sample
+        picked = sample_errors(looked, n, seed if seed is not None else int(recipe.get("seed", 0)), stratify)
+        sheet = build_sheet(picked, spec.sheet_categories(), carried)
+        sheet_path, _ = write_sheet(sheet, folder)
+        examples_path = _write_examples_page(run, info, recipe, reader, sheet, folder / "errors.html", notes)
+        result.n_sampled, result.sheet_written = len(sheet), True
+        if n_looked_errors > n:
+            notes.append(
+                f"the sheet holds {n} of the {n_looked_errors} dev errors it was drawn from (seeded sample)"
+            )
+    result.sheet_path = sheet_path
+    result.examples_path = examples_path if examples_path and examples_path.exists() else None
+    where = "this run's dev set" if looked is dev else "the eyeball part of this run's dev set"
+    wrong = dev.loc[~dev["correct"].astype(bool)]
+    if tags is not None:
+        tagged = read_sheet(Path(tags), spec.sheet_categories(), looked["id"].tolist(), carried, where=where)
+        result.tags_path = Path(tags)
+        result.categories = _tagged_report(tagged, dev, spec, dev_error, model_gap, n_looked_errors)
+        if tagged.added:
+            notes.append(f"categories added on the sheet: {', '.join(tagged.added)}")
+    elif spec.rules:
+        # rules need no person: apply them to every dev error
+        rule_tags = apply_rules(wrong, spec.rules)
+        rows = category_rows(rule_tags, dev_error, dict.fromkeys(spec.rules, "rule"))
+        result.categories = CategoryReport(
+            dev_error=dev_error,
+            n_reviewed=len(wrong),
+            n_errors=errors[1],
+            categories=rows,
+            n_untagged=int((~rule_tags.any(axis=1)).sum()),
+        )
+        notes.append("rule categories cover every dev error; tag the sheet and pass --tags for the rest")
 
 
 DEV_PART = "dev_part"
@@ -428,7 +572,7 @@ def _tagged_report(
     tagged: TaggedSheet,
     dev: pd.DataFrame,
     spec: AnalysisSpec,
-    whole: SetReport,
+    dev_error: float,
     model_gap: float | None,
     n_errors: int,
 ) -> CategoryReport:
@@ -438,7 +582,7 @@ def _tagged_report(
         by_id = dev.assign(_key=dev["id"].astype(str)).set_index("_key")
         rule_tags = apply_rules(by_id.loc[frame["id"]].reset_index(drop=True), spec.rules)
     return category_report(
-        frame, tagged.categories, whole.error, n_errors, rule_tags=rule_tags, model_gap=model_gap
+        frame, tagged.categories, dev_error, n_errors, rule_tags=rule_tags, model_gap=model_gap
     )
 
 
@@ -447,8 +591,11 @@ def example_inputs(info: dict[str, Any], recipe: dict[str, Any], ids: list[Any])
 
     Returns:
         ``("image", array (n, h, w))`` or ``("tabular", DataFrame of features)``, or None when
-        the source cannot be read or has changed since the run (its content hash differs).
+        the source cannot be read or has changed since the run (its content hash differs), or
+        the run's task shows its inputs otherwise (a sequence's input text is on the sheet).
     """
+    if not reports_for(task_for(str(info.get("task", "multiclass")))).example_inputs:
+        return None
     from dlkit.data.sources import load_source
     from dlkit.errors import DlkitError
     from dlkit.recipe.loader import validate_recipe
@@ -476,16 +623,21 @@ def _write_examples_page(
     run: RunDir,
     info: dict[str, Any],
     recipe: dict[str, Any],
+    reader: TaskReports,
     sheet: pd.DataFrame,
     path: Path,
     notes: list[str],
 ) -> Path:
     from dlkit.reporting.errors import examples_html
 
-    inputs = example_inputs(info, recipe, sheet["id"].tolist()) if len(sheet) else None
-    if inputs is None and len(sheet):
-        notes.append("the examples page shows no inputs: the run's data source is unavailable or changed")
-    path.write_text(examples_html(str(info.get("run_name", run.path.name)), sheet, inputs), encoding="utf-8")
+    inputs = None
+    if reader.example_inputs and len(sheet):
+        inputs = example_inputs(info, recipe, sheet["id"].tolist())
+        if inputs is None:
+            notes.append("the examples page shows no inputs: the run's data source is unavailable or changed")
+    what = "misclassified dev examples" if reader.task.classifies else "wrong dev examples"
+    name = str(info.get("run_name", run.path.name))
+    path.write_text(examples_html(name, sheet, inputs, what), encoding="utf-8")
     return path
 
 
@@ -507,11 +659,9 @@ def log_outputs(result: AnalyzeErrorsResult) -> None:
     """
     from dlkit.tracking.mlflow_tracker import log_to_run
 
-    files = [
-        (path, ANALYSIS_DIR)
-        for path in (result.sheet_path, result.sheet_path.with_suffix(".parquet"), result.examples_path)
-        if path is not None
-    ]
+    sheet = result.sheet_path
+    written = (sheet, sheet.with_suffix(".parquet"), result.examples_path) if sheet is not None else ()
+    files = [(path, ANALYSIS_DIR) for path in written if path is not None]
     if result.report_path is not None:
         files.append((result.report_path, REPORTS_DIR))
     metrics: dict[str, float] = {}

@@ -23,8 +23,9 @@ from dlkit.data.corrections import (
     read_corrections,
     write_corrections,
 )
-from dlkit.errors import DataError, TrackingError
+from dlkit.errors import DataError, TrackingError, UnsupportedRunError
 from dlkit.rundir import RunDir
+from dlkit.tasks import task_for
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +136,18 @@ def apply_sheet_corrections(
         What was written, and how to train with it.
 
     Raises:
+        UnsupportedRunError: the run's task has no class labels to correct.
         CorrectionsError: an unknown id or label (file, row and column named), a missing column.
     """
     import yaml
 
     info = run.info()
+    task = task_for(str(info.get("task", "multiclass")))
+    if not task.classifies:
+        raise UnsupportedRunError(
+            f"run '{info.get('run_name', run.path.name)}': --apply-corrections: corrections replace class "
+            f"labels, one per example; task {task.name} has none"
+        )
     recipe = yaml.safe_load(run.recipe_path.read_text(encoding="utf-8")) if run.recipe_path.is_file() else {}
     sets, labels = run_labels(run)
     classes = [str(c) for c in info.get("classes") or sorted(set(labels.values()))]

@@ -236,13 +236,64 @@ def test_report_is_written_and_logged_to_the_runs_mlflow_run(tmp_path: Path, tra
     assert client.get_run(run_id).data.metrics["errors_ceiling_from_phone"] > 0
 
 
-def test_regression_run_is_refused(tmp_path: Path):
-    run = _tabular_run(tmp_path)
-    info = json.loads((run / "run.json").read_text())
-    (run / "run.json").write_text(json.dumps({**info, "task": "regression"}))
-    result = runner.invoke(app, ["analyze-errors", str(run)])
-    assert result.exit_code == 1
-    assert "error analysis needs a classification run" in result.stderr
+def _regression_run(folder: Path) -> Path:
+    """A finished regression run: residuals of ±0.1, the 'phone' slice ±0.3, one web example 5.0 off."""
+    n = 200
+    rng = np.random.default_rng(0)
+    source = np.where(np.arange(n) % 4 == 0, "phone", "web")
+    y_true = rng.normal(size=n)
+    residual = np.where(np.arange(n) % 2 == 0, 0.1, -0.1) * np.where(source == "phone", 3.0, 1.0)
+    residual[17] = 5.0  # the largest |y_true - y_pred| by far
+    y_pred = y_true - residual
+    frame = pd.DataFrame({"id": np.arange(n) + 100, "y_true": y_true, "y_pred": y_pred, "loss": residual**2})
+    frame["source"] = source
+    run = folder / "reg-run"
+    (run / "predictions").mkdir(parents=True)
+    frame.to_parquet(run / "predictions" / "dev.parquet", index=False)
+    info = {"run_name": "reg-run", "status": "FINISHED", "task": "regression", "metadata_columns": ["source"]}
+    (run / "run.json").write_text(json.dumps(info))
+    (run / "recipe.yaml").write_text(yaml.safe_dump({"name": "reg", "seed": 0}))
+    return run
+
+
+def test_regression_ranks_the_largest_absolute_error_first_and_slices_residuals(tmp_path: Path):
+    run = _regression_run(tmp_path)
+    out = _json(runner.invoke(app, ["analyze-errors", str(run), "--json"]))
+    assert out["task"] == "regression" and out["n"] == 200
+    largest = out["largest_errors"]
+    assert largest[0]["id"] == 117 and largest[0]["residual"] == pytest.approx(5.0)
+    assert largest[0]["abs_error"] == pytest.approx(5.0) and largest[0]["source"] == "web"
+    assert [r["abs_error"] for r in largest] == sorted((r["abs_error"] for r in largest), reverse=True)
+    # every other example is off by 0.1 (web) or 0.3 (phone): phone is the weakest slice, though
+    # web holds the one large error (slices rank by the low end of their interval)
+    dev = pd.read_parquet(run / "predictions" / "dev.parquet")
+    errors = (dev["y_true"] - dev["y_pred"]).abs()
+    assert out["mae"] == pytest.approx(errors.mean()) and out["mse"] == pytest.approx((errors**2).mean())
+    by_source = {s["value"]: s for s in out["slices"] if s["column"] == "source"}
+    assert by_source["phone"]["mae"] == pytest.approx(0.3)
+    assert by_source["web"]["mae"] == pytest.approx((0.1 * 149 + 5.0) / 150)
+    assert by_source["phone"]["mean_residual"] == pytest.approx(0.3)  # ids 0, 4, 8...: all +0.3
+    assert out["slices"][0]["column"] == "source" and out["slices"][0]["value"] == "phone"
+    assert {s["column"] for s in out["slices"]} == {"source", "y_true"}
+    assert out["sheet"] is None and not (run / "analysis").exists()
+    report = (run / "reports" / "errors.html").read_text()
+    assert "Residuals against predictions" in report and "<svg" in report
+    assert "residual (true − predicted)" in report
+    text = runner.invoke(app, ["analyze-errors", str(run), "--no-report"], terminal_width=200)
+    assert text.exit_code == 0, text.output
+    assert "Largest absolute errors" in text.stdout and "mean squared error" in text.stdout
+
+
+def test_regression_refuses_the_sheet_and_label_issues_in_one_line(tmp_path: Path):
+    run = _regression_run(tmp_path)
+    for option, words in [
+        (["--tags", "sheet.csv"], "--tags: task regression has no error sheet"),
+        (["--label-issues"], "--label-issues: suspected label errors are for class labels"),
+        (["--folds", "3"], "--folds: suspected label errors are for class labels"),
+    ]:
+        result = runner.invoke(app, ["analyze-errors", str(run), *option])
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr
 
 
 def test_analyze_errors_loads_no_tensorflow(tmp_path: Path):

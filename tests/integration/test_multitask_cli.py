@@ -116,9 +116,19 @@ def test_multitask_recipe_trains_scores_and_tracks(workdir: Path, tracking_uri: 
             assert measured["error"] == pytest.approx(1 - metrics[split][f"accuracy_{task}"])
             assert measured["n"] == truth_counts(run, split, task)
 
-    refused = runner.invoke(app, ["analyze-errors", str(run)])
+    # error analysis reads each task as a binary classification of its labelled dev examples
+    analysed = runner.invoke(app, ["analyze-errors", str(run), "--json"])
+    assert analysed.exit_code == 0, analysed.output
+    per_task = json.loads(analysed.stdout)["tasks"]
+    for task in TASKS:
+        assert per_task[task]["n"] == truth_counts(run, "dev", task)
+        assert per_task[task]["error"] == pytest.approx(1 - dev[f"accuracy_{task}"])
+        assert np.sum(per_task[task]["confusion"]["matrix"]) == per_task[task]["n"]
+    assert (run / "reports" / "errors.html").read_text().count("Confusion matrix") == len(TASKS)
+    # label issues need one class label per example: a clear refusal, exit 2
+    refused = runner.invoke(app, ["analyze-errors", str(run), "--label-issues"])
     assert refused.exit_code == 2, refused.output
-    assert "multitask" in refused.output
+    assert "task multitask has none" in refused.output
     assert "Traceback" not in refused.output
 
 

@@ -54,9 +54,20 @@ def test_reverse_recipe_learns_reversal(workdir: Path, tracking_uri: str) -> Non
     for split in ("dev", "test"):
         assert diagnosis["sets"][split]["error"] == pytest.approx(1 - metrics[split]["exact_match"])
 
-    refused = runner.invoke(app, ["analyze-errors", str(run)])
+    # error analysis: exact match against token accuracy per set, the wrong decodings worst first
+    analysed = runner.invoke(app, ["analyze-errors", str(run), "--json"])
+    assert analysed.exit_code == 0, analysed.output
+    analysis = json.loads(analysed.stdout)
+    scores = {s["set"]: s for s in analysis["sequence"]["sets"]}
+    for split in ("train", "dev", "test"):
+        assert scores[split]["exact_match"] == pytest.approx(metrics[split]["exact_match"])
+    assert analysis["error"] == pytest.approx(1 - metrics["dev"]["exact_match"])
+    worst = [w["token_accuracy"] for w in analysis["sequence"]["worst"]]
+    assert worst == sorted(worst) and all(w < 1 for w in worst)
+    assert analysis["n_sampled"] == analysis["n_errors"] == len(pd.read_csv(run / "analysis" / "errors.csv"))
+    refused = runner.invoke(app, ["analyze-errors", str(run), "--label-issues"])
     assert refused.exit_code == 2, refused.output
-    assert "seq2seq" in refused.output and "Traceback" not in refused.output
+    assert "task seq2seq has none" in refused.output and "Traceback" not in refused.output
 
 
 def test_missing_column_and_wrong_model_are_one_line(workdir: Path) -> None:

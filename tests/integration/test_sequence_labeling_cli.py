@@ -58,9 +58,18 @@ def test_parity_recipe_tags_every_step(workdir: Path, tracking_uri: str) -> None
         assert diagnosis["sets"][split]["error"] == pytest.approx(1 - metrics[split]["exact_match"])
     assert any("any of its steps is wrong" in note for note in diagnosis["run_notes"])
 
-    refused = runner.invoke(app, ["analyze-errors", str(run)])
+    # error analysis: step accuracy pooled over steps is metrics.json's, per set
+    analysed = runner.invoke(app, ["analyze-errors", str(run), "--json"])
+    assert analysed.exit_code == 0, analysed.output
+    analysis = json.loads(analysed.stdout)
+    for scores in analysis["sequence"]["sets"]:
+        measured = metrics[scores["set"]]
+        assert scores["position_accuracy"] == pytest.approx(measured["step_accuracy"])
+        assert scores["exact_match"] == pytest.approx(measured["exact_match"])
+    assert sum(r["n"] for r in analysis["sequence"]["by_length"]) == metrics["dev"]["n"]
+    refused = runner.invoke(app, ["analyze-errors", str(run), "--folds", "2"])
     assert refused.exit_code == 2, refused.output
-    assert "sequence_labeling" in refused.output and "Traceback" not in refused.output
+    assert "task sequence_labeling has none" in refused.output and "Traceback" not in refused.output
 
 
 def json_ids(run: Path, name: str) -> np.ndarray:
