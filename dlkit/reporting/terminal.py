@@ -10,7 +10,6 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from dlkit.analysis.learning_curve import LearningCurveResult
-    from dlkit.data.prepare import SplitOutcome
     from dlkit.training.fit import EpochEnd
     from dlkit.training.results import TrainResult, TrainStart
 
@@ -164,12 +163,6 @@ def render_curve_warnings(console: Console, warnings: list[dict[str, Any]]) -> N
     for w in warnings:
         console.print(f"[yellow]warning:[/yellow] {w['message']}", markup=True, highlight=False)
         console.print(f"  {w['advice']}", highlight=False)
-
-
-def render_split(console: Console, outcome: SplitOutcome) -> None:
-    from dlkit.reporting.split import render_split_outcome
-
-    render_split_outcome(console, outcome)
 
 
 def render_learning_curve(console: Console, curve: LearningCurveResult) -> None:
