@@ -410,8 +410,21 @@ def analyze_run(
         notes=notes,
     )
     if reader.sheet:
-        sheet_options = {"sample": sample, "seed": seed, "stratify": stratify, "new_sheet": new_sheet}
-        _sheet(run, info, recipe, reader, result, dev, looked, tags, model_gap, **sheet_options)
+        _sheet(
+            run,
+            info,
+            recipe,
+            reader,
+            result,
+            dev,
+            looked,
+            tags,
+            model_gap,
+            sample=sample,
+            seed=seed,
+            stratify=stratify,
+            new_sheet=new_sheet,
+        )
     if want_issues:
         folder = run.path / ANALYSIS_DIR
         if folds is not None:
