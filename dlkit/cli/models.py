@@ -71,6 +71,7 @@ def models_show(
 
     from dlkit.models import MODELS, BuildContext, Head
     from dlkit.models.describe import describe_model, make_spec
+    from dlkit.tasks import task_for
 
     if name not in MODELS.names():
         raise RecipeError(MODELS.unknown_message(name))
@@ -82,7 +83,7 @@ def models_show(
         spec_recipe = api.load_recipe(recipe)
         data = api.load_data(spec_recipe)
         shape: tuple[int | None, ...] = data.input_shape
-        head = Head.for_task(data.task, data.n_classes)
+        head = task_for(data.task).head(data)
         if spec_recipe.model.type == name:
             settings = spec_recipe.model.model_dump(exclude={"type"})
         context = BuildContext(

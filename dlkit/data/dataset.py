@@ -92,7 +92,9 @@ class Dataset:
             self.x, self.vocabulary = vectorize(self.texts, train, self.options)
 
     def labels(self, y: np.ndarray) -> np.ndarray:
-        """Original label values for encoded targets (identity for regression)."""
-        if self.task in ("regression", "multitask"):
+        """Original label values for encoded class indices (identity for other targets)."""
+        from dlkit.tasks import task_for
+
+        if not task_for(self.task).classifies:
             return y
         return np.asarray(self.classes, dtype=object)[y.astype(int)]

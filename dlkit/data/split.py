@@ -20,6 +20,7 @@ from pydantic import Field, model_validator
 from dlkit._spec import Spec
 from dlkit.data.dataset import Dataset
 from dlkit.errors import DataError
+from dlkit.tasks import task_for
 
 if TYPE_CHECKING:
     from dlkit.data.checks import LeakageReport
@@ -249,8 +250,8 @@ def subsample_train(result: SplitResult, data: Dataset, fraction: float, seed: i
     train = result.indices("train")
     if fraction == 1:
         return result
-    # multitask / seq2seq: no single class to keep
-    stratify = data.task not in ("regression", "multitask", "seq2seq", "sequence_labeling")
+    # regression, multitask, seq2seq, per-step labels: no single class to keep
+    stratify = task_for(data.task).classifies
     groups = [train[data.y[train] == c] for c in range(data.n_classes)] if stratify else [train]
     rng = np.random.default_rng(seed)
     assignment = result.codes.copy()
@@ -307,8 +308,7 @@ class _Context:
         self.spec = spec
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        unstratified = ("regression", "multitask", "seq2seq", "sequence_labeling")
-        self.stratify = spec.stratify and data.task not in unstratified
+        self.stratify = spec.stratify and task_for(data.task).classifies
         self.groups = _codes(data, spec.group) if spec.group else None
         self.times = _times(data, spec.time) if spec.time else None
         self._keys: np.ndarray | None = None

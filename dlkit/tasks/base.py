@@ -49,6 +49,9 @@ class Task:
         reports: the reports this task takes part in (see :data:`REPORTS`).
         streams: predictions of a streamed source can be written chunk by chunk.
         augments: the recipe's ``train.augment`` applies to its inputs.
+        labels: ``categorical`` (one class index per example), ``continuous`` (one real
+            target) or ``structured`` (several labels, token or step sequences): how the
+            split compares the label distributions of dev and test.
     """
 
     name: str = ""
@@ -60,6 +63,7 @@ class Task:
     reports: tuple[str, ...] = REPORTS
     streams: bool = False
     augments: bool = True
+    labels: str = "structured"
 
     # -- recipe and model ------------------------------------------------------------------
 
