@@ -126,6 +126,12 @@ def test_every_command_on_every_task(task: str, workdir: Path, tracking_uri: str
         assert frame.columns[0] == "id"
     assert (run / "model" / "model.keras").is_file()
 
+    resumed = runner.invoke(app, ["train", "--resume", str(run), "--set", "train.epochs=3"])
+    assert resumed.exit_code == 0, resumed.output
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "FINISHED" and info["epochs_run"] == 3
+    assert len(pd.read_csv(run / "history.csv")) == 3
+
     tuned = runner.invoke(app, ["tune", str(recipe), "--no-track", "--study", "study"])
     assert tuned.exit_code == 0, tuned.output
     trials = pd.read_csv(workdir / "study" / "trials.csv")
