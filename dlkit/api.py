@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlkit.data.dataset import Dataset
-from dlkit.data.prepare import SplitOutcome, split_recipe
 from dlkit.recipe.loader import load_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
 from dlkit.tracking.resolve import resolve_run
+from dlkit.training.prepare import SplitOutcome, split_recipe
 from dlkit.training.results import TrainingDivergedError, TrainResult, TrainStart
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ __all__ = [
 
 def load_data(recipe: Recipe, *, corrections: bool = True) -> Dataset:
     """Load the dataset the recipe names (with the columns its split reads and its label corrections)."""
-    from dlkit.data.prepare import load_data as load
+    from dlkit.training.prepare import load_data as load
 
     return load(recipe, corrections=corrections)
 

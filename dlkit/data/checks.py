@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from dlkit.data.dataset import Dataset
-from dlkit.tasks import task_for
 
 # when an input sits in several sets, dedupe keeps it in the first of these
 PRECEDENCE = ("test", "dev", "train_dev", "train")
@@ -212,8 +211,7 @@ def check_distribution(
     dev, test = np.flatnonzero(in_set["dev"]), np.flatnonzero(in_set["test"])
     tests: list[dict[str, Any]] = []
     if len(dev) >= 2 and len(test) >= 2:
-        task = task_for(data.task)
-        if task.labels == "continuous":
+        if data.label_kind == "continuous":
             result = stats.ks_2samp(data.y[dev], data.y[test])
             tests.append(
                 {
@@ -223,7 +221,7 @@ def check_distribution(
                     "p": float(result.pvalue),
                 }
             )
-        elif task.labels == "categorical":  # several labels, texts, per-step labels: no one distribution
+        elif data.classifies:  # several labels, texts, per-step labels: no one distribution
             table = np.stack(
                 [np.bincount(data.y[s].astype(int), minlength=data.n_classes) for s in (dev, test)]
             )

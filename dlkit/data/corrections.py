@@ -131,9 +131,7 @@ def apply_corrections(data: Dataset, path: Path) -> tuple[Dataset, CorrectionsAp
             is not a class, or its ``previous_label`` is neither the source's label nor the new one.
     """
     path = Path(path)
-    from dlkit.tasks import task_for
-
-    if not task_for(data.task).classifies:
+    if not data.classifies:
         raise CorrectionsError(
             f"{path}: label corrections need a classification task (the data is {data.task})"
         )

@@ -20,7 +20,6 @@ from pydantic import Field, model_validator
 from dlkit._spec import Spec
 from dlkit.data.dataset import Dataset
 from dlkit.errors import DataError
-from dlkit.tasks import task_for
 
 if TYPE_CHECKING:
     from dlkit.data.checks import LeakageReport
@@ -251,7 +250,7 @@ def subsample_train(result: SplitResult, data: Dataset, fraction: float, seed: i
     if fraction == 1:
         return result
     # regression, multitask, seq2seq, per-step labels: no single class to keep
-    stratify = task_for(data.task).classifies
+    stratify = data.classifies
     groups = [train[data.y[train] == c] for c in range(data.n_classes)] if stratify else [train]
     rng = np.random.default_rng(seed)
     assignment = result.codes.copy()
@@ -308,7 +307,7 @@ class _Context:
         self.spec = spec
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.stratify = spec.stratify and task_for(data.task).classifies
+        self.stratify = spec.stratify and data.classifies
         self.groups = _codes(data, spec.group) if spec.group else None
         self.times = _times(data, spec.time) if spec.time else None
         self._keys: np.ndarray | None = None

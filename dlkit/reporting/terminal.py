@@ -10,8 +10,8 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from dlkit.analysis.learning_curve import LearningCurveResult
-    from dlkit.data.prepare import SplitOutcome
     from dlkit.training.fit import EpochEnd
+    from dlkit.training.prepare import SplitOutcome
     from dlkit.training.results import TrainResult, TrainStart
 
 SET_ORDER = ("train", "train_dev", "dev", "test")

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dlkit.data.dataset import LABEL_KINDS
+
 if TYPE_CHECKING:
     import keras
 
@@ -56,14 +58,20 @@ class Task:
 
     name: str = ""
     summary: str = ""
-    classifies: bool = False
     default_metric: str = "accuracy"
     set_metrics: tuple[str, ...] = ("loss", "accuracy", "error")
     error_metric: str = "accuracy"
     reports: tuple[str, ...] = REPORTS
     streams: bool = False
     augments: bool = True
-    labels: str = "structured"
+
+    @property
+    def labels(self) -> str:
+        return LABEL_KINDS[self.name]
+
+    @property
+    def classifies(self) -> bool:
+        return self.labels == "categorical"
 
     # -- recipe and model ------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ class Regression(Task):
     error_metric = "mse"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     streams = True
-    labels = "continuous"
 
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head

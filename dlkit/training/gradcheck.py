@@ -22,8 +22,8 @@ from dlkit.errors import BuildError
 if TYPE_CHECKING:
     import keras
 
-    from dlkit.data.prepare import SplitOutcome
     from dlkit.recipe.schema import Recipe
+    from dlkit.training.prepare import SplitOutcome
 
 GOOD_BELOW = 1e-6  # "about 1e-7": an order of magnitude of slack for float64 round-off
 BUG_AT = 1e-3

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlkit import __version__
-from dlkit.data.prepare import SplitOutcome, check_same_split, split_recipe
 from dlkit.errors import DlkitError
 from dlkit.recipe.loader import dump_recipe, flatten
 from dlkit.rundir import RunDir, write_json
 from dlkit.tracking import NullTracker, Tracker
+from dlkit.training.prepare import SplitOutcome, check_same_split, split_recipe
 from dlkit.training.results import TrainResult, TrainStart
 
 if TYPE_CHECKING:

@@ -233,7 +233,7 @@ def _now() -> str:
 def _load_study_data(recipe: Recipe, study: StudyDir) -> StudyData:
     """The study's data, loaded and split as ``dlkit train`` does, checked against the stored split
     (the same examples in every trial and worker)."""
-    from dlkit.data.prepare import check_same_split, split_recipe
+    from dlkit.training.prepare import check_same_split, split_recipe
 
     outcome = split_recipe(recipe)
     check_same_split(f"study {study.path}", outcome, study.info().get("content_hash"), study.manifest_path)
@@ -720,8 +720,8 @@ def _recipe_yaml(recipe: Recipe) -> str:
 
 def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool) -> StudyDir:
     assert recipe.tune is not None
-    from dlkit.data.prepare import split_recipe
     from dlkit.data.summary import write_split_files
+    from dlkit.training.prepare import split_recipe
 
     # the study's examples are `dlkit train`'s: same columns, split, corrections and vocabulary
     outcome = split_recipe(recipe)
