@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from dlkit import __version__
 from dlkit._tf_memory import frozen_heap
@@ -34,7 +35,6 @@ from dlkit.tuning.isolation import TrialWorker
 from dlkit.tuning.space import (
     Dimension,
     Narrowed,
-    add_to_hyperparameters,
     apply_values,
     decode_values,
     dimensions,
@@ -552,40 +552,20 @@ class _Study:
         self.round_run_id = run_id
 
     def make_tuner(self, k: int) -> Any:
-        import keras_tuner
         from keras_tuner.src.engine.base_tuner import BaseTuner
 
+        from dlkit.tuning.strategies import make_oracle
+
         spec = self._round_spec(k)
-        hp = keras_tuner.HyperParameters()
-        add_to_hyperparameters(hp, self.dims, spec.grid_points if spec.strategy == "grid" else None)
         seed = (spec.seed if spec.seed is not None else self.recipe.seed) + 1000 * (k - 1)
-        # keras-tuner replaces a falsy seed with a random one (Oracle: `seed or random.randint`),
-        # so seed 0, the recipe default, sampled differently on every run
-        seed = seed if seed != 0 else 2**31 - 1
-        common: dict[str, Any] = {
-            "objective": keras_tuner.Objective(self.objective, self.direction),
-            "hyperparameters": hp,
-            "allow_new_entries": False,
-            "tune_new_entries": False,
-            "seed": seed,
-            "max_retries_per_trial": 0,
-            # dlkit counts failures itself (tune.max_failures, over the whole study)
-            "max_consecutive_failed_trials": 10**9,
-        }
-        oracles = keras_tuner.oracles
-        if spec.strategy == "random":
-            oracle = oracles.RandomSearchOracle(max_trials=spec.trials, **common)
-        elif spec.strategy == "bayesian":
-            oracle = oracles.BayesianOptimizationOracle(max_trials=spec.trials, **common)
-        elif spec.strategy == "grid":
-            oracle = oracles.GridSearchOracle(max_trials=spec.trials, **common)
-        else:
-            oracle = oracles.HyperbandOracle(
-                max_epochs=spec.hyperband.max_epochs or self.recipe.train.epochs,
-                factor=spec.hyperband.factor,
-                hyperband_iterations=spec.hyperband.iterations,
-                **common,
-            )
+        oracle = make_oracle(
+            spec,
+            self.dims,
+            objective=self.objective,
+            direction=self.direction,
+            seed=seed,
+            train_epochs=self.recipe.train.epochs,
+        )
         study = self
 
         class StudyTuner(BaseTuner):  # type: ignore[misc]
@@ -804,15 +784,25 @@ def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool)
     return study
 
 
-def _apply_cli(recipe: Recipe, source: str, **changes: Any) -> Recipe:
+def _apply_cli(recipe: Recipe, **changes: Any) -> Recipe:
+    """The recipe with ``--trials``, ``--rounds`` and ``--strategy`` (those given) in its tune section.
+
+    Raises:
+        RecipeError: a value the tune section refuses, one line per option.
+    """
     assert recipe.tune is not None
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
         return recipe
     try:
         tune = TuneSpec.model_validate({**recipe.tune.model_dump(mode="json", by_alias=True), **given})
-    except Exception as exc:
-        raise RecipeError(f"{source}: tune: {exc}") from None
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"--{field}: {message[:1].lower()}{message[1:]} (got {error['input']!r})")
+        raise RecipeError("\n".join(lines)) from None
     return recipe.model_copy(update={"tune": tune})
 
 
@@ -861,7 +851,7 @@ def tune(
                 f"{source}: tune: missing; add a tune section with a space to search",
                 hint="see recipes/digits-tune.yaml",
             )
-        recipe = _apply_cli(recipe, source, trials=trials, rounds=rounds, strategy=strategy)
+        recipe = _apply_cli(recipe, trials=trials, rounds=rounds, strategy=strategy)
         check_space(recipe, source)
         study = _new_study(recipe, source, Path(study_dir) if study_dir else None, track)
     return _drive(study, recipe, track=track, on_event=on_event, role=role)
