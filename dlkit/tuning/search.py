@@ -31,6 +31,7 @@ from dlkit.errors import DlkitError, RecipeError
 from dlkit.recipe.loader import load_recipe, validate_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
+from dlkit.tracking import open_store
 from dlkit.tuning.isolation import TrialWorker
 from dlkit.tuning.space import (
     Dimension,
@@ -45,7 +46,6 @@ from dlkit.tuning.space import (
 )
 from dlkit.tuning.spec import TuneSpec
 from dlkit.tuning.study import StudyDir, TrialRecord, best_of, direction_of, rank
-from dlkit.tuning.tracking import NoTracking, make_tracking
 from dlkit.tuning.trial import StudyData, TrialFailed, TrialOutcome, train_trial
 
 log = logging.getLogger(__name__)
@@ -304,7 +304,7 @@ class _Study:
         self.direction: str = info["direction"]
         self.constraints: dict[str, str] = info.get("constraints", {})
         self.experiment: str = info["experiment"]
-        self.tracking = make_tracking(track and bool(info.get("tracked", True)), info.get("tracking_uri"))
+        self.tracking = open_store(track and bool(info.get("tracked", True)), info.get("tracking_uri"))
         self.on_event = on_event
         self.role = role
         self.tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
@@ -728,7 +728,7 @@ def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool)
     write_split_files(study.manifest_path, split, data)
     write_json(study.split_summary_path, outcome.summary())
     study.recipe_path.write_text(_recipe_yaml(recipe), encoding="utf-8")
-    tracking = make_tracking(track, recipe.tracking.uri)
+    tracking = open_store(track, recipe.tracking.uri)
     experiment = recipe.tracking.experiment or recipe.name
     study_id = f"{name}-{os.getpid()}-{time.time_ns()}"
     rounds_planned = recipe.tune.rounds
@@ -1054,8 +1054,3 @@ def _result(runner: _Study, summaries: list[RoundSummary]) -> TuneResult:
         plots=sorted(runner.study.plots_dir.glob("*.png")),
         log_dims={d.path: d.log_scale for d in _all_dims(runner)},
     )
-
-
-def tracking_for(track: bool, uri: str | None) -> NoTracking:
-    """The tracker a study uses (exposed for tests and tools)."""
-    return make_tracking(track, uri)
