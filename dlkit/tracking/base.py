@@ -9,6 +9,7 @@ implementation of both is :mod:`dlkit.tracking.mlflow_tracker`; :func:`open_stor
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -81,7 +82,8 @@ class NullTracker:
 class RunStore(Protocol):
     """A tracking store whose runs are addressed by id; a None run id is an untracked run."""
 
-    uri: str | None
+    @property
+    def uri(self) -> str | None: ...
 
     def start_run(
         self, experiment: str, name: str, tags: dict[str, str], parent: str | None = None
@@ -95,7 +97,7 @@ class RunStore(Protocol):
 
     def log_params(self, run_id: str | None, params: dict[str, Any]) -> None: ...
 
-    def log_metrics(self, run_id: str | None, metrics: dict[str, float | None], step: int = 0) -> None: ...
+    def log_metrics(self, run_id: str | None, metrics: Mapping[str, float | None], step: int = 0) -> None: ...
 
     def set_tags(self, run_id: str | None, tags: dict[str, str]) -> None: ...
 
@@ -126,7 +128,7 @@ class NullStore:
     def log_params(self, run_id: str | None, params: dict[str, Any]) -> None:
         pass
 
-    def log_metrics(self, run_id: str | None, metrics: dict[str, float | None], step: int = 0) -> None:
+    def log_metrics(self, run_id: str | None, metrics: Mapping[str, float | None], step: int = 0) -> None:
         pass
 
     def set_tags(self, run_id: str | None, tags: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +166,7 @@ class MLflowStore:
                 f"run {run_id}: log params", self._client.log_batch, run_id, params=items[i : i + _BATCH]
             )
 
-    def log_metrics(self, run_id: str | None, metrics: dict[str, float | None], step: int = 0) -> None:
+    def log_metrics(self, run_id: str | None, metrics: Mapping[str, float | None], step: int = 0) -> None:
         """Log metrics at ``step`` in batches; None and non-finite values are skipped."""
         from mlflow.entities import Metric
 
@@ -245,7 +245,7 @@ class MLflowTracker:
         self.store.log_params(self.run_id, params)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self.store.log_metrics(self.run_id, dict(metrics), step or 0)
+        self.store.log_metrics(self.run_id, metrics, step or 0)
 
     def log_artifact(self, local_file: Path, artifact_path: str | None = None) -> None:
         self.store.log_artifact(self.run_id, local_file, artifact_path)
@@ -301,4 +301,4 @@ def log_to_run(
     store = MLflowStore(uri)
     for path, folder in files or []:
         store.log_artifact(run_id, path, folder)
-    store.log_metrics(run_id, dict(metrics or {}))
+    store.log_metrics(run_id, metrics or {})

@@ -20,12 +20,13 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from dlkit._spec import Spec
 from dlkit.tuning.strategies import STRATEGIES
 
 DISTRIBUTIONS = ("uniform", "log", "one_minus_log", "int", "choice")
+_STRATEGY_NAMES: list[JsonValue] = [*STRATEGIES.names()]
 
 
 class DimensionSpec(Spec):
@@ -106,7 +107,7 @@ class TuneSpec(Spec):
     strategy: str = Field(
         default="random",
         description="A registered search strategy: " + ", ".join(STRATEGIES.names()) + ".",
-        json_schema_extra={"enum": STRATEGIES.names()},
+        json_schema_extra={"enum": _STRATEGY_NAMES},
     )
     trials: int = Field(default=20, ge=1, description="Trials per round (grid: at most this many).")
     rounds: int = Field(default=1, ge=1, description="Coarse-to-fine rounds (each narrows the space).")
