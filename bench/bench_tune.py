@@ -70,9 +70,9 @@ BASE = {
 
 def build_table(path: Path) -> pd.DataFrame:
     """Train every (lr, beta_1, seed) once through dlkit's trial code; dev accuracy after each epoch."""
-    from dlkit.training.prepare import split_recipe
     from dlkit.recipe.loader import validate_recipe
     from dlkit.rundir import RunDir
+    from dlkit.training.prepare import split_recipe
     from dlkit.tuning.trial import train_trial
 
     recipe = validate_recipe(BASE, "bench", Path.cwd())

@@ -36,8 +36,8 @@ __all__ = ["RoundSummary", "TuneEvent", "TuneResult", "check_space", "refine", "
 
 def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool) -> StudyDir:
     assert recipe.tune is not None
-    from dlkit.training.prepare import split_recipe
     from dlkit.data.summary import write_split_files
+    from dlkit.training.prepare import split_recipe
 
     # the study's examples are `dlkit train`'s: same columns, split, corrections and vocabulary
     outcome = split_recipe(recipe)
