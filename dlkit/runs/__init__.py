@@ -1,0 +1,1 @@
+"""Use cases that read a run directory, call pure analysis, write reports and log to MLflow."""
