@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from dlkit import __version__
 from dlkit.errors import RecipeError
-from dlkit.recipe.loader import load_recipe
+from dlkit.recipe.loader import dump_recipe, load_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import write_json
 from dlkit.tracking import open_store
@@ -29,7 +29,7 @@ from dlkit.tuning.result import RoundSummary, TuneEvent, TuneResult
 from dlkit.tuning.rounds import drive
 from dlkit.tuning.space import dimensions
 from dlkit.tuning.spec import TuneSpec
-from dlkit.tuning.study import StudyDir, direction_of, now, recipe_yaml
+from dlkit.tuning.study import StudyDir, direction_of, now
 
 __all__ = ["RoundSummary", "TuneEvent", "TuneResult", "check_space", "refine", "tune"]
 
@@ -63,7 +63,7 @@ def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool)
     study.manifest_path.parent.mkdir(parents=True, exist_ok=True)
     write_split_files(study.manifest_path, split, data)
     write_json(study.split_summary_path, outcome.summary())
-    study.recipe_path.write_text(recipe_yaml(recipe), encoding="utf-8")
+    study.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
     store = open_store(track, recipe.tracking.uri)
     experiment = recipe.tracking.experiment or recipe.name
     study_id = f"{name}-{os.getpid()}-{time.time_ns()}"

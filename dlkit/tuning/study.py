@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
 from dlkit.errors import RunNotFoundError
 from dlkit.rundir import write_json
@@ -46,12 +45,6 @@ MAXIMISED = ("accuracy", "auc", "f1", "precision", "recall", "r2")
 def now() -> str:
     """The time in UTC, as study.json and a trial's run.json record it."""
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def recipe_yaml(recipe: Recipe) -> str:
-    """A study's or a trial's recipe as YAML (every default written out, YAML keys as aliases)."""
-    data = recipe.model_dump(mode="json", by_alias=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def direction_of(metric: str) -> str:

@@ -31,9 +31,10 @@ from dlkit.errors import DlkitError, RecipeError
 from dlkit.recipe.loader import validate_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir
+from dlkit.training.trainer import record_run_info
 from dlkit.tuning.checks import MEASURES
 from dlkit.tuning.space import apply_values, decode_values
-from dlkit.tuning.study import TrialRecord, now, recipe_yaml
+from dlkit.tuning.study import TrialRecord, now
 from dlkit.tuning.trial import TrialFailed, TrialOutcome, train_trial
 
 if TYPE_CHECKING:
@@ -190,29 +191,18 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
     def _prepare_run(self, folder: Path, recipe: Recipe, name: str, run_id: str | None) -> RunDir:
         runner = self.runner
         run = RunDir(folder)
-        data = runner.data.data
-        run.update_info(
+        # the same run.json as `dlkit train` writes, plus where the trial belongs
+        record_run_info(
+            run,
+            recipe,
+            runner.data,
             run_name=name,
-            status="RUNNING",
-            started=now(),
-            dlkit_version=__version__,
-            recipe_name=recipe.name,
             experiment=runner.experiment,
-            task=data.task,
-            kind=data.kind,
-            classes=data.classes,
-            input_shape=list(data.input_shape),
-            feature_names=data.feature_names,
-            metadata_columns=[str(c) for c in data.metadata.columns],
             optimize=runner.metric,
-            human_error=recipe.targets.human_error,
-            split_sizes=runner.data.split.sizes(),
-            content_hash=data.content_hash,
             run_id=run_id,
             tracking_uri=runner.store.uri,
             study=str(runner.study.path.resolve()),
         )
-        run.recipe_path.write_text(recipe_yaml(recipe), encoding="utf-8")
         run.manifest_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(runner.study.manifest_path, run.manifest_path)
         shutil.copy(runner.study.split_summary_path, run.split_summary_path)
