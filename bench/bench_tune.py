@@ -70,15 +70,13 @@ BASE = {
 
 def build_table(path: Path) -> pd.DataFrame:
     """Train every (lr, beta_1, seed) once through dlkit's trial code; dev accuracy after each epoch."""
-    from dlkit.data.sources import load_source
-    from dlkit.data.split import split_dataset
     from dlkit.recipe.loader import validate_recipe
     from dlkit.rundir import RunDir
-    from dlkit.tuning.trial import StudyData, train_trial
+    from dlkit.training.prepare import split_recipe
+    from dlkit.tuning.trial import train_trial
 
     recipe = validate_recipe(BASE, "bench", Path.cwd())
-    data = load_source(recipe.data.source, recipe.data.task, Path.cwd())
-    study = StudyData(data, split_dataset(data, recipe.data.split, recipe.seed))
+    study = split_recipe(recipe)  # loaded and split as `dlkit train` and a study do
     rows = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

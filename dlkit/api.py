@@ -13,16 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dlkit.analysis.learning_curve import MAX_EPOCH_SCALE
 from dlkit.data.dataset import Dataset
-from dlkit.data.prepare import SplitOutcome, split_recipe
 from dlkit.recipe.loader import load_recipe
 from dlkit.recipe.schema import Recipe
-from dlkit.rundir import RunDir, write_json
+from dlkit.rundir import RunDir
 from dlkit.tracking.resolve import resolve_run
+from dlkit.training.prepare import SplitOutcome, split_recipe
 from dlkit.training.results import TrainingDivergedError, TrainResult, TrainStart
 
 if TYPE_CHECKING:
-    from dlkit.analysis.learning_curve import LearningCurvePoint, LearningCurveResult
+    from dlkit.analysis.learning_curve import LearningCurveResult, PointEnd, PointStart
     from dlkit.data.manifest import ManifestCheck
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
     from dlkit.runs.corrections import ApplyCorrectionsResult
@@ -63,7 +64,7 @@ __all__ = [
 
 def load_data(recipe: Recipe, *, corrections: bool = True) -> Dataset:
     """Load the dataset the recipe names (with the columns its split reads and its label corrections)."""
-    from dlkit.data.prepare import load_data as load
+    from dlkit.training.prepare import load_data as load
 
     return load(recipe, corrections=corrections)
 
@@ -316,13 +317,27 @@ def learning_curve(
     *,
     runs_dir: str | Path = "runs",
     tracking_uri: str | None = None,
-    on_point: Callable[[LearningCurvePoint], None] | None = None,
+    max_epoch_scale: float = MAX_EPOCH_SCALE,
+    on_point_start: Callable[[PointStart], None] | None = None,
+    on_epoch: Callable[[EpochEnd], None] | None = None,
+    on_point_end: Callable[[PointEnd], None] | None = None,
 ) -> LearningCurveResult:
     """Retrain a finished run's recipe on shares of its training set and read the curve.
 
-    Every point keeps the run's split (same dev set); each is recorded as a child of the run
-    in MLflow when the run was tracked. The points, the plot and the reading are written to
-    ``reports/learning_curve.{csv,png,json}`` in the run directory and logged to the run.
+    Every point keeps the run's split (same dev set) and trains through the one training path
+    (``dlkit train`` with the fraction and the epochs overridden), recorded as a child of the
+    run in MLflow when the run was tracked. The 100% point is the finished run itself.
+
+    Every point is given the optimizer steps of the full run: its epochs are scaled by about
+    1 / share of train (capped at ``max_epoch_scale``), and early-stopping patience and
+    per-epoch schedules are stretched with them, so a small point is not also an under-trained
+    one. The epochs and steps each point got are recorded with it.
+
+    The reading agrees with ``dlkit diagnose``: it takes the gaps of the largest point as
+    diagnose computes them, and says more data is likely to help only when variance is the
+    verdict and dev error is still falling. The points, the plot and the reading are written to
+    ``reports/learning_curve.{csv,png,json}`` in the run directory (``dlkit diagnose`` then
+    puts them in ``diagnose.html``) and logged to the run.
 
     Args:
         run_ref: a finished run (directory, name, or MLflow run id or name).
@@ -330,57 +345,31 @@ def learning_curve(
         human_error: the human-level line; the run's ``targets.human_error`` when None.
         runs_dir: where run names are looked up.
         tracking_uri: the MLflow store for run ids and names.
-        on_point: called with each :class:`LearningCurvePoint` as it is measured.
+        max_epoch_scale: most a point's epochs are multiplied by (every epoch evaluates dev).
+        on_point_start: called with a :class:`~dlkit.analysis.learning_curve.PointStart`
+            (its budget) before each point.
+        on_epoch: called after every epoch of a point's training.
+        on_point_end: called with a :class:`~dlkit.analysis.learning_curve.PointEnd` (the
+            measured point) after each point.
 
     Returns:
         A :class:`~dlkit.analysis.learning_curve.LearningCurveResult`.
+
+    Raises:
+        RecipeError: fewer than two fractions, one outside (0, 1], ``max_epoch_scale`` < 1.
+        DlkitError: no such run, or a point's training fails.
     """
-    import pandas as pd
+    from dlkit.runs.learning_curve import learning_curve as run_learning_curve
 
-    from dlkit.analysis.learning_curve import LearningCurvePoint, read_learning_curve
-    from dlkit.errors import RecipeError
-    from dlkit.reporting.learning_curve import plot_learning_curve
-
-    if len(fractions) < 2 or any(not 0 < f <= 1 for f in fractions):
-        raise RecipeError(f"--fractions: expected at least two values in (0, 1] (got {list(fractions)})")
-    run = resolve_run(run_ref, runs_dir, tracking_uri)
-    info = run.info()
-    recipe = load_recipe(run.recipe_path)
-    if info.get("tracking_uri"):
-        recipe.tracking.uri = info["tracking_uri"]
-    recipe.tracking.runs_dir = str(run.path / "learning_curve")
-    human = human_error if human_error is not None else info.get("human_error")
-    points = []
-    for fraction in sorted(set(fractions)):
-        result = train(
-            recipe,
-            track=bool(info.get("run_id")),
-            train_fraction=fraction,
-            parent_run_id=info.get("run_id"),
-        )
-        point = LearningCurvePoint(
-            fraction,
-            int(result.metrics["train"]["n"]),
-            result.metrics["train"]["error"],
-            result.metrics["dev"]["error"],
-            int(result.metrics["dev"]["n"]),
-            result.run_name,
-        )
-        points.append(point)
-        if on_point is not None:
-            on_point(point)
-    curve = read_learning_curve(points, human)
-    reports = run.path / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame([vars(p) for p in curve.points]).to_csv(reports / "learning_curve.csv", index=False)
-    curve.plot_path = str(plot_learning_curve(curve, reports / "learning_curve.png"))
-    write_json(reports / "learning_curve.json", curve.to_dict())
-    if info.get("run_id"):
-        from dlkit.tracking.mlflow_tracker import log_to_run
-
-        names = ("learning_curve.csv", "learning_curve.png", "learning_curve.json")
-        log_to_run(info["run_id"], info["tracking_uri"], [(reports / n, "reports") for n in names])
-    return curve
+    return run_learning_curve(
+        resolve_run(run_ref, runs_dir, tracking_uri),
+        tuple(fractions),
+        human_error,
+        max_epoch_scale=max_epoch_scale,
+        on_point_start=on_point_start,
+        on_epoch=on_epoch,
+        on_point_end=on_point_end,
+    )
 
 
 def tune(

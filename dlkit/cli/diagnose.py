@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dlkit.cli._errors import report_errors
 from dlkit.cli._options import JsonOpt, RunsDirOpt, TrackingUriOpt
+
+if TYPE_CHECKING:
+    from dlkit.analysis.learning_curve import LearningCurveResult
 
 
 @report_errors
@@ -41,7 +44,8 @@ def diagnose(
         bool,
         typer.Option(
             "--learning-curve",
-            help="Retrain on shares of the training set; plot train/dev error against examples.",
+            help="Retrain on shares of the training set, each with the full run's optimizer steps; "
+            "plot train/dev error against examples (also in diagnose.html).",
         ),
     ] = False,
     fractions: Annotated[
@@ -51,6 +55,8 @@ def diagnose(
     """Avoidable bias, variance, data mismatch and overfitting to dev, with intervals and next steps.
 
     Reads the predictions stored with each run (no retraining). Several runs: side by side.
+    --learning-curve retrains each run's recipe on shares of train first (slow: each point
+    takes about as many optimizer steps as the run), and prints each point as it goes.
 
     With --json, prints {"runs": [...]}, one entry per run.
     """
@@ -63,15 +69,13 @@ def diagnose(
         shares = tuple(float(f) for f in fractions.split(","))
     except ValueError:
         raise RecipeError(f"--fractions: expected numbers separated by commas (got {fractions!r})") from None
+    # the curves first: diagnose's HTML report then includes them
+    curves = []
+    if learning_curve:
+        curves = [_learning_curve(ref, shares, human_error, runs_dir, tracking_uri, as_json) for ref in runs]
     diagnoses = api.diagnose(
         list(runs), human_error, runs_dir=runs_dir, tracking_uri=tracking_uri, reports=not no_report
     )
-    curves = []
-    if learning_curve:
-        curves = [
-            api.learning_curve(ref, shares, human_error, runs_dir=runs_dir, tracking_uri=tracking_uri)
-            for ref in runs
-        ]
     if as_json:
         entries = [d.to_dict() for d in diagnoses]
         for entry, curve in zip(entries, curves, strict=False):
@@ -80,8 +84,41 @@ def diagnose(
         return
     from dlkit.cli.main import console
     from dlkit.reporting.diagnose import render_diagnoses
-    from dlkit.reporting.terminal import render_learning_curve
+    from dlkit.reporting.learning_curve import render_learning_curve
 
     render_diagnoses(console, diagnoses)
     for curve in curves:
         render_learning_curve(console, curve)
+
+
+def _learning_curve(
+    ref: str,
+    shares: tuple[float, ...],
+    human_error: float | None,
+    runs_dir: Path,
+    tracking_uri: str | None,
+    as_json: bool,
+) -> LearningCurveResult:
+    """One run's curve, with a line as each point starts and ends (on stderr with --json)."""
+    from rich.markup import escape
+
+    from dlkit import api
+    from dlkit.cli._errors import err_console
+    from dlkit.cli.main import console
+    from dlkit.reporting.learning_curve import CurveProgress
+
+    progress = CurveProgress(err_console if as_json else console)
+    progress.console.print(f"Learning curve of {escape(ref)}: {len(set(shares))} points")
+    try:
+        return api.learning_curve(
+            ref,
+            shares,
+            human_error,
+            runs_dir=runs_dir,
+            tracking_uri=tracking_uri,
+            on_point_start=progress.start,
+            on_epoch=progress.epoch,
+            on_point_end=progress.end,
+        )
+    finally:
+        progress.stop()

@@ -69,8 +69,10 @@ def models_show(
     """
     import yaml
 
+    from dlkit._dotted import set_path
     from dlkit.models import MODELS, BuildContext, Head
     from dlkit.models.describe import describe_model, make_spec
+    from dlkit.tasks import task_for
 
     if name not in MODELS.names():
         raise RecipeError(MODELS.unknown_message(name))
@@ -82,7 +84,7 @@ def models_show(
         spec_recipe = api.load_recipe(recipe)
         data = api.load_data(spec_recipe)
         shape: tuple[int | None, ...] = data.input_shape
-        head = Head.for_task(data.task, data.n_classes)
+        head = task_for(data.task).head(data)
         if spec_recipe.model.type == name:
             settings = spec_recipe.model.model_dump(exclude={"type"})
         context = BuildContext(
@@ -104,12 +106,10 @@ def models_show(
         key, sep, raw = assignment.partition("=")
         if not sep or not key.strip():
             raise RecipeError(f"--set {assignment}: expected field=value")
-        key = key.strip().removeprefix("model.")
-        node = settings
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+        try:
+            set_path(settings, key.strip().removeprefix("model."), yaml.safe_load(raw) if raw.strip() else "")
+        except ValueError as exc:
+            raise RecipeError(f"--set {assignment}: {exc}") from None
     spec = make_spec(name, settings, where)
     if recipe is None and hasattr(spec, "resolve_paths"):
         spec.resolve_paths(Path.cwd())

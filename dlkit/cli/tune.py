@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from dlkit.cli._errors import report_errors
 from dlkit.cli._options import SetOpt
+from dlkit.tuning.strategies import STRATEGIES
 
 
 class _DefaultRun(TyperGroup):
@@ -75,7 +76,7 @@ def run(
     ] = None,
     strategy: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--strategy", help="random, hyperband, bayesian or grid."),
+        typer.Option("--strategy", help=f"Search strategy: {', '.join(STRATEGIES.names())}."),
     ] = None,
     resume: Annotated[
         Optional[Path],  # noqa: UP045

@@ -230,3 +230,9 @@ def require_columns(columns: Iterable[object], where: object, role: str, names: 
                 f"{where}: no {role} column '{name}'.{did_you_mean(name, present)}",
                 hint=f"columns are: {', '.join(present)}",
             )
+
+
+def read_error(path: Path, kind: str, exc: Exception) -> DataError:
+    """One line: the file, what it was read as, and the reader's first line of complaint."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return DataError(f"{path}: cannot read as {kind}: {reason}")

@@ -211,7 +211,7 @@ def check_distribution(
     dev, test = np.flatnonzero(in_set["dev"]), np.flatnonzero(in_set["test"])
     tests: list[dict[str, Any]] = []
     if len(dev) >= 2 and len(test) >= 2:
-        if data.task == "regression":
+        if data.label_kind == "continuous":
             result = stats.ks_2samp(data.y[dev], data.y[test])
             tests.append(
                 {
@@ -221,8 +221,7 @@ def check_distribution(
                     "p": float(result.pvalue),
                 }
             )
-        elif data.task not in ("multitask", "seq2seq", "sequence_labeling"):
-            # several labels / texts / per-step labels: no one distribution
+        elif data.classifies:  # several labels, texts, per-step labels: no one distribution
             table = np.stack(
                 [np.bincount(data.y[s].astype(int), minlength=data.n_classes) for s in (dev, test)]
             )

@@ -131,9 +131,9 @@ def apply_corrections(data: Dataset, path: Path) -> tuple[Dataset, CorrectionsAp
             is not a class, or its ``previous_label`` is neither the source's label nor the new one.
     """
     path = Path(path)
-    if data.task == "regression":
+    if not data.classifies:
         raise CorrectionsError(
-            f"{path}: label corrections need a classification task (the data is regression)"
+            f"{path}: label corrections need a classification task (the data is {data.task})"
         )
     frame = read_corrections(path)
     index = {str(c): k for k, c in enumerate(data.classes)}

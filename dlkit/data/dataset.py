@@ -11,6 +11,18 @@ import pandas as pd
 Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"]
 Kind = Literal["tabular", "image", "sequence", "text"]
 
+# how each task's targets are held in ``y``: one class index per example (``categorical``), one
+# real value (``continuous``), or several labels, tokens or steps (``structured``); the task
+# registry (dlkit.tasks) reads this table too
+LABEL_KINDS: dict[str, str] = {
+    "binary": "categorical",
+    "multiclass": "categorical",
+    "regression": "continuous",
+    "multitask": "structured",
+    "seq2seq": "structured",
+    "sequence_labeling": "structured",
+}
+
 
 @dataclass
 class Dataset:
@@ -71,6 +83,16 @@ class Dataset:
         return len(self.vocabulary) if self.vocabulary else int(self.options["max_tokens"])
 
     @property
+    def label_kind(self) -> str:
+        """``categorical``, ``continuous`` or ``structured`` (:data:`LABEL_KINDS`)."""
+        return LABEL_KINDS[self.task]
+
+    @property
+    def classifies(self) -> bool:
+        """One class index per example: stratified splits, class counts, label corrections."""
+        return self.label_kind == "categorical"
+
+    @property
     def n_classes(self) -> int:
         return len(self.classes)
 
@@ -92,7 +114,7 @@ class Dataset:
             self.x, self.vocabulary = vectorize(self.texts, train, self.options)
 
     def labels(self, y: np.ndarray) -> np.ndarray:
-        """Original label values for encoded targets (identity for regression)."""
-        if self.task in ("regression", "multitask"):
+        """Original label values for encoded class indices (identity for other targets)."""
+        if not self.classifies:
             return y
         return np.asarray(self.classes, dtype=object)[y.astype(int)]

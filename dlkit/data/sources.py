@@ -26,6 +26,7 @@ from dlkit.data._common import (
     hash_arrays,
     hash_file,
     plain,
+    read_error,
     require_columns,
     resolve,
     row_hashes,
@@ -127,11 +128,6 @@ def load_sklearn(
         feature_names=feature_names,
         input_hashes=row_hashes(x),
     )
-
-
-def read_error(path: Path, kind: str, exc: Exception) -> DataError:
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return DataError(f"{path}: cannot read as {kind}: {reason}")
 
 
 class _NotFloat(Exception):

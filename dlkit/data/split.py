@@ -249,8 +249,8 @@ def subsample_train(result: SplitResult, data: Dataset, fraction: float, seed: i
     train = result.indices("train")
     if fraction == 1:
         return result
-    # multitask / seq2seq: no single class to keep
-    stratify = data.task not in ("regression", "multitask", "seq2seq", "sequence_labeling")
+    # regression, multitask, seq2seq, per-step labels: no single class to keep
+    stratify = data.classifies
     groups = [train[data.y[train] == c] for c in range(data.n_classes)] if stratify else [train]
     rng = np.random.default_rng(seed)
     assignment = result.codes.copy()
@@ -307,8 +307,7 @@ class _Context:
         self.spec = spec
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        unstratified = ("regression", "multitask", "seq2seq", "sequence_labeling")
-        self.stratify = spec.stratify and data.task not in unstratified
+        self.stratify = spec.stratify and data.classifies
         self.groups = _codes(data, spec.group) if spec.group else None
         self.times = _times(data, spec.time) if spec.time else None
         self._keys: np.ndarray | None = None

@@ -16,7 +16,15 @@ import pandas as pd
 from pydantic import Field
 
 from dlkit._spec import Spec
-from dlkit.data._common import encode_target, hash_file, plain, require_columns, resolve, text_hashes
+from dlkit.data._common import (
+    encode_target,
+    hash_file,
+    plain,
+    read_error,
+    require_columns,
+    resolve,
+    text_hashes,
+)
 from dlkit.data.dataset import Dataset, Task
 from dlkit.errors import DataError
 
@@ -51,7 +59,6 @@ def read_text_table(path: Path, sep: str | None, what: str, dtype: type | None =
 
     Empty cells read as missing (NaN), never as the text "NA" or "null".
     """
-    from dlkit.data.sources import read_error
 
     if not path.is_file():
         raise DataError(f"{path}: file not found")

@@ -3,7 +3,7 @@
 METHODOLOGY §7: the loss is summed over tasks and averaged over examples, J = (1/m) Σᵢ Σⱼ
 L(ŷᵢⱼ, yᵢⱼ), where the inner sum skips labels that are missing. A missing label is NaN or
 ``missing`` (-1 by default) in `y` of shape `(examples, tasks)`. Build the network with
-``Head.for_task("multitask", n_tasks)`` (``n_tasks`` sigmoid units) and compile it with
+``Head(n_tasks, "sigmoid")`` (``n_tasks`` sigmoid units) and compile it with
 :func:`masked_binary_crossentropy`; :func:`per_task_metrics` scores each task on the labels
 it has.
 

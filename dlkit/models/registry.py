@@ -26,22 +26,11 @@ MODELS: Registry[Spec] = Registry("model")
 
 @dataclass(frozen=True)
 class Head:
-    """The output layer the task needs: ``units`` outputs with ``activation``."""
+    """The output layer the task needs: ``units`` outputs with ``activation`` (each task
+    says its own: :meth:`dlkit.tasks.base.Task.head`)."""
 
     units: int
     activation: str
-
-    @classmethod
-    def for_task(cls, task: str, n_classes: int) -> Head:
-        """Sigmoid for binary, softmax over the classes for multiclass, linear for regression."""
-        if task == "binary":
-            return cls(1, "sigmoid")
-        if task == "multiclass":
-            return cls(n_classes, "softmax")
-        if task == "multitask":
-            # one independent sigmoid per task (METHODOLOGY §7)
-            return cls(n_classes, "sigmoid")
-        return cls(1, "linear")
 
 
 @dataclass(frozen=True)

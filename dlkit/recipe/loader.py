@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from dlkit._dotted import set_path
 from dlkit._naming import did_you_mean
 from dlkit.errors import RecipeError
 from dlkit.recipe.schema import DISCRIMINATED, Recipe
@@ -77,31 +78,10 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
-    keys = path.strip().split(".")
-    node: Any = data
-    for depth, key in enumerate(keys):
-        last = depth == len(keys) - 1
-        where = ".".join(keys[: depth + 1])
-        if isinstance(node, list):
-            if not key.isdigit() or int(key) > len(node):
-                raise RecipeError(
-                    f"--set {assignment}: {where}: expected a list index 0..{len(node)} (got {key!r})"
-                )
-            index = int(key)
-            if last:
-                if index == len(node):
-                    node.append(value)
-                else:
-                    node[index] = value
-            else:
-                node = node[index]
-        elif isinstance(node, dict):
-            if last:
-                node[key] = value
-            else:
-                node = node.setdefault(key, {})
-        else:
-            raise RecipeError(f"--set {assignment}: {'.'.join(keys[:depth])} is a value, not a section")
+    try:
+        set_path(data, path.strip(), value)
+    except ValueError as exc:
+        raise RecipeError(f"--set {assignment}: {exc}") from None
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -239,8 +219,9 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
 
 
 def dump_recipe(recipe: Recipe) -> str:
-    """The resolved recipe as YAML, every default written out (an absent ``tune`` section left out)."""
-    data = recipe.model_dump(mode="json")
+    """The resolved recipe as YAML, every default written out, keys as the YAML spells them
+    (aliases such as a rule's ``in``), an absent ``tune`` section left out."""
+    data = recipe.model_dump(mode="json", by_alias=True)
     if data.get("tune") is None:
         data.pop("tune", None)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -367,6 +367,9 @@ def to_html(d: RunDiagnosis) -> str:
         body.append("<h2>Notes on the run</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in d.notes) + "</ul>")
     if d.satisficing:
         body += ["<h2>Satisficing metrics</h2>", _html_table(_SAT_HEAD, _rows_satisficing(d))]
+    from dlkit.reporting.learning_curve import learning_curve_section
+
+    body.append(learning_curve_section(d.run_dir))  # "" unless --learning-curve wrote one
     return (
         f'<!doctype html>\n<html><head><meta charset="utf-8"><title>Diagnosis of {e(d.run_name)}</title>'
         f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"

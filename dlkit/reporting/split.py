@@ -11,7 +11,7 @@ from dlkit.reporting.terminal import SET_ORDER, split_table
 
 if TYPE_CHECKING:
     from dlkit.data.manifest import ManifestCheck
-    from dlkit.data.prepare import SplitOutcome
+    from dlkit.training.prepare import SplitOutcome
 
 
 def source_table(summary: dict[str, Any]) -> Table | None:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from dlkit.tuning.preview import PreviewResult
-    from dlkit.tuning.search import TuneEvent, TuneResult
+    from dlkit.tuning.result import TuneEvent, TuneResult
     from dlkit.tuning.space import Dimension, Narrowed
     from dlkit.tuning.study import TrialRecord
 

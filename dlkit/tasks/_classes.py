@@ -18,7 +18,6 @@ _EPS = 1e-7
 class ClassTask(Task):
     """One class label per example; predictions carry the probability of every class."""
 
-    classifies = True
     streams = True
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dlkit.data.dataset import LABEL_KINDS
+
 if TYPE_CHECKING:
     import keras
 
@@ -49,17 +51,27 @@ class Task:
         reports: the reports this task takes part in (see :data:`REPORTS`).
         streams: predictions of a streamed source can be written chunk by chunk.
         augments: the recipe's ``train.augment`` applies to its inputs.
+        labels: ``categorical`` (one class index per example), ``continuous`` (one real
+            target) or ``structured`` (several labels, token or step sequences): how the
+            split compares the label distributions of dev and test.
     """
 
     name: str = ""
     summary: str = ""
-    classifies: bool = False
     default_metric: str = "accuracy"
     set_metrics: tuple[str, ...] = ("loss", "accuracy", "error")
     error_metric: str = "accuracy"
     reports: tuple[str, ...] = REPORTS
     streams: bool = False
     augments: bool = True
+
+    @property
+    def labels(self) -> str:
+        return LABEL_KINDS[self.name]
+
+    @property
+    def classifies(self) -> bool:
+        return self.labels == "categorical"
 
     # -- recipe and model ------------------------------------------------------------------
 

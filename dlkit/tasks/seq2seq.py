@@ -14,7 +14,7 @@ Predictions: id, input, y_true, y_pred, correct, token_accuracy (of the example)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import keras
 
     from dlkit.data.dataset import Dataset
+    from dlkit.data.text_pairs import PairDataset
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
 
@@ -77,7 +78,7 @@ class Seq2Seq(Task):
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head
 
-        return Head(int(data.target_vocab_size or 0), "softmax")
+        return Head(int(cast("PairDataset", data).target_vocab_size or 0), "softmax")
 
     def loss(self, data: Dataset) -> Any:
         from dlkit.models.seq2seq import seq2seq_loss
@@ -95,7 +96,7 @@ class Seq2Seq(Task):
         from dlkit.data.text_pairs import END, START
         from dlkit.models.seq2seq import teacher_forcing
 
-        din, dout = teacher_forcing(data.targets[indices], START, END)
+        din, dout = teacher_forcing(cast("PairDataset", data).targets[indices], START, END)
         return (data.x[indices], din), dout
 
     def predict(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> Scored:
@@ -103,21 +104,22 @@ class Seq2Seq(Task):
         from dlkit.data.text_pairs import detokenize
         from dlkit.models.seq2seq import decode
 
+        pairs = cast("PairDataset", data)
         decoding = recipe.model.decoding  # type: ignore[union-attr]
         max_length = (
             decoding.max_length
             if "max_length" in decoding.model_fields_set
             else int(data.options["max_output_length"]) + 1
         )
-        vocab = data.target_vocabulary
+        vocab = pairs.target_vocabulary
         decoded = decode(model, data.x[indices], recipe.model, max_length=max_length)  # type: ignore[arg-type]
         predicted = [[vocab[i] for i in seq] for seq in decoded]
-        truth = [data.target_tokens[i] for i in indices]
+        truth = [pairs.target_tokens[i] for i in indices]
         frame = pd.DataFrame(
             {
                 "input": data.texts[indices] if data.texts is not None else "",
-                "y_true": [detokenize(t, data.level) for t in truth],
-                "y_pred": [detokenize(p, data.level) for p in predicted],
+                "y_true": [detokenize(t, pairs.level) for t in truth],
+                "y_pred": [detokenize(p, pairs.level) for p in predicted],
                 "correct": [p == t for p, t in zip(predicted, truth, strict=True)],
                 "token_accuracy": [m / n for m, n in map(_matched, predicted, truth)],
                 "length": [len(t) for t in truth],

@@ -1,8 +1,15 @@
-"""The Tracker protocol: what training needs from a tracking backend."""
+"""What dlkit needs from a tracking backend, and the backends that record nothing.
+
+:class:`Tracker` is one run (what training uses); :class:`RunStore` is a store whose runs are
+addressed by id (what a tuning study uses for its study, round and trial runs). The MLflow
+implementation of both is :mod:`dlkit.tracking.mlflow_tracker`; :func:`open_store` picks it or
+:class:`NullStore`. Nothing here imports MLflow.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -70,3 +77,78 @@ class NullTracker:
 
     def finish(self, status: RunStatus) -> None:
         pass
+
+
+class RunStore(Protocol):
+    """A tracking store whose runs are addressed by id; a None run id is an untracked run."""
+
+    @property
+    def uri(self) -> str | None: ...
+
+    def start_run(
+        self, experiment: str, name: str, tags: dict[str, str], parent: str | None = None
+    ) -> str | None: ...
+
+    def find_run(self, experiment: str, tags: dict[str, str]) -> str | None: ...
+
+    def reopen(self, run_id: str | None) -> None: ...
+
+    def finish(self, run_id: str | None, status: str) -> None: ...
+
+    def log_params(self, run_id: str | None, params: dict[str, Any]) -> None: ...
+
+    def log_metrics(self, run_id: str | None, metrics: Mapping[str, float | None], step: int = 0) -> None: ...
+
+    def set_tags(self, run_id: str | None, tags: dict[str, str]) -> None: ...
+
+    def log_artifact(self, run_id: str | None, path: Path, folder: str | None = None) -> None: ...
+
+    def log_artifacts(self, run_id: str | None, path: Path, folder: str | None = None) -> None: ...
+
+
+class NullStore:
+    """Records nothing (``--no-track``): runs are never created, so every run id is None."""
+
+    uri: str | None = None
+
+    def start_run(
+        self, experiment: str, name: str, tags: dict[str, str], parent: str | None = None
+    ) -> str | None:
+        return None
+
+    def find_run(self, experiment: str, tags: dict[str, str]) -> str | None:
+        return None
+
+    def reopen(self, run_id: str | None) -> None:
+        pass
+
+    def finish(self, run_id: str | None, status: str) -> None:
+        pass
+
+    def log_params(self, run_id: str | None, params: dict[str, Any]) -> None:
+        pass
+
+    def log_metrics(self, run_id: str | None, metrics: Mapping[str, float | None], step: int = 0) -> None:
+        pass
+
+    def set_tags(self, run_id: str | None, tags: dict[str, str]) -> None:
+        pass
+
+    def log_artifact(self, run_id: str | None, path: Path, folder: str | None = None) -> None:
+        pass
+
+    def log_artifacts(self, run_id: str | None, path: Path, folder: str | None = None) -> None:
+        pass
+
+
+def open_store(track: bool, uri: str | None) -> RunStore:
+    """The MLflow store at ``uri`` when ``track``, else a store that records nothing.
+
+    Raises:
+        TrackingError: the MLflow store cannot be reached.
+    """
+    if not track:
+        return NullStore()
+    from dlkit.tracking.mlflow_tracker import MLflowStore
+
+    return MLflowStore(uri)

@@ -1,10 +1,20 @@
-"""MLflow implementation of the Tracker protocol (explicit client, no global fluent state)."""
+"""The one MLflow client of dlkit: runs (nested or not), params, metrics, tags and artifacts.
+
+:class:`MLflowStore` is the only place dlkit calls MLflow. It addresses runs by id, so a resumed
+run, a tuning study's round and trial runs, a distributed worker and a report logged after the
+fact all write through the same calls. :class:`MLflowTracker` is one run of it behind the
+:class:`~dlkit.tracking.base.Tracker` protocol (what training uses); :func:`find_run` and
+:func:`log_to_run` serve ``RUN`` arguments and post-hoc logging. No global fluent state
+(``mlflow.start_run``) is used anywhere.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,58 +24,213 @@ from dlkit.tracking.base import RunStatus, resolve_tracking_uri
 log = logging.getLogger(__name__)
 
 _MAX_PARAM_LEN = 6000  # MLflow's limit on a param value
-_BATCH = 100
+_BATCH = 100  # params or metrics per request (MLflow accepts up to 100 params per batch)
 
 
-def _client(uri: str) -> Any:
-    import mlflow
-    from mlflow.tracking import MlflowClient
+class MLflowStore:
+    """An MLflow tracking store (a SQLite file, or a shared ``mlflow server``), runs addressed by id.
 
-    try:
-        return MlflowClient(tracking_uri=uri)
-    except mlflow.exceptions.MlflowException as exc:
-        raise TrackingError(f"tracking store {uri}: {exc.message}") from None
-
-
-class MLflowTracker:
-    """Records one run in an MLflow tracking store.
+    Every method that takes a ``run_id`` does nothing when it is None (an untracked run).
 
     Args:
         uri: the tracking URI; resolved by :func:`resolve_tracking_uri` when None.
-        parent_run_id: makes this run a child (tuning trials).
+
+    Raises:
+        TrackingError: the store cannot be reached (here or in any later call).
+    """
+
+    def __init__(self, uri: str | None = None) -> None:
+        # MLflow prints "View run ... at: URL" on stdout for HTTP stores; the CLI owns stdout
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        self.uri: str = resolve_tracking_uri(uri)
+        self._errors: type[Exception] = mlflow.exceptions.MlflowException
+        self._client = self._call(None, MlflowClient, tracking_uri=self.uri)
+
+    def _call(self, what: str | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except self._errors as exc:
+            where = f"{what}: " if what else ""
+            raise TrackingError(f"tracking store {self.uri}: {where}{getattr(exc, 'message', exc)}") from None
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def experiment_id(self, experiment: str) -> str:
+        """The id of ``experiment``, created if needed.
+
+        Raises:
+            TrackingError: the experiment is deleted, or the store cannot be reached.
+        """
+        found = self._call("experiment", self._client.get_experiment_by_name, experiment)
+        if found is None:
+            try:
+                return str(self._client.create_experiment(experiment))
+            except self._errors:
+                # another process (a study's worker) created it between the lookup and here
+                found = self._call("experiment", self._client.get_experiment_by_name, experiment)
+                if found is None:
+                    raise
+        if found.lifecycle_stage == "deleted":
+            raise TrackingError(
+                f"tracking store {self.uri}: experiment '{experiment}' is deleted",
+                hint="restore it in MLflow, or set tracking.experiment to another name",
+            )
+        return str(found.experiment_id)
+
+    def start_run(self, experiment: str, name: str, tags: dict[str, str], parent: str | None = None) -> str:
+        """Create a RUNNING run in ``experiment`` (created if needed), a child of ``parent`` if given.
+
+        Returns:
+            The new run's id.
+        """
+        all_tags = dict(tags)
+        if parent:
+            all_tags["mlflow.parentRunId"] = parent
+        experiment_id = self.experiment_id(experiment)
+        run = self._call("create run", self._client.create_run, experiment_id, run_name=name, tags=all_tags)
+        return str(run.info.run_id)
+
+    def reopen(self, run_id: str | None) -> None:
+        """Set an existing run back to RUNNING (a resumed training, study, round or trial).
+
+        Raises:
+            TrackingError: the run is not in the store.
+        """
+        if run_id:
+            self._call(f"run {run_id}", self._client.update_run, run_id, status="RUNNING")
+
+    def finish(self, run_id: str | None, status: RunStatus | str) -> None:
+        """End a run as FINISHED, FAILED or KILLED."""
+        if run_id:
+            self._call(f"run {run_id}: end", self._client.set_terminated, run_id, status=status)
+
+    def find_run(self, experiment: str, tags: dict[str, str]) -> str | None:
+        """The newest run of ``experiment`` carrying all ``tags`` (e.g. a trial interrupted earlier)."""
+        found = self._call("experiment", self._client.get_experiment_by_name, experiment)
+        if found is None:
+            return None
+        query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+        runs = self._call(
+            "search runs",
+            self._client.search_runs,
+            [found.experiment_id],
+            filter_string=query,
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return str(runs[0].info.run_id) if runs else None
+
+    def lookup(self, ref: str) -> Any:
+        """The run whose id is ``ref``, else the newest run named ``ref`` in any experiment, else None."""
+        try:
+            return self._client.get_run(ref)
+        except self._errors:
+            pass
+        experiments = [e.experiment_id for e in self._call("experiments", self._client.search_experiments)]
+        if not experiments:
+            return None
+        escaped = ref.replace("'", "\\'")
+        runs = self._call(
+            "search runs",
+            self._client.search_runs,
+            experiments,
+            filter_string=f"attributes.run_name = '{escaped}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return runs[0] if runs else None
+
+    # -- what a run records ----------------------------------------------------------------
+
+    def log_params(self, run_id: str | None, params: dict[str, Any]) -> None:
+        """Log params in batches; values are text (None as ``""``), cut to MLflow's limit.
+
+        Params the run already holds with the same value are skipped, so a resumed run may log
+        its params again; a different value for a logged param is an error (MLflow's rule).
+        """
+        from mlflow.entities import Param
+
+        if not run_id or not params:
+            return
+        existing = self._call(f"run {run_id}", self._client.get_run, run_id).data.params
+        items = [
+            Param(k, text)
+            for k, v in sorted(params.items())
+            if existing.get(k) != (text := ("" if v is None else str(v))[:_MAX_PARAM_LEN])
+        ]
+        for i in range(0, len(items), _BATCH):
+            self._call(
+                f"run {run_id}: log params", self._client.log_batch, run_id, params=items[i : i + _BATCH]
+            )
+
+    def log_metrics(self, run_id: str | None, metrics: Mapping[str, float | None], step: int = 0) -> None:
+        """Log metrics at ``step`` in batches; None and non-finite values are skipped."""
+        from mlflow.entities import Metric
+
+        if not run_id:
+            return
+        now = int(time.time() * 1000)
+        items = [
+            Metric(k, float(v), now, step)
+            for k, v in metrics.items()
+            if v is not None and math.isfinite(float(v))
+        ]
+        for i in range(0, len(items), _BATCH):
+            self._call(
+                f"run {run_id}: log metrics", self._client.log_batch, run_id, metrics=items[i : i + _BATCH]
+            )
+
+    def set_tags(self, run_id: str | None, tags: dict[str, str]) -> None:
+        """Set tags on a run."""
+        if not run_id:
+            return
+        for key, value in tags.items():
+            self._call(f"run {run_id}: set tag", self._client.set_tag, run_id, key, value)
+
+    def log_artifact(self, run_id: str | None, path: Path, folder: str | None = None) -> None:
+        """Log one file under ``folder``; a missing file is skipped."""
+        if run_id and path.is_file():
+            self._call(f"run {run_id}: log artifact", self._client.log_artifact, run_id, str(path), folder)
+
+    def log_artifacts(self, run_id: str | None, path: Path, folder: str | None = None) -> None:
+        """Log a folder's files under ``folder``; a missing folder is skipped."""
+        if run_id and path.is_dir():
+            self._call(f"run {run_id}: log artifacts", self._client.log_artifacts, run_id, str(path), folder)
+
+    def download(self, run_id: str, target: Path) -> None:
+        """Download every artifact of a run into ``target``."""
+        target.mkdir(parents=True, exist_ok=True)
+        self._call(f"run {run_id}: download", self._client.download_artifacts, run_id, "", str(target))
+
+
+class MLflowTracker:
+    """One run of an :class:`MLflowStore`, as the :class:`~dlkit.tracking.base.Tracker` training uses.
+
+    The store is opened by :meth:`start` or :meth:`resume`, not before.
+
+    Args:
+        uri: the tracking URI; resolved by :func:`resolve_tracking_uri` when None.
+        parent_run_id: makes this run a child of that one.
     """
 
     def __init__(self, uri: str | None = None, parent_run_id: str | None = None) -> None:
         self.uri: str | None = resolve_tracking_uri(uri)
         self.parent_run_id = parent_run_id
         self.run_id: str | None = None
-        self.experiment_id: str | None = None
-        self._client: Any = None
+        self._store: MLflowStore | None = None
+
+    @property
+    def store(self) -> MLflowStore:
+        if self._store is None:
+            self._store = MLflowStore(self.uri)
+        return self._store
 
     def start(self, experiment: str, run_name: str, tags: dict[str, str]) -> None:
         """Create (if needed) the experiment and start a run in it."""
-        import mlflow
-
-        assert self.uri is not None
-        self._client = _client(self.uri)
-        try:
-            found = self._client.get_experiment_by_name(experiment)
-            if found is None:
-                self.experiment_id = self._client.create_experiment(experiment)
-            else:
-                if found.lifecycle_stage == "deleted":
-                    raise TrackingError(
-                        f"tracking store {self.uri}: experiment '{experiment}' is deleted",
-                        hint="restore it in MLflow, or set tracking.experiment to another name",
-                    )
-                self.experiment_id = found.experiment_id
-            all_tags = dict(tags)
-            if self.parent_run_id:
-                all_tags["mlflow.parentRunId"] = self.parent_run_id
-            run = self._client.create_run(self.experiment_id, run_name=run_name, tags=all_tags)
-        except mlflow.exceptions.MlflowException as exc:
-            raise TrackingError(f"tracking store {self.uri}: {exc.message}") from None
-        self.run_id = run.info.run_id
+        self.run_id = self.store.start_run(experiment, run_name, tags, parent=self.parent_run_id)
 
     def resume(self, run_id: str) -> None:
         """Reopen an existing run (a resumed training): its status goes back to RUNNING.
@@ -73,82 +238,43 @@ class MLflowTracker:
         Raises:
             TrackingError: the store cannot be reached or the run is not in it.
         """
-        import mlflow
-
-        assert self.uri is not None
-        self._client = _client(self.uri)
-        try:
-            run = self._client.get_run(run_id)
-            self._client.update_run(run_id, status="RUNNING")
-        except mlflow.exceptions.MlflowException as exc:
-            raise TrackingError(f"tracking store {self.uri}: run {run_id}: {exc.message}") from None
+        self.store.reopen(run_id)
         self.run_id = run_id
-        self.experiment_id = run.info.experiment_id
 
     def log_params(self, params: dict[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        items = [Param(k, ("" if v is None else str(v))[:_MAX_PARAM_LEN]) for k, v in sorted(params.items())]
-        for i in range(0, len(items), _BATCH):
-            self._client.log_batch(self.run_id, params=items[i : i + _BATCH])
+        self.store.log_params(self.run_id, params)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        items = [
-            Metric(k, float(v), now, step or 0)
-            for k, v in metrics.items()
-            if v is not None and math.isfinite(float(v))
-        ]
-        for i in range(0, len(items), _BATCH):
-            self._client.log_batch(self.run_id, metrics=items[i : i + _BATCH])
+        self.store.log_metrics(self.run_id, metrics, step or 0)
 
     def log_artifact(self, local_file: Path, artifact_path: str | None = None) -> None:
-        self._client.log_artifact(self.run_id, str(local_file), artifact_path)
+        self.store.log_artifact(self.run_id, local_file, artifact_path)
 
     def log_artifacts(self, local_dir: Path, artifact_path: str | None = None) -> None:
-        self._client.log_artifacts(self.run_id, str(local_dir), artifact_path)
+        self.store.log_artifacts(self.run_id, local_dir, artifact_path)
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        for key, value in tags.items():
-            self._client.set_tag(self.run_id, key, value)
+        self.store.set_tags(self.run_id, tags)
 
     def finish(self, status: RunStatus) -> None:
-        if self._client is not None and self.run_id is not None:
-            self._client.set_terminated(self.run_id, status=status)
+        if self._store is not None:
+            self._store.finish(self.run_id, status)
 
 
-def find_run(ref: str, uri: str | None = None) -> tuple[str, str | None, Any] | None:
+def find_run(ref: str, uri: str | None = None) -> tuple[str, str | None, Callable[[Path], None]] | None:
     """Look ``ref`` up as an MLflow run id, then as a run name (newest first).
 
     Returns:
         ``(run_id, local run directory tag or None, download(target) function)``, or None.
     """
-    import mlflow
-
-    client = _client(resolve_tracking_uri(uri))
-    run = None
-    try:
-        run = client.get_run(ref)
-    except mlflow.exceptions.MlflowException:
-        experiments = [e.experiment_id for e in client.search_experiments()]
-        if experiments:
-            escaped = ref.replace("'", "\\'")
-            runs = client.search_runs(
-                experiments,
-                filter_string=f"attributes.run_name = '{escaped}'",
-                order_by=["attributes.start_time DESC"],
-                max_results=1,
-            )
-            run = runs[0] if runs else None
+    store = MLflowStore(uri)
+    run = store.lookup(ref)
     if run is None:
         return None
-    run_id = run.info.run_id
+    run_id = str(run.info.run_id)
 
     def download(target: Path) -> None:
-        target.mkdir(parents=True, exist_ok=True)
-        client.download_artifacts(run_id, "", str(target))
+        store.download(run_id, target)
 
     return run_id, run.data.tags.get("dlkit.run_dir"), download
 
@@ -172,17 +298,7 @@ def log_to_run(
     """
     if run_id is None or uri is None:
         return
-    import mlflow
-    from mlflow.entities import Metric
-
-    client = _client(uri)
-    try:
-        for path, folder in files or []:
-            if path.is_file():
-                client.log_artifact(run_id, str(path), folder)
-        now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, 0) for k, v in (metrics or {}).items() if math.isfinite(float(v))]
-        for i in range(0, len(batch), _BATCH):
-            client.log_batch(run_id, metrics=batch[i : i + _BATCH])
-    except mlflow.exceptions.MlflowException as exc:
-        raise TrackingError(f"tracking store {uri}: run {run_id}: {exc.message}") from None
+    store = MLflowStore(uri)
+    for path, folder in files or []:
+        store.log_artifact(run_id, path, folder)
+    store.log_metrics(run_id, metrics or {})

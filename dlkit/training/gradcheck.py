@@ -22,8 +22,8 @@ from dlkit.errors import BuildError
 if TYPE_CHECKING:
     import keras
 
-    from dlkit.data.prepare import SplitOutcome
     from dlkit.recipe.schema import Recipe
+    from dlkit.training.prepare import SplitOutcome
 
 GOOD_BELOW = 1e-6  # "about 1e-7": an order of magnitude of slack for float64 round-off
 BUG_AT = 1e-3
@@ -180,6 +180,8 @@ def check_gradients(
         )
     _jitter(model64, seed)
     y_true = tf.constant(y)
+    if len(y_true.shape) == len(reference.shape) - 1 and reference.shape[-1] == 1:
+        y_true = tf.expand_dims(y_true, -1)  # as compile() does: (n,) targets for (n, 1) outputs
 
     def cost() -> tf.Tensor:
         out = model64(x64, training=False)

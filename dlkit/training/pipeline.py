@@ -147,14 +147,23 @@ def training_data(
     from dlkit.training.stream import epoch_stream, steps_per_epoch, streamed_epochs
 
     size = batch_size(spec, len(train))
-    common = {"shuffle": spec.shuffle, "seed": seed, "initial_epoch": initial_epoch, "epochs": spec.epochs}
     if data.stream:
-        stream = streamed_epochs(data, train, size, **common)
+        stream = streamed_epochs(
+            data,
+            train,
+            size,
+            shuffle=spec.shuffle,
+            seed=seed,
+            initial_epoch=initial_epoch,
+            epochs=spec.epochs,
+        )
         dev_batches = make_stream(data, dev, spec.batch_size)
     else:
         task = task_for(data.task)
         x, y = task.fit_arrays(data, train)
-        stream = epoch_stream(x, y, size, **common)
+        stream = epoch_stream(
+            x, y, size, shuffle=spec.shuffle, seed=seed, initial_epoch=initial_epoch, epochs=spec.epochs
+        )
         dev_batches = make_dataset(*task.fit_arrays(data, dev), spec.batch_size)
     return stream, dev_batches, steps_per_epoch(len(train), size)
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlkit import __version__
-from dlkit.data.prepare import SplitOutcome, check_same_split, split_recipe
 from dlkit.errors import DlkitError
 from dlkit.recipe.loader import dump_recipe, flatten
 from dlkit.rundir import RunDir, write_json
 from dlkit.tracking import NullTracker, Tracker
+from dlkit.training.prepare import SplitOutcome, check_same_split, split_recipe
 from dlkit.training.results import TrainResult, TrainStart
 
 if TYPE_CHECKING:
@@ -64,21 +64,23 @@ def record_run_info(run: RunDir, recipe: Recipe, outcome: SplitOutcome, **info: 
 
     data = outcome.data
     run.update_info(
-        status="RUNNING",
-        started=datetime.now(UTC).isoformat(timespec="seconds"),
-        dlkit_version=__version__,
-        recipe_name=recipe.name,
-        task=data.task,
-        kind=data.kind,
-        classes=data.classes,
-        input_shape=list(data.input_shape),
-        feature_names=data.feature_names,
-        metadata_columns=[str(c) for c in data.metadata.columns],
-        optimize=recipe.metrics.optimize or task_for(data.task).default_metric,
-        human_error=recipe.targets.human_error,
-        split_sizes=outcome.split.sizes(),
-        content_hash=data.content_hash,
-        **info,
+        **{
+            "status": "RUNNING",
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "dlkit_version": __version__,
+            "recipe_name": recipe.name,
+            "task": data.task,
+            "kind": data.kind,
+            "classes": data.classes,
+            "input_shape": list(data.input_shape),
+            "feature_names": data.feature_names,
+            "metadata_columns": [str(c) for c in data.metadata.columns],
+            "optimize": recipe.metrics.optimize or task_for(data.task).default_metric,
+            "human_error": recipe.targets.human_error,
+            "split_sizes": outcome.split.sizes(),
+            "content_hash": data.content_hash,
+            **info,
+        }
     )
     run.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
 

@@ -37,12 +37,11 @@ def _serve(conn: Connection, study_path: str) -> None:
     from dlkit.errors import DlkitError
     from dlkit.recipe.loader import load_recipe, validate_recipe
     from dlkit.rundir import RunDir
-    from dlkit.tuning.search import _load_study_data
-    from dlkit.tuning.study import StudyDir
+    from dlkit.tuning.study import StudyDir, load_study_data
     from dlkit.tuning.trial import train_trial
 
     study = StudyDir(Path(study_path))
-    data = _load_study_data(load_recipe(study.recipe_path), study)
+    data = load_study_data(load_recipe(study.recipe_path), study)
     while True:
         task = conn.recv()
         if task is None:

@@ -29,7 +29,7 @@ def preview_space(recipe: Recipe, source: str, n: int = 2000) -> PreviewResult:
         RecipeError: no tune section, or a space that cannot work (see :func:`check_space`).
     """
     from dlkit.errors import RecipeError
-    from dlkit.tuning.search import check_space
+    from dlkit.tuning.checks import check_space
 
     if recipe.tune is None:
         raise RecipeError(f"{source}: tune: missing; add a tune section with a space to search")

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from dlkit._dotted import set_path
 from dlkit.tuning.spec import DimensionSpec, TuneSpec
 
 #: Top-level recipe sections a search may change. Data (source, split) and tracking are fixed
@@ -276,32 +277,6 @@ def apply_values(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
     for path in sorted(values, key=lambda p: p.count(".")):
         set_path(data, path, copy.deepcopy(values[path]))
     return data
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``dotted.path`` in a nested mapping; list items by index (the next index appends)."""
-    keys = path.split(".")
-    node: Any = data
-    for depth, key in enumerate(keys):
-        last = depth == len(keys) - 1
-        where = ".".join(keys[: depth + 1])
-        if isinstance(node, list):
-            if not key.isdigit() or int(key) > len(node):
-                raise ValueError(f"{where}: expected a list index 0..{len(node)} (got {key!r})")
-            index = int(key)
-            if last:
-                node[index : index + 1] = [value]
-            else:
-                node = node[index]
-        elif isinstance(node, dict):
-            if last:
-                node[key] = value
-            else:
-                if node.get(key) is None:
-                    node[key] = {}
-                node = node[key]
-        else:
-            raise ValueError(f"{'.'.join(keys[:depth])} is a value ({node!r}), not a section")
 
 
 def searchable(path: str) -> bool:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from dlkit._spec import Spec
+from dlkit.tuning.strategies import STRATEGIES
 
 DISTRIBUTIONS = ("uniform", "log", "one_minus_log", "int", "choice")
-Strategy = Literal["random", "hyperband", "bayesian", "grid"]
+_STRATEGY_NAMES: list[JsonValue] = [*STRATEGIES.names()]
 
 
 class DimensionSpec(Spec):
@@ -103,7 +104,11 @@ class HyperbandSpec(Spec):
 class TuneSpec(Spec):
     """How ``dlkit tune`` searches: strategy, budget, coarse-to-fine rounds, failure budget."""
 
-    strategy: Strategy = Field(default="random", description="random, hyperband, bayesian or grid.")
+    strategy: str = Field(
+        default="random",
+        description="A registered search strategy: " + ", ".join(STRATEGIES.names()) + ".",
+        json_schema_extra={"enum": _STRATEGY_NAMES},
+    )
     trials: int = Field(default=20, ge=1, description="Trials per round (grid: at most this many).")
     rounds: int = Field(default=1, ge=1, description="Coarse-to-fine rounds (each narrows the space).")
     refine_top: int = Field(
@@ -127,3 +132,11 @@ class TuneSpec(Spec):
         default=10, ge=1, description="With isolation: process, trials per worker process before a fresh one."
     )
     space: dict[str, DimensionSpec] = Field(min_length=1, description="Dotted recipe path -> distribution.")
+
+    @field_validator("strategy")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in STRATEGIES:
+            # the recipe error adds "(got 'name')"
+            raise ValueError(f"unknown {STRATEGIES.family}. {STRATEGIES.available(name)}")
+        return name

@@ -23,18 +23,28 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from dlkit.errors import RunNotFoundError
 from dlkit.rundir import write_json
 
+if TYPE_CHECKING:
+    from dlkit.recipe.schema import Recipe
+    from dlkit.tuning.trial import StudyData
+
 STUDY_FILE = "study.json"
 
 #: Metrics where larger is better; every other metric (loss, error, mse, mae) is minimised.
 MAXIMISED = ("accuracy", "auc", "f1", "precision", "recall", "r2")
+
+
+def now() -> str:
+    """The time in UTC, as study.json and a trial's run.json record it."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def direction_of(metric: str) -> str:
@@ -275,3 +285,17 @@ def best_trial_dir(study_path: str | Path) -> Path:
             f"study {study_path}: no completed trial meets the satisficing constraints yet"
         )
     return study.trial_dir(best.trial)
+
+
+def load_study_data(recipe: Recipe, study: StudyDir) -> StudyData:
+    """The study's data, loaded and split as ``dlkit train`` does, checked against the stored split
+    (the same examples in every trial, round, resumed run and worker process).
+
+    Raises:
+        DataError: the data changed since the study split it.
+    """
+    from dlkit.training.prepare import check_same_split, split_recipe
+
+    outcome = split_recipe(recipe)
+    check_same_split(f"study {study.path}", outcome, study.info().get("content_hash"), study.manifest_path)
+    return outcome

@@ -1,7 +1,7 @@
 """Train one trial: ``dlkit train``'s own pipeline with the sampled values, nothing less.
 
 The study's data is loaded and split once, exactly as ``dlkit train`` does
-(:func:`dlkit.data.prepare.split_recipe`: same columns, corrections, vocabulary), and passed
+(:func:`dlkit.training.prepare.split_recipe`: same columns, corrections, vocabulary), and passed
 in; every trial writes a run directory of the usual layout (``dlkit diagnose`` reads it),
 but only the best trial's model goes to MLflow.
 """
@@ -18,17 +18,17 @@ from typing import Any
 import numpy as np
 
 from dlkit.data.dataset import Dataset
-from dlkit.data.prepare import SplitOutcome
 from dlkit.errors import BuildError, DlkitError, RecipeError
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
+from dlkit.training.prepare import SplitOutcome
 
 
 class TrialFailed(DlkitError):
     """A trial that cannot finish: NaN loss, a model that cannot be built, an invalid recipe."""
 
 
-# a study's data: what :func:`dlkit.data.prepare.split_recipe` gives `dlkit train`, made once
+# a study's data: what :func:`dlkit.training.prepare.split_recipe` gives `dlkit train`, made once
 StudyData = SplitOutcome
 
 

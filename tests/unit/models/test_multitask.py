@@ -25,7 +25,7 @@ def test_missing_labels_give_no_gradient(workdir: Path) -> None:
     import keras
 
     keras.utils.set_random_seed(0)
-    model = build_model(MODELS.get("mlp").spec(units=[]), (4,), Head.for_task("multitask", 3))
+    model = build_model(MODELS.get("mlp").spec(units=[]), (4,), Head(3, "sigmoid"))
     assert model.output_shape == (None, 3)
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss=masked_binary_crossentropy())
     rng = np.random.default_rng(0)

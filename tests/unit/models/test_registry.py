@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from dlkit.errors import BuildError
 from dlkit.models import MODELS, BuildContext, Head, build_model, load_model
+from dlkit.tasks import task_for
 
 RNG = np.random.default_rng(0)
 
@@ -169,14 +171,16 @@ def test_builds_trains_a_step_and_round_trips(
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_heads_for_each_task(task: str) -> None:
-    model = build_model(MODELS.get("mlp").spec(units=[4]), (5,), Head.for_task(task, 3))
+    model = build_model(
+        MODELS.get("mlp").spec(units=[4]), (5,), task_for(task).head(SimpleNamespace(n_classes=3))
+    )
     expected = {"binary": (1, "sigmoid"), "multiclass": (3, "softmax"), "regression": (1, "linear")}[task]
     assert model.output_shape == (None, expected[0])
     assert model.get_layer("output").get_config()["activation"] == expected[1]
 
 
 def test_logistic_regression_has_no_hidden_layer() -> None:
-    model = build_model(MODELS.get("mlp").spec(units=[]), (30,), Head.for_task("binary", 2))
+    model = build_model(MODELS.get("mlp").spec(units=[]), (30,), Head(1, "sigmoid"))
     assert model.count_params() == 31  # 30 weights + 1 bias
 
 
@@ -207,7 +211,7 @@ def test_mlp_per_layer_lists_must_match_units() -> None:
 
 def test_cnn_parameter_count() -> None:
     spec = MODELS.get("cnn").spec(filters=[4], kernel_size=3, dense=[5])
-    model = build_model(spec, (8, 8, 1), Head.for_task("multiclass", 10))
+    model = build_model(spec, (8, 8, 1), Head(10, "softmax"))
     # conv 3*3*1*4+4 = 40; pool 8x8 -> 4x4, flatten 64; dense 64*5+5 = 325; out 5*10+10 = 60
     assert model.count_params() == 40 + 325 + 60
 
@@ -226,7 +230,7 @@ def test_cnn_one_by_one_convolution_and_strides() -> None:
 def test_cnn_refuses_input_too_small() -> None:
     spec = MODELS.get("cnn").spec(filters=[8, 8, 8, 8])
     with pytest.raises(BuildError) as info:
-        build_model(spec, (8, 8, 1), Head.for_task("multiclass", 10))
+        build_model(spec, (8, 8, 1), Head(10, "softmax"))
     assert info.value.message == (
         "model cnn: input 8x8 is too small for 4 conv blocks: block 3 would shrink 1x1 to 0x0"
     )
@@ -238,4 +242,4 @@ def test_cnn_refuses_tables() -> None:
         BuildError,
         match=r"model cnn needs image input \(height, width, channels\); the data has shape \(5,\)",
     ):
-        build_model(MODELS.get("cnn").spec(), (5,), Head.for_task("binary", 2))
+        build_model(MODELS.get("cnn").spec(), (5,), Head(1, "sigmoid"))

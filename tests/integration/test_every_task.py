@@ -1,0 +1,163 @@
+"""Every registered task goes through every command on the one path, or is refused in one line.
+
+Parametrised over the task registry: a task added without test data here fails this test.
+Each task trains through ``dlkit train``, runs a 2-trial ``dlkit tune``, and goes through
+``diagnose``, ``analyze-errors``, ``gradcheck`` and ``lr-find``; where the task says a report
+does not apply, the command must exit 2 with one line and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from dlkit.cli import app
+from dlkit.tasks import TASKS, task_for
+from tests.conftest import write_recipe
+
+pytestmark = pytest.mark.slow
+
+runner = CliRunner()
+SHIPPED = Path(__file__).resolve().parents[2] / "recipes" / "data"
+TUNE = """
+tune:
+  trials: 2
+  space:
+    train.optimizer.learning_rate: {log: [1.0e-3, 1.0e-2]}
+"""
+
+
+def _regression(folder: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 3))
+    y = 3 * x[:, 0] - 2 * x[:, 1] + rng.normal(0, 0.1, 240)
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": y}).to_csv(folder / "reg.csv", index=False)
+
+
+def _multitask(folder: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    frame["t1"] = (x[:, 0] > 0).astype(float)
+    frame["t2"] = (x[:, 1] + x[:, 2] > 0).astype(float)
+    frame.loc[rng.random(240) < 0.2, "t2"] = np.nan
+    frame.to_csv(folder / "tags.csv", index=False)
+
+
+def _pairs(folder: Path) -> None:
+    pd.read_csv(SHIPPED / "reverse.csv").head(240).to_csv(folder / "reverse.csv", index=False)
+
+
+def _steps(folder: Path) -> None:
+    with np.load(SHIPPED / "parity.npz") as parity:
+        np.savez(folder / "parity.npz", **{k: parity[k][:240] for k in parity.files})
+
+
+def _nothing(folder: Path) -> None:
+    pass
+
+
+SPLIT = "split: {train: 0.6, dev: 0.2, test: 0.2}"
+TRAIN = "train: {epochs: 2, batch_size: 32, optimizer: {type: adam, learning_rate: 0.01}}"
+# task -> (data maker, recipe body without name/train/tune)
+CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "binary": (
+        _nothing,
+        f"data:\n  source: {{type: sklearn, name: breast_cancer}}\n  {SPLIT}\n"
+        "model: {type: mlp, units: [8]}",
+    ),
+    "multiclass": (
+        _nothing,
+        f"data:\n  source: {{type: sklearn, name: iris}}\n  {SPLIT}\nmodel: {{type: mlp, units: [8]}}",
+    ),
+    "regression": (
+        _regression,
+        f"data:\n  task: regression\n  source: {{type: csv, path: reg.csv, target: y}}\n  {SPLIT}\n"
+        "model: {type: mlp, units: [8]}",
+    ),
+    "multitask": (
+        _multitask,
+        f"data:\n  source: {{type: csv, path: tags.csv, target: [t1, t2]}}\n  {SPLIT}\n"
+        "model: {type: mlp, units: [8]}",
+    ),
+    "seq2seq": (
+        _pairs,
+        "data:\n  source: {type: text_pairs, path: reverse.csv, input: text, output: reversed, level: char}\n"
+        f"  {SPLIT}\nmodel: {{type: seq2seq, embedding_dim: 8, units: 16, decoding: {{method: greedy}}}}",
+    ),
+    "sequence_labeling": (
+        _steps,
+        f"data:\n  source: {{type: sequence, path: parity.npz, padding_label: -1}}\n  {SPLIT}\n"
+        "model: {type: rnn, cell: gru, units: [8], output: sequence}",
+    ),
+}
+
+
+def _one_line_refusal(result, task: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "error:" in result.output.lower() or task in result.output
+
+
+@pytest.mark.parametrize("task", TASKS.names())
+def test_every_command_on_every_task(task: str, workdir: Path, tracking_uri: str) -> None:
+    assert task in CASES, f"task '{task}' is registered but has no test data in {__file__}"
+    make_data, body = CASES[task]
+    make_data(workdir)
+    recipe = write_recipe(workdir, f"name: every-{task.replace('_', '-')}\nseed: 0\n{body}\n{TRAIN}\n{TUNE}")
+    spec = task_for(task)
+
+    trained = runner.invoke(app, ["train", str(recipe)])
+    assert trained.exit_code == 0, trained.output
+    (run,) = (workdir / "runs").iterdir()
+    info = json.loads((run / "run.json").read_text())
+    assert info["task"] == task and info["status"] == "FINISHED"
+    metrics = json.loads((run / "metrics.json").read_text())
+    for name in ("train", "dev", "test"):
+        frame = pd.read_parquet(run / "predictions" / f"{name}.parquet")
+        assert len(frame) == metrics[name]["n"] > 0
+        assert frame.columns[0] == "id"
+    assert (run / "model" / "model.keras").is_file()
+
+    resumed = runner.invoke(app, ["train", "--resume", str(run), "--set", "train.epochs=3"])
+    assert resumed.exit_code == 0, resumed.output
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "FINISHED" and info["epochs_run"] == 3
+    assert len(pd.read_csv(run / "history.csv")) == 3
+
+    tuned = runner.invoke(app, ["tune", str(recipe), "--no-track", "--study", "study"])
+    assert tuned.exit_code == 0, tuned.output
+    trials = pd.read_csv(workdir / "study" / "trials.csv")
+    assert len(trials) == 2 and (trials["status"] == "COMPLETED").all(), trials.to_string()
+
+    for report, command in (
+        ("diagnose", ["diagnose", str(run), "--human-error", "0.01"]),
+        ("analyze_errors", ["analyze-errors", str(run)]),
+    ):
+        result = runner.invoke(app, command)
+        if report in spec.reports:
+            assert result.exit_code == 0, result.output
+        else:
+            _one_line_refusal(result, task)
+
+    checked = runner.invoke(app, ["gradcheck", str(recipe), "--json", "--batch", "4", "--max-per-layer", "4"])
+    if "gradcheck" in spec.reports:
+        assert checked.exit_code == 0, checked.output
+        assert json.loads(checked.output)["verdict"] in ("good", "look closer")
+    else:
+        _one_line_refusal(checked, task)
+
+    found = runner.invoke(app, ["lr-find", str(recipe), "--json", "--steps", "8"])
+    if "lr_find" in spec.reports:
+        assert found.exit_code == 0, found.output
+        assert len(json.loads(found.output)["lrs"]) >= 5
+    else:
+        _one_line_refusal(found, task)
+    shutil.rmtree(workdir / "study")

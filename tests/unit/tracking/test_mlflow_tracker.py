@@ -1,0 +1,159 @@
+"""The one MLflow client: nested runs, statuses, batched params and metrics, tags, artifacts, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dlkit.errors import TrackingError
+from dlkit.tracking import NullStore, open_store
+from dlkit.tracking.mlflow_tracker import MLflowStore, MLflowTracker, find_run, log_to_run
+
+
+@pytest.fixture
+def store(tracking_uri: str) -> MLflowStore:
+    return MLflowStore(tracking_uri)
+
+
+@pytest.fixture
+def client(tracking_uri: str):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def test_study_round_trial_runs_nest_and_keep_their_status(store: MLflowStore, client) -> None:
+    study = store.start_run("exp", "study", {"dlkit.kind": "study"})
+    round_ = store.start_run("exp", "round-1", {"dlkit.kind": "round"}, parent=study)
+    trial = store.start_run("exp", "r1-t0", {"dlkit.kind": "trial", "dlkit.trial": "r1-t0"}, parent=round_)
+    assert "mlflow.parentRunId" not in client.get_run(study).data.tags
+    assert client.get_run(round_).data.tags["mlflow.parentRunId"] == study
+    assert client.get_run(trial).data.tags["mlflow.parentRunId"] == round_
+    assert client.get_run(trial).info.run_name == "r1-t0"
+    assert client.get_run(trial).info.status == "RUNNING"
+
+    store.finish(trial, "KILLED")
+    assert client.get_run(trial).info.status == "KILLED"
+    store.reopen(trial)  # a resumed study re-runs the interrupted trial in the same run
+    assert client.get_run(trial).info.status == "RUNNING"
+    store.finish(trial, "FINISHED")
+    assert client.get_run(trial).info.status == "FINISHED"
+    assert store.find_run("exp", {"dlkit.trial": "r1-t0"}) == trial
+    assert store.find_run("exp", {"dlkit.trial": "r1-t1"}) is None
+    assert store.find_run("no-such-experiment", {"dlkit.trial": "r1-t0"}) is None
+
+
+def test_params_are_batched_cut_to_mlflows_limit_and_may_be_logged_again(store: MLflowStore, client) -> None:
+    run = store.start_run("exp", "run", {})
+    params = {f"p{i:03d}": i for i in range(150)} | {"long": "x" * 7000, "none": None}
+    store.log_params(run, params)
+    logged = client.get_run(run).data.params
+    assert len(logged) == 152
+    assert logged["p149"] == "149" and logged["none"] == "" and len(logged["long"]) == 6000
+    store.log_params(run, params)  # a resumed run logs the same values again: nothing changes
+    assert client.get_run(run).data.params == logged
+    with pytest.raises(TrackingError) as info:
+        store.log_params(run, {"p000": "changed"})
+    assert info.value.message.startswith(f"tracking store {store.uri}: run {run}: log params: ")
+
+
+def test_metrics_are_logged_at_their_steps_and_non_finite_values_skipped(store: MLflowStore, client) -> None:
+    run = store.start_run("exp", "run", {})
+    history = [{"loss": 1.0, "val_loss": 1.5}, {"loss": 0.5, "val_loss": float("nan")}]
+    for epoch, row in enumerate(history, start=1):
+        store.log_metrics(run, row, step=epoch)
+    store.log_metrics(run, {f"m{i}": float(i) for i in range(120)} | {"inf": float("inf"), "none": None})
+    assert [(m.step, m.value) for m in client.get_metric_history(run, "loss")] == [(1, 1.0), (2, 0.5)]
+    assert [(m.step, m.value) for m in client.get_metric_history(run, "val_loss")] == [(1, 1.5)]
+    metrics = client.get_run(run).data.metrics
+    assert metrics["m119"] == 119.0 and "inf" not in metrics and "none" not in metrics
+
+
+def test_tags_and_artifacts(store: MLflowStore, client, workdir: Path) -> None:
+    run = store.start_run("exp", "run", {"dlkit.kind": "study"})
+    store.set_tags(run, {"dlkit.best_trial": "r1-t2", "dlkit.best_run_id": "abc"})
+    (workdir / "table.csv").write_text("a\n1\n")
+    (workdir / "plots").mkdir()
+    (workdir / "plots" / "lr.png").write_bytes(b"png")
+    store.log_artifact(run, workdir / "table.csv")
+    store.log_artifact(run, workdir / "missing.csv")  # skipped
+    store.log_artifacts(run, workdir / "plots", "plots")
+    store.log_artifacts(run, workdir / "no-folder", "x")  # skipped
+    tags = client.get_run(run).data.tags
+    assert tags["dlkit.best_trial"] == "r1-t2" and tags["dlkit.best_run_id"] == "abc"
+    assert sorted(a.path for a in client.list_artifacts(run)) == ["plots", "table.csv"]
+    assert [a.path for a in client.list_artifacts(run, "plots")] == ["plots/lr.png"]
+
+
+def test_untracked_runs_have_no_id_and_record_nothing(store: MLflowStore, client, workdir: Path) -> None:
+    for method, args in [
+        ("reopen", ()),
+        ("finish", ("FINISHED",)),
+        ("log_params", ({"a": 1},)),
+        ("log_metrics", ({"a": 1.0},)),
+        ("set_tags", ({"a": "b"},)),
+        ("log_artifact", (workdir,)),
+        ("log_artifacts", (workdir,)),
+    ]:
+        getattr(store, method)(None, *args)
+        getattr(NullStore(), method)(None, *args)
+    null = open_store(False, "sqlite:///never.db")
+    assert isinstance(null, NullStore) and null.uri is None
+    assert null.start_run("exp", "run", {}) is None and null.find_run("exp", {"a": "b"}) is None
+    assert client.get_experiment_by_name("exp") is None
+    assert not (workdir / "never.db").exists()
+
+
+def test_a_deleted_experiment_is_refused_with_a_hint(store: MLflowStore, client) -> None:
+    client.delete_experiment(client.create_experiment("gone"))
+    with pytest.raises(TrackingError) as info:
+        store.start_run("gone", "run", {})
+    assert info.value.message == f"tracking store {store.uri}: experiment 'gone' is deleted"
+    assert info.value.hint == "restore it in MLflow, or set tracking.experiment to another name"
+
+
+def test_tracker_is_one_run_of_the_store(tracking_uri: str, client) -> None:
+    parent = MLflowStore(tracking_uri).start_run("exp", "study", {})
+    tracker = MLflowTracker(tracking_uri, parent_run_id=parent)
+    tracker.start("exp", "train", {"dlkit.recipe": "x"})
+    assert tracker.run_id is not None and tracker.uri == tracking_uri
+    tracker.log_params({"train.epochs": 3})
+    tracker.log_metrics({"loss": 0.5}, step=2)
+    tracker.log_metrics({"dev_accuracy": 0.9})
+    tracker.set_tags({"dlkit.warnings": "none"})
+    tracker.finish("FAILED")
+    run = client.get_run(tracker.run_id)
+    assert run.data.tags["mlflow.parentRunId"] == parent and run.data.tags["dlkit.recipe"] == "x"
+    assert run.data.params == {"train.epochs": "3"} and run.info.status == "FAILED"
+    assert [m.step for m in client.get_metric_history(tracker.run_id, "loss")] == [2]
+    assert [m.step for m in client.get_metric_history(tracker.run_id, "dev_accuracy")] == [0]
+
+    resumed = MLflowTracker(tracking_uri)
+    resumed.resume(tracker.run_id)
+    assert client.get_run(tracker.run_id).info.status == "RUNNING"
+    resumed.finish("FINISHED")
+    assert client.get_run(tracker.run_id).info.status == "FINISHED"
+    with pytest.raises(TrackingError) as info:
+        MLflowTracker(tracking_uri).resume("0" * 32)
+    assert info.value.message.startswith(f"tracking store {tracking_uri}: run {'0' * 32}: ")
+
+
+def test_find_run_by_id_or_name_and_log_to_a_finished_run(tracking_uri: str, client, workdir: Path) -> None:
+    store = MLflowStore(tracking_uri)
+    run = store.start_run("exp", "named-run", {"dlkit.run_dir": "/runs/named-run"})
+    store.finish(run, "FINISHED")
+    report = workdir / "diagnose.md"
+    report.write_text("# report\n")
+    log_to_run(run, tracking_uri, [(report, "reports"), (workdir / "missing.md", "reports")], {"bias": 0.02})
+    log_to_run(None, tracking_uri, [(report, "reports")], {"bias": 1.0})  # an untracked run: nothing
+    assert client.get_run(run).data.metrics == {"bias": 0.02}
+    assert client.get_run(run).info.status == "FINISHED"
+
+    for ref in (run, "named-run"):
+        found = find_run(ref, tracking_uri)
+        assert found is not None and found[:2] == (run, "/runs/named-run")
+    assert find_run("no-such-run", tracking_uri) is None
+    assert found is not None
+    found[2](workdir / "download")
+    assert (workdir / "download" / "reports" / "diagnose.md").read_text() == "# report\n"
