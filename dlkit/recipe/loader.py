@@ -6,8 +6,10 @@ names get a did-you-mean. Relative data paths are resolved from the recipe's fol
 
 from __future__ import annotations
 
+import reprlib
 import types
 import typing
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +20,53 @@ from dlkit._naming import did_you_mean
 from dlkit.errors import RecipeError
 from dlkit.recipe.schema import DISCRIMINATED, Recipe
 
+# A recipe is a page of settings: these bounds are far above any real one and keep a hostile or
+# mistaken file (a data file given as the recipe, an alias bomb, deep nesting) from stalling or
+# crashing the parser. Size is checked before reading; depth and values on the parser's event
+# stream (fast, in C where libyaml is present) before any Python object is built.
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 50
+MAX_NODES = 50_000
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of keeping the last one silently."""
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+# libyaml's loader builds the same objects as the pure-Python SafeLoader, several times faster
+_SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeBase):  # type: ignore[misc,valid-type]
+    """SafeLoader that refuses duplicate keys instead of keeping the last one silently.
+
+    A scalar that its tag cannot hold (``!!int abc``) is an error at that scalar's line, not a
+    crash.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)  # type: ignore[misc]
+        except (ValueError, TypeError, OverflowError) as exc:
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {_describe(node.value)} as {tag} ({exc})", node.start_mark
+            ) from None
 
 
 def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key_node.tag == _MERGE_TAG:  # `<<: *base` merges a mapping; construct_mapping does it
+            continue
+        key = loader.construct_object(key_node)
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a {'list' if isinstance(key, list) else 'mapping'} cannot be a key (keys are names)",
+                key_node.start_mark,
+            )
         if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {_describe(key)}", key_node.start_mark
+            )
         seen.add(key)
     return loader.construct_mapping(node)
 
@@ -36,22 +74,113 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
 
 
+class PastBoundError(yaml.MarkedYAMLError):
+    """Well-formed YAML past a bound (:data:`MAX_DEPTH`, :data:`MAX_NODES`), or a recursive alias."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+def _check_shape(text: str) -> None:
+    """Refuse nesting past :data:`MAX_DEPTH` and more than :data:`MAX_NODES` values.
+
+    Values are counted with every alias expanded, as anything that walks the result (validation,
+    error messages, ``recipe show``) would see them: this is what stops an alias bomb.
+
+    Raises:
+        PastBoundError: a bound is passed, or an alias refers to a node that contains it.
+        yaml.YAMLError: the text is not YAML.
+    """
+    sizes: dict[str, int] = {}  # anchor -> its node's size, aliases expanded
+    frames: list[list[Any]] = []  # [anchor, size so far] of each collection being read
+    total = 0
+    for event in yaml.parse(text, Loader=_SafeBase):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(frames) >= MAX_DEPTH:
+                raise PastBoundError(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+            frames.append([event.anchor, 1])
+            size = 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = frames.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            if frames:
+                frames[-1][1] += size
+            continue
+        elif isinstance(event, yaml.ScalarEvent):
+            size = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            if frames:
+                frames[-1][1] += 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in frames):
+                raise PastBoundError(
+                    f"alias *{event.anchor} refers to a node that contains it", event.start_mark
+                )
+            size = sizes.get(event.anchor, 1)  # an undefined alias is the loader's error to report
+            if frames:
+                frames[-1][1] += size
+        else:
+            continue
+        total += size
+        if total > MAX_NODES:
+            raise PastBoundError(
+                f"more than {MAX_NODES:,} values (aliases expanded); a recipe holds settings, not data",
+                event.start_mark,
+            )
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text with safe semantics, duplicate keys refused, within the bounds above.
+
+    Raises:
+        PastBoundError: nesting or values past the bounds, or a recursive alias.
+        yaml.YAMLError: not YAML.
+    """
+    _check_shape(text)
+    return yaml.load(text, Loader=_StrictLoader)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if isinstance(exc, PastBoundError):  # well-formed, but more than a recipe can be
+        return f"{where}{problem}"
+    return f"{where}invalid YAML: {problem}"
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping with safe semantics.
 
     Raises:
-        RecipeError: missing file, invalid YAML (with line and column), or not a mapping.
+        RecipeError: missing file, a folder, a file over :data:`MAX_BYTES`, invalid YAML (with
+            line and column), nesting or values past the bounds, or not a mapping.
     """
-    if not path.is_file():
-        raise RecipeError(f"{path}: file not found")
     try:
-        # _StrictLoader is a SafeLoader subclass: safe_load semantics plus duplicate-key errors
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+        if path.is_dir():
+            raise RecipeError(f"{path}: is a folder; expected a recipe YAML file")
+        if not path.exists():
+            raise RecipeError(f"{path}: file not found")
+        if not path.is_file():  # a FIFO or device would block or never end
+            raise RecipeError(f"{path}: not a regular file; expected a recipe YAML file")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise RecipeError(
+                f"{path}: {size / (1 << 20):.1f} MiB is over the {MAX_BYTES >> 20} MiB a recipe may be",
+                hint="a recipe holds settings; point data.source.path at the data instead",
+            )
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise RecipeError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:  # grew while we looked
+        raise RecipeError(f"{path}: over the {MAX_BYTES >> 20} MiB a recipe may be")
+    try:
+        data = parse_yaml(raw.decode("utf-8"))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RecipeError(f"{path}: {where}invalid YAML: {problem}") from None
+        raise RecipeError(f"{path}: {_yaml_problem(exc)}") from None
     except UnicodeDecodeError:
         raise RecipeError(f"{path}: not a UTF-8 text file") from None
     if data is None:
@@ -74,7 +203,9 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     if not sep or not path.strip():
         raise RecipeError(f"--set {assignment}: expected dotted.path=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = parse_yaml(raw) if raw.strip() else ""
+    except PastBoundError as exc:
+        raise RecipeError(f"--set {path.strip()}: {_yaml_problem(exc)}") from None
     except yaml.YAMLError:
         value = raw
     keys = path.strip().split(".")
@@ -111,9 +242,10 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _members(annotation: Any) -> list[Any]:
+    """The alternatives of a (possibly optional, annotated, nested) union, None left out."""
     annotation = _unwrap(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return [_unwrap(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return [m for a in typing.get_args(annotation) if a is not type(None) for m in _members(a)]
     return [annotation]
 
 
@@ -153,8 +285,14 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
     return shown, owner
 
 
+# reprlib stops early: a huge or alias-shared value is never written out whole just to be cut
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 60, 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+
+
 def _describe(value: Any) -> str:
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
