@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Spec(BaseModel):
-    """A strict pydantic model: ``extra="forbid"`` and validation on assignment."""
+    """A strict pydantic model: ``extra="forbid"``, validation on assignment, finite numbers only.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    ``inf`` and ``nan`` are refused in every float field: no recipe setting means them, and one
+    that slipped through (``learning_rate: .inf``) would only show up as a NaN loss mid-training.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+# A layer's width (units, filters): at least 1, and below what any machine could hold, so a typo
+# (an extra zero or three) is refused here rather than as an overflow or out-of-memory in Keras.
+MAX_WIDTH = 1 << 20
+Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
+
+# An image side in pixels (resizing, image_size): at least 1, at most 16384.
+MAX_PIXELS = 1 << 14
+Pixels = Annotated[int, Field(ge=1, le=MAX_PIXELS)]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, model_validator
 
 from dlkit._naming import did_you_mean
-from dlkit._spec import Spec
+from dlkit._spec import Spec, Width
 from dlkit.models._errors import ModelError
 from dlkit.models.mlp import Activation
 from dlkit.models.registry import MODELS, BuildContext, Head, load_model, output_layer
@@ -64,7 +64,7 @@ class TransferSpec(Spec):
 
     type: Literal["transfer"] = "transfer"
     base: BaseSpec
-    dense: list[int] = Field(default_factory=list, description="New hidden layers on top of the base.")
+    dense: list[Width] = Field(default_factory=list, description="New hidden layers on top of the base.")
     activation: Activation = "relu"
     dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout before each new layer.")
 
