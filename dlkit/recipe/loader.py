@@ -249,6 +249,12 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
+def _key(item: Any) -> str:
+    """A location item as shown: itself, or quoted when it holds a newline or control character."""
+    text = str(item)
+    return text if text.isprintable() else repr(text)
+
+
 def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
     """Follow a pydantic error location through the schema.
 
@@ -269,7 +275,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
             if item in tagged:
                 current = tagged[item]
                 continue
-        shown.append(str(item))
+        shown.append(_key(item))
         model = models[0] if len(models) == 1 else None
         if model is not None:
             owner = model
