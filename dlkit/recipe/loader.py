@@ -118,7 +118,8 @@ def _check_shape(text: str) -> None:
                 raise PastBoundError(
                     f"alias *{event.anchor} refers to a node that contains it", event.start_mark
                 )
-            size = sizes.get(event.anchor, 1)  # an undefined alias is the loader's error to report
+            # an undefined alias is the loader's error to report
+            size = sizes.get(event.anchor or "", 1)
             if frames:
                 frames[-1][1] += size
         else:
@@ -142,9 +143,13 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_StrictLoader)
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def _yaml_problem(exc: yaml.YAMLError, text: str = "") -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    if isinstance(exc, yaml.reader.ReaderError) and text:  # a character the reader refuses
+        line = text.count("\n", 0, exc.position)
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1)
+        where = f"line {line + 1}, column {column + 1}: "
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if isinstance(exc, PastBoundError):  # well-formed, but more than a recipe can be
         return f"{where}{problem}"
@@ -178,11 +183,13 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if len(raw) > MAX_BYTES:  # grew while we looked
         raise RecipeError(f"{path}: over the {MAX_BYTES >> 20} MiB a recipe may be")
     try:
-        data = parse_yaml(raw.decode("utf-8"))
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: {_yaml_problem(exc)}") from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise RecipeError(f"{path}: not a UTF-8 text file") from None
+    try:
+        data = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: {_yaml_problem(exc, text)}") from None
     if data is None:
         raise RecipeError(f"{path}: the recipe is empty; expected a mapping with name, data and model")
     if not isinstance(data, dict):
@@ -255,26 +262,44 @@ def _key(item: Any) -> str:
     return text if text.isprintable() else repr(text)
 
 
-def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
+def _alternative(members: list[Any], tag: str) -> Any:
+    """The member of a plain union that pydantic's location ``tag`` names (``list[int]``, a class)."""
+    for member in members:
+        if isinstance(member, type) and issubclass(member, BaseModel) and member.__name__ == tag:
+            return member
+        origin = typing.get_origin(member)
+        if origin in (list, dict, tuple) and tag.startswith(f"{origin.__name__}["):
+            return member
+    return None
+
+
+def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None, bool]:
     """Follow a pydantic error location through the schema.
 
-    Returns the display path (with discriminator tags dropped) and the model class that owns
-    the last key, for did-you-mean suggestions.
+    Returns the display path, the model class that owns the last key (for did-you-mean
+    suggestions) and whether the error is about one alternative of a plain union (``bool |
+    Literal['auto']``). Discriminator tags and pydantic's names for union alternatives are
+    dropped from the path: the user wrote neither.
     """
     shown: list[str] = []
     current: Any = Recipe
     owner: type[BaseModel] | None = Recipe
+    alternative = False
     items = list(loc)
     while items:
         item = items.pop(0)
         members = _members(current)
         models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-        if len(models) > 1:
+        tagged = {m.model_fields["type"].default: m for m in models if "type" in m.model_fields}
+        if len(models) > 1 and len(tagged) == len(models):
             # a discriminated union: this location item is the tag, not a field
-            tagged = {m.model_fields["type"].default: m for m in models if "type" in m.model_fields}
             if item in tagged:
                 current = tagged[item]
                 continue
+        elif len(members) > 1 and isinstance(item, str):
+            # a plain union: pydantic names the alternative it tried
+            current, owner, alternative = _alternative(members, item), None, True
+            continue
         shown.append(_key(item))
         model = models[0] if len(models) == 1 else None
         if model is not None:
@@ -288,7 +313,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
             owner = None
         else:
             current, owner = None, None
-    return shown, owner
+    return shown, owner, alternative
 
 
 # reprlib stops early: a huge or alias-shared value is never written out whole just to be cut
@@ -302,8 +327,9 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _error_line(source: str, error: Any) -> str:
-    shown, owner = _walk(tuple(error["loc"]))
+def _problem(error: Any) -> tuple[str, str, str, bool]:
+    """One pydantic error as (dotted path, what is wrong, `` (got X)`` or '', union alternative)."""
+    shown, owner, alternative = _walk(tuple(error["loc"]))
     path = ".".join(shown) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -312,25 +338,51 @@ def _error_line(source: str, error: Any) -> str:
         hint = did_you_mean(shown[-1], choices)
         if not hint and choices:
             hint = f" Expected one of: {', '.join(choices)}."
-        return f"{source}: {path}: unknown field.{hint}"
+        return path, f"unknown field.{hint}", "", False
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         registry = DISCRIMINATED.get(path)
         family = registry.family if registry else "type"
         if kind == "union_tag_not_found":
             names = ", ".join(registry.names()) if registry else ""
-            return f"{source}: {path}.type: missing; expected one of: {names}"
+            return f"{path}.type", f"missing; expected one of: {names}", "", False
         tag = error.get("ctx", {}).get("tag", error.get("input"))
-        message = registry.unknown_message(str(tag)) if registry else f"unknown {family} '{tag}'"
-        return f"{source}: {path}.type: {message[0].lower()}{message[1:]}"
+        message = registry.unknown_message(str(tag)) if registry else f"unknown {family} {str(tag)!r}"
+        return f"{path}.type", f"{message[0].lower()}{message[1:]}", "", False
+    if kind == "missing":
+        return path, "required field is missing", "", False
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     message = message[0].lower() + message[1:] if message else message
-    if kind == "missing":
-        return f"{source}: {path}: required field is missing"
     value = error.get("input")
     got = "" if isinstance(value, dict) else f" (got {_describe(value)})"
-    return f"{source}: {path}: {message}{got}"
+    return path, message, got, alternative
+
+
+def _error_lines(source: str, errors: list[Any]) -> list[str]:
+    """One line per problem; the alternatives of one union value (``bool | 'auto'``) share one."""
+    problems: list[list[Any]] = []
+    for error in errors:
+        path, message, got, alternative = _problem(error)
+        last = problems[-1] if problems else None
+        if alternative and last is not None and last[3] and last[0] == path:
+            last[1].append(message)
+            continue
+        problems.append([path, [message], got, alternative])
+    # a value with the shape of one alternative (a list) is judged as that one, not as the others
+    deeper = {p[0] for p in problems if p[3]}
+    problems = [p for p in problems if not (p[3] and any(d.startswith(f"{p[0]}.") for d in deeper))]
+    lines = []
+    for path, messages, got, _ in problems:
+        if len(messages) > 1:
+            # "input should be a valid boolean, unable to ..." + "input should be 'auto'"
+            # -> "input should be a valid boolean or 'auto'"
+            wanted = [m.removeprefix("input should be ").split(", ")[0] for m in messages]
+            message = f"input should be {' or '.join(dict.fromkeys(wanted))}"
+        else:
+            message = messages[0]
+        lines.append(f"{source}: {path}: {message}{got}")
+    return list(dict.fromkeys(lines))
 
 
 def validate_recipe(data: dict[str, Any], source: str, base_dir: Path) -> Recipe:
@@ -347,8 +399,7 @@ def validate_recipe(data: dict[str, Any], source: str, base_dir: Path) -> Recipe
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
-        lines = [_error_line(source, e) for e in exc.errors()]
-        raise RecipeError("\n".join(dict.fromkeys(lines))) from None
+        raise RecipeError("\n".join(_error_lines(source, exc.errors()))) from None
     source_spec = recipe.data.source
     path = getattr(source_spec, "path", None)
     if path is not None and not path.is_absolute():
