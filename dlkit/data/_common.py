@@ -175,12 +175,11 @@ def encode_target(
     task = task or infer_task(y)
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(y):
-            row = first_not_number(y)
-            if row is None:  # every value reads as a number, yet the column is of mixed types
-                row = 0
+            # every value may read as a number, yet the column be of mixed types: show the first
+            bad = first_not_number(y) or 0
             raise DataError(
-                f"{where}: regression needs a numeric target; value {plain(y.iloc[row])!r} at "
-                f"{data_row(row)} is not a number"
+                f"{where}: regression needs a numeric target; value {plain(y.iloc[bad])!r} at "
+                f"{data_row(bad)} is not a number"
             )
         with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused just below
             values = y.to_numpy(dtype=np.float32)

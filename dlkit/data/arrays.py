@@ -75,6 +75,11 @@ def load_npz(spec: NpzSource, task: Task | None, base_dir: Path, columns: Sequen
     """Load ``x``, ``y`` (and ids, split columns) from an ``.npz`` file; never unpickles."""
     path = resolve(spec.path, base_dir)
     require_file(path)
+    if not zipfile.is_zipfile(path):  # np.load would take any other bytes for pickled data
+        with path.open("rb") as f:
+            npy = f.read(6) == b"\x93NUMPY"
+        what = "a single .npy array" if npy else "not a zip archive, as numpy.savez writes"
+        raise DataError(f"{path}: expected an .npz archive of named arrays (got {what})")
     try:
         arrays = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
