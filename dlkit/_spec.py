@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import PurePath
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Spec(BaseModel):
@@ -15,6 +16,14 @@ class Spec(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _usable_paths(cls, value: Any) -> Any:
+        # the operating system refuses a NUL in a path with an exception, wherever it is used
+        if isinstance(value, PurePath) and "\x00" in str(value):
+            raise ValueError("a path cannot hold a NUL character")
+        return value
 
 
 # A layer's width (units, filters): at least 1, and below what any machine could hold, so a typo

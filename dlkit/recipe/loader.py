@@ -342,7 +342,8 @@ def _problem(error: Any) -> tuple[str, str, str, bool]:
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         registry = DISCRIMINATED.get(path)
         family = registry.family if registry else "type"
-        if kind == "union_tag_not_found":
+        given = error.get("input")
+        if kind == "union_tag_not_found" or (isinstance(given, dict) and given.get("type") is None):
             names = ", ".join(registry.names()) if registry else ""
             return f"{path}.type", f"missing; expected one of: {names}", "", False
         tag = error.get("ctx", {}).get("tag", error.get("input"))

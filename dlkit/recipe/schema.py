@@ -8,6 +8,7 @@ unions built from their registries, so registering a part makes it valid in reci
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
@@ -155,13 +156,16 @@ class TrackingSpec(Spec):
     @classmethod
     def _a_folder(cls, value: str) -> str:
         # the first part of the path that exists must be a folder, or no run folder can be made
-        path = Path(value).expanduser()
-        for part in (path, *path.parents):
-            if part.exists():
-                if not part.is_dir():
-                    where = "" if part == path else f" ({part} is)"
-                    raise ValueError(f"expected a folder for run directories, not a file{where}")
-                break
+        path = Path(os.path.expanduser(value))  # os's leaves an unknown ~user as it is
+        try:
+            existing = next((part for part in (path, *path.parents) if part.exists()), None)
+            is_file = existing is not None and not existing.is_dir()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ValueError(f"not a usable folder path ({reason})") from None
+        if is_file:
+            where = "" if existing == path else f" ({existing} is)"
+            raise ValueError(f"expected a folder for run directories, not a file{where}")
         return value
 
 
