@@ -73,6 +73,9 @@ TRICKY = [
     "acuracy",
     "<= 100",
     "type",
+    "a\x00b",
+    "~nobody-here/runs",
+    "n" * 300,
 ]
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 _scalars = st.one_of(
