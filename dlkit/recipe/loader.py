@@ -262,6 +262,22 @@ def _key(item: Any) -> str:
     return text if text.isprintable() else repr(text)
 
 
+# annotation -> (itself, members, model members, models by their ``type`` tag); kept so that a
+# recipe with thousands of errors (a long list of wrong values) is not slow to report
+_SHAPES: dict[int, tuple[Any, list[Any], list[type[BaseModel]], dict[Any, type[BaseModel]]]] = {}
+
+
+def _shape(annotation: Any) -> tuple[list[Any], list[type[BaseModel]], dict[Any, type[BaseModel]]]:
+    """The union members of ``annotation``, those that are models, and those by ``type`` tag."""
+    known = _SHAPES.get(id(annotation))
+    if known is None or known[0] is not annotation:
+        members = _members(annotation)
+        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        tagged = {m.model_fields["type"].default: m for m in models if "type" in m.model_fields}
+        known = _SHAPES[id(annotation)] = (annotation, members, models, tagged)
+    return known[1], known[2], known[3]
+
+
 def _alternative(members: list[Any], tag: str) -> Any:
     """The member of a plain union that pydantic's location ``tag`` names (``list[int]``, a class)."""
     for member in members:
@@ -288,9 +304,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None, bool
     items = list(loc)
     while items:
         item = items.pop(0)
-        members = _members(current)
-        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-        tagged = {m.model_fields["type"].default: m for m in models if "type" in m.model_fields}
+        members, models, tagged = _shape(current)
         if len(models) > 1 and len(tagged) == len(models):
             # a discriminated union: this location item is the tag, not a field
             if item in tagged:
