@@ -52,7 +52,7 @@ class Registry(Generic[S]):
     def unknown_message(self, name: str) -> str:
         """``Unknown model type 'lstn'. Available: cnn, mlp. Did you mean ...?``."""
         return (
-            f"Unknown {self.family} type '{name}'. Available: {', '.join(self.names())}."
+            f"Unknown {self.family} type {name!r}. Available: {', '.join(self.names())}."
             f"{did_you_mean(name, self.names())}"
         )
 

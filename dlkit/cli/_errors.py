@@ -3,17 +3,49 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from dlkit.errors import DlkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# A recipe with hundreds of mistakes is one mistake repeated (a list of the wrong thing, a
+# section at the wrong level): the first lines say what to fix, the count says how much.
+MAX_ERROR_LINES = 20
+
+# C0 controls (but tab), DEL and C1 controls: a value from a file must not move the cursor,
+# clear the screen or recolour the terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def plain_text(text: str) -> str:
+    """``text`` with control characters shown as escapes (``\\x1b``), safe to print as is."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def _labelled(label: str, style: str, text: str) -> Text:
+    # a Text is never parsed as markup: "[bold]" or "[/x]" in a user's value prints literally
+    return Text.assemble((label, style), " ", plain_text(text))
+
+
+def print_error(exc: DlkitError, console: Console | None = None) -> None:
+    """Print ``exc`` as red ``error:`` lines (at most :data:`MAX_ERROR_LINES`) and its hint."""
+    console = console or err_console
+    lines = exc.lines or [type(exc).__name__]
+    for line in lines[:MAX_ERROR_LINES]:
+        console.print(_labelled("error:", "red", line))
+    if len(lines) > MAX_ERROR_LINES:
+        console.print(Text(f"... and {len(lines) - MAX_ERROR_LINES} more", style="red"))
+    if exc.hint:
+        console.print(_labelled("hint:", "dim", exc.hint))
 
 
 def report_errors(func: F) -> F:
@@ -24,10 +56,7 @@ def report_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DlkitError as exc:
-            for line in exc.lines:
-                err_console.print(f"[red]error:[/red] {line}", markup=True)
-            if exc.hint:
-                err_console.print(f"[dim]hint:[/dim] {exc.hint}", markup=True)
+            print_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/yellow]", markup=True)

@@ -144,10 +144,14 @@ app.command("lr-find")(lr_find)
 @report_errors
 def recipe_validate(recipe: RecipeArg, overrides: SetOpt = None) -> None:
     """Check a recipe against the schema; one line per problem."""
+    from rich.text import Text
+
+    from dlkit.cli._errors import plain_text
     from dlkit.recipe.loader import load_recipe
 
     spec = load_recipe(recipe, overrides or [])
-    console.print(f"{recipe}: valid (model {spec.model.type}, {spec.train.epochs} epochs)")
+    # a Text, not markup: the file name is the user's and may hold brackets
+    console.print(Text(plain_text(f"{recipe}: valid (model {spec.model.type}, {spec.train.epochs} epochs)")))
 
 
 @recipe_app.command("show")

@@ -100,6 +100,32 @@ def resolve(path: Path, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
+def require_file(path: Path) -> None:
+    """Refuse a path that is not a readable regular file, saying what it is instead.
+
+    Raises:
+        DataError: a folder, nothing at all, or something else (a FIFO would block the reader).
+    """
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; expected a file")
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file")
+
+
+def data_row(index: int) -> str:
+    """How a message names the row at 0-based position ``index`` of a table's data."""
+    return f"data row {index + 1} (1-based)"
+
+
+def first_not_number(values: pd.Series) -> int | None:
+    """The position of the first present value that does not read as a number, or None."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = (values.notna() & numbers.isna()).to_numpy()
+    return int(np.flatnonzero(bad)[0]) if bad.any() else None
+
+
 def infer_task(y: pd.Series) -> Task:
     n_unique = y.nunique(dropna=True)
     if n_unique == 2:
@@ -149,10 +175,22 @@ def encode_target(
     task = task or infer_task(y)
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(y):
+            # every value may read as a number, yet the column be of mixed types: show the first
+            bad = first_not_number(y) or 0
             raise DataError(
-                f"{where}: regression needs a numeric target (got values such as {plain(y.iloc[0])!r})"
+                f"{where}: regression needs a numeric target; value {plain(y.iloc[bad])!r} at "
+                f"{data_row(bad)} is not a number"
             )
-        return y.to_numpy(dtype=np.float32), task, []
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused just below
+            values = y.to_numpy(dtype=np.float32)
+        infinite = ~np.isfinite(values)
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
+            raise DataError(
+                f"{where}: {int(infinite.sum())} infinite target value(s) (inf, or beyond float32), "
+                f"first {plain(y.iloc[row])!r} at {data_row(row)}"
+            )
+        return values, task, []
     codes, uniques = pd.factorize(y, sort=False)
     if expected is not None:
         known = {str(c) for c in expected}

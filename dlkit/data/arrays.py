@@ -13,7 +13,7 @@ from pydantic import Field
 
 from dlkit._naming import did_you_mean
 from dlkit._spec import Spec
-from dlkit.data._common import encode_target, hash_file, plain, resolve, row_hashes
+from dlkit.data._common import encode_target, hash_file, plain, require_file, resolve, row_hashes
 from dlkit.data.dataset import Dataset, Kind, Task
 from dlkit.errors import DataError
 
@@ -74,8 +74,12 @@ def _array(arrays: np.lib.npyio.NpzFile, name: str, path: Path, role: str) -> np
 def load_npz(spec: NpzSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()) -> Dataset:
     """Load ``x``, ``y`` (and ids, split columns) from an ``.npz`` file; never unpickles."""
     path = resolve(spec.path, base_dir)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    require_file(path)
+    if not zipfile.is_zipfile(path):  # np.load would take any other bytes for pickled data
+        with path.open("rb") as f:
+            npy = f.read(6) == b"\x93NUMPY"
+        what = "a single .npy array" if npy else "not a zip archive, as numpy.savez writes"
+        raise DataError(f"{path}: expected an .npz archive of named arrays (got {what})")
     try:
         arrays = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:

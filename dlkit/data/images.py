@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from dlkit._spec import Spec
+from dlkit._spec import Pixels, Spec
 from dlkit.data._common import encode_target, hash_bytes64, resolve
 from dlkit.data.dataset import Dataset, Task
 from dlkit.errors import DataError
@@ -33,7 +33,7 @@ class ImageFolderSource(Spec):
 
     type: Literal["images"] = "images"
     path: Path = Field(description="The folder; relative paths are taken from the recipe's folder.")
-    image_size: tuple[int, int] = Field(description="[height, width] every image is resized to.")
+    image_size: tuple[Pixels, Pixels] = Field(description="[height, width] every image is resized to.")
     color_mode: Literal["rgb", "grayscale"] = Field(default="rgb", description="3 channels or 1.")
     classes: list[str] | None = Field(
         default=None,

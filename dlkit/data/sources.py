@@ -21,13 +21,16 @@ from pydantic import Field
 from dlkit._registry import Registry
 from dlkit._spec import Spec
 from dlkit.data._common import (
+    data_row,
     encode_target,
     encode_tasks,
+    first_not_number,
     hash_arrays,
     hash_file,
     plain,
     read_error,
     require_columns,
+    require_file,
     resolve,
     row_hashes,
 )
@@ -85,7 +88,7 @@ class CsvSource(_TableSource):
     """A CSV (or TSV, with ``sep``) table with a target column."""
 
     type: Literal["csv"] = "csv"
-    sep: str = ","
+    sep: str = Field(default=",", min_length=1, description="Column separator (a tab for TSV).")
 
 
 class ParquetSource(_TableSource):
@@ -146,12 +149,21 @@ def _table_chunks(
     dtype = dict.fromkeys(floats, np.float32) or None
     try:
         if isinstance(spec, CsvSource):
+            # parsed straight to float32, a value beyond its range becomes inf (refused later by
+            # _check_finite, with its row): no overflow warning. The error state is set around
+            # each read, never across a yield, where it would leak into the caller.
             if not stream:
-                yield pd.read_csv(path, sep=spec.sep, dtype=dtype)
+                with np.errstate(over="ignore"):
+                    frame = pd.read_csv(path, sep=spec.sep, dtype=dtype)
+                yield frame
                 return
             with pd.read_csv(path, sep=spec.sep, chunksize=CHUNK_ROWS, dtype=dtype) as reader:
-                yield from reader
-            return
+                while True:
+                    with np.errstate(over="ignore"):
+                        chunk = next(reader, None)
+                    if chunk is None:
+                        return
+                    yield chunk
         if not stream:
             yield pd.read_parquet(path)
             return
@@ -183,9 +195,13 @@ def _header(spec: CsvSource | ParquetSource, path: Path) -> list[str]:
 def _check_features(chunk: pd.DataFrame, features: list[str], path: Path, offset: int) -> None:
     for col in features:
         if not pd.api.types.is_numeric_dtype(chunk[col]):
-            example = chunk[col].dropna().iloc[0] if chunk[col].notna().any() else None
+            # quote the value that is not a number (not the column's first, which may be fine)
+            row = first_not_number(chunk[col])
+            if row is None:  # numbers of mixed Python types (object column): say what it holds
+                row = int(np.flatnonzero(chunk[col].notna().to_numpy())[0])
             raise DataError(
-                f"{path}: feature column '{col}' is not numeric (got values such as {plain(example)!r})",
+                f"{path}: feature column '{col}' is not numeric: value {plain(chunk[col].iloc[row])!r} "
+                f"at {data_row(offset + row)}",
                 hint="encode it as numbers, or list it under data.source.metadata (kept, not trained on)",
             )
         bad = chunk[col].isna().to_numpy()
@@ -199,9 +215,30 @@ def _check_features(chunk: pd.DataFrame, features: list[str], path: Path, offset
 def _feature_block(chunk: pd.DataFrame, features: list[str]) -> np.ndarray:
     """The features as one float32 array, filled column by column (no float64 copy of the table)."""
     block = np.empty((len(chunk), len(features)), dtype=np.float32)
-    for j, col in enumerate(features):
-        block[:, j] = chunk[col].to_numpy(dtype=np.float32)
+    with np.errstate(over="ignore"):  # beyond float32 becomes inf: _check_finite names it
+        for j, col in enumerate(features):
+            block[:, j] = chunk[col].to_numpy(dtype=np.float32)
     return block
+
+
+def _check_finite(
+    block: np.ndarray, chunk: pd.DataFrame, features: list[str], path: Path, offset: int
+) -> None:
+    """Refuse inf (or a value beyond float32) in the features, naming the column and first row.
+
+    Missing values were refused already, so anything not finite here is infinite; left in, it
+    would surface only as a NaN loss during training.
+    """
+    finite = np.isfinite(block)
+    if finite.all():
+        return
+    row, j = (int(i) for i in np.argwhere(~finite)[0])  # the first row, then its first column
+    col = features[j]
+    raise DataError(
+        f"{path}: feature column '{col}' has {int((~finite[:, j]).sum())} infinite value(s) "
+        f"(inf, or beyond float32), first {plain(chunk[col].iloc[row])!r} at {data_row(offset + row)}",
+        hint="drop or fix those rows; features must be finite numbers",
+    )
 
 
 def load_table(
@@ -213,8 +250,7 @@ def load_table(
     per row are kept; the features are read again through ``tf.data`` when needed.
     """
     path = resolve(spec.path, base_dir)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    require_file(path)
     stream = spec.stream if spec.stream is not None else path.stat().st_size > STREAM_BYTES
     targets = _targets(spec, task, path)
     keep = list(dict.fromkeys([*spec.metadata, *(c for c in columns if c not in targets)]))
@@ -287,6 +323,7 @@ def _read_rows(
             continue
         _check_features(chunk, features, path, offset)
         block = _feature_block(chunk, features)
+        _check_finite(block, chunk, features, path, offset)
         hashes.append(row_hashes(block))
         if not stream:
             xs.append(block)

@@ -22,6 +22,7 @@ from dlkit.data._common import (
     plain,
     read_error,
     require_columns,
+    require_file,
     resolve,
     text_hashes,
 )
@@ -41,7 +42,7 @@ class TextSource(Spec):
         default_factory=list, description="Columns kept with predictions for reports."
     )
     sep: str | None = Field(
-        default=None, description="Column separator; ',' for .csv, tab for .tsv when absent."
+        default=None, min_length=1, description="Column separator; ',' for .csv, tab for .tsv when absent."
     )
     max_tokens: int = Field(
         default=20_000, ge=3, description="Vocabulary size, padding and OOV tokens included."
@@ -59,9 +60,7 @@ def read_text_table(path: Path, sep: str | None, what: str, dtype: type | None =
 
     Empty cells read as missing (NaN), never as the text "NA" or "null".
     """
-
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    require_file(path)
     try:
         if path.suffix.lower() == ".parquet":
             df = pd.read_parquet(path)

@@ -46,7 +46,7 @@ class TextPairsSource(Spec):
     )
     id_column: str | None = Field(default=None, description="Stable example ids; the row number when absent.")
     sep: str | None = Field(
-        default=None, description="Column separator; ',' for .csv, tab for .tsv when absent."
+        default=None, min_length=1, description="Column separator; ',' for .csv, tab for .tsv when absent."
     )
     max_input_length: int | None = Field(
         default=None, ge=1, description="Input tokens kept (longer inputs are cut); the longest when absent."

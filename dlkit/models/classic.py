@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from dlkit._spec import Spec
+from dlkit._spec import Pixels, Spec, Width
 from dlkit.models._net import SizeCheck, prepare_image, require_min
 from dlkit.models.mlp import Activation
 from dlkit.models.registry import MODELS, Head, output_layer
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 class _ClassicSpec(Spec):
     example_input: ClassVar[tuple[int, ...]] = (32, 32, 3)
-    resize: list[int] | None = Field(
+    resize: list[Pixels] | None = Field(
         default=None, description="[height, width]: resize images to this size first."
     )
 
@@ -97,7 +97,7 @@ class AlexNetSpec(_ClassicSpec):
 
     type: Literal["alexnet"] = "alexnet"
     example_input: ClassVar[tuple[int, ...]] = (67, 67, 3)
-    dense: list[int] = Field(default_factory=lambda: [4096, 4096], description="Fully connected widths.")
+    dense: list[Width] = Field(default_factory=lambda: [4096, 4096], description="Fully connected widths.")
     dropout: float = Field(default=0.5, ge=0, lt=1, description="After each fully connected layer.")
     batch_norm: bool = Field(default=False, description="Batch norm after each conv (in place of LRN).")
 
@@ -138,7 +138,7 @@ class VGG16Spec(_ClassicSpec):
     """VGG16 (Simonyan and Zisserman, 2014), keras.applications' layers and top."""
 
     type: Literal["vgg16"] = "vgg16"
-    dense: list[int] = Field(default_factory=lambda: [4096, 4096], description="fc1, fc2 widths.")
+    dense: list[Width] = Field(default_factory=lambda: [4096, 4096], description="fc1, fc2 widths.")
     dropout: float = Field(default=0.0, ge=0, lt=1, description="After fc1 and fc2 (keras has none).")
     global_pool: bool = Field(default=False, description="Global average pooling instead of flatten.")
 

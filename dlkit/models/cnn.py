@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from dlkit._spec import Spec
+from dlkit._spec import Spec, Width
 from dlkit.models._errors import ModelError
 from dlkit.models._initializers import Initializer
 from dlkit.models._shapes import image_size, window_out
@@ -27,7 +27,7 @@ class CNNSpec(Spec):
 
     type: Literal["cnn"] = "cnn"
     example_input: ClassVar[tuple[int, ...]] = (8, 8, 1)
-    filters: list[int] = Field(default_factory=lambda: [16, 32], min_length=1)
+    filters: list[Width] = Field(default_factory=lambda: [16, 32], min_length=1)
     kernel_size: int | list[int] = Field(default=3, description="Per block, or one for all.")
     strides: int | list[int] = Field(default=1, description="Per block, or one for all.")
     padding: Literal["same", "valid"] = "same"
@@ -36,7 +36,7 @@ class CNNSpec(Spec):
     global_pool: bool | Literal["average", "max"] = Field(
         default=False, description="Global average (true / average) or max pooling instead of flatten."
     )
-    dense: list[int] = Field(default_factory=lambda: [64], description="Dense head widths.")
+    dense: list[Width] = Field(default_factory=lambda: [64], description="Dense head widths.")
     activation: Activation = "relu"
     kernel_initializer: Initializer = "he_normal"
     dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout before each dense layer.")

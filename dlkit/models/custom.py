@@ -14,6 +14,7 @@ and their activation (sigmoid, softmax or linear). It returns the output tensor,
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 import traceback
 from pathlib import Path
@@ -27,6 +28,8 @@ from dlkit.models.registry import MODELS, BuildContext, Head
 
 if TYPE_CHECKING:
     import keras
+
+logger = logging.getLogger(__name__)
 
 
 class PythonModelSpec(Spec):
@@ -55,6 +58,8 @@ def load_function(path: Path, name: str) -> Any:
     Raises:
         ModelError: missing file, an error while importing it, or no such function.
     """
+    if path.is_dir():
+        raise ModelError(f"model.path: {path}: is a folder; expected a Python file")
     if not path.is_file():
         raise ModelError(f"model.path: {path}: file not found")
     module_name = f"dlkit_user_model_{abs(hash(str(path)))}"
@@ -76,6 +81,11 @@ def load_function(path: Path, name: str) -> Any:
             hint=f"functions in it: {', '.join(found) or 'none'}",
         )
     return function
+
+
+def _all_layers(layer: Any) -> list[Any]:
+    """``layer`` and every layer inside it, nested models included."""
+    return [layer, *(inner for sub in getattr(layer, "layers", []) for inner in _all_layers(sub))]
 
 
 def build_python(spec: PythonModelSpec, x: keras.KerasTensor, head: Head, context: BuildContext) -> Any:
@@ -104,6 +114,19 @@ def build_python(spec: PythonModelSpec, x: keras.KerasTensor, head: Head, contex
         raise ModelError(
             f"{path}: {spec.function}() returned outputs of shape {tuple(out.shape[1:])}; "
             f"the task needs ({head.units},) with {head.activation}"
+        )
+    lambdas = [
+        layer.name for layer in _all_layers(keras.Model(x, out)) if isinstance(layer, keras.layers.Lambda)
+    ]
+    if lambdas:
+        # it trains, but Keras's safe mode will not load the saved model back: say so now
+        logger.warning(
+            "%s: %s() uses Lambda layer(s) %s: Keras will refuse to load the saved model "
+            "(resume, transfer); use a layer class registered with "
+            "@keras.saving.register_keras_serializable() instead",
+            path,
+            spec.function,
+            ", ".join(lambdas),
         )
     return out
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from dlkit._spec import Spec
+from dlkit._spec import Spec, Width
 from dlkit.models._initializers import Initializer
 from dlkit.models.registry import MODELS, Head, output_layer
 
@@ -35,7 +35,7 @@ class MLPSpec(Spec):
 
     type: Literal["mlp"] = "mlp"
     example_input: ClassVar[tuple[int, ...]] = (30,)
-    units: list[int] = Field(
+    units: list[Width] = Field(
         default_factory=list,
         description="Hidden layer widths; [] is logistic (binary) or softmax regression.",
     )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
-from dlkit._spec import Spec
+from dlkit._spec import Spec, Width
 from dlkit.models._embedding import EmbeddingSpec, embedding_layer, needs_tokens
 from dlkit.models.registry import MODELS, BuildContext, Head, output_layer
 
@@ -52,7 +52,9 @@ class RNNSpec(_SequenceSpec):
     type: Literal["rnn"] = "rnn"
     example_input: ClassVar[tuple[int, ...]] = (12, 3)
     cell: Cell = "lstm"
-    units: list[int] = Field(default_factory=lambda: [32], min_length=1, description="One per stacked layer.")
+    units: list[Width] = Field(
+        default_factory=lambda: [32], min_length=1, description="One per stacked layer."
+    )
     bidirectional: bool = False
     merge_mode: Literal["concat", "sum", "ave", "mul"] = Field(
         default="concat", description="How the two directions combine."
@@ -62,7 +64,7 @@ class RNNSpec(_SequenceSpec):
     )
     dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout on each layer's inputs.")
     recurrent_dropout: float = Field(default=0.0, ge=0, lt=1)
-    dense: list[int] = Field(default_factory=list, description="Dense layers before the output.")
+    dense: list[Width] = Field(default_factory=list, description="Dense layers before the output.")
 
 
 def recurrent_layer(cell: Cell, units: int, name: str, **kwargs: object) -> keras.layers.Layer:

@@ -18,13 +18,16 @@ guide recommends.
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
 from dlkit._naming import did_you_mean
-from dlkit._spec import Spec
+from dlkit._spec import Spec, Width
+from dlkit.errors import BuildError
 from dlkit.models._errors import ModelError
 from dlkit.models.mlp import Activation
 from dlkit.models.registry import MODELS, BuildContext, Head, load_model, output_layer
@@ -64,7 +67,7 @@ class TransferSpec(Spec):
 
     type: Literal["transfer"] = "transfer"
     base: BaseSpec
-    dense: list[int] = Field(default_factory=list, description="New hidden layers on top of the base.")
+    dense: list[Width] = Field(default_factory=list, description="New hidden layers on top of the base.")
     activation: Activation = "relu"
     dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout before each new layer.")
 
@@ -87,6 +90,8 @@ def base_model_file(spec: BaseSpec, context: BuildContext) -> Path:
     """
     if spec.path is not None:
         path = context.path(spec.path)
+        if path.is_dir():
+            raise ModelError(f"model.base.path: {path}: is a folder; expected a .keras model file")
         if not path.is_file():
             raise ModelError(f"model.base.path: {path}: file not found")
         return path
@@ -106,6 +111,59 @@ def base_model_file(spec: BaseSpec, context: BuildContext) -> Path:
             hint="use a run that finished training",
         )
     return path
+
+
+def python_code_layers(path: Path) -> list[str]:
+    """Names of the layers in a ``.keras`` file that hold Python bytecode (``Lambda`` layers).
+
+    Keras's safe mode refuses to load them (they could run any code); reading ``config.json``
+    finds them without loading anything. Empty for a file that is not a ``.keras`` archive.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return []
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("class_name") == "Lambda":
+                found.append(str((node.get("config") or {}).get("name", "?")))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(config)
+    return found
+
+
+def load_base(file: Path, field: str) -> Any:
+    """Load the base network, refusing (exit 2, like a missing file) one Keras cannot load.
+
+    Raises:
+        ModelError: not a Keras model file, or one with Lambda layers (safe mode refuses them).
+    """
+    if file.suffix.lower() == ".keras" and not zipfile.is_zipfile(file):
+        raise ModelError(
+            f"{field}: {file}: not a Keras model file (a .keras file is the zip archive model.save writes)"
+        )
+    lambdas = python_code_layers(file)
+    if lambdas:
+        raise ModelError(
+            f"{field}: {file}: Lambda layer {', '.join(repr(n) for n in lambdas)} holds Python code, "
+            "which Keras refuses to load (safe mode)",
+            hint="rebuild the base with a layer class registered by "
+            "@keras.saving.register_keras_serializable() in place of Lambda, and save it again",
+        )
+    try:
+        return load_model(file)
+    except BuildError as exc:
+        raise ModelError(
+            f"{field}: {exc.message}", hint="give a model saved with model.save('x.keras')"
+        ) from None
 
 
 def _layer_names(model: Any) -> list[str]:
@@ -165,7 +223,7 @@ def build_transfer(
     import keras
 
     file = base_model_file(spec.base, context)
-    base = load_model(file)
+    base = load_base(file, "model.base.path" if spec.base.path is not None else "model.base.run")
     expected = tuple(base.input_shape[1:])
     given = tuple(x.shape[1:])
     if expected != given:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from dlkit._spec import Width
 from dlkit.models._embedding import embedding_layer, needs_tokens
 from dlkit.models._errors import ModelError
 from dlkit.models.registry import MODELS, BuildContext, Head, output_layer
@@ -44,7 +45,7 @@ class TransformerSpec(_SequenceSpec):
     ff_dim: int = Field(default=64, ge=1, description="Hidden width of the feed-forward sub-layer.")
     num_layers: int = Field(default=2, ge=1)
     dropout: float = Field(default=0.1, ge=0, lt=1)
-    dense: list[int] = Field(default_factory=list, description="Dense layers before the output.")
+    dense: list[Width] = Field(default_factory=list, description="Dense layers before the output.")
 
     @model_validator(mode="after")
     def _heads_divide(self) -> TransformerSpec:

@@ -7,19 +7,25 @@ unions built from their registries, so registering a part makes it valid in reci
 
 from __future__ import annotations
 
-import re
+import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from dlkit._naming import did_you_mean
 from dlkit._spec import Spec
+from dlkit.analysis.satisficing import DESCRIPTIONS as MEASURES
+from dlkit.analysis.satisficing import parse_constraint
 from dlkit.analysis.spec import AnalysisSpec
 from dlkit.data.sources import SOURCES
 from dlkit.data.split import SplitSpec
 from dlkit.models import MODELS
+from dlkit.tasks import TASKS
 from dlkit.training.optimizers import OPTIMIZERS
-from dlkit.training.schedules import SCHEDULES
+from dlkit.training.schedules import SCHEDULES, monitors
 from dlkit.training.spec import TrainSpec
 from dlkit.tuning.spec import TuneSpec
 
@@ -39,7 +45,22 @@ DISCRIMINATED: dict[str, Any] = {
     "train.schedule": SCHEDULES,
 }
 
-_CONSTRAINT = re.compile(r"^\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
+# Every dev-set metric some task reports (each task's set_metrics, dlkit/tasks): what
+# metrics.optimize and metrics.satisfice may name before the data says which task it is.
+KNOWN_METRICS: tuple[str, ...] = tuple(sorted({m for task in TASKS for m in task.set_metrics}))
+# numpy's and TensorFlow's seeds are 32-bit; folds, tuning rounds and layers add offsets to it
+MAX_SEED = 2**31 - 1
+
+
+def _problems(*errors: tuple[tuple[str | int, ...], str, Any]) -> ValidationError:
+    """One validation error per (location, message, value), each shown at its own dotted path."""
+    return ValidationError.from_exception_data(
+        "Recipe",
+        [
+            InitErrorDetails(type=PydanticCustomError("recipe", message), loc=loc, input=value)
+            for loc, message, value in errors
+        ],
+    )
 
 
 class DataSpec(Spec):
@@ -77,15 +98,34 @@ class MetricsSpec(Spec):
         default_factory=dict, description='e.g. {latency_ms: "<= 100", params: "<= 1e6"}'
     )
 
+    @field_validator("optimize")
+    @classmethod
+    def _known_metric(cls, value: str | None) -> str | None:
+        if value is not None and value not in KNOWN_METRICS:
+            raise ValueError(
+                f"not a metric dlkit reports; expected one of {', '.join(KNOWN_METRICS)}."
+                f"{did_you_mean(value, KNOWN_METRICS)}"
+            )
+        return value
+
     @field_validator("satisfice")
     @classmethod
     def _constraints_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        known = (*MEASURES, *KNOWN_METRICS)
+        errors: list[tuple[tuple[str | int, ...], str, Any]] = []
         for name, text in value.items():
-            if not _CONSTRAINT.match(str(text)):
-                raise ValueError(
-                    f"satisficing constraint {name}: expected an operator and a number "
-                    f"like '<= 100' (got {text!r})"
-                )
+            if name not in known:
+                hint = did_you_mean(name, known)
+                errors.append(((name,), f"unknown metric; expected one of {', '.join(known)}.{hint}", name))
+            try:
+                number = parse_constraint(text)[1]
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
+                message = "expected an operator and a number like '<= 100'"
+                errors.append(((name,), message, text))
+        if errors:
+            raise _problems(*errors)
         return value
 
 
@@ -93,7 +133,10 @@ class TargetsSpec(Spec):
     """Reference levels for the reports."""
 
     human_error: float | None = Field(
-        default=None, ge=0, description="Human-level error, the proxy for Bayes error (0.01 = 1%)."
+        default=None,
+        ge=0,
+        description="Human-level error, the proxy for Bayes error (0.01 = 1%): a rate of at most 1 "
+        "for classification, in the error metric's units (mse) for regression.",
     )
 
 
@@ -109,12 +152,28 @@ class TrackingSpec(Spec):
         default="runs", description="Local folder for run directories (checkpoints, predictions)."
     )
 
+    @field_validator("runs_dir")
+    @classmethod
+    def _a_folder(cls, value: str) -> str:
+        # the first part of the path that exists must be a folder, or no run folder can be made
+        path = Path(os.path.expanduser(value))  # os's leaves an unknown ~user as it is
+        try:
+            existing = next((part for part in (path, *path.parents) if part.exists()), None)
+            is_file = existing is not None and not existing.is_dir()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ValueError(f"not a usable folder path ({reason})") from None
+        if is_file:
+            where = "" if existing == path else f" ({existing} is)"
+            raise ValueError(f"expected a folder for run directories, not a file{where}")
+        return value
+
 
 class Recipe(Spec):
     """A whole dlkit recipe."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    seed: int = 0
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Seeds every random choice (0 to 2^31-1).")
     data: DataSpec
     model: ModelSpec
     train: TrainSpec = Field(default_factory=TrainSpec)
@@ -123,3 +182,52 @@ class Recipe(Spec):
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     tune: TuneSpec | None = Field(default=None, description="What `dlkit tune` searches (METHODOLOGY §5).")
+
+    def known_task(self) -> str | None:
+        """The task, where the recipe alone tells it (``data.task``, or a source that implies it)."""
+        if self.data.task is not None:
+            return self.data.task
+        source = self.data.source
+        if source.type in ("sklearn", "images"):  # bundled datasets and image folders are classes
+            return "multiclass"
+        if source.type == "text_pairs":
+            return "seq2seq"
+        if isinstance(getattr(source, "target", None), list):
+            return "multitask"
+        return None
+
+    @model_validator(mode="after")
+    def _fits_the_task(self) -> Recipe:
+        """Refuse settings the task (when the recipe tells it) cannot serve, each at its own path."""
+        task_name = self.known_task()
+        if task_name is None:
+            return self
+        task = TASKS.get(task_name)
+        errors: list[tuple[tuple[str | int, ...], str, Any]] = []
+        human = self.targets.human_error
+        if human is not None and task_name != "regression" and human > 1:
+            errors.append(
+                (("targets", "human_error"), f"an error rate is at most 1 for a {task_name} model", human)
+            )
+        metric = self.metrics.optimize
+        if metric is not None and metric not in task.set_metrics:
+            errors.append(
+                (
+                    ("metrics", "optimize"),
+                    f"not a dev-set metric of a {task_name} model; expected one of "
+                    f"{', '.join(task.set_metrics)}",
+                    metric,
+                )
+            )
+        logged = monitors(task_name)
+        watched = [(("train", "early_stopping", "monitor"), self.train.early_stopping)]
+        watched.append((("train", "schedule", "monitor"), self.train.schedule))
+        for loc, spec in watched:
+            monitor = getattr(spec, "monitor", None)
+            if monitor is not None and monitor not in logged:
+                errors.append(
+                    (loc, f"not logged for a {task_name} model; expected one of {', '.join(logged)}", monitor)
+                )
+        if errors:
+            raise _problems(*errors)
+        return self

@@ -11,13 +11,49 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from dlkit._naming import did_you_mean
 from dlkit._registry import Registry
 from dlkit._spec import Spec
 from dlkit.errors import BuildError
 
 SCHEDULES: Registry[Spec] = Registry("schedule")
+
+# The metrics each task compiles (dlkit/tasks/*.py compile_metrics), which Keras logs each epoch
+# on train (plain) and dev (``val_``) next to the loss: what early stopping and
+# reduce_on_plateau can watch.
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "binary": ("accuracy",),
+    "multiclass": ("accuracy",),
+    "multitask": ("accuracy",),
+    "regression": ("mae",),
+    "seq2seq": (),
+    "sequence_labeling": (),
+}
+
+
+def monitors(task: str | None = None) -> tuple[str, ...]:
+    """What a run of ``task`` logs each epoch (of any task when None): loss, metrics, val_ forms."""
+    if task is None:
+        metrics = tuple(dict.fromkeys(m for ms in TASK_METRICS.values() for m in ms))
+    else:
+        metrics = TASK_METRICS.get(task, ())
+    names = ("loss", *metrics)
+    return (*names, *(f"val_{n}" for n in names))
+
+
+MONITORS = monitors()
+
+
+def check_monitor(value: str) -> str:
+    """A metric Keras logs per epoch, or a ValueError naming the ones it does."""
+    if value not in MONITORS:
+        raise ValueError(
+            f"not a metric logged each epoch; expected one of {', '.join(MONITORS)}."
+            f"{did_you_mean(value, MONITORS)}"
+        )
+    return value
 
 
 class InverseTimeSpec(Spec):
@@ -71,6 +107,8 @@ class PlateauSpec(Spec):
     min_delta: float = Field(default=1e-4, ge=0, description="Smaller changes are not improvements.")
     cooldown: int = Field(default=0, ge=0, description="Epochs to wait after a reduction.")
     min_lr: float = Field(default=0.0, ge=0)
+
+    _known_monitor = field_validator("monitor")(check_monitor)
 
 
 def _inverse_time(spec: InverseTimeSpec, lr0: float, epoch: int, epochs: int | None) -> float:

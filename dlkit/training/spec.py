@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from dlkit._naming import did_you_mean
 from dlkit._spec import Spec
 from dlkit.training.optimizers import OPTIMIZERS, AdamSpec
-from dlkit.training.schedules import SCHEDULES
+from dlkit.training.schedules import SCHEDULES, check_monitor
 
 if TYPE_CHECKING:
     # registry-built unions are only known at run time; mypy sees these fields as Any
@@ -18,6 +19,25 @@ else:
     # Union over a tuple of classes: the registry's specs, discriminated by `type`
     OptimizerSpec = Annotated[Union[OPTIMIZERS.specs()], Field(discriminator="type")]  # noqa: UP007
     ScheduleSpec = Annotated[Union[SCHEDULES.specs()], Field(discriminator="type")]  # noqa: UP007
+
+# The names keras.losses.get accepts (keras.src.losses.ALL_OBJECTS_DICT less the abstract Loss and
+# LossFunctionWrapper), written out so `recipe validate` needs no TensorFlow; a unit test keeps
+# this in step with the installed Keras.
+KERAS_LOSSES = frozenset(
+    {
+        *("binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy"),
+        *("categorical_focal_crossentropy", "categorical_hinge", "circle", "cosine_similarity"),
+        *("ctc", "dice", "hinge", "huber", "kl_divergence", "log_cosh", "mean_absolute_error"),
+        *("mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error"),
+        *("poisson", "sparse_categorical_crossentropy", "squared_hinge", "tversky"),
+        *("bce", "kld", "mae", "mape", "mse", "msle", "BCE", "KLD", "MAE", "MAPE", "MSE", "MSLE"),
+        *("BinaryCrossentropy", "BinaryFocalCrossentropy", "CTC", "CategoricalCrossentropy"),
+        *("CategoricalFocalCrossentropy", "CategoricalHinge", "Circle", "CosineSimilarity", "Dice"),
+        *("Hinge", "Huber", "KLDivergence", "LogCosh", "MeanAbsoluteError"),
+        *("MeanAbsolutePercentageError", "MeanSquaredError", "MeanSquaredLogarithmicError"),
+        *("Poisson", "SparseCategoricalCrossentropy", "SquaredHinge", "Tversky"),
+    }
+)
 
 Initializer = Literal[
     "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform"
@@ -35,6 +55,8 @@ class EarlyStoppingSpec(Spec):
     min_delta: float = Field(default=0.0, ge=0)
     restore_best_weights: bool = True
     start_from_epoch: int = Field(default=0, ge=0, description="Epochs before stopping may happen.")
+
+    _known_monitor = field_validator("monitor")(check_monitor)
 
 
 class RegularizationSpec(Spec):
@@ -91,6 +113,16 @@ class TrainSpec(Spec):
     deterministic: bool = Field(
         default=False, description="TensorFlow op determinism: identical results run to run (slower)."
     )
+
+    @field_validator("loss")
+    @classmethod
+    def _keras_loss(cls, value: str | None) -> str | None:
+        if value is not None and value not in KERAS_LOSSES:
+            # suggest the snake_case names Keras documents, not every alias
+            names = sorted(n for n in KERAS_LOSSES if n.islower() and len(n) > 4)
+            hint = did_you_mean(value, names) or " Expected one of keras.losses, e.g. mean_squared_error."
+            raise ValueError(f"not a Keras loss name.{hint}")
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -107,8 +107,7 @@ def test_split_train_takes_the_rest(workdir: Path) -> None:
 def test_bad_satisficing_constraint(workdir: Path) -> None:
     path = write_recipe(workdir, BASE + 'metrics: {satisfice: {latency_ms: "fast"}}\n')
     assert _error(path) == [
-        f"{path}: metrics.satisfice: satisficing constraint latency_ms: expected an operator and a number "
-        "like '<= 100' (got 'fast')"
+        f"{path}: metrics.satisfice.latency_ms: expected an operator and a number like '<= 100' (got 'fast')"
     ]
 
 
