@@ -94,10 +94,10 @@ def test_table_errors_name_file_and_column(workdir: Path) -> None:
         == f"{path}: no target column 'lable'. Did you mean 'label'?"
     )
     assert _message(CsvSource(path="t.csv", target="label"), workdir) == (
-        f"{path}: feature column 'uid' is not numeric (got values such as 'r0')"
+        f"{path}: feature column 'uid' is not numeric: value 'r0' at data row 1 (1-based)"
     )
     msg = _message(CsvSource(path="t.csv", target="label", id_column="uid"), workdir)
-    assert msg == f"{path}: feature column 'source' is not numeric (got values such as 'web')"
+    assert msg.startswith(f"{path}: feature column 'source' is not numeric: value 'web' at data row ")
 
 
 def test_missing_targets_and_features_are_reported_with_row(workdir: Path) -> None:
@@ -155,9 +155,9 @@ def test_text_in_a_feature_far_down_a_streamed_file_is_named(workdir: Path, monk
     frame["a"] = frame["a"].astype(object)
     frame.loc[37, "a"] = "n/k"
     frame.to_csv(workdir / "s.csv", index=False)
-    for stream, first in ((False, "0.0"), (True, "30.0")):  # streamed: the first value of its chunk
+    for stream in (False, True):  # the bad value itself and its row, whole or streamed
         assert _message(CsvSource(path="s.csv", target="y", stream=stream), workdir) == (
-            f"{workdir / 's.csv'}: feature column 'a' is not numeric (got values such as '{first}')"
+            f"{workdir / 's.csv'}: feature column 'a' is not numeric: value 'n/k' at data row 38 (1-based)"
         )
     frame.loc[37, "a"] = None
     frame.to_csv(workdir / "m.csv", index=False)
