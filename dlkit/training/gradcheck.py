@@ -83,18 +83,36 @@ class _Samples:
     n_params: int = 0
 
 
+def _in_float64(config: Any) -> Any:
+    """A layer config with every dtype float64, nested layers' too (a Bidirectional's RNNs, a
+    wrapper's cell), whatever form the dtype takes (a name or a serialised DTypePolicy)."""
+    if isinstance(config, dict):
+        out = {k: _in_float64(v) for k, v in config.items()}
+        if "dtype" in out and (
+            out["dtype"] is None or (isinstance(out["dtype"], (str, dict)) and "int" not in str(out["dtype"]))
+        ):
+            out["dtype"] = "float64"
+        return out
+    if isinstance(config, list):
+        return [_in_float64(v) for v in config]
+    return config
+
+
 def to_float64(model: keras.Model) -> keras.Model:
     """A float64 copy of ``model`` with the same weights (every layer's dtype policy replaced)."""
     import keras
 
     def clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
-        config = layer.get_config()
-        config["dtype"] = "float64"
+        config = _in_float64(layer.get_config())
         # regularisers are carried over as objects below: any callable works, serialisable or not
         config.update({k: None for k in config if k.endswith("_regularizer")})
         try:
             return layer.__class__.from_config(config)
         except Exception as exc:
+            if not getattr(layer, "weights", None):
+                # an operation without weights (keras.ops wrapped as a layer: NotEqual on token
+                # ids) computes in its inputs' dtype: the copy can share it
+                return layer
             raise BuildError(
                 f"gradcheck: layer '{layer.name}' ({type(layer).__name__}) cannot be rebuilt in float64 "
                 f"from its config: {str(exc).splitlines()[0][:120]}"
@@ -162,6 +180,9 @@ def check_gradients(
     import tensorflow as tf
 
     loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    if isinstance(loss_fn, keras.losses.Loss):
+        # a Loss object computes in its own dtype (float32): in float64, like the model copy
+        loss_fn = type(loss_fn).from_config({**loss_fn.get_config(), "dtype": "float64"})
     model64 = to_float64(model)
     # real inputs in float64; token ids (integers) stay ids
     x64 = tf.nest.map_structure(
@@ -205,7 +226,9 @@ def check_gradients(
         owner = _owner(var.path)
         entry = per_layer.setdefault(owner, _Samples())
         base = np.array(var.numpy(), dtype=np.float64)
-        flat_grad = np.zeros(base.size) if grad is None else np.asarray(grad, dtype=np.float64).reshape(-1)
+        # embeddings give sparse rows (IndexedSlices): made dense to compare coordinate by coordinate
+        dense = None if grad is None else tf.convert_to_tensor(grad)
+        flat_grad = np.zeros(base.size) if dense is None else np.asarray(dense, dtype=np.float64).reshape(-1)
         # the layer's budget shared by its weight tensors (kernel and bias both get checked)
         count = base.size if not max_per_layer else min(base.size, -(-max_per_layer // n_vars[owner]))
         picks = (
