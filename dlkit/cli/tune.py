@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from dlkit.cli._errors import report_errors
@@ -132,7 +133,7 @@ def run(
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "")
     if "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in tuner_id:
         done = [r for r in result.ranked if r.tuner == tuner_id]
-        console.print(f"Worker {tuner_id}: {len(done)} trial(s) run in {result.study_dir}")
+        console.print(escape(f"Worker {tuner_id}: {len(done)} trial(s) run in {result.study_dir}"))
         return
     render_tune_result(console, result)
 

@@ -61,6 +61,8 @@ class CorrectionsApplied:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    if path.is_dir():
+        raise CorrectionsError(f"{path}: is a folder; expected a corrections file (CSV or Parquet)")
     if not path.is_file():
         raise CorrectionsError(f"{path}: file not found")
     if path.suffix.lower() == ".parquet":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dlkit.reporting.terminal import SET_ORDER, split_table
@@ -21,7 +22,7 @@ def source_table(summary: dict[str, Any]) -> Table | None:
     if not shares:
         return None
     values = sorted({v for s in shares.values() for v in s})
-    table = Table(title=f"Share of each '{dist['source_column']}' per set")
+    table = Table(title=escape(f"Share of each '{dist['source_column']}' per set"))
     table.add_column("set", no_wrap=True)
     for v in values:
         table.add_column(v, justify="right")
@@ -84,7 +85,7 @@ def render_split_outcome(console: Console, outcome: SplitOutcome) -> None:
         console.print(note, highlight=False)
     dist = summary.get("distribution") or {}
     if dist.get("warning"):
-        console.print(f"[yellow]warning:[/yellow] {dist['warning']}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(str(dist['warning']))}", highlight=False)
     elif dist.get("tests"):
         console.print(f"Dev and test look like one distribution ({len(dist['tests'])} two-sample tests).")
 

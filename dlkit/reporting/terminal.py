@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -26,7 +27,9 @@ def _fmt(value: Any) -> str:
 def split_table(summary: dict[str, Any]) -> Table:
     """Sizes (and class counts) per set."""
     sets = summary["sets"]
-    table = Table(title=f"Split of {summary['source']} ({summary['n_examples']} examples; {summary['rule']})")
+    table = Table(
+        title=escape(f"Split of {summary['source']} ({summary['n_examples']} examples; {summary['rule']})")
+    )
     table.add_column("set", no_wrap=True)
     table.add_column("examples", justify="right")
     table.add_column("share", justify="right")
@@ -85,7 +88,7 @@ class TrainProgress:
 
     def start(self, event: TrainStart) -> None:
         self.console.print(split_table(event.data))
-        self.console.print(f"Model: {event.n_params:,} parameters. Run directory: {event.run_dir}")
+        self.console.print(escape(f"Model: {event.n_params:,} parameters. Run directory: {event.run_dir}"))
         if self.console.is_terminal:
             self._progress = Progress(
                 TextColumn("epoch"),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def render_preview(console: Console, result: PreviewResult) -> None:
         }[scale]
         cond = f" when {dim.spec.when}" if dim.spec.when else ""
         table = Table(
-            title=f"{dim.path}: {dim.describe()}{cond} ({note})",
+            title=escape(f"{dim.path}: {dim.describe()}{cond} ({note})"),
             title_justify="left",
             show_header=False,
             box=None,
@@ -116,7 +117,7 @@ def render_preview(console: Console, result: PreviewResult) -> None:
         console.print(table)
     if result.warnings:
         for warning in result.warnings:
-            console.print(f"[yellow]warning:[/yellow] {warning}")
+            console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
     else:
         console.print("[green]No likely mistakes found in the space.[/green]")
 
@@ -176,7 +177,7 @@ def narrowing_table(changes: list[Narrowed], round_from: int) -> Table:
     table.add_column("note")
     for c in changes:
         note = f"[yellow]best at the {c.at_bound} bound: widen instead[/yellow]" if c.at_bound else ""
-        table.add_row(c.path, c.old, c.new, f"{c.shrink:.0%}", note)
+        table.add_row(escape(c.path), escape(c.old), escape(c.new), f"{c.shrink:.0%}", note)
     return table
 
 
@@ -216,7 +217,7 @@ class LiveTrials:
                 value = "" if r.objective is None else f"{event.objective} {r.objective:.4f}"
                 extra = r.reason if r.status == "FAILED" else "; ".join(r.violations)
                 values = ", ".join(f"{k}={_show(v)}" for k, v in r.values.items())
-                self.console.print(f"trial {r.trial} {r.status.lower()} {value} {extra} ({values})")
+                self.console.print(f"trial {r.trial} {r.status.lower()} {value} {extra} ({escape(values)})")
 
     def stop(self) -> None:
         if self._live is not None:
@@ -253,7 +254,7 @@ def render_tune_result(console: Console, result: TuneResult, limit: int = 15) ->
             f"{result.objective} = {best.objective:.4f} ({values})"
         )
         if result.best_recipe is not None:
-            console.print(f"Best recipe: {result.best_recipe}  (dlkit train {result.best_recipe})")
+            console.print(escape(f"Best recipe: {result.best_recipe}  (dlkit train {result.best_recipe})"))
     console.print(
         f"Study: {result.study_dir}  (trials: {result.table_csv.name}, {result.table_parquet.name}; plots/)"
     )

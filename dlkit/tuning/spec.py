@@ -121,7 +121,9 @@ class TuneSpec(Spec):
         default=5, ge=0, description="Failed trials (NaN loss, build errors) tolerated before stopping."
     )
     grid_points: int = Field(default=3, ge=2, description="Grid: points per continuous dimension.")
-    seed: int | None = Field(default=None, description="Sampling seed; the recipe's seed when absent.")
+    seed: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="Sampling seed; the recipe's seed when absent."
+    )
     hyperband: HyperbandSpec = Field(default_factory=HyperbandSpec)
     isolation: Literal["none", "process"] = Field(
         default="none",
