@@ -33,16 +33,23 @@ OnEpoch = Callable[["EpochEnd"], None] | None
 
 
 def new_run_dir(runs_dir: Path, name: str) -> tuple[str, Path]:
-    """A new, empty ``runs_dir/<name>-<UTC stamp>[-n]`` folder and its name."""
+    """A new, empty ``runs_dir/<name>-<UTC stamp>[-n]`` folder and its name.
+
+    The folder is claimed by creating it, so runs started in the same second by several
+    processes get different folders.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     base = f"{name}-{stamp}"
-    run_name, n = base, 1
-    while (runs_dir / run_name).exists():
-        n += 1
-        run_name = f"{base}-{n}"
-    path = runs_dir / run_name
-    path.mkdir(parents=True)
-    return run_name, path
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        run_name = base if n == 1 else f"{base}-{n}"
+        try:
+            (runs_dir / run_name).mkdir()
+        except FileExistsError:
+            n += 1
+            continue
+        return run_name, runs_dir / run_name
 
 
 def build_context(recipe: Recipe, data: Any) -> BuildContext:
