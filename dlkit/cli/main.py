@@ -83,21 +83,33 @@ def train(
         ),
     ] = None,
 ) -> None:
-    """Train the recipe's model, evaluate every set in inference mode, record the run."""
+    """Train the recipe's model, evaluate every set in inference mode, record the run.
+
+    Ctrl-C (SIGINT) and SIGTERM (a scheduler, ``docker stop``) both stop the run as KILLED with its
+    checkpoints kept, resumable with --resume; the exit code says which: 130 for Ctrl-C, 143
+    (128 + SIGTERM, what a shell reports for a process it ended) for SIGTERM.
+    """
     from dlkit import api
+    from dlkit.cli._errors import err_console
     from dlkit.errors import RecipeError
     from dlkit.reporting.terminal import TrainProgress, render_train_result
+    from dlkit.training.lifecycle import Terminated, sigterm_interrupts
 
     if (recipe is None) == (resume is None):
         raise RecipeError("dlkit train: give a RECIPE, or --resume RUN (not both)")
     progress = TrainProgress(console)
     try:
-        if resume is not None:
-            result = api.resume(resume, overrides or [], on_start=progress.start, on_epoch=progress.epoch)
-        else:
-            assert recipe is not None
-            spec = api.load_recipe(recipe, overrides or [])
-            result = api.train(spec, track=not no_track, on_start=progress.start, on_epoch=progress.epoch)
+        with sigterm_interrupts():
+            if resume is not None:
+                result = api.resume(resume, overrides or [], on_start=progress.start, on_epoch=progress.epoch)
+            else:
+                assert recipe is not None
+                spec = api.load_recipe(recipe, overrides or [])
+                result = api.train(spec, track=not no_track, on_start=progress.start, on_epoch=progress.epoch)
+    except Terminated:
+        progress.stop()
+        err_console.print("[yellow]terminated[/yellow]", markup=True)
+        raise typer.Exit(143) from None
     finally:
         progress.stop()
     render_train_result(console, result)

@@ -174,21 +174,29 @@ def resume_run(
 
 
 def _record_status(run: RunDir, tracker: Tracker, body: Callable[[], TrainResult]) -> TrainResult:
-    """Run ``body``; mark the run FINISHED, or FAILED / KILLED with the reason, in run.json and MLflow."""
+    """Run ``body``; mark the run FINISHED, or FAILED / KILLED with the reason, in run.json and
+    MLflow (SIGINT and SIGTERM wait until both say so)."""
+    from dlkit.training.checkpoints import signals_held
+    from dlkit.training.lifecycle import Terminated
+
     status = "FAILED"
     try:
         result = body()
         status = "FINISHED"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         status = "KILLED"
-        run.update_info(status=status, reason="interrupted")
+        reason = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        with signals_held():
+            run.update_info(status=status, reason=reason)
         raise
     except Exception as exc:
         reason = exc.message if isinstance(exc, DlkitError) else f"{type(exc).__name__}: {exc}"
-        run.update_info(status=status, reason=reason)
+        with signals_held():
+            run.update_info(status=status, reason=reason)
         raise
     finally:
-        tracker.finish(status)  # type: ignore[arg-type]
+        with signals_held():
+            tracker.finish(status)  # type: ignore[arg-type]
     return result
 
 
