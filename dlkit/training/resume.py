@@ -1,4 +1,9 @@
-"""Checks before a run is resumed: what it may change, and whether there is anything to resume."""
+"""Checks before a run is resumed: what it may change, and whether there is anything to resume.
+
+A run is resumed from its last completed epoch. A run stopped after its last epoch (or after early
+stopping ended it) but not finished is resumed without training: it is evaluated, saved and logged
+as it would have been.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ def prepare_resume(run: RunDir, overrides: list[str]) -> tuple[Recipe, ResumeSta
 
     Raises:
         ResumeError: an override other than train.epochs; no completed epoch; every epoch
-            done; the run stopped early or is not a training run.
+            done and the run finished; the run stopped early and finished, or stopped early and
+            asked to train further; not a training run.
     """
     for assignment in overrides:
         path = assignment.partition("=")[0].strip()
@@ -45,7 +51,13 @@ def prepare_resume(run: RunDir, overrides: list[str]) -> tuple[Recipe, ResumeSta
             f"run '{name}': no completed epoch to resume from (no {run.checkpoints / 'state.json'})",
             hint="start a new run from the recipe",
         )
-    if state.epoch >= recipe.train.epochs:
+    if state.stopped and overrides:
+        raise ResumeError(
+            f"run '{name}' stopped early at epoch {state.epoch}: it can be finished, not trained further",
+            hint="resume it without --set",
+        )
+    finished = info.get("status") == "FINISHED"
+    if state.epoch > recipe.train.epochs or (state.epoch == recipe.train.epochs and finished):
         raise ResumeError(
             f"run '{name}' has completed {state.epoch} of {recipe.train.epochs} epochs: nothing to resume",
             hint="train further with --set train.epochs=N (N > the epochs done)",

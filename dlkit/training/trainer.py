@@ -215,6 +215,7 @@ def _train_run(
 
     import_tensorflow()
     from dlkit.data.corrections import corrections_params
+    from dlkit.training.checkpoints import pause_for_test
     from dlkit.training.lifecycle import TrainingRun
     from dlkit.training.pipeline import describe_options, fit_model, predict_sets, task_of
     from dlkit.training.runtime import training_runtime
@@ -256,6 +257,7 @@ def _train_run(
                 runtime=describe_options(model, runtime),
             ),
         )
+    pause_for_test("fit")
     life.record_fit(fitted.fit)
     metrics = predict_sets(fitted.model, recipe, data, parts, run.predictions_path)
     return life.finish(fitted.model, metrics, fitted.fit, data, parts, fitted.n_params)
