@@ -95,8 +95,9 @@ class TrainingRun:
             )
 
     def epoch_end(self, event: EpochEnd) -> None:
-        """Log one epoch's metrics and pass the event on."""
+        """Log one epoch's metrics, renew the run's heartbeat and pass the event on."""
         self.tracker.log_metrics(event.logs, step=event.epoch)
+        self.run.beat()
         if self.on_epoch is not None:
             self.on_epoch(event)
 

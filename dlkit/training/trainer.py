@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from dlkit import __version__
 from dlkit.errors import DlkitError
 from dlkit.recipe.loader import dump_recipe, flatten
-from dlkit.rundir import RunDir, write_json
+from dlkit.rundir import Heartbeat, RunDir, owner, write_json
 from dlkit.tracking import NullTracker, Tracker
 from dlkit.training.prepare import SplitOutcome, check_same_split, split_recipe
 from dlkit.training.results import TrainResult, TrainStart
@@ -85,6 +85,7 @@ def record_run_info(run: RunDir, recipe: Recipe, outcome: SplitOutcome, **info: 
         human_error=recipe.targets.human_error,
         split_sizes=outcome.split.sizes(),
         content_hash=data.content_hash,
+        **owner(),
         **info,
     )
     run.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
@@ -162,7 +163,7 @@ def resume_run(
         *info.get("resumes", []),
         {"from_epoch": state.epoch, "at": datetime.now(UTC).isoformat(timespec="seconds")},
     ]
-    run.update_info(status="RUNNING", reason=None, resumes=resumes)
+    run.update_info(status="RUNNING", reason=None, resumes=resumes, **owner())
     run.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
     tracker.set_tags({"dlkit.resumed_from_epoch": str(state.epoch)})
     summary = json.loads(run.split_summary_path.read_text(encoding="utf-8"))
@@ -174,14 +175,15 @@ def resume_run(
 
 
 def _record_status(run: RunDir, tracker: Tracker, body: Callable[[], TrainResult]) -> TrainResult:
-    """Run ``body``; mark the run FINISHED, or FAILED / KILLED with the reason, in run.json and
-    MLflow (SIGINT and SIGTERM wait until both say so)."""
+    """Run ``body`` with a heartbeat; mark the run FINISHED, or FAILED / KILLED with the reason,
+    in run.json and MLflow (SIGINT and SIGTERM wait until both say so)."""
     from dlkit.training.checkpoints import signals_held
     from dlkit.training.lifecycle import Terminated
 
     status = "FAILED"
     try:
-        result = body()
+        with Heartbeat(run):
+            result = body()
         status = "FINISHED"
     except KeyboardInterrupt as exc:
         status = "KILLED"
