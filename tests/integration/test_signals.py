@@ -133,28 +133,35 @@ def _check_resumed(run_dir: Path, tracking_uri: str, run_id: str, epochs_done: i
 # (where, epochs done when the signal is handled): during epoch 2, while epoch 2's checkpoint is
 # written (the signal waits for it), after the last epoch before anything is evaluated
 POINTS = [("batch@2", 1), ("checkpoint@2", 2), ("fit", 3)]
+SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM}
 
 
 @pytest.mark.usefixtures("signals_as_from_outside")
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize(("point", "epochs_done"), POINTS, ids=[p for p, _ in POINTS])
-def test_a_signal_then_resume_ends_as_an_uninterrupted_run(
+@pytest.mark.parametrize(
+    "signals", [("SIGINT", "SIGTERM", "SIGINT"), ("SIGTERM", "SIGINT", "SIGTERM")], ids="-".join
+)
+def test_signals_at_every_stage_then_resume_end_as_an_uninterrupted_run(
     tracking_uri: str,
     workdir: Path,
     monkeypatch: pytest.MonkeyPatch,
     uninterrupted: dict[str, Any],
-    signum: int,
-    point: str,
-    epochs_done: int,
+    signals: tuple[str, str, str],
 ) -> None:
-    with _signal_at(monkeypatch, point, signum):
-        stopped = runner.invoke(app, ["train", str(write_recipe(workdir, RECIPE))])
-    assert stopped.exit_code == EXIT[signum], stopped.output
-    assert "Traceback" not in stopped.output
-    (run_dir,) = (workdir / "runs").iterdir()
-    run_id = _check_killed(run_dir, tracking_uri, REASON[signum], epochs_done)
-    _check_resumed(run_dir, tracking_uri, run_id, epochs_done)
+    """One run stopped three times, at each point in turn (by the run and by its resumed runs),
+    with each signal at every point over the two parametrisations."""
+    command = ["train", str(write_recipe(workdir, RECIPE))]
+    for (point, epochs_done), name in zip(POINTS, signals, strict=True):
+        signum = SIGNALS[name]
+        with _signal_at(monkeypatch, point, signum):
+            stopped = runner.invoke(app, command)
+        assert stopped.exit_code == EXIT[signum], (point, stopped.output)
+        assert "Traceback" not in stopped.output
+        (run_dir,) = (workdir / "runs").iterdir()
+        run_id = _check_killed(run_dir, tracking_uri, REASON[signum], epochs_done)
+        command = ["train", "--resume", str(run_dir)]
+    _check_resumed(run_dir, tracking_uri, run_id, 3)
     _assert_same(run_dir, uninterrupted["full"])
+    assert [r["from_epoch"] for r in json.loads((run_dir / "run.json").read_text())["resumes"]] == [1, 2, 3]
 
 
 @pytest.mark.usefixtures("signals_as_from_outside")
