@@ -58,8 +58,13 @@ def store_lock(uri: str) -> Iterator[None]:
     import fcntl
 
     db = Path(uri[len(prefix) :].partition("?")[0])
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.with_name(f".{db.name}.lock"), "a") as handle:
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(db.with_name(f".{db.name}.lock"), "a")  # noqa: SIM115 (closed below)
+    except OSError:  # a read-only folder: a store read there is not created there either
+        yield
+        return
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, also on a crash
         yield
 
