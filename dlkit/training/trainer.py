@@ -85,7 +85,6 @@ def record_run_info(run: RunDir, recipe: Recipe, outcome: SplitOutcome, **info: 
         human_error=recipe.targets.human_error,
         split_sizes=outcome.split.sizes(),
         content_hash=data.content_hash,
-        **owner(),
         **info,
     )
     run.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
@@ -163,7 +162,7 @@ def resume_run(
         *info.get("resumes", []),
         {"from_epoch": state.epoch, "at": datetime.now(UTC).isoformat(timespec="seconds")},
     ]
-    run.update_info(status="RUNNING", reason=None, resumes=resumes, **owner())
+    run.update_info(status="RUNNING", reason=None, resumes=resumes)
     run.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
     tracker.set_tags({"dlkit.resumed_from_epoch": str(state.epoch)})
     summary = json.loads(run.split_summary_path.read_text(encoding="utf-8"))
@@ -175,13 +174,15 @@ def resume_run(
 
 
 def _record_status(run: RunDir, tracker: Tracker, body: Callable[[], TrainResult]) -> TrainResult:
-    """Run ``body`` with a heartbeat; mark the run FINISHED, or FAILED / KILLED with the reason,
-    in run.json and MLflow (SIGINT and SIGTERM wait until both say so)."""
+    """Run ``body`` as the run's owner (pid, host and a heartbeat in run.json); mark the run
+    FINISHED, or FAILED / KILLED with the reason, in run.json and MLflow (SIGINT and SIGTERM wait
+    until both say so)."""
     from dlkit.training.checkpoints import signals_held
     from dlkit.training.lifecycle import Terminated
 
     status = "FAILED"
     try:
+        run.update_info(**owner())
         with Heartbeat(run):
             result = body()
         status = "FINISHED"
