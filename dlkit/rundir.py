@@ -14,22 +14,40 @@ Layout (``runs/<run name>/``)::
     checkpoints/             last.keras (every epoch) and best.keras (kept locally)
 
 The same tree (less checkpoints) is logged to MLflow as the run's artifacts.
+
+While a run trains, run.json names its process (``pid``, ``host``) and carries a ``heartbeat``
+(UTC time) renewed every epoch and every :data:`HEARTBEAT_S` seconds in between, so that a run
+whose process died without a word (SIGKILL, a power cut) is told from one still training
+(:func:`run_state`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import sys
 import tempfile
+import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from dlkit.errors import RunNotFoundError
 
 RUN_FILE = "run.json"
+HEARTBEAT_S = 15.0
+# a heartbeat older than this is a dead run's (its writer is a thread: only a process that is
+# gone, frozen or unreachable misses it for minutes)
+STALE_AFTER_S = 300.0
+
+RunState = Literal["RUNNING", "DEAD", "FINISHED", "FAILED", "KILLED"]
+
+_info_lock = threading.Lock()  # run.json is rewritten by the run and by its heartbeat
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -87,9 +105,14 @@ class RunDir:
         return dict(json.loads(self.info_path.read_text(encoding="utf-8")))
 
     def update_info(self, **fields: Any) -> None:
-        info = self.info() if self.info_path.exists() else {}
-        info.update(fields)
-        write_json(self.info_path, info)
+        with _info_lock:
+            info = self.info() if self.info_path.exists() else {}
+            info.update(fields)
+            write_json(self.info_path, info)
+
+    def beat(self) -> None:
+        """Renew the run's heartbeat: its process is alive and training."""
+        self.update_info(heartbeat=_now())
 
     def metrics(self) -> dict[str, dict[str, float]]:
         return dict(json.loads(self.metrics_path.read_text(encoding="utf-8")))
@@ -116,3 +139,74 @@ class RunDir:
         if not run.info_path.is_file():
             raise RunNotFoundError(f"{path}: not a dlkit run directory (no {RUN_FILE})")
         return run
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def owner() -> dict[str, Any]:
+    """What run.json records about the process that trains a run: pid, host, a fresh heartbeat."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "heartbeat": _now()}
+
+
+class Heartbeat:
+    """Renews a run's ``heartbeat`` in run.json every :data:`HEARTBEAT_S` seconds, from a thread
+    (so that long phases, an evaluation or a slow epoch, keep it fresh), until stopped."""
+
+    def __init__(self, run: RunDir, interval: float = HEARTBEAT_S) -> None:
+        self.run = run
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="dlkit-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            with contextlib.suppress(OSError):  # a full disk, a vanished folder: the run will say
+                self.run.beat()
+
+
+def _pid_alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill would end it: only the heartbeat tells
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    try:  # a zombie (ended, not yet reaped by its parent) is dead
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def run_state(run: RunDir, *, stale_after: float = STALE_AFTER_S) -> RunState:
+    """Whether a run is training now: its recorded status, with RUNNING checked against its process.
+
+    A RUNNING run is DEAD when its process is gone (on this host), or when its heartbeat is older
+    than ``stale_after`` seconds (any host: a process on another machine cannot be asked; on this
+    one, a reused pid). A RUNNING run that records no process (written by an older dlkit) is DEAD.
+    """
+    info = run.info()
+    status = str(info.get("status", "RUNNING"))
+    if status != "RUNNING":
+        return status  # type: ignore[return-value]
+    beat = info.get("heartbeat")
+    if beat is None or info.get("pid") is None:
+        return "DEAD"
+    age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds()
+    if age > stale_after:
+        return "DEAD"
+    if info.get("host") == socket.gethostname() and not _pid_alive(int(info["pid"])):
+        return "DEAD"
+    return "RUNNING"

@@ -83,21 +83,33 @@ def train(
         ),
     ] = None,
 ) -> None:
-    """Train the recipe's model, evaluate every set in inference mode, record the run."""
+    """Train the recipe's model, evaluate every set in inference mode, record the run.
+
+    Ctrl-C (SIGINT) and SIGTERM (a scheduler, ``docker stop``) both stop the run as KILLED with its
+    checkpoints kept, resumable with --resume; the exit code says which: 130 for Ctrl-C, 143
+    (128 + SIGTERM, what a shell reports for a process it ended) for SIGTERM.
+    """
     from dlkit import api
+    from dlkit.cli._errors import err_console
     from dlkit.errors import RecipeError
     from dlkit.reporting.terminal import TrainProgress, render_train_result
+    from dlkit.training.lifecycle import Terminated, sigterm_interrupts
 
     if (recipe is None) == (resume is None):
         raise RecipeError("dlkit train: give a RECIPE, or --resume RUN (not both)")
     progress = TrainProgress(console)
     try:
-        if resume is not None:
-            result = api.resume(resume, overrides or [], on_start=progress.start, on_epoch=progress.epoch)
-        else:
-            assert recipe is not None
-            spec = api.load_recipe(recipe, overrides or [])
-            result = api.train(spec, track=not no_track, on_start=progress.start, on_epoch=progress.epoch)
+        with sigterm_interrupts():
+            if resume is not None:
+                result = api.resume(resume, overrides or [], on_start=progress.start, on_epoch=progress.epoch)
+            else:
+                assert recipe is not None
+                spec = api.load_recipe(recipe, overrides or [])
+                result = api.train(spec, track=not no_track, on_start=progress.start, on_epoch=progress.epoch)
+    except Terminated:
+        progress.stop()
+        err_console.print("[yellow]terminated[/yellow]", markup=True)
+        raise typer.Exit(143) from None
     finally:
         progress.stop()
     render_train_result(console, result)
@@ -116,22 +128,68 @@ def ui(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 5000,
     workers: Annotated[int, typer.Option(help="Server worker processes (one is plenty locally).")] = 1,
 ) -> None:
-    """Open the MLflow UI on the same store dlkit writes to."""
-    import subprocess
-    import sys
+    """Open the MLflow UI on the same store dlkit writes to.
 
+    The server runs in its own process group; Ctrl-C and SIGTERM are passed to the whole group
+    (the server and its workers), which is given a few seconds to stop, then killed, so that
+    stopping ``dlkit ui`` never leaves a server behind. The exit code is then 128 + the signal.
+    """
     from dlkit.tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     console.print(f"MLflow UI for {uri} on http://127.0.0.1:{port}")
     raise typer.Exit(
-        subprocess.call(
+        _serve(
             [
                 *(sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri),
                 *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
             ]
         )
     )
+
+
+class _Stopped(Exception):
+    """The first SIGINT or SIGTERM received while a server runs (see :func:`_serve`)."""
+
+
+def _serve(cmd: list[str], grace_s: float = 10.0) -> int:
+    """Run a server in its own process group until it exits or this process gets SIGINT / SIGTERM.
+
+    A signal is passed to the whole group; the server then has ``grace_s`` seconds to stop before
+    the group is killed (a second signal is passed on too, and does not shorten the wait).
+
+    Returns:
+        The server's exit code, or 128 + the signal that stopped it.
+    """
+    import contextlib
+    import signal
+    import subprocess
+
+    server = subprocess.Popen(cmd, start_new_session=True)
+    received: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signum)
+        if not received:
+            received.append(signum)
+            raise _Stopped
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            server.wait()
+        except _Stopped:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(grace_s)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        # what is left of the group (the server past its grace, workers that outlive it) is killed
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        code = server.wait()
+    return 128 + received[0] if received else code
 
 
 app.command("diagnose")(diagnose)

@@ -10,11 +10,13 @@ fact all write through the same calls. :class:`MLflowTracker` is one run of it b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,46 @@ log = logging.getLogger(__name__)
 
 _MAX_PARAM_LEN = 6000  # MLflow's limit on a param value
 _BATCH = 100  # params or metrics per request (MLflow accepts up to 100 params per batch)
+
+# What MLflow raises when two processes create or migrate one new SQLite store at once (its
+# tables are made without a lock): worth another try once the other process is done.
+_RACE_MARKERS = (
+    "already exists",
+    "duplicate column",
+    "Online migration expected",
+    "database is locked",
+    "out-of-date database schema",
+)
+_OPEN_ATTEMPTS = 6
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive inter-process lock while a SQLite store at ``uri`` is created or migrated.
+
+    MLflow creates a new SQLite store's tables and runs its migrations the first time a client
+    opens it, and two processes doing so at once crash ("table runs already exists"). The lock
+    is a hidden file beside the database (``.mlflow.db.lock``), so every process that opens the
+    store, whatever its temporary folder, takes the same one. Other stores (a tracking server,
+    a SQL server) migrate on their own side, and Windows has no ``flock``: nothing is locked
+    (opening still retries, see :class:`MLflowStore`).
+    """
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or sys.platform == "win32":
+        yield
+        return
+    import fcntl
+
+    db = Path(uri[len(prefix) :].partition("?")[0])
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(db.with_name(f".{db.name}.lock"), "a")  # noqa: SIM115 (closed below)
+    except OSError:  # a read-only folder: a store read there is not created there either
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, also on a crash
+        yield
 
 
 class MLflowStore:
@@ -47,7 +89,27 @@ class MLflowStore:
 
         self.uri: str = resolve_tracking_uri(uri)
         self._errors: type[Exception] = mlflow.exceptions.MlflowException
-        self._client = self._call(None, MlflowClient, tracking_uri=self.uri)
+        self._client = self._open(MlflowClient)
+
+    def _open(self, client: Callable[..., Any]) -> Any:
+        """The client, made under :func:`store_lock` (it creates or migrates a new store's tables).
+
+        A race with a process that does not take the lock (``mlflow ui`` started by hand, an
+        older dlkit) is retried a few times with a growing pause.
+        """
+        attempt = 1
+        while True:
+            try:
+                with store_lock(self.uri):
+                    return self._call(None, client, tracking_uri=self.uri)
+            except Exception as exc:
+                if not any(m in str(exc) for m in _RACE_MARKERS):
+                    raise
+                if attempt == _OPEN_ATTEMPTS:
+                    raise TrackingError(f"tracking store {self.uri}: cannot open it: {exc}") from None
+                log.info("tracking store %s: opened concurrently (%s); retrying", self.uri, exc)
+                time.sleep(0.2 * 2**attempt)
+                attempt += 1
 
     def _call(self, what: str | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:

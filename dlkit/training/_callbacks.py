@@ -81,7 +81,7 @@ class EpochRecorder(keras.callbacks.Callback):
     """Records each epoch's row, writes the checkpoints and state, then reports the epoch.
 
     It runs after the schedule and early-stopping callbacks, so the state it saves is the
-    state at the end of the epoch.
+    state at the end of the epoch. SIGINT and SIGTERM wait until the epoch is recorded.
     """
 
     def __init__(
@@ -111,9 +111,15 @@ class EpochRecorder(keras.callbacks.Callback):
         }
         self._maximize = better_mode(monitor) == "max"
         self._lr = 0.0
+        self._epoch = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._lr = current_lr(self.model)
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if batch == 0:
+            ckpt.pause_for_test("batch", self._epoch + 1)
 
     def _improved(self, epoch: int, logs: dict[str, Any]) -> bool:
         if self.early_stopping is not None:
@@ -129,19 +135,18 @@ class EpochRecorder(keras.callbacks.Callback):
         logs = logs or {}
         row = {k: float(v) for k, v in logs.items() if k != "learning_rate"}
         row["lr"] = self._lr
-        self.history.append(row)
-        if self.folder is not None and self.stop.diverged_epoch is None:
-            self._checkpoint(epoch, logs)
-        self.report(epoch, row, self._lr)
+        with ckpt.signals_held():
+            self.history.append(row)
+            if self.folder is not None and self.stop.diverged_epoch is None:
+                self._checkpoint(epoch, logs)
+            self.report(epoch, row, self._lr)
 
     def _checkpoint(self, epoch: int, logs: dict[str, Any]) -> None:
         assert self.folder is not None
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if self._improved(epoch, logs):
+        improved = self._improved(epoch, logs)
+        if improved:
             value = logs.get(self.best["monitor"])
             self.best.update(value=None if value is None else float(value), epoch=epoch + 1)
-            ckpt.save_model_atomic(self.model, self.folder / ckpt.BEST)
-        ckpt.save_model_atomic(self.model, self.folder / ckpt.LAST)
         state = ckpt.ResumeState(
             epoch=epoch + 1,
             history=list(self.history),
@@ -150,5 +155,7 @@ class EpochRecorder(keras.callbacks.Callback):
             plateau=self.plateau.state() if self.plateau is not None else None,
             early_stopping=self.early_stopping.state() if self.early_stopping is not None else None,
             seed_generators=ckpt.seed_states(self.model),
+            # early stopping has decided (it runs before this callback) to end before the last epoch
+            stopped=bool(self.model.stop_training) and epoch + 1 < int(self.params["epochs"]),
         )
-        ckpt.write_state(self.folder, state)
+        ckpt.write_checkpoint(self.folder, self.model, state, best=improved)

@@ -5,17 +5,28 @@ Every completed epoch writes, in the run's ``checkpoints/`` folder:
 - ``last.keras``: the model with its optimizer state (moments, iteration count, learning rate);
 - ``best.keras``: the model at the best epoch so far (early stopping's monitor, else val_loss);
 - ``state.json``: the epoch count, the history so far, the schedule's and early stopping's
-  state, and the random generators' positions (dropout, augmentation), which Keras does not
-  save in a ``.keras`` file.
+  state, whether training stopped there (early stopping), and the random generators' positions
+  (dropout, augmentation), which Keras does not save in a ``.keras`` file.
 
-Files are replaced atomically, model first, so a run killed at any moment leaves a consistent
-pair; the iteration count in ``state.json`` is checked against the model's on resume.
+The three files change together or not at all (:func:`write_checkpoint`): the new files are
+written beside the old ones (``.last.next.keras``, ``.best.next.keras``), then the new state as
+``.state.next.json``, whose appearance commits the epoch; only then are they renamed over the old
+ones. A run killed before the commit keeps the previous epoch's files, one killed after it has its
+renames finished by :func:`read_state`. The iteration count in ``state.json`` is still checked
+against the model's on resume. SIGINT and SIGTERM wait for a checkpoint to be written
+(:func:`signals_held`), so an interrupted run has every epoch it reported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,9 +36,15 @@ from dlkit.errors import DlkitError
 if TYPE_CHECKING:
     import keras
 
+log = logging.getLogger(__name__)
+
 STATE_FILE = "state.json"
 LAST = "last.keras"
 BEST = "best.keras"
+# written first, renamed over the files above once the new state.json is committed
+_NEXT = {LAST: ".last.next.keras", BEST: ".best.next.keras", STATE_FILE: ".state.next.json"}
+
+TEST_PAUSE_ENV = "DLKIT_TEST_PAUSE"
 
 
 class ResumeError(DlkitError):
@@ -47,11 +64,17 @@ class ResumeState:
     plateau: dict[str, Any] | None = None
     early_stopping: dict[str, Any] | None = None
     seed_generators: list[list[int]] = field(default_factory=list)
+    stopped: bool = False  # training ended at this epoch before train.epochs (early stopping)
     best_weights: list[Any] | None = None  # early stopping's best weights, read from best.keras
+
+    def fitted(self, epochs: int) -> bool:
+        """Whether fitting is over at this state (``epochs`` done, or stopped early)."""
+        return self.stopped or self.epoch >= epochs
 
     def to_json(self) -> dict[str, Any]:
         return {
             "epoch": self.epoch,
+            "stopped": self.stopped,
             "iterations": self.iterations,
             "best": self.best,
             "plateau": self.plateau,
@@ -62,7 +85,11 @@ class ResumeState:
 
 
 def read_state(folder: Path) -> ResumeState | None:
-    """The state of the last completed epoch, or None when no epoch completed."""
+    """The state of the last completed epoch, or None when no epoch completed.
+
+    A checkpoint whose write was cut short is finished first (committed) or dropped (not).
+    """
+    recover(folder)
     path = folder / STATE_FILE
     if not path.is_file() or not (folder / LAST).is_file():
         return None
@@ -75,20 +102,115 @@ def read_state(folder: Path) -> ResumeState | None:
         plateau=data.get("plateau"),
         early_stopping=data.get("early_stopping"),
         seed_generators=list(data.get("seed_generators", [])),
+        stopped=bool(data.get("stopped", False)),
     )
 
 
-def write_state(folder: Path, state: ResumeState) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk: a power cut must not undo a commit."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # a folder cannot be synced on every platform
+        pass
+    finally:
+        os.close(fd)
+
+
+def recover(folder: Path) -> None:
+    """Finish a checkpoint write that was committed (``.state.next.json`` is there), else drop it."""
+    for partial in folder.glob(f".{_NEXT[STATE_FILE]}.*"):  # a state the process died writing
+        partial.unlink(missing_ok=True)
+    pending = folder / _NEXT[STATE_FILE]
+    if pending.is_file():
+        for name in (BEST, LAST, STATE_FILE):  # state.json last: it names what the models hold
+            if (folder / _NEXT[name]).is_file():
+                os.replace(folder / _NEXT[name], folder / name)
+        _fsync(folder)
+        return
+    for name in (BEST, LAST):
+        (folder / _NEXT[name]).unlink(missing_ok=True)
+
+
+def write_checkpoint(folder: Path, model: keras.Model, state: ResumeState, *, best: bool) -> None:
+    """Write one epoch's checkpoint (``last.keras``, ``best.keras`` when ``best``, ``state.json``)
+    as one change: a run killed at any moment keeps either the previous epoch's files or these."""
     from dlkit.rundir import write_json
 
-    write_json(folder / STATE_FILE, state.to_json())
+    folder.mkdir(parents=True, exist_ok=True)
+    recover(folder)
+    written = [folder / _NEXT[LAST]]
+    if best:
+        written.append(folder / _NEXT[BEST])
+    for path in written:
+        model.save(path)
+        _fsync(path)
+    pause_for_test("checkpoint", state.epoch)
+    write_json(folder / _NEXT[STATE_FILE], state.to_json())  # the commit
+    _fsync(folder / _NEXT[STATE_FILE])
+    recover(folder)
 
 
-def save_model_atomic(model: keras.Model, path: Path) -> None:
-    """Save to a temporary ``.keras`` beside ``path``, then rename over it."""
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+_held: list[int] = []  # signals received while held, in order
+_holding = threading.Event()  # set while a block holds them (not nested)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done, then deliver them.
+
+    Around a checkpoint write and the run's epoch report, so that an interrupted run has every
+    epoch it reported (a checkpoint, its history row and its metrics in MLflow), and around the
+    final status. A second signal of the same kind is delivered at once: someone who presses
+    Ctrl-C twice (the store hangs) gets out. Outside the main thread, inside another such block,
+    or for a signal that is ignored (a tuning worker ignores Ctrl-C), nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread() or _holding.is_set():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def hold(signum: int, frame: Any) -> None:
+        if signum in _held:  # the second one: deliver it now
+            _held.remove(signum)
+            signal.signal(signum, previous.pop(signum))
+            signal.raise_signal(signum)
+        else:
+            _held.append(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if handler is not signal.SIG_IGN:
+            previous[signum] = signal.SIG_DFL if handler is None else handler
+            signal.signal(signum, hold)
+    _holding.set()
+    try:
+        yield
+    finally:
+        _holding.clear()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        pending, _held[:] = list(_held), []
+        for number in pending:
+            signal.raise_signal(number)  # its handler runs now: KeyboardInterrupt for Ctrl-C
+
+
+def pause_for_test(point: str, epoch: int | None = None) -> None:
+    """Test hook: wait here when ``DLKIT_TEST_PAUSE`` names this point, so that a test can signal
+    the process at a known moment.
+
+    Points: ``batch@E`` (after the first batch of epoch E), ``checkpoint@E`` (epoch E's models
+    written, its state not yet committed), ``fit`` (training over, nothing evaluated). The pause
+    is announced on the log (``test hook: paused at ...``) and lasts until a signal arrives, at
+    most a minute. Unset, as it always is outside the tests, it costs one lookup.
+    """
+    wanted = os.environ.get(TEST_PAUSE_ENV)
+    if not wanted or wanted != (point if epoch is None else f"{point}@{epoch}"):
+        return
+    log.warning("test hook: paused at %s", wanted)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _held:
+        time.sleep(0.02)  # a signal that is not held raises here
 
 
 def _seed_variables(model: keras.Model) -> list[Any]:

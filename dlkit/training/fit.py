@@ -67,7 +67,8 @@ def fit(
         checkpoints: folder for last.keras, best.keras and state.json (every epoch).
         on_epoch: called after every epoch.
         steps_per_epoch: batches per epoch when ``train`` runs over all epochs.
-        resume: continue after this many completed epochs, with their history and state.
+        resume: continue after this many completed epochs, with their history and state; a
+            state whose fitting is over (every epoch done, or stopped early) only ends the fit.
         baseline_loss: a constant predictor's loss, for the flat-curve check.
 
     Returns:
@@ -116,7 +117,14 @@ def fit(
             resume=resume,
         )
     )
-    if initial_epoch < spec.epochs:
+    if resume is not None and resume.fitted(spec.epochs):
+        # the run was stopped after its last epoch, before it was evaluated: end the fit as
+        # Keras would have (early stopping puts back the best epoch's weights), epochs done
+        if early is not None:
+            early.set_model(model)
+            early.on_train_begin()
+            early.on_train_end()
+    else:
         # shuffling happens in the tf.data pipeline (seeded), so Keras must not try again
         model.fit(
             train,

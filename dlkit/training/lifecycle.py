@@ -8,7 +8,11 @@ status, artifacts and the :class:`~dlkit.training.results.TrainResult`.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +33,32 @@ if TYPE_CHECKING:
 
 # per-set counts in metrics.json that are not metrics to track
 COUNT_KEYS = ("n", "n_steps")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler, ``docker stop``, ``kill``), raised where Ctrl-C raises
+    KeyboardInterrupt: the run is marked KILLED, its checkpoints kept, and it can be resumed."""
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Inside the block, SIGTERM raises :class:`Terminated` instead of ending the process at once.
+
+    The process that owns the signals (the CLI) sets it; a library caller keeps its own handler.
+    Outside the main thread nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 @dataclass
@@ -65,8 +95,9 @@ class TrainingRun:
             )
 
     def epoch_end(self, event: EpochEnd) -> None:
-        """Log one epoch's metrics and pass the event on."""
+        """Log one epoch's metrics, renew the run's heartbeat and pass the event on."""
         self.tracker.log_metrics(event.logs, step=event.epoch)
+        self.run.beat()
         if self.on_epoch is not None:
             self.on_epoch(event)
 

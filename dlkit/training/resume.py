@@ -1,10 +1,17 @@
-"""Checks before a run is resumed: what it may change, and whether there is anything to resume."""
+"""Checks before a run is resumed: what it may change, and whether there is anything to resume.
+
+A run is resumed, once its process is gone (interrupted, terminated, killed, failed), from its
+last completed epoch. A run stopped after its last epoch (or after early stopping ended it) but
+not finished is resumed without training: it is evaluated, saved and logged as it would have been.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dlkit.recipe.loader import load_recipe
+from dlkit.rundir import run_state
 from dlkit.training.checkpoints import ResumeError, ResumeState, read_state
 
 if TYPE_CHECKING:
@@ -19,8 +26,10 @@ def prepare_resume(run: RunDir, overrides: list[str]) -> tuple[Recipe, ResumeSta
     """The run's recipe (with an allowed override) and the state of its last completed epoch.
 
     Raises:
-        ResumeError: an override other than train.epochs; no completed epoch; every epoch
-            done; the run stopped early or is not a training run.
+        ResumeError: an override other than train.epochs; the run is still training (its
+            process alive); no completed epoch; every epoch done and the run finished; the run
+            stopped early and finished, or stopped early and asked to train further; not a
+            training run.
     """
     for assignment in overrides:
         path = assignment.partition("=")[0].strip()
@@ -34,6 +43,14 @@ def prepare_resume(run: RunDir, overrides: list[str]) -> tuple[Recipe, ResumeSta
     name = info.get("run_name", run.path.name)
     if not run.recipe_path.is_file():
         raise ResumeError(f"{run.path}: not a training run (no recipe.yaml)")
+    if run_state(run) == "RUNNING":
+        beat = datetime.fromisoformat(info["heartbeat"])
+        age = int((datetime.now(UTC) - beat).total_seconds())
+        raise ResumeError(
+            f"run '{name}' is still training (pid {info['pid']} on {info['host']}, "
+            f"heartbeat {age} s ago): nothing to resume",
+            hint="stop it first (Ctrl-C, or kill its pid); a run whose process died can be resumed",
+        )
     recipe = load_recipe(run.recipe_path, overrides)
     if info.get("tracking_uri"):
         recipe.tracking.uri = info["tracking_uri"]
@@ -45,7 +62,13 @@ def prepare_resume(run: RunDir, overrides: list[str]) -> tuple[Recipe, ResumeSta
             f"run '{name}': no completed epoch to resume from (no {run.checkpoints / 'state.json'})",
             hint="start a new run from the recipe",
         )
-    if state.epoch >= recipe.train.epochs:
+    if state.stopped and overrides:
+        raise ResumeError(
+            f"run '{name}' stopped early at epoch {state.epoch}: it can be finished, not trained further",
+            hint="resume it without --set",
+        )
+    finished = info.get("status") == "FINISHED"
+    if state.epoch > recipe.train.epochs or (state.epoch == recipe.train.epochs and finished):
         raise ResumeError(
             f"run '{name}' has completed {state.epoch} of {recipe.train.epochs} epochs: nothing to resume",
             hint="train further with --set train.epochs=N (N > the epochs done)",

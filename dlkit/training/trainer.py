@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from dlkit import __version__
 from dlkit.errors import DlkitError
 from dlkit.recipe.loader import dump_recipe, flatten
-from dlkit.rundir import RunDir, write_json
+from dlkit.rundir import Heartbeat, RunDir, owner, write_json
 from dlkit.tracking import NullTracker, Tracker
 from dlkit.training.prepare import SplitOutcome, check_same_split, split_recipe
 from dlkit.training.results import TrainResult, TrainStart
@@ -33,16 +33,23 @@ OnEpoch = Callable[["EpochEnd"], None] | None
 
 
 def new_run_dir(runs_dir: Path, name: str) -> tuple[str, Path]:
-    """A new, empty ``runs_dir/<name>-<UTC stamp>[-n]`` folder and its name."""
+    """A new, empty ``runs_dir/<name>-<UTC stamp>[-n]`` folder and its name.
+
+    The folder is claimed by creating it, so runs started in the same second by several
+    processes get different folders.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     base = f"{name}-{stamp}"
-    run_name, n = base, 1
-    while (runs_dir / run_name).exists():
-        n += 1
-        run_name = f"{base}-{n}"
-    path = runs_dir / run_name
-    path.mkdir(parents=True)
-    return run_name, path
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        run_name = base if n == 1 else f"{base}-{n}"
+        try:
+            (runs_dir / run_name).mkdir()
+        except FileExistsError:
+            n += 1
+            continue
+        return run_name, runs_dir / run_name
 
 
 def build_context(recipe: Recipe, data: Any) -> BuildContext:
@@ -169,21 +176,32 @@ def resume_run(
 
 
 def _record_status(run: RunDir, tracker: Tracker, body: Callable[[], TrainResult]) -> TrainResult:
-    """Run ``body``; mark the run FINISHED, or FAILED / KILLED with the reason, in run.json and MLflow."""
+    """Run ``body`` as the run's owner (pid, host and a heartbeat in run.json); mark the run
+    FINISHED, or FAILED / KILLED with the reason, in run.json and MLflow (SIGINT and SIGTERM wait
+    until both say so)."""
+    from dlkit.training.checkpoints import signals_held
+    from dlkit.training.lifecycle import Terminated
+
     status = "FAILED"
     try:
-        result = body()
+        run.update_info(**owner())
+        with Heartbeat(run):
+            result = body()
         status = "FINISHED"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         status = "KILLED"
-        run.update_info(status=status, reason="interrupted")
+        reason = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        with signals_held():
+            run.update_info(status=status, reason=reason)
         raise
     except Exception as exc:
         reason = exc.message if isinstance(exc, DlkitError) else f"{type(exc).__name__}: {exc}"
-        run.update_info(status=status, reason=reason)
+        with signals_held():
+            run.update_info(status=status, reason=reason)
         raise
     finally:
-        tracker.finish(status)  # type: ignore[arg-type]
+        with signals_held():
+            tracker.finish(status)  # type: ignore[arg-type]
     return result
 
 
@@ -202,6 +220,7 @@ def _train_run(
 
     import_tensorflow()
     from dlkit.data.corrections import corrections_params
+    from dlkit.training.checkpoints import pause_for_test
     from dlkit.training.lifecycle import TrainingRun
     from dlkit.training.pipeline import describe_options, fit_model, predict_sets, task_of
     from dlkit.training.runtime import training_runtime
@@ -243,6 +262,7 @@ def _train_run(
                 runtime=describe_options(model, runtime),
             ),
         )
+    pause_for_test("fit")
     life.record_fit(fitted.fit)
     metrics = predict_sets(fitted.model, recipe, data, parts, run.predictions_path)
     return life.finish(fitted.model, metrics, fitted.fit, data, parts, fitted.n_params)
