@@ -170,8 +170,8 @@ def resume(
         tracking_uri: the MLflow store for run ids and names.
 
     Raises:
-        ResumeError: nothing to resume (no completed epoch, all epochs done, stopped early) or
-            an override other than train.epochs.
+        ResumeError: nothing to resume (no completed epoch, or the run FINISHED), the run is
+            still training in a live process, or an override other than train.epochs.
         DataError: the data changed since the run split it.
     """
     from dlkit.training.trainer import resume_run
