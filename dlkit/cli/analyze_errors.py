@@ -129,7 +129,7 @@ def analyze_errors(
         if as_json:
             typer.echo(json.dumps(fixed.to_dict(), indent=2, default=str))
             return
-        from dlkit.cli.main import console
+        from dlkit.cli._console import console
         from dlkit.reporting.errors import render_corrections
 
         render_corrections(console, fixed)
@@ -139,7 +139,7 @@ def analyze_errors(
     if tag:
         if tags is not None or as_json:
             raise RecipeError("--tag: not with --tags or --json (the session writes the sheet itself)")
-        from dlkit.cli.main import console
+        from dlkit.cli._console import console
         from dlkit.cli.tagging import require_terminal, run_session
         from dlkit.errors import UnsupportedRunError
 
@@ -171,7 +171,7 @@ def analyze_errors(
         )
     on_fold = None
     if folds is not None and not as_json:
-        from dlkit.cli.main import console
+        from dlkit.cli._console import console
 
         def on_fold(event: Any) -> None:
             console.print(
@@ -200,7 +200,7 @@ def analyze_errors(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
         return
-    from dlkit.cli.main import console
+    from dlkit.cli._console import console
     from dlkit.reporting.errors import render_errors
 
     render_errors(console, result)

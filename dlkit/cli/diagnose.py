@@ -82,7 +82,7 @@ def diagnose(
             entry["learning_curve"] = curve.to_dict()
         typer.echo(json.dumps({"runs": entries}, indent=2, default=str))
         return
-    from dlkit.cli.main import console
+    from dlkit.cli._console import console
     from dlkit.reporting.diagnose import render_diagnoses
     from dlkit.reporting.learning_curve import render_learning_curve
 
@@ -103,8 +103,8 @@ def _learning_curve(
     from rich.markup import escape
 
     from dlkit import api
+    from dlkit.cli._console import console
     from dlkit.cli._errors import err_console
-    from dlkit.cli.main import console
     from dlkit.reporting.learning_curve import CurveProgress
 
     progress = CurveProgress(err_console if as_json else console)

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from dlkit import __version__
+from dlkit.cli._console import console
 from dlkit.cli._errors import report_errors
 from dlkit.cli._options import RecipeArg, SetOpt
 from dlkit.cli.analyze_errors import analyze_errors
@@ -37,11 +37,6 @@ recipe_app = typer.Typer(help="Validate, show and describe recipes.", no_args_is
 app.add_typer(recipe_app, name="recipe")
 app.add_typer(models_app, name="models")
 app.add_typer(tune_app, name="tune")
-
-# Piped or logged output gets room for wide tables (tune's trials, split checks) instead of
-# rich's 80-column default; a terminal (or COLUMNS) keeps its own width.
-_PLAIN_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-console = Console(highlight=False, soft_wrap=True, width=_PLAIN_WIDTH)
 
 
 def _version(value: bool) -> None:

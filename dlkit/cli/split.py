@@ -43,7 +43,7 @@ def split(
 ) -> None:
     """Split the recipe's data into train / train-dev / dev / test and show the result."""
     from dlkit import api
-    from dlkit.cli.main import console
+    from dlkit.cli._console import console
     from dlkit.reporting.split import render_manifest_check, render_split_outcome
 
     spec = api.load_recipe(recipe, overrides or [])

@@ -38,7 +38,7 @@ NoTrackOpt = Annotated[bool, typer.Option("--no-track", help="Do not record the 
 
 
 def _console() -> Any:
-    from dlkit.cli.main import console
+    from dlkit.cli._console import console
 
     return console
 
