@@ -203,21 +203,13 @@ def _diagnose_parts(
     return results, notes
 
 
-def measure_latency_ms(model_path: Path, input_shape: list[int], repeats: int = 30) -> float:
+def measure_latency_ms(model_path: Path, repeats: int = 30) -> float:
     """Median inference time of one example, in ms (loads the model: imports TensorFlow)."""
     import keras
-    import numpy as np
 
-    model = keras.saving.load_model(model_path, compile=False)
-    x = np.zeros((1, *input_shape), dtype=np.float32)
-    for _ in range(3):  # warm-up: graph tracing and allocation are not latency
-        model(x, training=False)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(x, training=False)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000)
+    from dlkit.training.latency import latency_ms
+
+    return latency_ms(keras.saving.load_model(model_path, compile=False), repeats=repeats)
 
 
 def _satisficing(run: RunDir, info: dict[str, Any], recipe: dict[str, Any]) -> list[SatisficingCheck]:
@@ -239,7 +231,7 @@ def _satisficing(run: RunDir, info: dict[str, Any], recipe: dict[str, Any]) -> l
                 notes[name] = f"not measured: no model file ({run.model_path})"
         elif name == "latency_ms":
             if run.model_path.is_file() and info.get("input_shape"):
-                measured[name] = measure_latency_ms(run.model_path, list(info["input_shape"]))
+                measured[name] = measure_latency_ms(run.model_path)
             else:
                 notes[name] = f"not measured: no model file ({run.model_path})"
         elif name in dev_metrics:

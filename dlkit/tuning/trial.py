@@ -9,7 +9,6 @@ but only the best trial's model goes to MLflow.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,19 +43,13 @@ class TrialOutcome:
 
 
 def measure_latency_ms(model: Any, data: Dataset, recipe: Recipe, repeats: int = 20) -> float:
-    """Median inference time of one example, in ms (batch of 1: the first training example,
-    in the model's own input form, after a warm-up)."""
+    """Median inference time of one example, in ms: the first example, in the model's own input
+    form (:func:`dlkit.training.latency.latency_ms`)."""
     from dlkit.tasks import task_for
+    from dlkit.training.latency import latency_ms
 
     x, _ = task_for(data.task).fit_arrays(data, np.asarray([0]))
-    for _ in range(3):  # tracing and allocation are not latency
-        model(x, training=False)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(x, training=False)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000)
+    return latency_ms(model, x, repeats)
 
 
 def train_trial(
