@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from dlkit.analysis.learning_curve import LearningCurveResult, PointEnd, PointStart
     from dlkit.data.manifest import ManifestCheck
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
+    from dlkit.runs.catalog import DeletedRun, RunComparison, RunDetails, RunList
     from dlkit.runs.corrections import ApplyCorrectionsResult
     from dlkit.runs.diagnose import RunDiagnosis
+    from dlkit.runs.journal import Derivation
     from dlkit.training.cross_val import FoldEnd
     from dlkit.training.fit import EpochEnd
     from dlkit.training.gradcheck import GradCheckResult
@@ -46,6 +48,7 @@ __all__ = [
     "analyze_errors",
     "apply_corrections",
     "check_split",
+    "derivation",
     "diagnose",
     "gradcheck",
     "learning_curve",
@@ -54,6 +57,10 @@ __all__ = [
     "lr_find",
     "resolve_run",
     "resume",
+    "runs_compare",
+    "runs_delete",
+    "runs_list",
+    "runs_show",
     "split",
     "train",
     "tune",
@@ -118,6 +125,7 @@ def train(
     on_epoch: Callable[[EpochEnd], None] | None = None,
     train_fraction: float | None = None,
     parent_run_id: str | None = None,
+    derived_from: Derivation | None = None,
 ) -> TrainResult:
     """Split the data, train the recipe's model, evaluate every set and record the run.
 
@@ -129,6 +137,8 @@ def train(
         train_fraction: train on this seeded, stratified share of the train set only (the
             other sets unchanged), as a learning curve does.
         parent_run_id: record the run as a child of this MLflow run.
+        derived_from: the earlier run the recipe comes from (:func:`derivation`): linked in
+            MLflow (``dlkit.derived_from``) and run.json, for the decision chain.
 
     Returns:
         The run's location and its metrics on every set, measured in inference mode.
@@ -146,6 +156,33 @@ def train(
         on_epoch=on_epoch,
         train_fraction=train_fraction,
         parent_run_id=parent_run_id,
+        derived_from=derived_from,
+    )
+
+
+def derivation(
+    recipe_path: str | Path | None,
+    recipe: Recipe,
+    from_run: str | Path | None = None,
+    *,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+) -> Derivation | None:
+    """The earlier run a recipe comes from: ``from_run`` (``train --from``), else the best trial
+    of the study whose ``best.yaml`` the recipe is, else the run whose analysis wrote the
+    recipe's ``data.corrections`` file; None when there is none.
+
+    Raises:
+        RunNotFoundError: ``from_run`` matches no run.
+    """
+    from dlkit.runs.journal import derivation_for
+
+    return derivation_for(
+        Path(recipe_path) if recipe_path is not None else None,
+        recipe,
+        str(from_run) if from_run is not None else None,
+        runs_dir=runs_dir,
+        tracking_uri=tracking_uri,
     )
 
 
@@ -482,3 +519,108 @@ def lr_find(
 
         result.plot_path = str(plot_lr_find(result, Path(plot)))
     return result
+
+
+def runs_list(
+    *,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    recipe: str | None = None,
+    status: str | None = None,
+    metrics: list[str] | None = None,
+    sort: str = "start",
+    limit: int | None = 50,
+) -> RunList:
+    """The runs of the MLflow store and of the local run directories, filtered and sorted.
+
+    A run's status comes from its run directory when there is one here, so a run whose process
+    died (SIGKILL, a power cut) is DEAD although MLflow still says RUNNING.
+
+    Args:
+        runs_dir: the folder of run directories.
+        tracking_uri: the MLflow store (not created when it does not exist).
+        experiment: only this MLflow experiment.
+        recipe: only runs of the recipe of this name.
+        status: RUNNING, FINISHED, FAILED, KILLED or DEAD.
+        metrics: filters such as ``dev.accuracy>0.9`` (``SET.METRIC OP NUMBER``), all must hold.
+        sort: ``start``, ``name``, ``duration``, ``status``, ``experiment`` or a metric
+            (``dev.accuracy``), optionally ``:asc`` or ``:desc``.
+        limit: the most runs returned (None: all).
+
+    Raises:
+        RecipeError: a bad status, filter, sort key or limit.
+        RunNotFoundError: no run in ``experiment``.
+    """
+    from dlkit.runs.catalog import list_runs
+
+    return list_runs(
+        runs_dir=runs_dir,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        recipe=recipe,
+        status=status,
+        metrics=metrics,
+        sort=sort,
+        limit=limit,
+    )
+
+
+def runs_show(
+    run_ref: str | Path, *, runs_dir: str | Path = "runs", tracking_uri: str | None = None
+) -> RunDetails:
+    """One run: params, final metrics per set, tags, artifacts, diagnose gaps, verdicts and the
+    decision chain (diagnosis -> action -> next run -> its result).
+
+    Raises:
+        RunNotFoundError: nothing matches ``run_ref``.
+    """
+    from dlkit.runs.catalog import show_run
+
+    return show_run(resolve_run(run_ref, runs_dir, tracking_uri), tracking_uri)
+
+
+def runs_compare(
+    run_refs: list[str | Path], *, runs_dir: str | Path = "runs", tracking_uri: str | None = None
+) -> RunComparison:
+    """Runs side by side: the params that differ, the final metrics per set, the diagnose gaps.
+
+    Raises:
+        RecipeError: fewer than two runs.
+        RunNotFoundError: a ref matches no run.
+    """
+    from dlkit.runs.catalog import compare_runs
+
+    return compare_runs([resolve_run(ref, runs_dir, tracking_uri) for ref in run_refs], tracking_uri)
+
+
+def runs_delete(
+    run_refs: list[str],
+    *,
+    purge: bool = False,
+    confirm: Callable[[list[DeletedRun]], bool] | None = None,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+) -> list[DeletedRun]:
+    """Delete runs the way MLflow does (lifecycle ``deleted``, restorable in MLflow).
+
+    Args:
+        run_refs: run directories, names or MLflow run ids.
+        purge: also remove each run directory (else it is kept, marked deleted in run.json).
+        confirm: shown what would be deleted; nothing is deleted unless it returns True.
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store.
+
+    Returns:
+        The runs deleted (empty when ``confirm`` declined).
+
+    Raises:
+        RunNotFoundError: a ref matches no run (nothing is deleted).
+        TrackingError: a run is still training (nothing is deleted).
+    """
+    from dlkit.runs.catalog import delete_runs, plan_delete
+
+    plan = plan_delete(run_refs, runs_dir, tracking_uri)
+    if confirm is not None and not confirm(plan):
+        return []
+    return delete_runs(plan, purge=purge, tracking_uri=tracking_uri)

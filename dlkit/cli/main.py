@@ -14,12 +14,13 @@ import typer
 from dlkit import __version__
 from dlkit.cli._console import console
 from dlkit.cli._errors import report_errors
-from dlkit.cli._options import RecipeArg, SetOpt
+from dlkit.cli._options import JsonOpt, RecipeArg, SetOpt
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
 from dlkit.cli.gradcheck import gradcheck
 from dlkit.cli.lr_find import lr_find
 from dlkit.cli.models import models_app
+from dlkit.cli.runs import runs_app
 from dlkit.cli.split import split
 from dlkit.cli.tune import tune_app
 
@@ -37,6 +38,7 @@ recipe_app = typer.Typer(help="Validate, show and describe recipes.", no_args_is
 app.add_typer(recipe_app, name="recipe")
 app.add_typer(models_app, name="models")
 app.add_typer(tune_app, name="tune")
+app.add_typer(runs_app, name="runs")
 
 
 def _version(value: bool) -> None:
@@ -77,6 +79,15 @@ def train(
             show_default=False,
         ),
     ] = None,
+    from_run: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--from",
+            help="The earlier RUN this recipe follows from (linked in MLflow; see dlkit runs show).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Train the recipe's model, evaluate every set in inference mode, record the run.
 
@@ -92,7 +103,9 @@ def train(
 
     if (recipe is None) == (resume is None):
         raise RecipeError("dlkit train: give a RECIPE, or --resume RUN (not both)")
-    progress = TrainProgress(console)
+    if from_run is not None and resume is not None:
+        raise RecipeError("--from: not with --resume (a resumed run keeps its links)")
+    progress = TrainProgress(err_console if as_json else console)
     try:
         with sigterm_interrupts():
             if resume is not None:
@@ -100,13 +113,25 @@ def train(
             else:
                 assert recipe is not None
                 spec = api.load_recipe(recipe, overrides or [])
-                result = api.train(spec, track=not no_track, on_start=progress.start, on_epoch=progress.epoch)
+                derived = api.derivation(recipe, spec, from_run)
+                result = api.train(
+                    spec,
+                    track=not no_track,
+                    on_start=progress.start,
+                    on_epoch=progress.epoch,
+                    derived_from=derived,
+                )
     except Terminated:
         progress.stop()
         err_console.print("[yellow]terminated[/yellow]", markup=True)
         raise typer.Exit(143) from None
     finally:
         progress.stop()
+    if as_json:
+        from dlkit.cli._json import print_json
+
+        print_json(result.to_dict())
+        return
     render_train_result(console, result)
 
 

@@ -15,7 +15,8 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from dlkit.cli._errors import report_errors
-from dlkit.cli._options import SetOpt
+from dlkit.cli._json import print_json
+from dlkit.cli._options import JsonOpt, SetOpt
 from dlkit.tuning.strategies import STRATEGIES
 
 
@@ -41,6 +42,15 @@ def _console() -> Any:
     from dlkit.cli._console import console
 
     return console
+
+
+def _progress_console(as_json: bool) -> Any:
+    """Where live progress goes: stderr with --json (stdout holds the JSON document only)."""
+    if as_json:
+        from dlkit.cli._errors import err_console
+
+        return err_console
+    return _console()
 
 
 def _oracle_env(chief: bool, worker: str | None, oracle: str | None) -> None:
@@ -103,6 +113,7 @@ def run(
         ),
     ] = None,
     no_track: NoTrackOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run a study: trials trained by dlkit, chosen by keras-tuner, recorded in MLflow."""
     from dlkit import api
@@ -114,7 +125,7 @@ def run(
     if chief and study is None:
         raise RecipeError("--chief: expected --study DIR, a folder its workers can read")
     _oracle_env(chief, worker, oracle)
-    console = _console()
+    console = _progress_console(as_json)
     live = LiveTrials(console)
     try:
         result = api.tune(
@@ -130,6 +141,9 @@ def run(
         )
     finally:
         live.stop()
+    if as_json:
+        print_json(result.to_dict())
+        return
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "")
     if "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in tuner_id:
         done = [r for r in result.ranked if r.tuner == tuner_id]
@@ -145,17 +159,21 @@ def refine_cmd(
     rounds: Annotated[int, typer.Option("--rounds", help="Rounds to add.")] = 1,
     trials: Annotated[Optional[int], typer.Option("--trials", help="Trials per added round.")] = None,  # noqa: UP045
     no_track: NoTrackOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Narrow a finished study's space around its best trials and search again (same study)."""
     from dlkit import api
     from dlkit.reporting.tune import LiveTrials, render_tune_result
 
-    console = _console()
+    console = _progress_console(as_json)
     live = LiveTrials(console)
     try:
         result = api.tune_refine(study, rounds=rounds, trials=trials, track=not no_track, on_event=live)
     finally:
         live.stop()
+    if as_json:
+        print_json(result.to_dict())
+        return
     render_tune_result(console, result)
 
 

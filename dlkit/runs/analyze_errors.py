@@ -434,14 +434,18 @@ def analyze_run(
             result.label_issues = from_predictions(frames, classes)
         result.label_issues_path = write_label_issues(result.label_issues, folder / LABEL_ISSUES_FILE)
     if reports:
+        from dlkit.runs.journal import error_analysis_verdict, record_verdict
+
         result.report_path = _write_report(run, result)
-        if result.run_id and result.tracking_uri:
-            try:
+        try:
+            if result.run_id and result.tracking_uri:
                 log_outputs(result)
                 result.logged = True
-            except TrackingError as exc:
-                result.logging_error = exc.message
-                log.warning("analysis not logged to MLflow: %s", exc.message)
+            # the decision journal: the verdict on the run, for the chain dlkit runs show tells
+            record_verdict(run, error_analysis_verdict(result), result.run_id, result.tracking_uri)
+        except TrackingError as exc:
+            result.logging_error = exc.message
+            log.warning("analysis not logged to MLflow: %s", exc.message)
     return result
 
 

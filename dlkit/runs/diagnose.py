@@ -362,11 +362,15 @@ def diagnose_run(
         tracking_uri=info.get("tracking_uri"),
     )
     if reports:
+        from dlkit.runs.journal import diagnosis_verdict, record_verdict
+
         diagnosis.reports = write_reports(run, diagnosis)
-        if diagnosis.run_id and diagnosis.tracking_uri:
-            try:
+        try:
+            if diagnosis.run_id and diagnosis.tracking_uri:
                 log_reports(diagnosis)
-            except TrackingError as exc:
-                diagnosis.logging_error = exc.message
-                log.warning("%s", exc.message)
+            # the decision journal: the verdict on the run, for the chain dlkit runs show tells
+            record_verdict(run, diagnosis_verdict(diagnosis), diagnosis.run_id, diagnosis.tracking_uri)
+        except TrackingError as exc:
+            diagnosis.logging_error = exc.message
+            log.warning("%s", exc.message)
     return diagnosis

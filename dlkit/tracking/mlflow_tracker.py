@@ -267,6 +267,15 @@ class MLflowStore:
         target.mkdir(parents=True, exist_ok=True)
         self._call(f"run {run_id}: download", self._client.download_artifacts, run_id, "", str(target))
 
+    def query(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the MLflow client's ``method`` (a read: ``search_runs``, ``list_artifacts``...);
+        its errors become a TrackingError saying ``what`` failed (the runs catalog reads this way)."""
+        return self._call(what, getattr(self._client, method), *args, **kwargs)
+
+    def delete_run(self, run_id: str) -> None:
+        """Mark a run deleted, as MLflow's own UI and client do (lifecycle ``deleted``, restorable)."""
+        self._call(f"run {run_id}: delete", self._client.delete_run, run_id)
+
 
 class MLflowTracker:
     """One run of an :class:`MLflowStore`, as the :class:`~dlkit.tracking.base.Tracker` training uses.

@@ -43,6 +43,12 @@ class TrainResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     initial_epoch: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (``dlkit train --json``): the fields, paths as text, no NaN."""
+        from dlkit._json import jsonable
+
+        return dict(jsonable(self))
+
 
 class TrainingDivergedError(DlkitError):
     """The training loss became NaN or infinite; the run is marked FAILED."""

@@ -25,6 +25,7 @@ from dlkit.training.results import TrainResult, TrainStart
 if TYPE_CHECKING:
     from dlkit.models import BuildContext
     from dlkit.recipe.schema import Recipe
+    from dlkit.runs.journal import Derivation
     from dlkit.training.checkpoints import ResumeState
     from dlkit.training.fit import EpochEnd
 
@@ -110,6 +111,7 @@ def train_recipe(
     on_epoch: OnEpoch = None,
     train_fraction: float | None = None,
     parent_run_id: str | None = None,
+    derived_from: Derivation | None = None,
 ) -> TrainResult:
     """Split the data, train the recipe's model, evaluate every set and record the run.
 
@@ -121,7 +123,13 @@ def train_recipe(
     run = RunDir(path)
     experiment = recipe.tracking.experiment or recipe.name
     record_run_info(
-        run, recipe, outcome, run_name=run_name, experiment=experiment, train_fraction=train_fraction
+        run,
+        recipe,
+        outcome,
+        run_name=run_name,
+        experiment=experiment,
+        train_fraction=train_fraction,
+        derived_from=derived_from.to_dict() if derived_from else None,
     )
     summary = write_split(run, outcome)
     tracker: Tracker = NullTracker()
@@ -132,7 +140,12 @@ def train_recipe(
     tracker.start(
         experiment,
         run_name,
-        {"dlkit.run_dir": str(path.resolve()), "dlkit.recipe": recipe.name, "dlkit.version": __version__},
+        {
+            "dlkit.run_dir": str(path.resolve()),
+            "dlkit.recipe": recipe.name,
+            "dlkit.version": __version__,
+            **(derived_from.tags() if derived_from else {}),
+        },
     )
     run.update_info(run_id=tracker.run_id, tracking_uri=tracker.uri)
     return _record_status(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dlkit.tuning.space import Narrowed
 from dlkit.tuning.study import TrialRecord
@@ -60,3 +61,9 @@ class TuneResult:
     table_parquet: Path
     plots: list[Path]
     log_dims: dict[str, bool]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (``dlkit tune --json``): the fields, paths as text, no NaN."""
+        from dlkit._json import jsonable
+
+        return dict(jsonable(self))
