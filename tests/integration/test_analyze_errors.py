@@ -234,6 +234,16 @@ def test_report_is_written_and_logged_to_the_runs_mlflow_run(tmp_path: Path, tra
     }
     assert [a.path for a in client.list_artifacts(run_id, "reports")] == ["reports/errors.html"]
     assert client.get_run(run_id).data.metrics["errors_ceiling_from_phone"] > 0
+    # the decision journal: the verdict is on the run, as tags and as a file
+    tags = client.get_run(run_id).data.tags
+    assert tags["dlkit.error_analysis"].startswith("from_phone errors (ceiling ")
+    assert tags["dlkit.error_analysis.action"].startswith("work on 'from_phone' errors first")
+    assert [a.path for a in client.list_artifacts(run_id, "journal")] == ["journal/error_analysis.json"]
+    journal = json.loads((run / "journal" / "error_analysis.json").read_text())
+    assert (
+        journal["problem"] == tags["dlkit.error_analysis"]
+        and journal["details"]["ceilings"]["from_phone"] > 0
+    )
 
 
 def _regression_run(folder: Path) -> Path:
