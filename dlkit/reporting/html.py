@@ -416,7 +416,12 @@ def run_report_html(data: RunReport) -> tuple[str, list[str]]:
             body.append(_confusion_table(data.confusion, data.classes))
         page.add("confusion", "Confusion matrix (dev)", "\n".join(body))
     if data.errors_html is not None:
-        page.add("errors", "Error analysis", responsive_all(data.errors_html))
+        errors = data.errors_html
+        if data.confusion is not None:  # drawn once, in its own section
+            errors = re.sub(
+                r"<h3>Confusion matrix</h3>\s*<svg\b.*?</svg>", "", errors, count=1, flags=re.DOTALL
+            )
+        page.add("errors", "Error analysis", responsive_all(errors))
     if data.learning_curve is not None:
         from dlkit.reporting.learning_curve import learning_curve_html
 

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,17 @@ def test_run_report_out_file_and_a_run_without_human_error(made: dict, tmp_path:
     assert result.link is None and not result.logged
     assert "not diagnosed: run" in page and "no human-level error" in page
     assert "not tracked in MLflow" in page and "<script" not in page.lower()
+
+
+def test_a_run_report_loads_no_tensorflow(made: dict, tmp_path: Path) -> None:
+    code = (
+        "import sys; from dlkit import api; "
+        f"api.report({str(made['run'])!r}, {str(tmp_path / 'r.html')!r}, log_to_mlflow=False); "
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]" and (tmp_path / "r.html").is_file()
 
 
 def test_bad_ui_url_is_one_line() -> None:
