@@ -19,8 +19,8 @@ def report(
     ref: Annotated[
         str,
         typer.Argument(
-            help="A study directory or name, or a run directory, run name, or MLflow run id or name.",
-            metavar="RUN|STUDY",
+            help="A run directory, run name, MLflow run id or name; or a study directory or name.",
+            metavar="RUN",
             show_default=False,
         ),
     ],
