@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from dlkit.runs.corrections import ApplyCorrectionsResult
     from dlkit.runs.diagnose import RunDiagnosis
     from dlkit.runs.journal import Derivation
+    from dlkit.runs.report import ReportResult
     from dlkit.training.cross_val import FoldEnd
     from dlkit.training.fit import EpochEnd
     from dlkit.training.gradcheck import GradCheckResult
@@ -55,6 +56,7 @@ __all__ = [
     "load_data",
     "load_recipe",
     "lr_find",
+    "report",
     "resolve_run",
     "resume",
     "runs_compare",
@@ -319,6 +321,56 @@ def analyze_errors(
         label_issues_on=label_issues_on,
         on_fold=on_fold,
     )
+
+
+def report(
+    ref: str | Path,
+    out: str | Path | None = None,
+    *,
+    human_error: float | None = None,
+    ui_url: str | None = None,
+    log_to_mlflow: bool = True,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+) -> ReportResult:
+    """One self-contained HTML page about a run or a tuning study, logged to its MLflow run.
+
+    A run's page: its header (id, dates, status, a link to the MLflow UI), metrics per set,
+    learning curves per epoch, the diagnosis (computed from the stored predictions), the dev
+    confusion matrix (classification), the error analysis and learning curve when the run has
+    them, and the recipe. A study's page: the trials table (failed trials marked), the objective
+    over trials and against each hyperparameter, and the recipe.
+
+    Args:
+        ref: a study directory or name, or a run (directory, run name, MLflow run id or name).
+        out: the file to write (``report.html`` in the run or study directory when None).
+        human_error: for the diagnosis; the run's ``targets.human_error`` when None.
+        ui_url: the MLflow UI the page links to (``http://127.0.0.1:5000`` when None).
+        log_to_mlflow: log the page as the run's ``report.html`` artifact (tracked runs).
+        runs_dir: where run and study names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+
+    Returns:
+        A :class:`~dlkit.runs.report.ReportResult`: the file, its sections, the link, whether logged.
+
+    Raises:
+        DlkitError: no such run or study, a bad ``ui_url`` or human-level error.
+    """
+    from dlkit.errors import RecipeError
+    from dlkit.runs.report import DEFAULT_UI_URL, check_ui_url, find_study, report_run, report_study
+
+    target = Path(out) if out is not None else None
+    url = ui_url or DEFAULT_UI_URL
+    check_ui_url(url)
+    study = find_study(ref, runs_dir)
+    if study is not None:
+        if human_error is not None:
+            raise RecipeError(
+                f"--human-error: {ref} is a study; its report has no diagnosis (report a trial)"
+            )
+        return report_study(study, target, ui_url=url, log_to_mlflow=log_to_mlflow)
+    run = resolve_run(ref, runs_dir, tracking_uri)
+    return report_run(run, target, human_error=human_error, ui_url=url, log_to_mlflow=log_to_mlflow)
 
 
 def apply_corrections(

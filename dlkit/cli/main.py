@@ -20,6 +20,7 @@ from dlkit.cli.diagnose import diagnose
 from dlkit.cli.gradcheck import gradcheck
 from dlkit.cli.lr_find import lr_find
 from dlkit.cli.models import models_app
+from dlkit.cli.report import report
 from dlkit.cli.runs import runs_app
 from dlkit.cli.split import split
 from dlkit.cli.tune import tune_app
@@ -216,6 +217,7 @@ app.command("diagnose")(diagnose)
 app.command("analyze-errors")(analyze_errors)
 app.command("gradcheck")(gradcheck)
 app.command("lr-find")(lr_find)
+app.command("report")(report)
 
 
 @recipe_app.command("validate")

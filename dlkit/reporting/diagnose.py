@@ -340,8 +340,20 @@ _CSS = (
 def to_html(d: RunDiagnosis) -> str:
     """The report as a standalone HTML page, with the errors plot inline (one per task)."""
     e = html.escape
+    body = [f"<h1>Diagnosis of {e(d.run_name)}</h1>", *html_body(d)]
+    from dlkit.reporting.learning_curve import learning_curve_section
+
+    body.append(learning_curve_section(d.run_dir))  # "" unless --learning-curve wrote one
+    return (
+        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>Diagnosis of {e(d.run_name)}</title>'
+        f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def html_body(d: RunDiagnosis) -> list[str]:
+    """The diagnosis as HTML parts (headings from ``h2``), for a page of its own or a section of another."""
+    e = html.escape
     body = [
-        f"<h1>Diagnosis of {e(d.run_name)}</h1>",
         f"<p>Metric: {e(d.error_name)}. Human-level error "
         f"{e(fmt(d.human_error, d.diagnoses()[0][1].kind))} ({e(d.human_error_source)}).</p>",
     ]
@@ -367,10 +379,4 @@ def to_html(d: RunDiagnosis) -> str:
         body.append("<h2>Notes on the run</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in d.notes) + "</ul>")
     if d.satisficing:
         body += ["<h2>Satisficing metrics</h2>", _html_table(_SAT_HEAD, _rows_satisficing(d))]
-    from dlkit.reporting.learning_curve import learning_curve_section
-
-    body.append(learning_curve_section(d.run_dir))  # "" unless --learning-curve wrote one
-    return (
-        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>Diagnosis of {e(d.run_name)}</title>'
-        f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )
+    return body

@@ -142,6 +142,14 @@ class MLflowStore:
             )
         return str(found.experiment_id)
 
+    def experiment_of(self, run_id: str) -> str:
+        """The id of the experiment ``run_id`` belongs to.
+
+        Raises:
+            TrackingError: the run is not in the store, or the store cannot be reached.
+        """
+        return str(self._call(f"run {run_id}", self._client.get_run, run_id).info.experiment_id)
+
     def start_run(self, experiment: str, name: str, tags: dict[str, str], parent: str | None = None) -> str:
         """Create a RUNNING run in ``experiment`` (created if needed), a child of ``parent`` if given.
 
