@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
     from dlkit.runs.corrections import ApplyCorrectionsResult
     from dlkit.runs.diagnose import RunDiagnosis
+    from dlkit.runs.inference import EvaluateResult, PredictResult
     from dlkit.training.cross_val import FoldEnd
     from dlkit.training.fit import EpochEnd
     from dlkit.training.gradcheck import GradCheckResult
@@ -47,11 +48,13 @@ __all__ = [
     "apply_corrections",
     "check_split",
     "diagnose",
+    "evaluate",
     "gradcheck",
     "learning_curve",
     "load_data",
     "load_recipe",
     "lr_find",
+    "predict",
     "resolve_run",
     "resume",
     "split",
@@ -482,3 +485,71 @@ def lr_find(
 
         result.plot_path = str(plot_lr_find(result, Path(plot)))
     return result
+
+
+def predict(
+    run_ref: str | Path,
+    data: str | Path,
+    out: str | Path | None = None,
+    *,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> PredictResult:
+    """Predict new data with a finished run's model, preprocessed exactly as in training.
+
+    Args:
+        run_ref: run directory, run name, MLflow run id or name (a run only in MLflow is downloaded).
+        data: a file or folder of the run's source type (CSV, Parquet, image folder, npz, text
+            table, text pairs); the target may be absent.
+        out: the predictions file (.csv or .parquet); ``<data>.predictions.parquet`` beside
+            the data when None.
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+        on_start: called with the number of examples once the data is read.
+        on_progress: called with the examples done so far.
+
+    Returns:
+        A :class:`~dlkit.runs.inference.PredictResult`.
+    """
+    from dlkit.runs.inference import predict_run
+
+    run = resolve_run(run_ref, runs_dir, tracking_uri)
+    return predict_run(run, data, out, on_start=on_start, on_progress=on_progress)
+
+
+def evaluate(
+    run_ref: str | Path,
+    data: str | Path,
+    *,
+    out: str | Path | None = None,
+    diagnose: bool = False,
+    errors: bool = False,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> EvaluateResult:
+    """A finished run's metrics on new labelled data (the names of its own metrics per set).
+
+    Args:
+        run_ref: run directory, run name, MLflow run id or name.
+        data: labelled data of the run's source type.
+        out: also keep the predictions file (.csv or .parquet).
+        diagnose: the new set's error against the run's train, train-dev and dev errors.
+        errors: write the error-analysis sheet of the new set.
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+        on_start: called with the number of examples once the data is read.
+        on_progress: called with the examples done so far.
+
+    Returns:
+        A :class:`~dlkit.runs.inference.EvaluateResult`.
+    """
+    from dlkit.runs.inference import evaluate_run
+
+    run = resolve_run(run_ref, runs_dir, tracking_uri)
+    return evaluate_run(
+        run, data, out=out, diagnose=diagnose, errors=errors, on_start=on_start, on_progress=on_progress
+    )

@@ -20,6 +20,7 @@ from dlkit.cli.diagnose import diagnose
 from dlkit.cli.gradcheck import gradcheck
 from dlkit.cli.lr_find import lr_find
 from dlkit.cli.models import models_app
+from dlkit.cli.predict import evaluate, predict
 from dlkit.cli.split import split
 from dlkit.cli.tune import tune_app
 
@@ -191,6 +192,8 @@ app.command("diagnose")(diagnose)
 app.command("analyze-errors")(analyze_errors)
 app.command("gradcheck")(gradcheck)
 app.command("lr-find")(lr_find)
+app.command("predict")(predict)
+app.command("evaluate")(evaluate)
 
 
 @recipe_app.command("validate")
