@@ -526,6 +526,7 @@ def evaluate(
     out: str | Path | None = None,
     diagnose: bool = False,
     errors: bool = False,
+    track: bool = True,
     runs_dir: str | Path = "runs",
     tracking_uri: str | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -539,6 +540,7 @@ def evaluate(
         out: also keep the predictions file (.csv or .parquet).
         diagnose: the new set's error against the run's train, train-dev and dev errors.
         errors: write the error-analysis sheet of the new set.
+        track: record the metrics in an MLflow run nested under the run's (a tracked run only).
         runs_dir: where run names are looked up.
         tracking_uri: the MLflow store for run ids and names.
         on_start: called with the number of examples once the data is read.
@@ -551,5 +553,12 @@ def evaluate(
 
     run = resolve_run(run_ref, runs_dir, tracking_uri)
     return evaluate_run(
-        run, data, out=out, diagnose=diagnose, errors=errors, on_start=on_start, on_progress=on_progress
+        run,
+        data,
+        out=out,
+        diagnose=diagnose,
+        errors=errors,
+        track=track,
+        on_start=on_start,
+        on_progress=on_progress,
     )

@@ -95,13 +95,17 @@ def evaluate(
             "--out", help="Also keep the predictions (.csv or .parquet).", metavar="FILE", show_default=False
         ),
     ] = None,
+    no_track: Annotated[
+        bool, typer.Option("--no-track", help="Do not record the evaluation in MLflow.")
+    ] = False,
     as_json: JsonOpt = False,
     runs_dir: RunsDirOpt = Path("runs"),
     tracking_uri: TrackingUriOpt = None,
 ) -> None:
     """A run's metrics on new labelled data, beside the run's own sets (same names, same preprocessing).
 
-    Nothing is written into the run or its MLflow run.
+    Nothing is written into the run directory or changed in its MLflow run; a tracked run gets
+    a nested MLflow run evaluate-<DATA name> with these metrics.
     """
     from dlkit import api
     from dlkit.cli._console import console
@@ -116,6 +120,7 @@ def evaluate(
             out=out,
             diagnose=diagnose,
             errors=errors,
+            track=not no_track,
             runs_dir=runs_dir,
             tracking_uri=tracking_uri,
             on_start=progress.start,

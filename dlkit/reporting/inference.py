@@ -93,5 +93,7 @@ def render_evaluate(console: Console, result: EvaluateResult) -> None:
         console.print(f"Predictions: {escape(str(result.predictions))}")
     if result.sheet is not None:
         console.print(f"Error sheet: {escape(str(result.sheet[0]))} (and .parquet)")
+    if result.mlflow_run_id is not None:
+        console.print(f"Recorded in MLflow: run {result.mlflow_run_id}, nested under the evaluated run")
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")

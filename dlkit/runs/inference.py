@@ -8,7 +8,9 @@ train set (``split/vocabulary.txt``), never adapted again; normalisation is insi
 Predictions are made and written by the training pipeline's own functions
 (:func:`dlkit.training.pipeline.predict_set`), chunk by chunk for a streamed source.
 
-Neither command writes into the run directory or its MLflow run.
+Neither command writes into the run directory or changes its MLflow run: ``evaluate`` records
+its metrics in a new MLflow run nested under the run's (``mlflow.parentRunId``), named
+``evaluate-<data>``, with the data's path and content hash as tags.
 """
 
 from __future__ import annotations
@@ -137,6 +139,7 @@ class EvaluateResult:
         predictions: the predictions file, when one was asked for (``--out``).
         mismatch: the data-mismatch reading (``--diagnose``).
         sheet: the error-analysis sheet of the new set (``--errors``): CSV and Parquet.
+        mlflow_run_id: the nested MLflow run the metrics were recorded in (None: not recorded).
         notes: what the reader must know.
     """
 
@@ -150,6 +153,7 @@ class EvaluateResult:
     predictions: Path | None = None
     mismatch: MismatchReading | None = None
     sheet: tuple[Path, Path] | None = None
+    mlflow_run_id: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,6 +168,7 @@ class EvaluateResult:
             "predictions": str(self.predictions) if self.predictions else None,
             "diagnose": self.mismatch.to_dict() if self.mismatch else None,
             "errors_sheet": [str(p) for p in self.sheet] if self.sheet else None,
+            "mlflow_run_id": self.mlflow_run_id,
             "notes": self.notes,
         }
 
@@ -349,6 +354,7 @@ def evaluate_run(
     out: str | Path | None = None,
     diagnose: bool = False,
     errors: bool = False,
+    track: bool = True,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> EvaluateResult:
@@ -361,6 +367,7 @@ def evaluate_run(
         diagnose: read the new set's error against the run's train, train-dev and dev errors.
         errors: write the error-analysis sheet of the new set's mistakes beside the predictions
             (``--out``) or beside the data: ``<stem>.errors.csv`` and ``.parquet``.
+        track: record the metrics in a nested MLflow run (when the run is tracked).
         on_start: called with the number of examples once the data is read.
         on_progress: called with the examples done so far.
 
@@ -401,7 +408,43 @@ def evaluate_run(
         base = kept or default_out(data_path)
         stem = base.name.split(".")[0]
         result.sheet = _write_errors_sheet(run, task, frame, base.parent, f"{stem}.errors", result.notes)
+    if track and info.get("run_id") and info.get("tracking_uri"):
+        result.mlflow_run_id = record_evaluation(info, data, result)
     return result
+
+
+def record_evaluation(info: dict[str, Any], data: Dataset, result: EvaluateResult) -> str:
+    """Record an evaluation as a new MLflow run nested under the evaluated run; its id.
+
+    The evaluated run itself is left as it is (its params, metrics and artifacts are its training's).
+    Metrics keep the names of the run's ``metrics.json``; the sheet and predictions are artifacts.
+
+    Raises:
+        TrackingError: the store cannot be reached.
+    """
+    from dlkit.tracking.mlflow_tracker import MLflowStore
+
+    store = MLflowStore(str(info["tracking_uri"]))
+    parent = str(info["run_id"])
+    name = f"evaluate-{Path(data.description).name}"
+    tags = {
+        "dlkit.evaluates": parent,
+        "dlkit.data": data.description,
+        "dlkit.data.content_hash": data.content_hash,
+        "dlkit.command": "evaluate",
+    }
+    run_id = store.start_run(
+        str(info.get("experiment") or info.get("recipe_name") or "dlkit"), name, tags, parent
+    )
+    status = "FAILED"
+    try:
+        store.log_metrics(run_id, {k: float(v) for k, v in result.metrics.items()})
+        for path in [*(result.sheet or ()), *([result.predictions] if result.predictions else [])]:
+            store.log_artifact(run_id, path)
+        status = "FINISHED"
+    finally:
+        store.finish(run_id, status)
+    return run_id
 
 
 def _sheet_reader(task: Any, name: str) -> Any:

@@ -128,7 +128,12 @@ def test_predict_writes_csv_or_parquet_by_suffix(table_run: tuple[Path, str], wo
 
 
 def test_evaluate_dev_rows_reproduces_the_run_dev_metrics(table_run: tuple[Path, str], workdir: Path) -> None:
-    run_dir, _ = table_run
+    from mlflow.tracking import MlflowClient
+
+    run_dir, uri = table_run
+    run_id = json.loads((run_dir / "run.json").read_text())["run_id"]
+    client = MlflowClient(uri)
+    before = client.get_run(run_id).data
     data = _rows(run_dir, workdir / "dev.csv", _dev_ids(run_dir))
     result = runner.invoke(app, ["evaluate", str(run_dir), str(data), "--json", "--diagnose"])
     assert result.exit_code == 0, result.output
@@ -140,13 +145,20 @@ def test_evaluate_dev_rows_reproduces_the_run_dev_metrics(table_run: tuple[Path,
     shifts = {s["against"]: s for s in report["diagnose"]["shifts"]}
     assert shifts["dev"]["value"] == pytest.approx(0.0, abs=1e-9)  # the same examples, the same error
     assert shifts["dev"]["status"] == "unclear"
+    # recorded in a nested MLflow run; the evaluated run is left as it was
+    child = client.get_run(report["mlflow_run_id"])
+    assert child.data.tags["mlflow.parentRunId"] == run_id and child.info.status == "FINISHED"
+    assert child.data.tags["dlkit.data"] == str(data) and child.info.run_name == "evaluate-dev.csv"
+    assert child.data.metrics == pytest.approx(report["metrics"])
+    after = client.get_run(run_id).data
+    assert after.metrics == before.metrics and after.params == before.params
 
 
 def test_evaluate_errors_writes_the_sheet_of_this_set(table_run: tuple[Path, str], workdir: Path) -> None:
     run_dir, _ = table_run
     data = _rows(run_dir, workdir / "dev.csv", _dev_ids(run_dir))
     result = runner.invoke(
-        app, ["evaluate", str(run_dir), str(data), "--errors", "--out", str(workdir / "e.csv")]
+        app, ["evaluate", str(run_dir), str(data), "--errors", "--out", str(workdir / "e.csv"), "--no-track"]
     )
     assert result.exit_code == 0, result.output
     predictions = pd.read_csv(workdir / "e.csv")
@@ -249,3 +261,29 @@ def test_text_predict_on_raw_text_equals_the_stored_predictions(workdir: Path) -
     new = pd.read_parquet(result.out)
     new["id"] = ids  # row numbers of new.csv -> the run's ids
     _assert_same_predictions(new, pd.read_parquet(run_dir / "predictions" / "dev.parquet"))
+
+
+def test_npz_images_predict_without_labels_and_wrong_channels(workdir: Path) -> None:
+    rng = np.random.default_rng(3)
+    y = np.arange(60) % 2
+    x = rng.normal(size=(60, 6, 6, 1)).astype(np.float32) + y[:, None, None, None]
+    np.savez(workdir / "imgs.npz", x=x, y=y)
+    body = (
+        f"data:\n  source: {{type: npz, path: {workdir / 'imgs.npz'}}}\n  {SPLIT}\n"
+        "model: {type: cnn, filters: [2], dense: [4]}"
+    )
+    run_dir = _train(workdir, body)
+    ids = np.asarray(_dev_ids(run_dir))
+    np.savez(workdir / "new.npz", x=x[ids])  # no label array
+    result = api.predict(run_dir, workdir / "new.npz", workdir / "new.parquet")
+    new = pd.read_parquet(result.out)
+    new["id"] = ids
+    _assert_same_predictions(new, pd.read_parquet(run_dir / "predictions" / "dev.parquet"))
+
+    np.savez(workdir / "rgb.npz", x=np.repeat(x[:4], 3, axis=-1))
+    cli = runner.invoke(app, ["predict", str(run_dir), str(workdir / "rgb.npz")])
+    assert cli.exit_code == 1
+    assert cli.output.splitlines()[0] == (
+        f"error: {workdir / 'rgb.npz'}: inputs of shape (6, 6, 3) (height, width, channels); "
+        f"run '{run_dir.name}' was trained on (6, 6, 1)"
+    )
