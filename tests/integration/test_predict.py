@@ -247,7 +247,7 @@ def test_text_predict_on_raw_text_equals_the_stored_predictions(workdir: Path) -
     pd.DataFrame(rows).to_csv(workdir / "reviews.csv", index=False)
     body = (
         f"data:\n  source: {{type: text, path: {workdir / 'reviews.csv'}, text: review, target: label, "
-        f"output_sequence_length: 6}}\n  {SPLIT}\nmodel: {{type: rnn, cell: gru, units: [4], "
+        f"output_sequence_length: 6}}\n  {SPLIT}\nmodel: {{type: rnn, cell: simple_rnn, units: [4], "
         "embedding: {output_dim: 4}}"
     )
     run_dir = _train(workdir, body)
