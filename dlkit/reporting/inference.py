@@ -67,7 +67,7 @@ def render_predict(console: Console, result: PredictResult) -> None:
 def render_evaluate(console: Console, result: EvaluateResult) -> None:
     """The new set's metrics beside the run's own sets, the mismatch reading and the sheet."""
     table = Table(title=escape(f"Run {result.run_name} on {result.data} ({result.n} examples)"))
-    names = [k for k in result.metrics if k != "n"]
+    names = [k for k in result.metrics if k not in ("n", "n_steps")]
     table.add_column("set", no_wrap=True)
     table.add_column("n", justify="right")
     for k in names:
@@ -75,7 +75,7 @@ def render_evaluate(console: Console, result: EvaluateResult) -> None:
     for name in SET_ORDER:
         if name in result.run_metrics and name != "test":
             row = result.run_metrics[name]
-            table.add_row(name, _fmt(row.get("n", "")), *(_fmt(row.get(k, "")) for k in names))
+            table.add_row(name, str(int(row.get("n", 0))), *(_fmt(row.get(k, "")) for k in names))
     table.add_row(
         "[bold]new[/bold]", str(result.n), *(f"[bold]{_fmt(result.metrics[k])}[/bold]" for k in names)
     )
