@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from dlkit.runs.catalog import DeletedRun, RunComparison, RunDetails, RunList
     from dlkit.runs.corrections import ApplyCorrectionsResult
     from dlkit.runs.diagnose import RunDiagnosis
+    from dlkit.runs.inference import EvaluateResult, PredictResult
     from dlkit.runs.journal import Derivation
     from dlkit.runs.report import ReportResult
     from dlkit.training.cross_val import FoldEnd
@@ -51,11 +52,13 @@ __all__ = [
     "check_split",
     "derivation",
     "diagnose",
+    "evaluate",
     "gradcheck",
     "learning_curve",
     "load_data",
     "load_recipe",
     "lr_find",
+    "predict",
     "report",
     "resolve_run",
     "resume",
@@ -676,3 +679,80 @@ def runs_delete(
     if confirm is not None and not confirm(plan):
         return []
     return delete_runs(plan, purge=purge, tracking_uri=tracking_uri)
+
+
+def predict(
+    run_ref: str | Path,
+    data: str | Path,
+    out: str | Path | None = None,
+    *,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> PredictResult:
+    """Predict new data with a finished run's model, preprocessed exactly as in training.
+
+    Args:
+        run_ref: run directory, run name, MLflow run id or name (a run only in MLflow is downloaded).
+        data: a file or folder of the run's source type (CSV, Parquet, image folder, npz, text
+            table, text pairs); the target may be absent.
+        out: the predictions file (.csv or .parquet); ``<data>.predictions.parquet`` beside
+            the data when None.
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+        on_start: called with the number of examples once the data is read.
+        on_progress: called with the examples done so far.
+
+    Returns:
+        A :class:`~dlkit.runs.inference.PredictResult`.
+    """
+    from dlkit.runs.inference import predict_run
+
+    run = resolve_run(run_ref, runs_dir, tracking_uri)
+    return predict_run(run, data, out, on_start=on_start, on_progress=on_progress)
+
+
+def evaluate(
+    run_ref: str | Path,
+    data: str | Path,
+    *,
+    out: str | Path | None = None,
+    diagnose: bool = False,
+    errors: bool = False,
+    track: bool = True,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> EvaluateResult:
+    """A finished run's metrics on new labelled data (the names of its own metrics per set).
+
+    Args:
+        run_ref: run directory, run name, MLflow run id or name.
+        data: labelled data of the run's source type.
+        out: also keep the predictions file (.csv or .parquet).
+        diagnose: the new set's error against the run's train, train-dev and dev errors.
+        errors: write the error-analysis sheet of the new set.
+        track: record the metrics in an MLflow run nested under the run's (a tracked run only).
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+        on_start: called with the number of examples once the data is read.
+        on_progress: called with the examples done so far.
+
+    Returns:
+        A :class:`~dlkit.runs.inference.EvaluateResult`.
+    """
+    from dlkit.runs.inference import evaluate_run
+
+    run = resolve_run(run_ref, runs_dir, tracking_uri)
+    return evaluate_run(
+        run,
+        data,
+        out=out,
+        diagnose=diagnose,
+        errors=errors,
+        track=track,
+        on_start=on_start,
+        on_progress=on_progress,
+    )

@@ -20,6 +20,7 @@ from dlkit.cli.diagnose import diagnose
 from dlkit.cli.gradcheck import gradcheck
 from dlkit.cli.lr_find import lr_find
 from dlkit.cli.models import models_app
+from dlkit.cli.predict import evaluate, predict
 from dlkit.cli.report import report
 from dlkit.cli.runs import runs_app
 from dlkit.cli.split import split
@@ -218,6 +219,8 @@ app.command("analyze-errors")(analyze_errors)
 app.command("gradcheck")(gradcheck)
 app.command("lr-find")(lr_find)
 app.command("report")(report)
+app.command("predict")(predict)
+app.command("evaluate")(evaluate)
 
 
 @recipe_app.command("validate")

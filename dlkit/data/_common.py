@@ -215,6 +215,24 @@ def encode_target(
     return remap[codes], task, classes
 
 
+def no_labels(
+    task: Task | None, n: int, where: str, classes: list[Any] | None
+) -> tuple[np.ndarray, Task, list[object]]:
+    """Placeholder labels for ``n`` unlabelled examples of a trained model's task (zeros:
+    scoring them runs, and what it says about truth is dropped, see ``Task.without_truth``).
+
+    Raises:
+        DataError: the task or, for a classification, the classes are unknown.
+    """
+    if task is None or (task != "regression" and not classes):
+        raise DataError(f"{where}: no labels, and no trained task and classes to predict for")
+    if task == "multitask":
+        return np.zeros((n, len(classes or [])), dtype=np.float32), task, list(classes or [])
+    if task == "regression":
+        return np.zeros(n, dtype=np.float32), task, []
+    return np.zeros(n, dtype=np.int64), task, list(classes or [])
+
+
 _TRUE = {"1", "1.0", "true", "yes"}
 _FALSE = {"0", "0.0", "false", "no"}
 

@@ -13,8 +13,8 @@ from pydantic import Field
 
 from dlkit._naming import did_you_mean
 from dlkit._spec import Spec
-from dlkit.data._common import encode_target, hash_file, plain, require_file, resolve, row_hashes
-from dlkit.data.dataset import Dataset, Kind, Task
+from dlkit.data._common import encode_target, hash_file, no_labels, plain, require_file, resolve, row_hashes
+from dlkit.data.dataset import Dataset, Kind, Labels, Task
 from dlkit.errors import DataError
 
 _KIND_BY_NDIM: dict[int, Kind] = {2: "tabular", 3: "sequence", 4: "image"}
@@ -71,8 +71,18 @@ def _array(arrays: np.lib.npyio.NpzFile, name: str, path: Path, role: str) -> np
         raise DataError(f"{path}: array '{name}' cannot be read without pickle ({exc})") from None
 
 
-def load_npz(spec: NpzSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()) -> Dataset:
-    """Load ``x``, ``y`` (and ids, split columns) from an ``.npz`` file; never unpickles."""
+def load_npz(
+    spec: NpzSource,
+    task: Task | None,
+    base_dir: Path,
+    columns: Sequence[str] = (),
+    *,
+    labels: Labels = "train",
+) -> Dataset:
+    """Load ``x``, ``y`` (and ids, split columns) from an ``.npz`` file; never unpickles.
+
+    With ``labels="optional"`` an archive without the label array loads unlabelled.
+    """
     path = resolve(spec.path, base_dir)
     require_file(path)
     if not zipfile.is_zipfile(path):  # np.load would take any other bytes for pickled data
@@ -88,7 +98,8 @@ def load_npz(spec: NpzSource, task: Task | None, base_dir: Path, columns: Sequen
         raise DataError(f"{path}: expected an .npz archive of named arrays (got a single .npy array)")
     with arrays:
         x = _array(arrays, spec.x, path, "input")
-        y_raw = _array(arrays, spec.y, path, "label")
+        labelled = labels != "optional" or spec.y in arrays.files
+        y_raw = _array(arrays, spec.y, path, "label") if labelled else np.zeros(len(x))
         ids = _array(arrays, spec.ids, path, "id") if spec.ids else np.arange(len(x))
         extra = {c: _array(arrays, c, path, "split") for c in columns}
     n = len(x)
@@ -114,6 +125,8 @@ def load_npz(spec: NpzSource, task: Task | None, base_dir: Path, columns: Sequen
             f"first at row {int(np.flatnonzero(bad)[0])}"
         )
     per_step = y_raw.ndim == 2 or task == "sequence_labeling"  # labels (n, timesteps)
+    if not labelled and per_step:  # every step of every sequence predicted
+        y_raw = np.full(x.shape[:2], (spec.classes or [0])[0])
     per_example = {**({} if per_step else {spec.y: y_raw}), **({spec.ids: ids} if spec.ids else {}), **extra}
     for name, a in per_example.items():
         if a.shape != (n,):
@@ -128,6 +141,8 @@ def load_npz(spec: NpzSource, task: Task | None, base_dir: Path, columns: Sequen
         from dlkit.data.sequence_labels import encode_step_labels
 
         y, found, classes = encode_step_labels(y_raw, x.shape, task, spec, path)
+    elif not labelled:
+        y, found, classes = no_labels(task, n, f"{path}: array '{spec.y}'", spec.classes)
     else:
         y, found, classes = encode_target(pd.Series(y_raw), task, f"{path}: array '{spec.y}'", spec.classes)
     return Dataset(
@@ -141,4 +156,5 @@ def load_npz(spec: NpzSource, task: Task | None, base_dir: Path, columns: Sequen
         description=str(path),
         metadata=pd.DataFrame(extra),
         input_hashes=row_hashes(x),
+        labelled=labelled,
     )

@@ -10,6 +10,8 @@ import pandas as pd
 
 Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"]
 Kind = Literal["tabular", "image", "sequence", "text"]
+# how a source reads labels: for training, required on new data (evaluate), optional (predict)
+Labels = Literal["train", "required", "optional"]
 
 # how each task's targets are held in ``y``: one class index per example (``categorical``), one
 # real value (``continuous``), or several labels, tokens or steps (``structured``); the task
@@ -52,6 +54,8 @@ class Dataset:
         vocabulary: the text vocabulary adapted on train (index = token id), after ``prepare``.
         stream: inputs are not held in memory but read through ``tf.data`` batch by batch.
         options: source settings later stages need (image size, text vectorisation).
+        labelled: ``y`` holds real labels; False for new data read without them (``dlkit
+            predict``): ``y`` is then a placeholder of the right shape.
     """
 
     x: np.ndarray
@@ -70,6 +74,7 @@ class Dataset:
     vocabulary: list[str] = field(default_factory=list)
     stream: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    labelled: bool = True
 
     @property
     def n_examples(self) -> int:
@@ -112,6 +117,19 @@ class Dataset:
             from dlkit.data.text import vectorize
 
             self.x, self.vocabulary = vectorize(self.texts, train, self.options)
+
+    def use_vocabulary(self, vocabulary: list[str], target_vocabulary: list[str] | None = None) -> None:
+        """Token ids from a stored vocabulary (a trained run's, adapted on its train set), where
+        :meth:`prepare` would adapt one: new data never shapes the vocabulary.
+
+        Args:
+            vocabulary: tokens, index = token id.
+            target_vocabulary: the output side's (text pairs only).
+        """
+        if self.kind == "text" and self.texts is not None:
+            from dlkit.data.text import vectorize
+
+            self.x, self.vocabulary = vectorize(self.texts, None, self.options, vocabulary)
 
     def labels(self, y: np.ndarray) -> np.ndarray:
         """Original label values for encoded class indices (identity for other targets)."""

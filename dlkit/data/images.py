@@ -19,8 +19,8 @@ import pandas as pd
 from pydantic import Field
 
 from dlkit._spec import Pixels, Spec
-from dlkit.data._common import encode_target, hash_bytes64, resolve
-from dlkit.data.dataset import Dataset, Task
+from dlkit.data._common import encode_target, hash_bytes64, no_labels, resolve
+from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.errors import DataError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -46,15 +46,55 @@ class ImageFolderSource(Spec):
     )
 
 
-def list_images(spec: ImageFolderSource, root: Path) -> tuple[list[Path], list[str], list[str]]:
+def _check_image(p: Path) -> None:
+    if p.suffix.lower() not in EXTENSIONS:
+        raise DataError(
+            f"{p}: not a PNG or JPEG image (expected {', '.join(EXTENSIONS)})",
+            hint="remove it, or move it out of the image folder",
+        )
+
+
+def _members(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def list_images(
+    spec: ImageFolderSource, root: Path, labels: Labels = "train"
+) -> tuple[list[Path], list[str] | None, list[str]]:
     """Image files, their labels and the class names, in a stable order.
 
+    Args:
+        spec: the source (``classes``: the class sub-folders and their order).
+        root: the folder.
+        labels: ``train``: every class has a sub-folder of images; ``required`` (new data for a
+            trained model): each sub-folder is one of ``spec.classes``, some may be absent;
+            ``optional``: also a folder of images without class sub-folders (no labels: None).
+
     Raises:
-        DataError: a missing folder, a stray file, an empty class or a file that is not an image.
+        DataError: a missing folder, a stray file, an empty class, a sub-folder that is no
+            class, or a file that is not an image.
     """
     if not root.is_dir():
         raise DataError(f"{root}: folder not found" if not root.exists() else f"{root}: not a folder")
     entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+    if labels == "optional" and (not entries or any(not p.is_dir() for p in entries)):
+        unlabelled = _members(root)  # images without class sub-folders
+        if not unlabelled:
+            raise DataError(f"{root}: no images")
+        for p in unlabelled:
+            _check_image(p)
+        return unlabelled, None, list(spec.classes or [])
+    if labels != "train":
+        known = list(spec.classes or [])
+        for p in entries:
+            if p.is_dir() and p.name not in known:
+                raise DataError(
+                    f"{p}: class '{p.name}' was never seen in training (classes: {', '.join(known)})",
+                    hint="remove or rename the sub-folder; the model predicts only the classes it learned",
+                )
+        spec = spec.model_copy(update={"classes": [c for c in known if (root / c).is_dir()]})
+        if not spec.classes:
+            raise DataError(f"{root}: no class sub-folders (expected some of: {', '.join(known)})")
     for p in entries:
         if not p.is_dir():
             raise DataError(
@@ -66,35 +106,42 @@ def list_images(spec: ImageFolderSource, root: Path) -> tuple[list[Path], list[s
     for c in classes:
         if c not in found:
             raise DataError(f"{root}: no sub-folder for class '{c}' (found: {', '.join(found) or 'none'})")
-    if len(classes) < 2:
+    if len(classes) < 2 and labels == "train":
         raise DataError(f"{root}: classification needs at least 2 class sub-folders (got {classes!r})")
     files: list[Path] = []
-    labels: list[str] = []
+    found_labels: list[str] = []
     for c in classes:
-        members = sorted(p for p in (root / c).rglob("*") if p.is_file() and not p.name.startswith("."))
+        members = _members(root / c)
         if not members:
             raise DataError(f"{root / c}: no images in class '{c}'")
         for p in members:
-            if p.suffix.lower() not in EXTENSIONS:
-                raise DataError(
-                    f"{p}: not a PNG or JPEG image (expected {', '.join(EXTENSIONS)})",
-                    hint="remove it, or move it out of the image folder",
-                )
+            _check_image(p)
         files += members
-        labels += [c] * len(members)
-    return files, labels, classes
+        found_labels += [c] * len(members)
+    return files, found_labels, classes
 
 
 def load_images(
-    spec: ImageFolderSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()
+    spec: ImageFolderSource,
+    task: Task | None,
+    base_dir: Path,
+    columns: Sequence[str] = (),
+    *,
+    labels: Labels = "train",
 ) -> Dataset:
-    """Load (or index, when streamed) a folder of class sub-folders of images."""
+    """Load (or index, when streamed) a folder of class sub-folders of images.
+
+    New data for a trained model (``labels`` ``required`` or ``optional``) is labelled by the
+    trained classes (``spec.classes``); see :func:`list_images`.
+    """
     root = resolve(spec.path, base_dir)
     if columns:
         raise DataError(f"{root}: image folders have no column '{columns[0]}' (only class and file)")
     if task == "regression":
         raise DataError(f"{root}: an image folder gives class labels; task regression needs a table or npz")
-    files, labels, classes = list_images(spec, root)
+    files, found, classes = list_images(spec, root, labels)
+    if labels != "train":
+        classes = list(spec.classes or [])
     height, width = spec.image_size
     channels = 3 if spec.color_mode == "rgb" else 1
     stream = spec.stream
@@ -116,9 +163,11 @@ def load_images(
         whole.update(hashlib.sha256(data).digest())
         if not stream:
             x[i] = decode(data, path, spec.image_size, spec.color_mode)
-    y, task, class_list = encode_target(
-        pd.Series(labels), "multiclass" if len(classes) > 2 else task, f"{root}", list(classes)
-    )
+    task = "multiclass" if len(classes) > 2 else task
+    if found is None:
+        y, task, class_list = no_labels(task, len(files), f"{root}", classes)
+    else:
+        y, task, class_list = encode_target(pd.Series(found), task, f"{root}", list(classes))
     return Dataset(
         x=x,
         y=y,
@@ -136,6 +185,7 @@ def load_images(
             "image_size": [height, width],
             "channels": channels,
         },
+        labelled=found is not None,
     )
 
 

@@ -27,6 +27,7 @@ from dlkit.data._common import (
     first_not_number,
     hash_arrays,
     hash_file,
+    no_labels,
     plain,
     read_error,
     require_columns,
@@ -34,7 +35,7 @@ from dlkit.data._common import (
     resolve,
     row_hashes,
 )
-from dlkit.data.dataset import Dataset, Task
+from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.errors import DataError, RecipeError
 
 SOURCES: Registry[Spec] = Registry("data source")
@@ -242,12 +243,18 @@ def _check_finite(
 
 
 def load_table(
-    spec: CsvSource | ParquetSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()
+    spec: CsvSource | ParquetSource,
+    task: Task | None,
+    base_dir: Path,
+    columns: Sequence[str] = (),
+    *,
+    labels: Labels = "train",
 ) -> Dataset:
     """Load a CSV or Parquet table: features, target, optional ids and metadata.
 
     Streamed (``spec.stream``, or a file over 1 GiB), only targets, ids, metadata and one hash
     per row are kept; the features are read again through ``tf.data`` when needed.
+    With ``labels="optional"`` a table without the target column(s) loads unlabelled.
     """
     path = resolve(spec.path, base_dir)
     require_file(path)
@@ -255,19 +262,25 @@ def load_table(
     targets = _targets(spec, task, path)
     keep = list(dict.fromkeys([*spec.metadata, *(c for c in columns if c not in targets)]))
     header = _header(spec, path)
-    features = _columns(spec, header, path, keep)
+    labelled = labels != "optional" or all(t in header for t in targets)
+    features = _columns(spec, header, path, keep, labelled)
     # sha256 releases the GIL: hash the file on a second thread while the parser reads it
     with ThreadPoolExecutor(max_workers=1) as hashing:
         content_hash = hashing.submit(hash_file, path)
         try:
-            parts = _read_rows(spec, path, stream, features, keep, floats=isinstance(spec, CsvSource))
+            parts = _read_rows(
+                spec, path, stream, features, keep, floats=isinstance(spec, CsvSource), labelled=labelled
+            )
         except _NotFloat:  # some feature holds text: read as is, to say which column and value
-            parts = _read_rows(spec, path, stream, features, keep, floats=False)
+            parts = _read_rows(spec, path, stream, features, keep, floats=False, labelled=labelled)
     x, hashes, target, kept, all_ids = parts
     n = len(hashes)
     if n == 0:
         raise DataError(f"{path}: no rows")
-    if isinstance(spec.target, list):
+    if not labelled:
+        known = list(spec.target) if isinstance(spec.target, list) else spec.classes
+        y, task, classes = no_labels(task, n, f"{path}: target column '{spec.target}'", known)
+    elif isinstance(spec.target, list):
         y, task, classes = _encode_multitask(spec, target, path)
     else:
         where = f"{path}: target column '{spec.target}'"
@@ -298,6 +311,7 @@ def load_table(
         input_hashes=hashes,
         stream=stream,
         options=options,
+        labelled=labelled,
     )
 
 
@@ -309,6 +323,7 @@ def _read_rows(
     keep: list[str],
     *,
     floats: bool,
+    labelled: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.DataFrame, np.ndarray]:
     """Features (none when streaming), row hashes, target, kept columns and ids, chunk by chunk."""
     xs: list[np.ndarray] = []
@@ -327,7 +342,7 @@ def _read_rows(
         hashes.append(row_hashes(block))
         if not stream:
             xs.append(block)
-        targets.append(chunk[spec.target])
+        targets.append(chunk[spec.target] if labelled else pd.Series(np.zeros(len(chunk))))
         kept.append(chunk[keep])
         ids.append(
             chunk[spec.id_column].to_numpy() if spec.id_column else np.arange(offset, offset + len(chunk))
@@ -376,9 +391,12 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _columns(spec: CsvSource | ParquetSource, header: list[str], path: Path, keep: list[str]) -> list[str]:
-    """The feature columns, after checking every named column exists."""
-    require_columns(header, path, "target", _targets(spec, None, path))
+def _columns(
+    spec: CsvSource | ParquetSource, header: list[str], path: Path, keep: list[str], labelled: bool = True
+) -> list[str]:
+    """The feature columns, after checking every named column exists (the target too when ``labelled``)."""
+    if labelled:
+        require_columns(header, path, "target", _targets(spec, None, path))
     if spec.id_column:
         require_columns(header, path, "id", [spec.id_column])
     require_columns(header, path, "metadata", spec.metadata)
@@ -469,7 +487,9 @@ def _register_more() -> None:
 _register_more()
 
 
-def load_source(spec: Spec, task: Task | None, base_dir: Path, columns: Sequence[str] = ()) -> Dataset:
+def load_source(
+    spec: Spec, task: Task | None, base_dir: Path, columns: Sequence[str] = (), *, labels: Labels = "train"
+) -> Dataset:
     """Load the dataset a source spec names (relative paths from ``base_dir``).
 
     Args:
@@ -477,5 +497,11 @@ def load_source(spec: Spec, task: Task | None, base_dir: Path, columns: Sequence
         task: the recipe's ``data.task`` (inferred when None).
         base_dir: folder relative paths are taken from.
         columns: extra columns the split needs (group, time, source); kept as metadata.
+        labels: ``train`` (the data a model trains on), ``required`` (new labelled data for a
+            trained model: labels checked against ``spec.classes``, a class may have no
+            example) or ``optional`` (new data whose labels may be absent: the dataset is then
+            ``labelled=False`` with placeholder labels).
     """
-    return SOURCES.build(spec, task, base_dir, columns=tuple(columns))
+    if labels == "train":  # loaders that never read data for a trained model need not know
+        return SOURCES.build(spec, task, base_dir, columns=tuple(columns))
+    return SOURCES.build(spec, task, base_dir, columns=tuple(columns), labels=labels)

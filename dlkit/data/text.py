@@ -19,6 +19,7 @@ from dlkit._spec import Spec
 from dlkit.data._common import (
     encode_target,
     hash_file,
+    no_labels,
     plain,
     read_error,
     require_columns,
@@ -26,7 +27,7 @@ from dlkit.data._common import (
     resolve,
     text_hashes,
 )
-from dlkit.data.dataset import Dataset, Task
+from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.errors import DataError
 
 
@@ -74,12 +75,24 @@ def read_text_table(path: Path, sep: str | None, what: str, dtype: type | None =
     return df
 
 
-def load_text(spec: TextSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()) -> Dataset:
-    """Read the strings and labels; token ids come later, from train's vocabulary."""
+def load_text(
+    spec: TextSource,
+    task: Task | None,
+    base_dir: Path,
+    columns: Sequence[str] = (),
+    *,
+    labels: Labels = "train",
+) -> Dataset:
+    """Read the strings and labels; token ids come later, from train's vocabulary.
+
+    With ``labels="optional"`` a table without the target column loads unlabelled.
+    """
     path = resolve(spec.path, base_dir)
     df = read_text_table(path, spec.sep, "text table")
     require_columns(df.columns, path, "text", [spec.text])
-    require_columns(df.columns, path, "target", [spec.target])
+    labelled = labels != "optional" or spec.target in df.columns
+    if labelled:
+        require_columns(df.columns, path, "target", [spec.target])
     if spec.id_column:
         require_columns(df.columns, path, "id", [spec.id_column])
     keep = list(dict.fromkeys([*spec.metadata, *columns]))
@@ -91,9 +104,11 @@ def load_text(spec: TextSource, task: Task | None, base_dir: Path, columns: Sequ
             f"{path}: text column '{spec.text}' has {int(missing.sum())} missing value(s), "
             f"first at row {int(np.flatnonzero(missing)[0])}"
         )
-    y, task, classes = encode_target(
-        df[spec.target], task, f"{path}: target column '{spec.target}'", spec.classes
-    )
+    where = f"{path}: target column '{spec.target}'"
+    if labelled:
+        y, task, classes = encode_target(df[spec.target], task, where, spec.classes)
+    else:
+        y, task, classes = no_labels(task, len(df), where, spec.classes)
     ids = df[spec.id_column].to_numpy() if spec.id_column else np.arange(len(df))
     if spec.id_column:
         dup = pd.Series(ids).duplicated().to_numpy()
@@ -120,11 +135,20 @@ def load_text(spec: TextSource, task: Task | None, base_dir: Path, columns: Sequ
             "output_sequence_length": spec.output_sequence_length,
             "input_shape": [spec.output_sequence_length],
         },
+        labelled=labelled,
     )
 
 
-def vectorize(texts: np.ndarray, train: np.ndarray, options: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
+def vectorize(
+    texts: np.ndarray, train: np.ndarray | None, options: dict[str, Any], vocabulary: list[str] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Token ids `(n, output_sequence_length)` int32 for every text, vocabulary from ``train`` only.
+
+    Args:
+        texts: every example's string `(n,)`.
+        train: the examples the vocabulary is adapted on (None with ``vocabulary``).
+        options: the source's vectorisation settings.
+        vocabulary: a vocabulary adapted before (a trained run's): used as is, never adapted.
 
     Returns:
         The token ids and the vocabulary (index = token id: '' padding, '[UNK]', then by frequency).
@@ -138,7 +162,10 @@ def vectorize(texts: np.ndarray, train: np.ndarray, options: dict[str, Any]) -> 
         max_tokens=int(options["max_tokens"]),
         output_mode="int",
         output_sequence_length=int(options["output_sequence_length"]),
+        vocabulary=vocabulary,
     )
-    layer.adapt(np.asarray(texts[train], dtype=str))
+    if vocabulary is None:
+        assert train is not None
+        layer.adapt(np.asarray(texts[train], dtype=str))
     ids = np.asarray(layer(np.asarray(texts, dtype=str)), dtype=np.int32)
     return ids, [str(t) for t in layer.get_vocabulary()]

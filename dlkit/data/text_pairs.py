@@ -25,7 +25,7 @@ from pydantic import Field
 
 from dlkit._spec import Spec
 from dlkit.data._common import hash_file, plain, require_columns, resolve, text_hashes
-from dlkit.data.dataset import Dataset, Task
+from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.data.text import read_text_table
 from dlkit.errors import DataError, RecipeError
 
@@ -99,6 +99,14 @@ class PairDataset(Dataset):
             self.target_tokens, self.target_vocabulary, int(self.options["max_output_length"])
         )
 
+    def use_vocabulary(self, vocabulary: list[str], target_vocabulary: list[str] | None = None) -> None:
+        self.vocabulary = list(vocabulary)
+        self.target_vocabulary = list(target_vocabulary or [])
+        self.x = _ids(self.source_tokens, self.vocabulary, int(self.options["max_input_length"]))
+        self.targets = _ids(
+            self.target_tokens, self.target_vocabulary, int(self.options["max_output_length"])
+        )
+
 
 def _vocabulary(sequences: list[list[str]], specials: list[str], limit: int | None) -> list[str]:
     counts = Counter(token for seq in sequences for token in seq)
@@ -129,14 +137,25 @@ def _strings(df: pd.DataFrame, column: str, role: str, path: Path) -> np.ndarray
 
 
 def load_text_pairs(
-    spec: TextPairsSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()
+    spec: TextPairsSource,
+    task: Task | None,
+    base_dir: Path,
+    columns: Sequence[str] = (),
+    *,
+    labels: Labels = "train",
 ) -> PairDataset:
-    """Read the pairs and tokenise them; ids come later, from train's vocabularies."""
+    """Read the pairs and tokenise them; ids come later, from train's vocabularies.
+
+    With ``labels="optional"`` a table without the output column loads unlabelled (empty outputs).
+    """
     path = resolve(spec.path, base_dir)
     if task not in (None, "seq2seq"):
         raise RecipeError(f"{path}: data.task: a text_pairs source is seq2seq (got {task})")
     df = read_text_table(path, spec.sep, "text pairs table", dtype=str)
     require_columns(df.columns, path, "input", [spec.input])
+    labelled = labels != "optional" or spec.output in df.columns
+    if not labelled:
+        df[spec.output] = ""
     require_columns(df.columns, path, "output", [spec.output])
     if spec.id_column:
         require_columns(df.columns, path, "id", [spec.id_column])
@@ -146,13 +165,13 @@ def load_text_pairs(
     outputs = _strings(df, spec.output, "output", path)
     source_tokens = [tokenize(t, spec.level) for t in inputs]
     target_tokens = [tokenize(t, spec.level) for t in outputs]
-    for role, tokens in (("input", source_tokens), ("output", target_tokens)):
+    for role, tokens in (("input", source_tokens), ("output", target_tokens) if labelled else ("", [])):
         empty = [i for i, seq in enumerate(tokens) if not seq]
         if empty:
             raise DataError(
                 f"{path}: {role} column has an empty text at row {empty[0]} (expected at least one token)"
             )
-    longest_out = max(len(t) for t in target_tokens)
+    longest_out = max(len(t) for t in target_tokens) or 1
     if spec.max_output_length is not None and longest_out > spec.max_output_length:
         row = next(i for i, t in enumerate(target_tokens) if len(t) > spec.max_output_length)
         raise DataError(
@@ -192,4 +211,5 @@ def load_text_pairs(
         level=spec.level,
         source_tokens=source_tokens,
         target_tokens=target_tokens,
+        labelled=labelled,
     )

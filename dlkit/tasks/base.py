@@ -64,6 +64,8 @@ class Task:
     reports: tuple[str, ...] = REPORTS
     streams: bool = False
     augments: bool = True
+    # prediction columns read from the labels (dropped when predicting unlabelled data)
+    truth_columns: tuple[str, ...] = ("y_true", "correct", "loss")
 
     @property
     def labels(self) -> str:
@@ -131,6 +133,10 @@ class Task:
     def score(self, outputs: np.ndarray, y: np.ndarray, data: Dataset) -> Scored:
         """Per-example columns and the set's metrics from the model's outputs (pure NumPy)."""
         raise NotImplementedError
+
+    def without_truth(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A predictions frame of unlabelled examples: the columns that compare with a label dropped."""
+        return frame.drop(columns=[c for c in self.truth_columns if c in frame.columns])
 
     # -- the reports -------------------------------------------------------------------------
 

@@ -24,6 +24,11 @@ class Multitask(Task):
     name = "multitask"
     summary = "several 0/1 targets, labels may be missing: one sigmoid per task, masked loss"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
+    truth_columns = ("labels", "correct", "loss")
+
+    def without_truth(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = super().without_truth(frame)
+        return frame.drop(columns=[c for c in frame.columns if str(c).startswith("y_true_")])
 
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head

@@ -57,6 +57,7 @@ class Seq2Seq(Task):
     error_metric = "exact_match"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False
+    truth_columns = ("y_true", "correct", "token_accuracy", "length")
 
     def check(self, recipe: Recipe, data: Dataset) -> None:
         from dlkit.data.text_pairs import END, START

@@ -38,6 +38,7 @@ class SequenceLabeling(Task):
     error_metric = "exact_match"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False
+    truth_columns = ("y_true", "correct", "step_accuracy", "length")
 
     def check(self, recipe: Recipe, data: Dataset) -> None:
         model_type = getattr(recipe.model, "type", "?")

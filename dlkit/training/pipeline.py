@@ -240,13 +240,50 @@ def fit_model(
 
 
 def write_predictions(path: Path, frame: pd.DataFrame, data: Dataset, indices: np.ndarray) -> None:
-    """The one predictions writer: id first, the task's columns, then the metadata columns."""
+    """The one predictions writer: id first, the task's columns, then the metadata columns.
+
+    Parquet, or CSV for a ``.csv`` path; unlabelled data (``data.labelled`` False) without the
+    columns that compare with a label.
+    """
+    if not data.labelled:
+        frame = task_for(data.task).without_truth(frame)
     frame = frame.reset_index(drop=True)
     frame.insert(0, "id", data.ids[indices])
     for col in data.metadata.columns:
         frame[str(col)] = data.metadata[col].to_numpy()[indices]
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path, index=False)
+    if path.suffix.lower() == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+def predict_set(
+    model: keras.Model,
+    recipe: Recipe,
+    data: Dataset,
+    indices: np.ndarray,
+    path: Path,
+    on_progress: Callable[[int], None] | None = None,
+) -> dict[str, float]:
+    """Predict one set in inference mode, write its predictions file, return its metrics.
+
+    A streamed source is predicted and written chunk by chunk (its tasks score per example),
+    ``on_progress`` called with the examples done after each chunk.
+    """
+    from dlkit.training.streamed_predictions import write_streamed_predictions
+
+    task = task_for(data.task)
+    if data.stream and task.streams:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_streamed_predictions(
+            model, data, indices, path, recipe.train.batch_size, on_progress=on_progress
+        )
+    scored = task.predict(model, data, indices, recipe)
+    write_predictions(path, scored.frame, data, indices)
+    if on_progress is not None:
+        on_progress(len(indices))
+    return scored.metrics
 
 
 def predict_sets(
@@ -260,21 +297,10 @@ def predict_sets(
 
     A streamed source is predicted and written chunk by chunk (its tasks score per example).
     """
-    from dlkit.training.streamed_predictions import write_streamed_predictions
-
-    task = task_for(data.task)
-    metrics: dict[str, dict[str, float]] = {}
-    for name in parts.present():
-        idx = parts.indices(name)
-        path = predictions_path(name)
-        if data.stream and task.streams:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            metrics[name] = write_streamed_predictions(model, data, idx, path, recipe.train.batch_size)
-            continue
-        scored = task.predict(model, data, idx, recipe)
-        write_predictions(path, scored.frame, data, idx)
-        metrics[name] = scored.metrics
-    return metrics
+    return {
+        name: predict_set(model, recipe, data, parts.indices(name), predictions_path(name))
+        for name in parts.present()
+    }
 
 
 def describe_options(model: keras.Model, runtime: Runtime) -> dict[str, Any]:

@@ -7,6 +7,7 @@ frame is appended to the Parquet file one chunk at a time, so neither is held wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,13 @@ class _Totals:
 
 
 def write_streamed_predictions(
-    model: keras.Model, data: Dataset, indices: np.ndarray, path: Path, batch_size: int
+    model: keras.Model,
+    data: Dataset,
+    indices: np.ndarray,
+    path: Path,
+    batch_size: int,
+    *,
+    on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, float]:
     """Predict the examples at ``indices`` in inference mode, batch by batch, into ``path``.
 
@@ -62,8 +69,9 @@ def write_streamed_predictions(
         model: the trained model.
         data: a streamed dataset (``data.stream``).
         indices: the set's example indices (sorted, as :meth:`SplitResult.indices` gives them).
-        path: the predictions Parquet file (``predictions/<set>.parquet``).
+        path: the predictions file (``predictions/<set>.parquet``; CSV for a ``.csv`` path).
         batch_size: examples per batch read and predicted (the training batch size: what fits).
+        on_progress: called with the number of examples written after each chunk.
 
     Returns:
         The set's metrics, as the task's ``score`` computes them on the whole set.
@@ -79,6 +87,7 @@ def write_streamed_predictions(
     writer: pq.ParquetWriter | None = None
     outputs: list[np.ndarray] = []
     done = 0
+    csv = path.suffix.lower() == ".csv"
 
     def flush() -> None:
         nonlocal writer, done
@@ -88,14 +97,20 @@ def write_streamed_predictions(
         for col in data.metadata.columns:
             frame[str(col)] = data.metadata[col].to_numpy()[chunk]
         totals.add(frame)
-        if writer is None:
+        if not data.labelled:
+            frame = task.without_truth(frame)
+        if csv:
+            frame.to_csv(path, mode="a" if done else "w", header=not done, index=False)
+        elif writer is None:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
         else:
-            table = pa.Table.from_pandas(frame, schema=writer.schema, preserve_index=False)
-        writer.write_table(table)
+            writer.write_table(pa.Table.from_pandas(frame, schema=writer.schema, preserve_index=False))
         done += len(chunk)
         outputs.clear()
+        if on_progress is not None:
+            on_progress(done)
 
     try:
         for x, _ in make_stream(data, indices, batch_size):

@@ -83,6 +83,8 @@ def record_run_info(run: RunDir, recipe: Recipe, outcome: SplitOutcome, **info: 
             "input_shape": list(data.input_shape),
             "feature_names": data.feature_names,
             "metadata_columns": [str(c) for c in data.metadata.columns],
+            # how new data is read for predict / evaluate (e.g. a text pair's lengths)
+            "source_options": {k: v for k, v in data.options.items() if k != "path"},
             "optimize": recipe.metrics.optimize or task_for(data.task).default_metric,
             "human_error": recipe.targets.human_error,
             "split_sizes": outcome.split.sizes(),
