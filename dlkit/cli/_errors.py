@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -46,6 +47,27 @@ def print_error(exc: DlkitError, console: Console | None = None) -> None:
         console.print(Text(f"... and {len(lines) - MAX_ERROR_LINES} more", style="red"))
     if exc.hint:
         console.print(_labelled("hint:", "dim", exc.hint))
+
+
+def show_path(path: Path) -> str:
+    """``path`` as a person in the working directory types it: relative when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def print_stopped(what: str, resume_command: str | None, *, terminated: bool = False) -> int:
+    """Say that Ctrl-C (or SIGTERM) stopped ``what`` and how to continue it.
+
+    Returns:
+        The exit code: 130 for Ctrl-C, 143 (128 + SIGTERM) for SIGTERM.
+    """
+    word = "terminated" if terminated else "interrupted"
+    err_console.print(Text.assemble((word, "yellow"), ": ", plain_text(f"{what} stopped, marked KILLED")))
+    if resume_command is not None:
+        err_console.print(Text.assemble("continue it with: ", (plain_text(resume_command), "bold")))
+    return 143 if terminated else 130
 
 
 def report_errors(func: F) -> F:

@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dlkit.tuning.preview import PreviewResult
     from dlkit.tuning.result import TuneEvent, TuneResult
     from dlkit.tuning.space import Dimension, Narrowed
@@ -188,8 +190,12 @@ class LiveTrials:
         self.console = console
         self.limit = limit
         self._live: Any = None
+        self.study: Path | None = None  # the study's folder and name, once it exists
+        self.study_name = ""
 
     def __call__(self, event: TuneEvent) -> None:
+        if event.study is not None:
+            self.study, self.study_name = event.study, event.study_name
         if event.kind == "round_start":
             self.stop()
             self.console.print(f"[bold]Round {event.round}/{event.rounds}[/bold]: " + "; ".join(event.space))

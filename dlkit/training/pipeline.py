@@ -255,16 +255,20 @@ def predict_sets(
     data: Dataset,
     parts: SplitResult,
     predictions_path: Callable[[str], Path],
+    sets: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Predict every set in inference mode, write ``predictions/<set>.parquet``, return the metrics.
 
     A streamed source is predicted and written chunk by chunk (its tasks score per example).
+    ``sets`` limits the sets predicted (a tuning trial never looks at test).
     """
     from dlkit.training.streamed_predictions import write_streamed_predictions
 
     task = task_for(data.task)
     metrics: dict[str, dict[str, float]] = {}
     for name in parts.present():
+        if sets is not None and name not in sets:
+            continue
         idx = parts.indices(name)
         path = predictions_path(name)
         if data.stream and task.streams:
