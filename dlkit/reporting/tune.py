@@ -162,9 +162,9 @@ def trials_table(
             status.get(r.status, r.status),
             "" if r.objective is None else f"{r.objective:.4f}",
             ok,
-            *[_show(r.values[p]) if p in r.values else "-" for p in paths],
+            *[escape(_show(r.values[p])) if p in r.values else "-" for p in paths],
             str(r.epochs or ""),
-            note[:60],
+            escape(note[:60]),
         )
     return table
 
@@ -223,7 +223,7 @@ class LiveTrials:
                 value = "" if r.objective is None else f"{event.objective} {r.objective:.4f}"
                 extra = r.reason if r.status == "FAILED" else "; ".join(r.violations)
                 values = ", ".join(f"{k}={_show(v)}" for k, v in r.values.items())
-                self.console.print(f"trial {r.trial} {r.status.lower()} {value} {extra} ({escape(values)})")
+                self.console.print(escape(f"trial {r.trial} {r.status.lower()} {value} {extra} ({values})"))
 
     def stop(self) -> None:
         if self._live is not None:
@@ -235,7 +235,11 @@ def render_tune_result(console: Console, result: TuneResult, limit: int = 15) ->
     """The ranked trials, the best configuration, and where everything went."""
     console.print(
         trials_table(
-            result.ranked, result.objective, result.direction, limit, f"Study {result.name}: ranked trials"
+            result.ranked,
+            result.objective,
+            result.direction,
+            limit,
+            escape(f"Study {result.name}: ranked trials"),
         )
     )
     failed = sum(r.status == "FAILED" for r in result.ranked)
@@ -256,13 +260,16 @@ def render_tune_result(console: Console, result: TuneResult, limit: int = 15) ->
         best = result.best
         values = ", ".join(f"{k} = {_show(v)}" for k, v in best.values.items())
         console.print(
-            f"[bold green]Best[/bold green]: trial {best.trial}, "
-            f"{result.objective} = {best.objective:.4f} ({values})"
+            "[bold green]Best[/bold green]: "
+            + escape(f"trial {best.trial}, {result.objective} = {best.objective:.4f} ({values})")
         )
         if result.best_recipe is not None:
             console.print(escape(f"Best recipe: {result.best_recipe}  (dlkit train {result.best_recipe})"))
     console.print(
-        f"Study: {result.study_dir}  (trials: {result.table_csv.name}, {result.table_parquet.name}; plots/)"
+        escape(
+            f"Study: {result.study_dir}  "
+            f"(trials: {result.table_csv.name}, {result.table_parquet.name}; plots/)"
+        )
     )
     if result.run_id:
         console.print(

@@ -165,7 +165,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             return run_id
         return runner.store.start_run(
             runner.experiment,
-            name,
+            trial_run_name(runner.info["name"], name),
             {
                 **tags,
                 "dlkit.kind": "trial",
@@ -196,7 +196,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             run,
             recipe,
             runner.data,
-            run_name=name,
+            run_name=trial_run_name(runner.info["name"], name),
             experiment=runner.experiment,
             optimize=runner.metric,
             run_id=run_id,
@@ -284,6 +284,12 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
                 hint="fix the space (see the reason column of trials.csv), then --resume, "
                 "or raise tune.max_failures",
             )
+
+
+def trial_run_name(study_name: str, trial: str) -> str:
+    """A trial's run name, unique in its experiment: ``<study>-r1-t03`` (its folder is ``r1-t03``),
+    as a round's is ``<study>-round-1``."""
+    return f"{study_name}-{trial}"
 
 
 def _serve_oracle(oracle: Any, interrupts: Interrupts, poll_s: float = 0.5) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def test_interrupted_study_resumes_without_duplicates_or_losses(workdir: Path, t
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
-    assert "interrupted: study resumable (study) stopped, marked KILLED" in out
+    assert re.search(r"interrupted: study resumable-study-[\d-]+ \(study\) stopped, marked KILLED", out)
     assert "continue it with: dlkit tune --resume study" in out
     info = json.loads((study / "study.json").read_text())
     assert info["status"] == "KILLED"
