@@ -57,6 +57,12 @@ def show_path(path: Path) -> str:
         return str(path)
 
 
+def named(kind: str, name: str, path: Path) -> str:
+    """``run runs/x`` when the folder is named after it, else ``run x (elsewhere/y)``."""
+    shown = show_path(path)
+    return f"{kind} {shown}" if path.name == name else f"{kind} {name} ({shown})"
+
+
 def print_stopped(what: str, resume_command: str | None, *, terminated: bool = False) -> int:
     """Say that Ctrl-C (or SIGTERM) stopped ``what`` and how to continue it.
 

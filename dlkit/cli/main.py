@@ -88,7 +88,7 @@ def train(
     (128 + SIGTERM, what a shell reports for a process it ended) for SIGTERM.
     """
     from dlkit import api
-    from dlkit.cli._errors import print_stopped, show_path
+    from dlkit.cli._errors import named, print_stopped, show_path
     from dlkit.errors import RecipeError
     from dlkit.reporting.terminal import TrainProgress, render_train_result
     from dlkit.training.lifecycle import Terminated, sigterm_interrupts
@@ -107,7 +107,7 @@ def train(
     except KeyboardInterrupt as stop:
         progress.stop()
         run = progress.run_dir or (Path(resume) if resume and Path(resume).is_dir() else None)
-        what = f"run {run.name} ({show_path(run)})" if run else "the run"
+        what = named("run", run.name, run) if run else "the run"
         resume_cmd = f"dlkit train --resume {shlex.quote(show_path(run))}" if run else None
         raise typer.Exit(print_stopped(what, resume_cmd, terminated=isinstance(stop, Terminated))) from None
     finally:

@@ -80,14 +80,16 @@ def _stopped(live: Any, study: Path | None) -> int:
     """Ctrl-C: name the study and the command that continues it; the exit code (130)."""
     import shlex
 
-    from dlkit.cli._errors import print_stopped, show_path
+    from dlkit.cli._errors import named, print_stopped, show_path
 
     folder = live.study or study
     if folder is None:  # stopped before the study's folder was made: nothing to continue
         return print_stopped("the study", None)
-    name = live.study_name or Path(folder).name
-    shown = show_path(Path(folder))
-    return print_stopped(f"study {name} ({shown})", f"dlkit tune --resume {shlex.quote(shown)}")
+    folder = Path(folder)
+    shown = show_path(folder)
+    return print_stopped(
+        named("study", live.study_name or folder.name, folder), f"dlkit tune --resume {shlex.quote(shown)}"
+    )
 
 
 @tune_app.command(

@@ -80,7 +80,7 @@ def build_model(
         recipe: a validated recipe.
         data: the dataset (task, kind, shapes, classes).
         train: indices of the training examples: the normalisation statistics come from them
-            only (METHODOLOGY §1).
+            only (docs/method.md §1).
         runtime: the runtime whose strategy scope builds the variables; none: the default.
         context: what builders may need beyond the input shape (how to find an earlier run
             for a transfer base); none: the data alone.

@@ -3,7 +3,7 @@
 A dimension's *scale* is where its distribution is uniform: ``x`` for ``uniform`` and linear
 ints, ``log10(x)`` for ``log`` and log ints, ``log10(1 - x)`` for ``one_minus_log``. Sampling,
 grids, the coarse-to-fine box and the preview histograms all work on that scale, so a learning
-rate in [1e-4, 1e-1] gets as many draws in [1e-4, 1e-3] as in [1e-2, 1e-1] (METHODOLOGY §5).
+rate in [1e-4, 1e-1] gets as many draws in [1e-4, 1e-3] as in [1e-2, 1e-1] (docs/method.md §5).
 
 Everything here is pure NumPy except :func:`add_to_hyperparameters` (keras-tuner).
 """

@@ -39,7 +39,7 @@ def test_interrupted_run_is_killed_not_finished(tracking_uri: str, workdir: Path
     info = json.loads((run_dir / "run.json").read_text())
     assert info["status"] == "KILLED"
     # the run and the exact command that continues it
-    assert f"interrupted: run {run_dir.name} (runs/{run_dir.name}) stopped, marked KILLED" in err
+    assert f"interrupted: run runs/{run_dir.name} stopped, marked KILLED" in err
     assert f"continue it with: dlkit train --resume runs/{run_dir.name}" in err
     assert (run_dir / "checkpoints" / "last.keras").is_file()
     from mlflow.tracking import MlflowClient

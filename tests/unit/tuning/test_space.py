@@ -51,7 +51,7 @@ def test_one_minus_log_through_keras_tuner_matches_and_reverse_log_does_not() ->
         values.append(decode_values([beta], hp)[beta.path])
     draws = np.asarray(values)
     assert abs((draws >= 0.99).mean() - 0.5) < 0.03  # sd 0.008
-    # keras-tuner's own reverse_log is another distribution (METHODOLOGY §5): far from a half
+    # keras-tuner's own reverse_log is another distribution (docs/method.md §5): far from a half
     reverse = keras_tuner.HyperParameters()
     reverse.Float("b", 0.9, 0.999, sampling="reverse_log")
     [rev] = reverse.space
