@@ -12,7 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from dlkit import __version__
-from dlkit.cli._console import console
+from dlkit._tf import announce_import
+from dlkit.cli._console import console, loading_status
 from dlkit.cli._errors import report_errors
 from dlkit.cli._options import ReadableHelp, RecipeArg, SetOpt
 from dlkit.cli.analyze_errors import analyze_errors
@@ -59,6 +60,7 @@ def main(
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     # MLflow announces store migrations at INFO (it reads this when imported, later)
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", logging.getLevelName(level))
+    announce_import(loading_status)
 
 
 @app.command()
