@@ -76,6 +76,18 @@ def print_stopped(what: str, resume_command: str | None, *, terminated: bool = F
     return 143 if terminated else 130
 
 
+def print_run_stopped(run_dir: Path | None, resume: str | None, terminated: bool) -> int:
+    """:func:`print_stopped` for ``dlkit train``: the run's folder once it exists (else the folder
+    given to ``--resume``), and ``dlkit train --resume`` on it."""
+    import shlex
+
+    run = run_dir or (Path(resume) if resume and Path(resume).is_dir() else None)
+    if run is None:  # stopped before the run's folder was made: nothing to continue
+        return print_stopped("the run", None, terminated=terminated)
+    command = f"dlkit train --resume {shlex.quote(show_path(run))}"
+    return print_stopped(named("run", run.name, run), command, terminated=terminated)
+
+
 def report_errors(func: F) -> F:
     """Decorate a command: DlkitError -> red lines on stderr, exit 2 (recipe) or 1 (run time)."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -90,7 +89,7 @@ def train(
     (128 + SIGTERM, what a shell reports for a process it ended) for SIGTERM.
     """
     from dlkit import api
-    from dlkit.cli._errors import named, print_stopped, show_path
+    from dlkit.cli._errors import print_run_stopped
     from dlkit.errors import RecipeError
     from dlkit.reporting.terminal import TrainProgress, render_train_result
     from dlkit.training.lifecycle import Terminated, sigterm_interrupts
@@ -108,10 +107,7 @@ def train(
                 result = api.train(spec, track=not no_track, on_start=progress.start, on_epoch=progress.epoch)
     except KeyboardInterrupt as stop:
         progress.stop()
-        run = progress.run_dir or (Path(resume) if resume and Path(resume).is_dir() else None)
-        what = named("run", run.name, run) if run else "the run"
-        resume_cmd = f"dlkit train --resume {shlex.quote(show_path(run))}" if run else None
-        raise typer.Exit(print_stopped(what, resume_cmd, terminated=isinstance(stop, Terminated))) from None
+        raise typer.Exit(print_run_stopped(progress.run_dir, resume, isinstance(stop, Terminated))) from None
     finally:
         progress.stop()
     render_train_result(console, result)

@@ -183,6 +183,16 @@ def narrowing_table(changes: list[Narrowed], round_from: int) -> Table:
     return table
 
 
+def trial_line(r: TrialRecord, objective: str) -> str:
+    """One finished trial in one line: ``trial r1-t0 failed: <reason> (lr=1e+30)``."""
+    values = ", ".join(f"{k}={_show(v)}" for k, v in r.values.items())
+    if r.status != "COMPLETED":
+        return f"trial {r.trial} {r.status.lower()}: {r.reason or 'no reason recorded'} ({values})"
+    broken = f"; breaks {'; '.join(r.violations)}" if r.violations else ""
+    value = "" if r.objective is None else f" {objective} {r.objective:.4f}"
+    return f"trial {r.trial} completed{value}{broken} ({values})"
+
+
 class LiveTrials:
     """A live table of the study's trials while it runs (plain lines when not a terminal)."""
 
@@ -198,7 +208,9 @@ class LiveTrials:
             self.study, self.study_name = event.study, event.study_name
         if event.kind == "round_start":
             self.stop()
-            self.console.print(f"[bold]Round {event.round}/{event.rounds}[/bold]: " + "; ".join(event.space))
+            self.console.print(
+                f"[bold]Round {event.round}/{event.rounds}[/bold]: " + escape("; ".join(event.space))
+            )
             if self.console.is_terminal:
                 from rich.live import Live
 
@@ -210,8 +222,11 @@ class LiveTrials:
             for c in event.changes:
                 if c.at_bound:
                     self.console.print(
-                        f"[yellow]warning:[/yellow] {c.path}: the best trial sits at the {c.at_bound} bound "
-                        f"of {c.old}; the optimum may lie outside: widen the range rather than narrow it"
+                        "[yellow]warning:[/yellow] "
+                        + escape(
+                            f"{c.path}: the best trial sits at the {c.at_bound} bound of {c.old}; "
+                            "the optimum may lie outside: widen the range rather than narrow it"
+                        )
                     )
         elif event.kind == "trial_end" and event.trial is not None:
             records = [r for r in event.records if r.round == event.round]
@@ -219,11 +234,7 @@ class LiveTrials:
                 title = f"Round {event.round}: {len(records)} trials (best {self.limit} shown)"
                 self._live.update(trials_table(records, event.objective, event.direction, self.limit, title))
             else:
-                r = event.trial
-                value = "" if r.objective is None else f"{event.objective} {r.objective:.4f}"
-                extra = r.reason if r.status == "FAILED" else "; ".join(r.violations)
-                values = ", ".join(f"{k}={_show(v)}" for k, v in r.values.items())
-                self.console.print(escape(f"trial {r.trial} {r.status.lower()} {value} {extra} ({values})"))
+                self.console.print(escape(trial_line(event.trial, event.objective)))
 
     def stop(self) -> None:
         if self._live is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras_tuner
+from keras_tuner.src import config as keras_tuner_config
 from keras_tuner.src.engine.base_tuner import BaseTuner
 
 from dlkit import __version__
@@ -62,6 +63,9 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
 
     def __init__(self, runner: StudyRunner, oracle: Any, k: int) -> None:
         self.runner = runner
+        # keras-tuner prints the traceback of every failed trial on stderr (its DEBUG is on by
+        # default); a failed trial is an expected event, recorded with its reason in one line
+        keras_tuner_config.DEBUG = False
         with _quiet_stdout():
             super().__init__(oracle, directory=str(runner.study.rounds_dir), project_name=f"round-{k}")
         oracle.verbose = 0

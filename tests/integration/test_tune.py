@@ -161,6 +161,14 @@ def test_failed_trials_are_recorded_and_the_search_goes_on_up_to_the_budget(
     recipe = write_recipe(workdir, text)
     result = runner.invoke(app, ["tune", str(recipe)])
     assert result.exit_code == 0, result.output
+    # an expected event: one line, no traceback (keras-tuner prints one by default)
+    assert "Traceback" not in result.output and "FailedTrialError" not in result.output
+    assert "train.optimizer.type: choice [sgd]" in result.output  # a value in brackets, as is
+    [line] = [x for x in result.output.splitlines() if x.startswith("trial r1-t0 ")]
+    assert line == (
+        "trial r1-t0 failed: training loss became NaN or infinite in epoch 1 (learning rate 1e+30); "
+        "training stopped (train.optimizer.learning_rate=1e+30, train.optimizer.type=sgd)"
+    )
     table = pd.read_csv(_study(workdir) / "trials.csv")
     failed = table[table["status"] == "FAILED"]
     assert len(table) == 2 and len(failed) == 1
