@@ -34,6 +34,8 @@ def test_interrupted_run_is_killed_not_finished(tracking_uri: str, workdir: Path
         _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+    # while TensorFlow loads: one line on stderr (not a terminal here), none of TensorFlow's notes
+    assert err.splitlines()[0] == "Loading TensorFlow..."
 
     (run_dir,) = (workdir / "runs").iterdir()
     info = json.loads((run_dir / "run.json").read_text())
