@@ -1,4 +1,4 @@
-"""Random search on log scales against a grid, and Hyperband's epoch bill (METHODOLOGY §5).
+"""Random search on log scales against a grid, and Hyperband's epoch bill (docs/method.md §5).
 
 The task: Adam on the bundled digits (an MLP with 32 units, batch 64, 9 epochs, the split
 train 0.6 / dev 0.2 / test 0.2 with seed 0), searched over two hyperparameters:

@@ -4,13 +4,39 @@ TensorFlow's C++ runtime prints notes (oneDNN, missing CUDA drivers) before its 
 initialised, so ``TF_CPP_MIN_LOG_LEVEL`` cannot filter them. File descriptor 2 is pointed at
 /dev/null for the duration of the import only; an import failure still raises as usual.
 Set ``DLKIT_TF_LOGS=1`` to see the notes.
+
+The import takes seconds; the CLI shows that it is under way through :func:`announce_import`
+(core code never prints).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from types import ModuleType
+from typing import TextIO
+
+# what shows the import is under way: given a stream to the terminal's stderr (fd 2 itself is
+# silenced meanwhile), it returns a context manager around the import
+_announce: Callable[[TextIO], AbstractContextManager[object]] | None = None
+
+
+def announce_import(announce: Callable[[TextIO], AbstractContextManager[object]] | None) -> None:
+    """Have ``announce(stream)`` wrap TensorFlow's first import in this process (None: nothing)."""
+    global _announce
+    _announce = announce
+
+
+@contextlib.contextmanager
+def _announced(stderr_fd: int) -> Iterator[None]:
+    if _announce is None:
+        yield
+        return
+    with os.fdopen(os.dup(stderr_fd), "w", encoding="utf-8", errors="replace") as stream, _announce(stream):
+        yield
 
 
 def import_tensorflow() -> ModuleType:
@@ -23,7 +49,7 @@ def import_tensorflow() -> ModuleType:
     sys.stderr.flush()
     saved = os.dup(2)
     try:
-        with open(os.devnull, "w") as devnull:
+        with _announced(saved), open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             import tensorflow
 

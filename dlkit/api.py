@@ -232,7 +232,7 @@ def diagnose(
 ) -> list[RunDiagnosis]:
     """Avoidable bias, variance, data mismatch and overfitting to dev of finished runs.
 
-    Computed from each run's stored predictions (no TensorFlow; METHODOLOGY §2 and §3), for
+    Computed from each run's stored predictions (no TensorFlow; docs/method.md §2 and §3), for
     every task: the task registry says what a per-example error is (a multitask run gets one
     diagnosis per task).
 
@@ -274,7 +274,7 @@ def analyze_errors(
     label_issues_on: list[str] | None = None,
     on_fold: Callable[[FoldEnd], None] | None = None,
 ) -> AnalyzeErrorsResult:
-    """Error analysis of a finished run (METHODOLOGY §4), from its stored predictions (no TensorFlow).
+    """Error analysis of a finished run (docs/method.md §4), from its stored predictions (no TensorFlow).
 
     Where each dev example is right or wrong (classification, sequences): without ``tags``,
     writes a seeded sheet of dev errors to tag; with ``tags`` (the filled sheet), each
@@ -469,7 +469,7 @@ def tune(
     overrides: list[str] | None = None,
     **options: Any,
 ) -> TuneResult:
-    """Hyperparameter search (METHODOLOGY §5) with keras-tuner, every trial trained by dlkit.
+    """Hyperparameter search (docs/method.md §5) with keras-tuner, every trial trained by dlkit.
 
     Args:
         recipe_path: a recipe with a ``tune`` section (None with ``resume`` or as a worker).
@@ -514,7 +514,7 @@ def gradcheck(
 
     The model is built as training builds it (normalisation fitted on train, the recipe-wide
     regularisation and initialiser; augmentation left out, as at inference), freshly
-    initialised with the recipe's seed, then cloned in float64 (METHODOLOGY §6).
+    initialised with the recipe's seed, then cloned in float64 (docs/method.md §6).
 
     Args:
         recipe: a validated recipe.

@@ -1,4 +1,4 @@
-"""Avoidable bias, variance, data mismatch and overfitting to dev (METHODOLOGY §2).
+"""Avoidable bias, variance, data mismatch and overfitting to dev (docs/method.md §2).
 
 Pure NumPy and the standard library: the inputs are error estimates per set (:class:`SetError`),
 the output a :class:`DiagnoseResult` that says which gap is clearly there and what to do about it.
@@ -48,7 +48,7 @@ SET_LABELS: dict[str, str] = {
 
 _NON_ORTHOGONAL = "avoid early stopping as the knob: it changes fit and generalisation at once"
 
-#: What to do next, one knob per problem (METHODOLOGY §2, orthogonalisation).
+#: What to do next, one knob per problem (docs/method.md §2, orthogonalisation).
 ACTIONS: dict[str, list[str]] = {
     "avoidable_bias": [
         "bigger network (more units or layers)",
@@ -187,7 +187,7 @@ class SetError:
 
 @dataclass(frozen=True)
 class Gap:
-    """One gap of METHODOLOGY §2: ``upper − lower`` errors.
+    """One gap of docs/method.md §2: ``upper − lower`` errors.
 
     Attributes:
         name: avoidable_bias, variance, data_mismatch or overfitting_to_dev.
@@ -229,7 +229,7 @@ class DiagnoseResult:
     Attributes:
         human_error: human-level error, the proxy for Bayes error.
         sets: the error on each set present, by name.
-        gaps: the gaps that can be computed, in METHODOLOGY order.
+        gaps: the gaps that can be computed, in the order of docs/method.md §2.
         verdict: the largest gap that is clearly there, or None when no gap is.
         problems: the gaps to work on, largest first (the verdict, then any other clear gap at
             least ``secondary_ratio`` times its size).
@@ -314,7 +314,7 @@ def diagnose_errors(
     secondary_ratio: float = 0.5,
     confidence: float = 0.95,
 ) -> DiagnoseResult:
-    """Compute the gaps of METHODOLOGY §2, their intervals, the verdict and the next steps.
+    """Compute the gaps of docs/method.md §2, their intervals, the verdict and the next steps.
 
     Args:
         sets: error per set; ``train`` and ``dev`` are required, ``train_dev`` and ``test``

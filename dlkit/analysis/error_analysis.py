@@ -1,4 +1,4 @@
-"""Error analysis (METHODOLOGY §4): category ceilings, incorrectly labelled data, slices.
+"""Error analysis (docs/method.md §4): category ceilings, incorrectly labelled data, slices.
 
 Pure pandas/numpy/scikit-learn: functions take frames of predictions or of a tagged
 sheet and return result dataclasses; rendering lives in :mod:`dlkit.reporting.errors`.
@@ -111,7 +111,7 @@ class LabelReading:
 
 @dataclass
 class CategoryReport:
-    """The tagged sheet read as ceilings (METHODOLOGY §4).
+    """The tagged sheet read as ceilings (docs/method.md §4).
 
     Attributes:
         dev_error: the dev error the ceilings are taken from.

@@ -1,4 +1,4 @@
-"""Learning curves (METHODOLOGY §2): train and dev error against the training-set size.
+"""Learning curves (docs/method.md §2): train and dev error against the training-set size.
 
 Pure Python: what each point's training budget is, and what the measured curve says.
 
@@ -13,7 +13,7 @@ every epoch also evaluates the whole dev set, so a 1% point at 100x the epochs w
 most of its time on dev. A capped point gets fewer steps than the full run, and says so.
 
 **Reading.** It agrees with ``dlkit diagnose`` by construction: the gaps of the largest point
-are the gaps of METHODOLOGY §2 (:func:`~dlkit.analysis.bias_variance.diagnose_errors`, the
+are the gaps of docs/method.md §2 (:func:`~dlkit.analysis.bias_variance.diagnose_errors`, the
 same intervals and verdict). More data is advised only when variance is the verdict (the
 largest gap that is clearly there) *and* dev error is still falling between the two largest
 points by more than one standard error of the last dev error. Avoidable bias, data mismatch
@@ -251,7 +251,7 @@ def _se(error: float, n: int) -> float:
 
 
 def diagnose_point(point: LearningCurvePoint, human_error: float) -> DiagnoseResult:
-    """The gaps of METHODOLOGY §2 at one point, from its error rates and set sizes.
+    """The gaps of docs/method.md §2 at one point, from its error rates and set sizes.
 
     Raises:
         ValueError: an error outside [0, 1] (a loss, not a rate: pass the run's diagnosis).

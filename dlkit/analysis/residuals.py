@@ -1,4 +1,4 @@
-"""Error analysis of a regression (METHODOLOGY §4 for real-valued targets): residuals.
+"""Error analysis of a regression (docs/method.md §4 for real-valued targets): residuals.
 
 A residual is ``y_true − y_pred`` (positive: the model predicts too low). The reading of a set:
 its mean squared and mean absolute error, the examples with the largest absolute error (the

@@ -1,4 +1,4 @@
-"""Satisficing metrics (METHODOLOGY §3): thresholds a model must meet, not optimise.
+"""Satisficing metrics (docs/method.md §3): thresholds a model must meet, not optimise.
 
 A recipe states them as ``metrics.satisfice: {latency_ms: "<= 100", params: "<= 1e6"}``. This
 module parses and checks them against measured values; measuring is the caller's job.

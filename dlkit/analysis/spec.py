@@ -105,7 +105,7 @@ class RuleSpec(Spec):
 
 
 class AnalysisSpec(Spec):
-    """Error analysis (METHODOLOGY §4): the categories to tag, rule tags, the sample size."""
+    """Error analysis (docs/method.md §4): the categories to tag, rule tags, the sample size."""
 
     categories: list[str] = Field(
         default_factory=list,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -46,6 +47,45 @@ def print_error(exc: DlkitError, console: Console | None = None) -> None:
         console.print(Text(f"... and {len(lines) - MAX_ERROR_LINES} more", style="red"))
     if exc.hint:
         console.print(_labelled("hint:", "dim", exc.hint))
+
+
+def show_path(path: Path) -> str:
+    """``path`` as a person in the working directory types it: relative when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def named(kind: str, name: str, path: Path) -> str:
+    """``run runs/x`` when the folder is named after it, else ``run x (elsewhere/y)``."""
+    shown = show_path(path)
+    return f"{kind} {shown}" if path.name == name else f"{kind} {name} ({shown})"
+
+
+def print_stopped(what: str, resume_command: str | None, *, terminated: bool = False) -> int:
+    """Say that Ctrl-C (or SIGTERM) stopped ``what`` and how to continue it.
+
+    Returns:
+        The exit code: 130 for Ctrl-C, 143 (128 + SIGTERM) for SIGTERM.
+    """
+    word = "terminated" if terminated else "interrupted"
+    err_console.print(Text.assemble((word, "yellow"), ": ", plain_text(f"{what} stopped, marked KILLED")))
+    if resume_command is not None:
+        err_console.print(Text.assemble("continue it with: ", (plain_text(resume_command), "bold")))
+    return 143 if terminated else 130
+
+
+def print_run_stopped(run_dir: Path | None, resume: str | None, terminated: bool) -> int:
+    """:func:`print_stopped` for ``dlkit train``: the run's folder once it exists (else the folder
+    given to ``--resume``), and ``dlkit train --resume`` on it."""
+    import shlex
+
+    run = run_dir or (Path(resume) if resume and Path(resume).is_dir() else None)
+    if run is None:  # stopped before the run's folder was made: nothing to continue
+        return print_stopped("the run", None, terminated=terminated)
+    command = f"dlkit train --resume {shlex.quote(show_path(run))}"
+    return print_stopped(named("run", run.name, run), command, terminated=terminated)
 
 
 def report_errors(func: F) -> F:

@@ -1,4 +1,4 @@
-"""``dlkit analyze-errors RUN``: the error sheet, tagged categories and their ceilings (METHODOLOGY §4)."""
+"""``dlkit analyze-errors RUN``: the error sheet, tagged categories and their ceilings (docs/method.md §4)."""
 
 from __future__ import annotations
 

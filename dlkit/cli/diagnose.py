@@ -1,4 +1,4 @@
-"""``dlkit diagnose RUN [RUN ...]``: the gaps of METHODOLOGY §2 and what to do next."""
+"""``dlkit diagnose RUN [RUN ...]``: the gaps of docs/method.md §2 and what to do next."""
 
 from __future__ import annotations
 

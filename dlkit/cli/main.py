@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from dlkit import __version__
-from dlkit.cli._console import console
+from dlkit._tf import announce_import
+from dlkit.cli._console import console, loading_status
 from dlkit.cli._errors import report_errors
-from dlkit.cli._options import JsonOpt, RecipeArg, SetOpt
+from dlkit.cli._options import JsonOpt, ReadableHelp, RecipeArg, SetOpt
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
 from dlkit.cli.gradcheck import gradcheck
@@ -25,6 +25,7 @@ from dlkit.cli.report import report
 from dlkit.cli.runs import runs_app
 from dlkit.cli.split import split
 from dlkit.cli.tune import tune_app
+from dlkit.cli.ui import ui
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -35,6 +36,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
+    cls=ReadableHelp,
 )
 recipe_app = typer.Typer(help="Validate, show and describe recipes.", no_args_is_help=True)
 app.add_typer(recipe_app, name="recipe")
@@ -61,6 +63,7 @@ def main(
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     # MLflow announces store migrations at INFO (it reads this when imported, later)
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", logging.getLevelName(level))
+    announce_import(loading_status)
 
 
 @app.command()
@@ -79,6 +82,7 @@ def train(
             help="Continue RUN (directory, name or MLflow run id) from its last completed epoch; "
             "--set train.epochs=N trains it further.",
             show_default=False,
+            metavar="RUN",
         ),
     ] = None,
     from_run: Annotated[
@@ -87,6 +91,7 @@ def train(
             "--from",
             help="The earlier RUN this recipe follows from (linked in MLflow; see dlkit runs show).",
             show_default=False,
+            metavar="RUN",
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -98,7 +103,7 @@ def train(
     (128 + SIGTERM, what a shell reports for a process it ended) for SIGTERM.
     """
     from dlkit import api
-    from dlkit.cli._errors import err_console
+    from dlkit.cli._errors import err_console, print_run_stopped
     from dlkit.errors import RecipeError
     from dlkit.reporting.terminal import TrainProgress, render_train_result
     from dlkit.training.lifecycle import Terminated, sigterm_interrupts
@@ -123,10 +128,9 @@ def train(
                     on_epoch=progress.epoch,
                     derived_from=derived,
                 )
-    except Terminated:
+    except KeyboardInterrupt as stop:
         progress.stop()
-        err_console.print("[yellow]terminated[/yellow]", markup=True)
-        raise typer.Exit(143) from None
+        raise typer.Exit(print_run_stopped(progress.run_dir, resume, isinstance(stop, Terminated))) from None
     finally:
         progress.stop()
     if as_json:
@@ -140,80 +144,7 @@ def train(
 app.command("split")(split)
 
 
-@app.command()
-@report_errors
-def ui(
-    tracking_uri: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--tracking-uri", help="Defaults to MLFLOW_TRACKING_URI, then sqlite:///mlflow.db."),
-    ] = None,
-    port: Annotated[int, typer.Option(help="Port to serve on.")] = 5000,
-    workers: Annotated[int, typer.Option(help="Server worker processes (one is plenty locally).")] = 1,
-) -> None:
-    """Open the MLflow UI on the same store dlkit writes to.
-
-    The server runs in its own process group; Ctrl-C and SIGTERM are passed to the whole group
-    (the server and its workers), which is given a few seconds to stop, then killed, so that
-    stopping ``dlkit ui`` never leaves a server behind. The exit code is then 128 + the signal.
-    """
-    from dlkit.tracking import resolve_tracking_uri
-
-    uri = resolve_tracking_uri(tracking_uri)
-    console.print(f"MLflow UI for {uri} on http://127.0.0.1:{port}")
-    raise typer.Exit(
-        _serve(
-            [
-                *(sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri),
-                *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
-            ]
-        )
-    )
-
-
-class _Stopped(Exception):
-    """The first SIGINT or SIGTERM received while a server runs (see :func:`_serve`)."""
-
-
-def _serve(cmd: list[str], grace_s: float = 10.0) -> int:
-    """Run a server in its own process group until it exits or this process gets SIGINT / SIGTERM.
-
-    A signal is passed to the whole group; the server then has ``grace_s`` seconds to stop before
-    the group is killed (a second signal is passed on too, and does not shorten the wait).
-
-    Returns:
-        The server's exit code, or 128 + the signal that stopped it.
-    """
-    import contextlib
-    import signal
-    import subprocess
-
-    server = subprocess.Popen(cmd, start_new_session=True)
-    received: list[int] = []
-
-    def forward(signum: int, frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signum)
-        if not received:
-            received.append(signum)
-            raise _Stopped
-
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        try:
-            server.wait()
-        except _Stopped:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(grace_s)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        # what is left of the group (the server past its grace, workers that outlive it) is killed
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        code = server.wait()
-    return 128 + received[0] if received else code
-
-
+app.command("ui")(ui)
 app.command("diagnose")(diagnose)
 app.command("analyze-errors")(analyze_errors)
 app.command("gradcheck")(gradcheck)

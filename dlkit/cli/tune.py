@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from dlkit.cli._errors import report_errors
 from dlkit.cli._json import print_json
@@ -21,12 +21,26 @@ from dlkit.tuning.strategies import STRATEGIES
 
 
 class _DefaultRun(TyperGroup):
-    """A group whose default sub-command is ``run``: ``dlkit tune x.yaml`` = ``dlkit tune run x.yaml``."""
+    """A group whose default sub-command is ``run``: ``dlkit tune x.yaml`` = ``dlkit tune run x.yaml``.
+
+    Its help is ``run``'s (usage ``dlkit tune RECIPE [OPTIONS]``, then the study's options), which
+    names the other sub-commands at its end.
+    """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.commands["run"].format_help(ctx, formatter)
+
+
+class _RunCommand(TyperCommand):
+    """``tune run``: the recipe first in its usage line, as a person types it."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return ["RECIPE", *(piece for piece in super().collect_usage_pieces(ctx) if piece != "[RECIPE]")]
 
 
 tune_app = typer.Typer(
@@ -72,7 +86,28 @@ def _oracle_env(chief: bool, worker: str | None, oracle: str | None) -> None:
     os.environ["KERASTUNER_TUNER_ID"] = "chief" if chief else f"worker{worker}"
 
 
-@tune_app.command("run")
+def _stopped(live: Any, study: Path | None) -> int:
+    """Ctrl-C: name the study and the command that continues it; the exit code (130)."""
+    import shlex
+
+    from dlkit.cli._errors import named, print_stopped, show_path
+
+    folder = live.study or study
+    if folder is None:  # stopped before the study's folder was made: nothing to continue
+        return print_stopped("the study", None)
+    folder = Path(folder)
+    shown = show_path(folder)
+    return print_stopped(
+        named("study", live.study_name or folder.name, folder), f"dlkit tune --resume {shlex.quote(shown)}"
+    )
+
+
+@tune_app.command(
+    "run",
+    cls=_RunCommand,
+    epilog="Also: dlkit tune refine STUDY (more rounds for a finished study), "
+    "dlkit tune preview RECIPE (the space as it will be sampled); see their --help.",
+)
 @report_errors
 def run(
     recipe: Annotated[
@@ -91,12 +126,20 @@ def run(
     ] = None,
     resume: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--resume", help="Finish an interrupted study (its folder).", show_default=False),
+        typer.Option(
+            "--resume",
+            help="Finish an interrupted study (its folder), instead of RECIPE.",
+            show_default=False,
+            metavar="STUDY",
+        ),
     ] = None,
     study: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
-            "--study", help="The study's folder (shared by a chief and its workers).", show_default=False
+            "--study",
+            help="The study's folder (shared by a chief and its workers).",
+            show_default=False,
+            metavar="DIR",
         ),
     ] = None,
     chief: Annotated[
@@ -104,12 +147,17 @@ def run(
     ] = False,
     worker: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--worker", help="Run trials for a chief, as worker ID.", show_default=False),
+        typer.Option(
+            "--worker", help="Run trials for a chief, as worker ID.", show_default=False, metavar="ID"
+        ),
     ] = None,
     oracle: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
-            "--oracle", help="The chief's HOST:PORT (or KERASTUNER_ORACLE_IP/PORT).", show_default=False
+            "--oracle",
+            help="The chief's HOST:PORT (or KERASTUNER_ORACLE_IP/PORT).",
+            show_default=False,
+            metavar="HOST:PORT",
         ),
     ] = None,
     no_track: NoTrackOpt = False,
@@ -139,6 +187,9 @@ def run(
             track=not no_track,
             on_event=live,
         )
+    except KeyboardInterrupt:
+        live.stop()
+        raise typer.Exit(_stopped(live, resume)) from None
     finally:
         live.stop()
     if as_json:
@@ -169,6 +220,9 @@ def refine_cmd(
     live = LiveTrials(console)
     try:
         result = api.tune_refine(study, rounds=rounds, trials=trials, track=not no_track, on_event=live)
+    except KeyboardInterrupt:
+        live.stop()
+        raise typer.Exit(_stopped(live, study)) from None
     finally:
         live.stop()
     if as_json:

@@ -241,7 +241,7 @@ def encode_tasks(frame: pd.DataFrame, where: object) -> np.ndarray:
     """Encode several 0/1 target columns (multi-task) as `(n, tasks)` float32, NaN where missing.
 
     A label is 0/1 (numbers, booleans, or the strings 0/1, true/false, yes/no); an empty cell
-    is a missing label, which the masked loss skips (METHODOLOGY §7).
+    is a missing label, which the masked loss skips (docs/method.md §7).
 
     Raises:
         DataError: a value that is not 0/1, or a task with no label at all.

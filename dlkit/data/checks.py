@@ -129,7 +129,7 @@ def _plain(value: Any) -> Any:
 
 @dataclass
 class DistributionReport:
-    """Dev against test: are they one distribution? (METHODOLOGY §1).
+    """Dev against test: are they one distribution? (docs/method.md §1).
 
     Attributes:
         source_column: the column whose share per set is shown (target distribution or ``source``).

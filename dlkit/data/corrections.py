@@ -1,6 +1,6 @@
 """Label corrections: a CSV of confirmed label fixes that every later training applies by id.
 
-Error analysis (METHODOLOGY §4) finds examples whose given label is wrong. Rather than edit
+Error analysis (docs/method.md §4) finds examples whose given label is wrong. Rather than edit
 the source data, the fixes are kept as a small file that the recipe names
 (``data.corrections: corrections.csv``); the data loader overrides the labels of those ids in
 every set, so dev and test are corrected by the same rule and stay one distribution. The

@@ -1,9 +1,9 @@
 """Seeded train / train-dev / dev / test splits and their manifest.
 
-Strategies (METHODOLOGY §1): random (stratified by class), grouped (a group never straddles two
+Strategies (docs/method.md §1): random (stratified by class), grouped (a group never straddles two
 sets), time-ordered (train before dev before test), and a stable hash of each id (appending
 rows never moves an existing example). ``target_distribution`` puts only the target rows in dev
-and test; ``eyeball`` divides dev into a part to look at and a black-box part (METHODOLOGY §4).
+and test; ``eyeball`` divides dev into a part to look at and a black-box part (docs/method.md §4).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _FRACTION_FIELDS = {"train", "train_dev", "dev", "test"}
 
 
 class TargetDistributionSpec(Spec):
-    """The rows the system will face: only they go to dev and test (METHODOLOGY §1)."""
+    """The rows the system will face: only they go to dev and test (docs/method.md §1)."""
 
     column: str = Field(description="A column of the data (listed under source.metadata or not).")
     value: str | int | float | bool = Field(description="Rows whose column equals this are target rows.")
@@ -46,7 +46,7 @@ class SplitSpec(Spec):
     """Fractions for each set, and how examples are assigned.
 
     Leave ``train`` out to give it whatever the other sets leave. ``train_dev`` is held out of
-    the training distribution and never trained on (METHODOLOGY §1). Give no fraction at all for
+    the training distribution and never trained on (docs/method.md §1). Give no fraction at all for
     the size-aware default. With ``target_distribution``, ``dev`` and ``test`` are fractions of
     the target rows (25% each by default: half the target data in dev and test) and
     ``train_dev`` is a fraction of the training rows.
@@ -127,7 +127,7 @@ class SplitSpec(Spec):
 
 
 def default_split(n_examples: int) -> tuple[SplitSpec, str]:
-    """The size-aware default of METHODOLOGY §1, and the rule that gave it.
+    """The size-aware default of docs/method.md §1, and the rule that gave it.
 
     Up to 50,000 examples: 60/20/20. Beyond, dev and test stay at 10,000 each (98/1/1 at
     1,000,000), since they only need to be big enough to tell ideas apart.
@@ -583,7 +583,7 @@ def _split_target(ctx: _Context, assignment: np.ndarray, given: bool) -> str:
         _assign(ctx, target, fractions, assignment, "split")
     if spec.train_dev > 0:
         _carve_train_dev(ctx, assignment, spec.train_dev)
-    how = "given fractions" if given else "half of them to dev and test (METHODOLOGY §1)"
+    how = "given fractions" if given else "half of them to dev and test (docs/method.md §1)"
     return (
         f"target distribution {td.column} = {td.value}: dev and test only from its "
         f"{len(target):,} rows ({how}), train gets the other {int((~is_target).sum()):,} rows "

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def window_out(n: int, size: int, strides: int, padding: str) -> int:
-    """Output length of a conv or pooling window (METHODOLOGY §6: ⌊(n + 2p − f) / s⌋ + 1)."""
+    """Output length of a conv or pooling window (docs/method.md §6: ⌊(n + 2p − f) / s⌋ + 1)."""
     if padding == "same":
         return -(-n // strides)
     return (n - size) // strides + 1

@@ -83,7 +83,7 @@ def build_mlp(spec: MLPSpec, x: keras.KerasTensor, head: Head) -> keras.KerasTen
             kernel_initializer=spec.kernel_initializer,
             bias_initializer=spec.bias_initializer,
             kernel_regularizer=reg,
-            # batch norm's β makes the layer's bias redundant (METHODOLOGY §6)
+            # batch norm's β makes the layer's bias redundant (docs/method.md §6)
             use_bias=not norms[i],
             name=f"dense_{i}",
         )(x)

@@ -1,6 +1,6 @@
 """Multi-task learning: one sigmoid output per task, labels that may be missing.
 
-METHODOLOGY §7: the loss is summed over tasks and averaged over examples, J = (1/m) Σᵢ Σⱼ
+docs/method.md §7: the loss is summed over tasks and averaged over examples, J = (1/m) Σᵢ Σⱼ
 L(ŷᵢⱼ, yᵢⱼ), where the inner sum skips labels that are missing. A missing label is NaN or
 ``missing`` (-1 by default) in `y` of shape `(examples, tasks)`. Build the network with
 ``Head(n_tasks, "sigmoid")`` (``n_tasks`` sigmoid units) and compile it with

@@ -2,7 +2,7 @@
 
 The base comes from an earlier dlkit run (``base.run``: its saved model) or a ``.keras`` file
 (``base.path``); it is cut before its output layer (or after ``base.layer``) and a new head is
-put on top. Which of its layers train (METHODOLOGY §7):
+put on top. Which of its layers train (docs/method.md §7):
 
 - ``freeze: all`` (default): feature extraction; only the new head learns. Right when the
   new task has little data.
@@ -229,7 +229,7 @@ def build_transfer(
     if expected != given:
         raise ModelError(
             f"model.base: {file} takes inputs of shape {expected} but the data has shape {given}",
-            hint="transfer between tasks with the same input (METHODOLOGY §7)",
+            hint="transfer between tasks with the same input (docs/method.md §7)",
         )
     extractor = keras.Model(base.inputs, _cut_tensor(base, spec.base.layer), name="base")
     _apply_freeze(spec.base, extractor)

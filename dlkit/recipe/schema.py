@@ -68,7 +68,7 @@ class DataSpec(Spec):
 
     source: SourceSpec
     split: SplitSpec | None = Field(
-        default=None, description="Absent: the size-aware default of METHODOLOGY §1."
+        default=None, description="Absent: the size-aware default of docs/method.md §1."
     )
     task: (
         Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"] | None
@@ -89,7 +89,7 @@ class DataSpec(Spec):
 
 
 class MetricsSpec(Spec):
-    """One optimizing metric and any number of satisficing thresholds (METHODOLOGY §3)."""
+    """One optimizing metric and any number of satisficing thresholds (docs/method.md §3)."""
 
     optimize: str | None = Field(
         default=None, description="accuracy for classification, mse for regression when absent."
@@ -181,7 +181,7 @@ class Recipe(Spec):
     targets: TargetsSpec = Field(default_factory=TargetsSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
-    tune: TuneSpec | None = Field(default=None, description="What `dlkit tune` searches (METHODOLOGY §5).")
+    tune: TuneSpec | None = Field(default=None, description="What `dlkit tune` searches (docs/method.md §5).")
 
     def known_task(self) -> str | None:
         """The task, where the recipe alone tells it (``data.task``, or a source that implies it)."""

@@ -98,7 +98,7 @@ def sets_table(d: RunDiagnosis, r: DiagnoseResult, task: str | None = None) -> T
 
 def gaps_table(r: DiagnoseResult) -> Table:
     """The gaps, their intervals and whether each is clearly there."""
-    table = Table(title="Gaps (METHODOLOGY §2)")
+    table = Table(title="Gaps (docs/method.md §2)")
     table.add_column("gap")
     table.add_column("formula")
     table.add_column("value", justify="right")
@@ -120,7 +120,7 @@ def gaps_table(r: DiagnoseResult) -> Table:
 
 
 def satisficing_table(d: RunDiagnosis) -> Table:
-    table = Table(title="Satisficing metrics (METHODOLOGY §3)")
+    table = Table(title="Satisficing metrics (docs/method.md §3)")
     for col in ("metric", "constraint", "value", "met", "how"):
         table.add_column(col, justify="right" if col == "value" else "left")
     for c in d.satisficing:

@@ -10,6 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dlkit.analysis.learning_curve import LearningCurveResult
     from dlkit.training.fit import EpochEnd
     from dlkit.training.results import TrainResult, TrainStart
@@ -85,8 +87,10 @@ class TrainProgress:
         self.console = console
         self._progress: Progress | None = None
         self._task: Any = None
+        self.run_dir: Path | None = None  # the run's folder, once it exists (for a resume hint)
 
     def start(self, event: TrainStart) -> None:
+        self.run_dir = event.run_dir
         self.console.print(split_table(event.data))
         self.console.print(escape(f"Model: {event.n_params:,} parameters. Run directory: {event.run_dir}"))
         if self.console.is_terminal:

@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dlkit.tuning.preview import PreviewResult
     from dlkit.tuning.result import TuneEvent, TuneResult
     from dlkit.tuning.space import Dimension, Narrowed
@@ -160,9 +162,9 @@ def trials_table(
             status.get(r.status, r.status),
             "" if r.objective is None else f"{r.objective:.4f}",
             ok,
-            *[_show(r.values[p]) if p in r.values else "-" for p in paths],
+            *[escape(_show(r.values[p])) if p in r.values else "-" for p in paths],
             str(r.epochs or ""),
-            note[:60],
+            escape(note[:60]),
         )
     return table
 
@@ -181,6 +183,16 @@ def narrowing_table(changes: list[Narrowed], round_from: int) -> Table:
     return table
 
 
+def trial_line(r: TrialRecord, objective: str) -> str:
+    """One finished trial in one line: ``trial r1-t0 failed: <reason> (lr=1e+30)``."""
+    values = ", ".join(f"{k}={_show(v)}" for k, v in r.values.items())
+    if r.status != "COMPLETED":
+        return f"trial {r.trial} {r.status.lower()}: {r.reason or 'no reason recorded'} ({values})"
+    broken = f"; breaks {'; '.join(r.violations)}" if r.violations else ""
+    value = "" if r.objective is None else f" {objective} {r.objective:.4f}"
+    return f"trial {r.trial} completed{value}{broken} ({values})"
+
+
 class LiveTrials:
     """A live table of the study's trials while it runs (plain lines when not a terminal)."""
 
@@ -188,11 +200,17 @@ class LiveTrials:
         self.console = console
         self.limit = limit
         self._live: Any = None
+        self.study: Path | None = None  # the study's folder and name, once it exists
+        self.study_name = ""
 
     def __call__(self, event: TuneEvent) -> None:
+        if event.study is not None:
+            self.study, self.study_name = event.study, event.study_name
         if event.kind == "round_start":
             self.stop()
-            self.console.print(f"[bold]Round {event.round}/{event.rounds}[/bold]: " + "; ".join(event.space))
+            self.console.print(
+                f"[bold]Round {event.round}/{event.rounds}[/bold]: " + escape("; ".join(event.space))
+            )
             if self.console.is_terminal:
                 from rich.live import Live
 
@@ -204,8 +222,11 @@ class LiveTrials:
             for c in event.changes:
                 if c.at_bound:
                     self.console.print(
-                        f"[yellow]warning:[/yellow] {c.path}: the best trial sits at the {c.at_bound} bound "
-                        f"of {c.old}; the optimum may lie outside: widen the range rather than narrow it"
+                        "[yellow]warning:[/yellow] "
+                        + escape(
+                            f"{c.path}: the best trial sits at the {c.at_bound} bound of {c.old}; "
+                            "the optimum may lie outside: widen the range rather than narrow it"
+                        )
                     )
         elif event.kind == "trial_end" and event.trial is not None:
             records = [r for r in event.records if r.round == event.round]
@@ -213,11 +234,7 @@ class LiveTrials:
                 title = f"Round {event.round}: {len(records)} trials (best {self.limit} shown)"
                 self._live.update(trials_table(records, event.objective, event.direction, self.limit, title))
             else:
-                r = event.trial
-                value = "" if r.objective is None else f"{event.objective} {r.objective:.4f}"
-                extra = r.reason if r.status == "FAILED" else "; ".join(r.violations)
-                values = ", ".join(f"{k}={_show(v)}" for k, v in r.values.items())
-                self.console.print(f"trial {r.trial} {r.status.lower()} {value} {extra} ({escape(values)})")
+                self.console.print(escape(trial_line(event.trial, event.objective)))
 
     def stop(self) -> None:
         if self._live is not None:
@@ -229,7 +246,11 @@ def render_tune_result(console: Console, result: TuneResult, limit: int = 15) ->
     """The ranked trials, the best configuration, and where everything went."""
     console.print(
         trials_table(
-            result.ranked, result.objective, result.direction, limit, f"Study {result.name}: ranked trials"
+            result.ranked,
+            result.objective,
+            result.direction,
+            limit,
+            escape(f"Study {result.name}: ranked trials"),
         )
     )
     failed = sum(r.status == "FAILED" for r in result.ranked)
@@ -250,13 +271,16 @@ def render_tune_result(console: Console, result: TuneResult, limit: int = 15) ->
         best = result.best
         values = ", ".join(f"{k} = {_show(v)}" for k, v in best.values.items())
         console.print(
-            f"[bold green]Best[/bold green]: trial {best.trial}, "
-            f"{result.objective} = {best.objective:.4f} ({values})"
+            "[bold green]Best[/bold green]: "
+            + escape(f"trial {best.trial}, {result.objective} = {best.objective:.4f} ({values})")
         )
         if result.best_recipe is not None:
             console.print(escape(f"Best recipe: {result.best_recipe}  (dlkit train {result.best_recipe})"))
     console.print(
-        f"Study: {result.study_dir}  (trials: {result.table_csv.name}, {result.table_parquet.name}; plots/)"
+        escape(
+            f"Study: {result.study_dir}  "
+            f"(trials: {result.table_csv.name}, {result.table_parquet.name}; plots/)"
+        )
     )
     if result.run_id:
         console.print(

@@ -6,7 +6,7 @@ registry and :mod:`dlkit.runs._task_reports`): a classification's per-class metr
 and highest loss; a regression's residuals; a sequence task's exact match against token or step
 accuracy and error by length; a multitask run's classification reading of each task. Where an
 example is either right or wrong (classification, sequences), a seeded sample of the dev
-errors goes on a sheet to tag, and the tags give each category's ceiling (METHODOLOGY §4).
+errors goes on a sheet to tag, and the tags give each category's ceiling (docs/method.md §4).
 
 Writes ``analysis/errors.{csv,parquet,html}`` (the sheet and a page to look at its examples)
 and ``reports/errors.html`` into the run directory, and logs them to the run's MLflow run.
@@ -306,7 +306,7 @@ def analyze_run(
     label_issues_on: Sequence[str] | None = None,
     on_fold: Callable[[FoldEnd], None] | None = None,
 ) -> AnalyzeErrorsResult:
-    """Error analysis of one finished run (METHODOLOGY §4), as its task reads it.
+    """Error analysis of one finished run (docs/method.md §4), as its task reads it.
 
     Args:
         run: the run directory.
@@ -528,7 +528,7 @@ def eyeball_part(run: RunDir, dev: pd.DataFrame) -> pd.DataFrame | None:
 
     ``dlkit split`` may divide a large dev set into an *eyeball* part (looked at) and a
     *black-box* part (only measured); the manifest then says ``eyeball`` or ``blackbox`` for
-    each dev row (METHODOLOGY §4).
+    each dev row (docs/method.md §4).
 
     Returns:
         The eyeball rows, or None when dev is not divided.

@@ -99,7 +99,7 @@ class Shift:
 
 @dataclass
 class MismatchReading:
-    """The data-mismatch reading of new labelled data (METHODOLOGY §2).
+    """The data-mismatch reading of new labelled data (docs/method.md §2).
 
     Attributes:
         metric: the error the sets are compared on (the run's optimizing metric).
@@ -533,7 +533,7 @@ def _verdict(shifts: list[Shift]) -> str:
         )
         return (
             f"the new data is harder than dev by {dev.value:.4g} {gap}(data mismatch): the model "
-            "was tuned on data unlike it; add such examples to training and to dev (METHODOLOGY §2)"
+            "was tuned on data unlike it; add such examples to training and to dev (docs/method.md §2)"
         )
     if dev.status == "easier":
         return f"the new data is easier than dev by {-dev.value:.4g}: no sign of data mismatch"

@@ -33,7 +33,7 @@ class Multitask(Task):
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head
 
-        # one independent sigmoid per task (METHODOLOGY §7)
+        # one independent sigmoid per task (docs/method.md §7)
         return Head(data.n_classes, "sigmoid")
 
     def loss(self, data: Dataset) -> Any:

@@ -1,10 +1,10 @@
-"""Gradient checking (METHODOLOGY §6): autodiff against two-sided numerical differences.
+"""Gradient checking (docs/method.md §6): autodiff against two-sided numerical differences.
 
 The model is cloned in float64 and evaluated in inference mode (dropout off; batch norm uses its
 running statistics), on a small batch, with the regularisation terms in the cost. For each
 parameter checked, ``(J(θ+ε) − J(θ−ε)) / 2ε`` is compared with the autodiff gradient; per layer
 and overall, the relative difference ``‖approx − grad‖ / (‖approx‖ + ‖grad‖)`` is read against
-METHODOLOGY's thresholds: about 1e-7 good, around 1e-5 look closer, 1e-3 or worse a bug.
+docs/method.md §6's thresholds: about 1e-7 good, around 1e-5 look closer, 1e-3 or worse a bug.
 
 Layers with many parameters are checked on a seeded sample of coordinates (``max_per_layer``);
 each evaluation of J is one forward pass, so checking every parameter of a large model is slow.
@@ -292,7 +292,7 @@ def gradcheck_recipe(
 
     The model is built as training builds it (normalisation fitted on train, the recipe-wide
     regularisation and initialiser, the task's head and loss; augmentation left out, as at
-    inference), freshly initialised with the recipe's seed (METHODOLOGY §6).
+    inference), freshly initialised with the recipe's seed (docs/method.md §6).
     """
     from dlkit._tf import import_tensorflow
 

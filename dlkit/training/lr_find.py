@@ -2,7 +2,7 @@
 where the loss falls fastest and where it blows up.
 
 The loss per step is noisy, so it is smoothed with an exponentially weighted average with bias
-correction (METHODOLOGY §6: v_t = β v_{t−1} + (1 − β) θ_t, read as v_t / (1 − β^t)), averaging
+correction (docs/method.md §6: v_t = β v_{t−1} + (1 − β) θ_t, read as v_t / (1 − β^t)), averaging
 over about a tenth of the steps (1/(1 − β) = steps / 10, β within 0.8 to 0.98). The test stops
 once the smoothed loss exceeds ``DIVERGE_FACTOR`` times its best.
 

@@ -1,7 +1,7 @@
 """Optimizers: specs with Keras's argument names, beside the builder that makes them.
 
 Every Keras optimizer argument a user may tune is a field, with Keras's name; defaults are
-Keras's, except ε = 1e-8 for the Adam family (METHODOLOGY §6).
+Keras's, except ε = 1e-8 for the Adam family (docs/method.md §6).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class AdagradSpec(_OptimizerSpec):
 
 
 class AdamSpec(_OptimizerSpec):
-    """Adam with the usual defaults (METHODOLOGY §6: β1 0.9, β2 0.999, ε 1e-8)."""
+    """Adam with the usual defaults (docs/method.md §6: β1 0.9, β2 0.999, ε 1e-8)."""
 
     type: Literal["adam"] = "adam"
     beta_1: float = Field(default=0.9, ge=0, lt=1)

@@ -80,7 +80,7 @@ def build_model(
         recipe: a validated recipe.
         data: the dataset (task, kind, shapes, classes).
         train: indices of the training examples: the normalisation statistics come from them
-            only (METHODOLOGY §1).
+            only (docs/method.md §1).
         runtime: the runtime whose strategy scope builds the variables; none: the default.
         context: what builders may need beyond the input shape (how to find an earlier run
             for a transfer base); none: the data alone.
@@ -292,14 +292,17 @@ def predict_sets(
     data: Dataset,
     parts: SplitResult,
     predictions_path: Callable[[str], Path],
+    sets: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Predict every set in inference mode, write ``predictions/<set>.parquet``, return the metrics.
 
     A streamed source is predicted and written chunk by chunk (its tasks score per example).
+    ``sets`` limits the sets predicted (a tuning trial never looks at test).
     """
     return {
         name: predict_set(model, recipe, data, parts.indices(name), predictions_path(name))
         for name in parts.present()
+        if sets is None or name in sets
     }
 
 

@@ -1,4 +1,4 @@
-"""Per-epoch learning-rate schedules (METHODOLOGY §6).
+"""Per-epoch learning-rate schedules (docs/method.md §6).
 
 The epoch formulas are plain Python so they are testable without TensorFlow; training applies
 them at the start of each epoch. Epochs count from 0, so epoch 0 uses α0 (k / √epoch counts

@@ -62,7 +62,7 @@ class EarlyStoppingSpec(Spec):
 class RegularizationSpec(Spec):
     """A penalty on every kernel of the model: l1·Σ|W| + l2·ΣW² (both: elastic net).
 
-    Keras's convention: no 1/2m factor, so l2 here is λ/(2m) in METHODOLOGY §6's notation.
+    Keras's convention: no 1/2m factor, so l2 here is λ/(2m) in docs/method.md §6's notation.
     Per-layer penalties in the model spec stay; this one is added on top.
     """
 

@@ -26,6 +26,8 @@ class TuneEvent:
     records: list[TrialRecord] = field(default_factory=list)
     space: list[str] = field(default_factory=list)
     changes: list[Narrowed] = field(default_factory=list)
+    study: Path | None = None  # the study's folder
+    study_name: str = ""
 
 
 @dataclass

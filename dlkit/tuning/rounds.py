@@ -83,6 +83,8 @@ class StudyRunner:
                     self.info.get("rounds_planned", 1),
                     self.objective,
                     self.direction,
+                    study=self.study.path,
+                    study_name=self.info.get("name", ""),
                     **kwargs,
                 )
             )
@@ -168,6 +170,7 @@ class StudyRunner:
         spec = self.round_spec(k)
         records = rank([r for r in self.study.records() if r.round == k], self.direction)
         good = [r for r in records if r.status == "COMPLETED" and r.feasible][: spec.refine_top]
+        finished = [r for r in records if r.status in ("COMPLETED", "FAILED")]
         if not good:
             raise DlkitError(
                 f"study {self.study.path}: round {k} has no completed trial within the constraints "
@@ -180,6 +183,7 @@ class StudyRunner:
                 [r.values[dim.path] for r in good if dim.path in r.values],
                 good[0].values.get(dim.path),
                 spec.refine_margin,
+                tried=[r.values[dim.path] for r in finished if dim.path in r.values],
             )
             for dim in dimensions(spec)
         ]

@@ -3,7 +3,7 @@
 A dimension's *scale* is where its distribution is uniform: ``x`` for ``uniform`` and linear
 ints, ``log10(x)`` for ``log`` and log ints, ``log10(1 - x)`` for ``one_minus_log``. Sampling,
 grids, the coarse-to-fine box and the preview histograms all work on that scale, so a learning
-rate in [1e-4, 1e-1] gets as many draws in [1e-4, 1e-3] as in [1e-2, 1e-1] (METHODOLOGY §5).
+rate in [1e-4, 1e-1] gets as many draws in [1e-4, 1e-3] as in [1e-2, 1e-1] (docs/method.md §5).
 
 Everything here is pure NumPy except :func:`add_to_hyperparameters` (keras-tuner).
 """
@@ -308,14 +308,21 @@ class Narrowed:
     spec: DimensionSpec
 
 
-def narrow(dim: Dimension, top: list[Any], best: Any, margin: float) -> Narrowed:
+def narrow(
+    dim: Dimension, top: list[Any], best: Any, margin: float, tried: list[Any] | None = None
+) -> Narrowed:
     """Narrow ``dim`` around the values the best trials took, on its own scale.
+
+    A choice keeps the values the best trials took and every value no trial tried: a round too
+    short to try a choice has no evidence against it.
 
     Args:
         dim: the dimension of the round that finished.
         top: its values in the best trials (where the dimension was active).
         best: its value in the best trial (None when inactive there).
         margin: share of the old width added on each side of the span of ``top``.
+        tried: its values in every finished trial of the round (completed or failed); None:
+            ``top`` (only the best trials' values are known to be tried).
 
     Returns:
         The new dimension, with the shrink and whether the best sits at a bound.
@@ -324,7 +331,8 @@ def narrow(dim: Dimension, top: list[Any], best: Any, margin: float) -> Narrowed
     if not top:
         return Narrowed(dim.path, dim.describe(), dim.describe(), 1.0, None, spec)
     if dim.kind == "choice":
-        kept = [v for v in dim.choices if any(_same(v, t) for t in top)]
+        seen = top if tried is None else [*top, *tried]
+        kept = [v for v in dim.choices if any(_same(v, t) for t in top) or not any(_same(v, t) for t in seen)]
         new_spec = spec.model_copy(update={"choice": kept})
         new_dim = Dimension(dim.path, new_spec)
         return Narrowed(

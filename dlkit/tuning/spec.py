@@ -1,4 +1,4 @@
-"""The recipe's ``tune`` section: the search space and how to search it (METHODOLOGY §5).
+"""The recipe's ``tune`` section: the search space and how to search it (docs/method.md §5).
 
 Each entry of ``space`` maps a dotted recipe path to one distribution::
 

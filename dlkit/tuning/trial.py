@@ -27,6 +27,11 @@ class TrialFailed(DlkitError):
     """A trial that cannot finish: NaN loss, a model that cannot be built, an invalid recipe."""
 
 
+# The sets a trial is scored on. The test set is not looked at during a study (choosing by it
+# would make it a second dev set): the best configuration's test result comes from training its
+# best.yaml with `dlkit train`.
+TRIAL_SETS = ("train", "train_dev", "dev")
+
 # a study's data: what :func:`dlkit.training.prepare.split_recipe` gives `dlkit train`, made once
 StudyData = SplitOutcome
 
@@ -74,7 +79,8 @@ def train_trial(
         on_epoch: called after every epoch with the :class:`~dlkit.training.fit.EpochEnd`.
 
     Returns:
-        The metrics of every set (inference mode), the parameter count and the measures.
+        The metrics of train, train-dev and dev (inference mode; never test), the parameter count
+        and the measures.
 
     Raises:
         TrialFailed: the model cannot be built or the loss is not finite.
@@ -130,7 +136,7 @@ def _train(
     model = fitted.model
     run.history_path.parent.mkdir(parents=True, exist_ok=True)
     history_frame(fitted.fit.history).to_csv(run.history_path)
-    metrics = predict_sets(model, recipe, data, parts, run.predictions_path)
+    metrics = predict_sets(model, recipe, data, parts, run.predictions_path, TRIAL_SETS)
     for name, set_metrics in metrics.items():
         if not all(math.isfinite(v) for v in set_metrics.values()):
             raise TrialFailed(f"{name} metrics are not finite ({set_metrics}): the model outputs NaN")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras_tuner
+from keras_tuner.src import config as keras_tuner_config
 from keras_tuner.src.engine.base_tuner import BaseTuner
 
 from dlkit import __version__
@@ -62,6 +63,9 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
 
     def __init__(self, runner: StudyRunner, oracle: Any, k: int) -> None:
         self.runner = runner
+        # keras-tuner prints the traceback of every failed trial on stderr (its DEBUG is on by
+        # default); a failed trial is an expected event, recorded with its reason in one line
+        keras_tuner_config.DEBUG = False
         with _quiet_stdout():
             super().__init__(oracle, directory=str(runner.study.rounds_dir), project_name=f"round-{k}")
         oracle.verbose = 0
@@ -165,7 +169,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             return run_id
         return runner.store.start_run(
             runner.experiment,
-            name,
+            trial_run_name(runner.info["name"], name),
             {
                 **tags,
                 "dlkit.kind": "trial",
@@ -196,7 +200,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             run,
             recipe,
             runner.data,
-            run_name=name,
+            run_name=trial_run_name(runner.info["name"], name),
             experiment=runner.experiment,
             optimize=runner.metric,
             run_id=run_id,
@@ -284,6 +288,12 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
                 hint="fix the space (see the reason column of trials.csv), then --resume, "
                 "or raise tune.max_failures",
             )
+
+
+def trial_run_name(study_name: str, trial: str) -> str:
+    """A trial's run name, unique in its experiment: ``<study>-r1-t03`` (its folder is ``r1-t03``),
+    as a round's is ``<study>-round-1``."""
+    return f"{study_name}-{trial}"
 
 
 def _serve_oracle(oracle: Any, interrupts: Interrupts, poll_s: float = 0.5) -> None:

@@ -78,7 +78,7 @@ def _json(args: list[str]) -> list[dict]:
 
 N = 20_000  # per set: intervals of about ±0.6%, tight enough for every worked example
 
-# METHODOLOGY §2 worked examples, errors in %: human, train, train-dev (None: no set), dev
+# docs/method.md §2 worked examples, errors in %: human, train, train-dev (None: no set), dev
 WORKED = [
     (1, 8, None, 10, "avoidable_bias", ["avoidable_bias"]),
     (7.5, 8, None, 10, "variance", ["variance"]),

@@ -1,6 +1,6 @@
 """Planted problems found end to end: generated CSV -> `dlkit train` -> `dlkit diagnose --json`.
 
-Each scenario plants one problem of METHODOLOGY §2 (or none) and checks the verdict across
+Each scenario plants one problem of docs/method.md §2 (or none) and checks the verdict across
 seeds. Human-level error is the known Bayes error of the generated data.
 """
 

@@ -126,6 +126,27 @@ def test_two_round_study_is_tracked_ranked_and_constrained(workdir: Path, tracki
     [entry] = json.loads(diag.output)["runs"]
     assert best["trial"] in json.dumps(entry)
 
+    # a study never looks at the test set: trials score train, train-dev and dev only
+    assert not [c for c in table.columns if c.startswith("test_")]
+    for trial in table["trial"]:
+        folder = study / "trials" / trial
+        assert set(json.loads((folder / "metrics.json").read_text())) == {"train", "train_dev", "dev"}
+        assert not (folder / "predictions" / "test.parquet").exists()
+    for run in by_kind["trial"]:
+        assert not [k for k in run.data.metrics if k.startswith("test_")]
+        # unique in the experiment: the study's name, then the trial's
+        assert run.info.run_name == f"{info['name']}-{run.data.tags['dlkit.trial']}"
+    assert not [k for k in parent.data.metrics if k.startswith("best_test_")]
+
+    # best.yaml retrains to the best trial's result: a trial is `dlkit train` with its values
+    retrained = runner.invoke(app, ["train", str(study / "best.yaml"), "--no-track"])
+    assert retrained.exit_code == 0, retrained.output
+    [run_dir] = [p for p in (workdir / "runs").iterdir() if (p / "metrics.json").is_file()]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["dev"]["accuracy"] == pytest.approx(best["dev_accuracy"], abs=1e-6)
+    assert metrics["train"]["accuracy"] == pytest.approx(best["train_accuracy"], abs=1e-6)
+    assert "test" in metrics  # the test set is first looked at here
+
 
 @pytest.mark.slow
 def test_failed_trials_are_recorded_and_the_search_goes_on_up_to_the_budget(
@@ -140,6 +161,14 @@ def test_failed_trials_are_recorded_and_the_search_goes_on_up_to_the_budget(
     recipe = write_recipe(workdir, text)
     result = runner.invoke(app, ["tune", str(recipe)])
     assert result.exit_code == 0, result.output
+    # an expected event: one line, no traceback (keras-tuner prints one by default)
+    assert "Traceback" not in result.output and "FailedTrialError" not in result.output
+    assert "train.optimizer.type: choice [sgd]" in result.output  # a value in brackets, as is
+    [line] = [x for x in result.output.splitlines() if x.startswith("trial r1-t0 ")]
+    assert line == (
+        "trial r1-t0 failed: training loss became NaN or infinite in epoch 1 (learning rate 1e+30); "
+        "training stopped (train.optimizer.learning_rate=1e+30, train.optimizer.type=sgd)"
+    )
     table = pd.read_csv(_study(workdir) / "trials.csv")
     failed = table[table["status"] == "FAILED"]
     assert len(table) == 2 and len(failed) == 1

@@ -60,6 +60,9 @@ def test_interrupted_study_resumes_without_duplicates_or_losses(workdir: Path, t
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
+    # the study (its folder, named by --study) and the exact command that continues it
+    assert "interrupted: study study stopped, marked KILLED" in out
+    assert "continue it with: dlkit tune --resume study" in out
     info = json.loads((study / "study.json").read_text())
     assert info["status"] == "KILLED"
     before = _completed(study)

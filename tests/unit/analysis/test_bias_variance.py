@@ -1,4 +1,4 @@
-"""Known answers for the gaps of METHODOLOGY §2, their intervals, verdicts and readings."""
+"""Known answers for the gaps of docs/method.md §2, their intervals, verdicts and readings."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_difference_of_normal_intervals_is_welch():
     assert high == pytest.approx(1.5 + 1.959964 * se, rel=1e-5)
 
 
-# ---- the worked examples of METHODOLOGY §2 ---------------------------------------------------
+# ---- the worked examples of docs/method.md §2 ---------------------------------------------------
 
 
 def test_row1_bias_larger_than_variance_work_on_bias():

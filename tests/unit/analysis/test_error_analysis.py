@@ -1,4 +1,4 @@
-"""Known answers for the error-analysis arithmetic (METHODOLOGY §4)."""
+"""Known answers for the error-analysis arithmetic (docs/method.md §4)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_rule_tags_join_the_ranking_as_rule_categories():
 
 
 def test_incorrectly_labelled_small_next_to_others_is_not_worth_fixing_first():
-    # METHODOLOGY §4: 10% error, 6% of errors are label mistakes -> 0.6 points, small next to 4 points
+    # docs/method.md §4: 10% error, 6% of errors are label mistakes -> 0.6 points, small next to 4 points
     tags = pd.DataFrame(
         {"great_cat": [True] * 40 + [False] * 60, "incorrectly_labelled": [False] * 94 + [True] * 6}
     )

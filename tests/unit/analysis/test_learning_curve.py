@@ -1,7 +1,7 @@
 """Learning curves: each point's budget, and a reading that agrees with the diagnosis.
 
 Planted curves with known answers: more data is advised only when variance is the largest gap
-at the largest point and dev error is still falling (METHODOLOGY §2).
+at the largest point and dev error is still falling (docs/method.md §2).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Satisficing constraints (METHODOLOGY §3): parse, check, known answers."""
+"""Satisficing constraints (docs/method.md §3): parse, check, known answers."""
 
 from __future__ import annotations
 

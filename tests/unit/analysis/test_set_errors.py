@@ -59,7 +59,7 @@ def test_sets_come_in_methodology_order_and_an_empty_set_is_refused():
 
 
 def test_errors_from_examples_give_the_methodology_reading():
-    # METHODOLOGY §2 row 4 from per-example mistakes: human 0, train 1, train-dev 1.5, dev 10 (%)
+    # docs/method.md §2 row 4 from per-example mistakes: human 0, train 1, train-dev 1.5, dev 10 (%)
     n = 20_000
     errors = {"train": _mistakes(n, 200), "train_dev": _mistakes(n, 300), "dev": _mistakes(n, 2000)}
     r = diagnose_errors(errors_from_examples(errors), human_error=0.0)

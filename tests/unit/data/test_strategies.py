@@ -34,7 +34,7 @@ def _web_phone(n_web: int, n_phone: int) -> Dataset:
 
 
 def test_target_distribution_web_phone_scaled_down_100x() -> None:
-    # METHODOLOGY §1: 200,000 web + 10,000 phone -> train 205,000, dev 2,500, test 2,500 (here /100)
+    # docs/method.md §1: 200,000 web + 10,000 phone -> train 205,000, dev 2,500, test 2,500 (here /100)
     data = _web_phone(2000, 100)
     spec = SplitSpec(target_distribution={"column": "source", "value": "phone"})
     result = split_dataset(data, spec, seed=0)

@@ -1,4 +1,4 @@
-"""Transfer learning pays off where METHODOLOGY §7 says it should: a new task over the same kind
+"""Transfer learning pays off where docs/method.md §7 says it should: a new task over the same kind
 of input, much data for the source task A and very little for the target task B.
 
 A: a CNN classifying digits 0-9 on one half of sklearn's 8x8 digits. B: odd or even on the other

@@ -31,7 +31,7 @@ def test_minimal_recipe_gets_defaults(workdir: Path) -> None:
     recipe = load_recipe(write_recipe(workdir, BASE))
     assert recipe.train.epochs == 20
     assert recipe.train.optimizer.type == "adam"
-    assert recipe.train.optimizer.epsilon == 1e-8  # METHODOLOGY §6, not Keras's 1e-7
+    assert recipe.train.optimizer.epsilon == 1e-8  # docs/method.md §6, not Keras's 1e-7
     assert recipe.data.split is None  # size-aware default chosen at split time
     assert recipe.tracking.uri is None
 

@@ -1,4 +1,4 @@
-"""Learning-rate schedules against METHODOLOGY §6's formulas, epoch by epoch."""
+"""Learning-rate schedules against docs/method.md §6's formulas, epoch by epoch."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def test_one_minus_log_through_keras_tuner_matches_and_reverse_log_does_not() ->
         values.append(decode_values([beta], hp)[beta.path])
     draws = np.asarray(values)
     assert abs((draws >= 0.99).mean() - 0.5) < 0.03  # sd 0.008
-    # keras-tuner's own reverse_log is another distribution (METHODOLOGY §5): far from a half
+    # keras-tuner's own reverse_log is another distribution (docs/method.md §5): far from a half
     reverse = keras_tuner.HyperParameters()
     reverse.Float("b", 0.9, 0.999, sampling="reverse_log")
     [rev] = reverse.space
@@ -179,8 +179,18 @@ def test_narrow_ints_round_outward_and_choices_keep_what_won() -> None:
     out = narrow(units, [50, 70], best=60, margin=0.0)
     assert out.spec.int_ == (50, 70)
     sizes = dim("bs", choice=[32, 64, 128, 256])
-    kept = narrow(sizes, [64, 32, 64], best=64, margin=0.0)
+    kept = narrow(sizes, [64, 32, 64], best=64, margin=0.0, tried=[64, 32, 64, 128, 256])
     assert kept.spec.choice == [32, 64] and kept.shrink == 0.5
+
+
+def test_narrowing_a_choice_keeps_the_values_no_trial_tried() -> None:
+    optimizer = dim("train.optimizer.type", choice=["adam", "sgd", "rmsprop", "adamw"])
+    # the round tried adam (best) and sgd (worse); rmsprop and adamw were never drawn
+    out = narrow(optimizer, ["adam"], best="adam", margin=0.0, tried=["adam", "sgd", "sgd"])
+    assert out.spec.choice == ["adam", "rmsprop", "adamw"]
+    assert out.shrink == 0.75
+    # without the round's trials, only the best trials' values are known tried: nothing dropped
+    assert narrow(optimizer, ["adam"], best="adam", margin=0.0).spec.choice == optimizer.choices
 
 
 def test_narrowed_space_drops_a_conditional_dimension_whose_parent_value_is_gone() -> None:
@@ -193,7 +203,7 @@ def test_narrowed_space_drops_a_conditional_dimension_whose_parent_value_is_gone
         }
     )
     dims = dimensions(spec)
-    changes = [narrow(dims[0], ["adam"], "adam", 0.1), narrow(dims[1], [], None, 0.1)]
+    changes = [narrow(dims[0], ["adam"], "adam", 0.1, tried=["adam", "sgd"]), narrow(dims[1], [], None, 0.1)]
     assert list(narrowed_space(spec, changes).space) == ["train.optimizer.type"]
 
 
