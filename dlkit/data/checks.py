@@ -158,7 +158,9 @@ def _statistics(data: Dataset, idx: np.ndarray) -> tuple[list[str], np.ndarray]:
         lengths = np.asarray([len(str(t).split()) for t in data.texts[idx]], dtype=np.float64)
         return ["words per text"], lengths[:, None]
     if "columns" in data.options:  # typed columns: the complete numbers among them
-        names, values = data.x.numeric(idx)
+        from dlkit.data.columns import table_columns
+
+        names, values = table_columns(data).numeric(idx)
         return names[:MAX_FEATURE_TESTS], values[:, :MAX_FEATURE_TESTS]
     x = data.x[idx]
     if x.size == 0 or x.ndim < 2:

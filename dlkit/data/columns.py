@@ -157,6 +157,13 @@ class TableColumns:
         return names, np.hstack([self.arrays[n][indices] for n in names]).astype(np.float64)
 
 
+def table_columns(data: Any) -> TableColumns:
+    """The typed inputs of a dataset (``Dataset.x`` of a table read as typed columns)."""
+    if not isinstance(data.x, TableColumns):
+        raise TypeError(f"{data.description}: not a table of typed columns")
+    return data.x
+
+
 def input_name(column: str) -> str:
     """The model input's name for a column (Keras refuses ``/`` in names)."""
     return column.replace("/", "_")
@@ -388,8 +395,9 @@ def type_columns(
                 f"{at} has {n_missing} missing value(s), first at {data_row(first)}",
                 hint=f"set data.source.columns.{name}.missing: impute, or fill them",
             )
-        if spec.type is not None:
-            kind, fmt = spec.type, spec.date_format
+        kind: str
+        if spec.type is not None or spec.date_format is not None:  # a format says it is a date
+            kind, fmt = spec.type or "date", spec.date_format
         else:
             kind, fmt = infer_type(values, at)
             fmt = spec.date_format or fmt
@@ -397,7 +405,7 @@ def type_columns(
             name=str(name),
             input=input_name(str(name)),
             type=kind,
-            inferred=spec.type is None,
+            inferred=spec.type is None and spec.date_format is None,
             n_missing=n_missing,
             n_unique=int(values.nunique(dropna=True)),
         )

@@ -293,6 +293,7 @@ def load_table(
     # complete numbers keep the plain path (one float32 array); anything else is typed per column
     typed = any(spec.columns.get(c, ColumnSpec()).type not in (None, "numeric") for c in features)
     infos: list[dict[str, Any]] = []
+    parts: tuple[Any, np.ndarray, Any, pd.DataFrame, np.ndarray]
     # sha256 releases the GIL: hash the file on a second thread while the parser reads it
     with ThreadPoolExecutor(max_workers=1) as hashing:
         content_hash = hashing.submit(hash_file, path)
@@ -312,6 +313,7 @@ def load_table(
                     hint=_STREAM_HINT,
                 )
             parts, infos = _read_typed(spec, path, features, keep)
+    x: Any
     x, hashes, target, kept, all_ids = parts
     n = len(hashes)
     if n == 0:

@@ -104,9 +104,11 @@ def build_model(
     with scope:
         normalizer, encoded = None, None
         if "columns" in data.options:  # typed table columns: one input each, encoded in the model
+            from dlkit.data.columns import table_columns
             from dlkit.models.table_inputs import encode_columns
 
-            encoded = encode_columns(data.options["columns"], data.x, train, normalize=recipe.data.normalize)
+            columns = data.options["columns"]
+            encoded = encode_columns(columns, table_columns(data), train, normalize=recipe.data.normalize)
         elif recipe.data.normalize and data.kind != "text":  # token ids are not normalised
             # one scalar for images, per feature for tables and sequences
             normalizer = keras.layers.Normalization(
