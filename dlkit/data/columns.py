@@ -134,15 +134,14 @@ class TableColumns:
         return self.n
 
     def __getitem__(self, indices: Any) -> dict[str, Any]:
-        """The inputs at ``indices``: numbers as arrays, strings as ``tf.string`` tensors (Keras
-        takes no NumPy strings)."""
+        """The inputs at ``indices``; as tensors where some are strings (Keras takes no NumPy
+        strings, and a model call no mix of arrays and tensors)."""
         out: dict[str, Any] = {name: values[indices] for name, values in self.arrays.items()}
-        strings = [name for name, values in out.items() if values.dtype == object]
-        if strings:
+        if any(values.dtype == object for values in out.values()):
             import tensorflow as tf
 
-            for name in strings:
-                out[name] = tf.constant(out[name].astype(str))
+            for name, values in out.items():
+                out[name] = tf.constant(values.astype(str) if values.dtype == object else values)
         return out
 
     def frame(self, indices: Any = slice(None)) -> pd.DataFrame:

@@ -68,7 +68,9 @@ class _TableSource(Spec):
     )
     id_column: str | None = Field(default=None, description="Stable example ids; the row number when absent.")
     features: list[str] | None = Field(
-        default=None, description="Feature columns; all numeric columns not named elsewhere by default."
+        default=None,
+        description="Feature columns; every column not named elsewhere (nor dropped) by default, typed "
+        "as data.source.columns says or as inferred.",
     )
     metadata: list[str] = Field(
         default_factory=list,

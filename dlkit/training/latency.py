@@ -20,7 +20,9 @@ def latency_ms(model: Any, x: Any = None, repeats: int = 30) -> float:
     if x is None:
         zeros = [_zeros(t) for t in model.inputs]
         if isinstance(model.input, dict):  # named inputs (typed table columns)
-            x = {t.name: z for t, z in zip(model.inputs, zeros, strict=True)}
+            import tensorflow as tf
+
+            x = {t.name: tf.convert_to_tensor(z) for t, z in zip(model.inputs, zeros, strict=True)}
         else:
             x = zeros[0] if len(zeros) == 1 else tuple(zeros)
     for _ in range(3):  # graph tracing and allocation are not latency
