@@ -15,6 +15,11 @@ scored on dlkit's own dev rows:
 Prints dev accuracy (classification) or RMSE (regression) and the seconds each took, side by side.
 
 Usage: python bench/tables.py [--tables penguins diabetes sales cancer] [--epochs 60]
+
+One run (``--epochs 40``, mlp [64, 32], on 2 CPU cores shared with other jobs, so the seconds
+are inflated and only comparable within a row): penguins accuracy 0.967 vs 0.967; diabetes RMSE
+55.9 vs 60.3; sales RMSE 11.8 vs 6.0 (the target is not standardised yet); cancer accuracy
+0.956 vs 0.939.
 """
 
 from __future__ import annotations
@@ -73,8 +78,8 @@ def sales(rng: np.random.Generator) -> tuple[pd.DataFrame, str]:
     day = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365, n), "D")
     store = rng.choice(["north", "south", "east", "west"], n)
     base = pd.Series(store).map({"north": 100.0, "south": 140.0, "east": 80.0, "west": 120.0}).to_numpy()
-    weekend = np.isin(day.dayofweek, [5, 6]) * 40.0
-    season = 20.0 * np.sin(2 * np.pi * day.dayofyear / 365.25)
+    weekend = np.isin(day.day_of_week, [5, 6]) * 40.0
+    season = 20.0 * np.sin(2 * np.pi * day.day_of_year / 365.25)
     frame = pd.DataFrame(
         {
             "date": day.strftime("%d/%m/%Y"),
@@ -145,8 +150,8 @@ def for_trees(frame: pd.DataFrame) -> pd.DataFrame:
         dates = pd.to_datetime(out[col], format="%d/%m/%Y", errors="coerce")
         if dates.notna().all():
             out[col] = (dates - pd.Timestamp("1970-01-01")).dt.days
-            out[f"{col}_dow"] = dates.dt.dayofweek
-            out[f"{col}_doy"] = dates.dt.dayofyear
+            out[f"{col}_dow"] = dates.dt.day_of_week
+            out[f"{col}_doy"] = dates.dt.day_of_year
             continue
         out[col] = out[col].astype("category")
     return out
