@@ -357,7 +357,7 @@ def load_table(
     if formats:
         options["date_formats"] = formats
     if stream:
-        options = {
+        options |= {
             "input_shape": [len(features)],
             "format": spec.type,
             "path": str(path),
