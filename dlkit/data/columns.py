@@ -144,6 +144,10 @@ class TableColumns:
                 out[name] = tf.constant(values.astype(str) if values.dtype == object else values)
         return out
 
+    def take(self, indices: Any) -> TableColumns:
+        """The rows at ``indices`` (arrays, not tensors)."""
+        return TableColumns({name: values[indices] for name, values in self.arrays.items()})
+
     def frame(self, indices: Any = slice(None)) -> pd.DataFrame:
         """The inputs at ``indices`` as a table, one column per input."""
         return pd.DataFrame({name: values[indices][:, 0] for name, values in self.arrays.items()})

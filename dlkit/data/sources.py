@@ -335,7 +335,7 @@ def load_table(
                 raise DataError(f"{path}: drop_missing_target needs the table read whole (stream: false)")
             present = ~missing
             n_dropped = int(missing.sum())
-            x = TableColumns(x[present]) if isinstance(x, TableColumns) else x[present]
+            x = x.take(present) if isinstance(x, TableColumns) else x[present]
             hashes, all_ids = hashes[present], all_ids[present]
             target = target[present].reset_index(drop=True)
             kept = kept[present].reset_index(drop=True)

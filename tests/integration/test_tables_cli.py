@@ -28,6 +28,7 @@ data:
     target: label
     id_column: uid
     na_values: ['?']
+    drop_missing_target: true
     drop: {drop}
 model: {{type: mlp}}
 train: {{epochs: 5, batch_size: 32, optimizer: {{type: adam, learning_rate: 0.1}}}}
@@ -54,6 +55,7 @@ def _table(folder: Path) -> Path:
         }
     )
     frame.loc[3, "colour"] = None
+    frame.loc[7, "label"] = None
     path = folder / "colours.csv"
     frame.to_csv(path, index=False)
     return path
@@ -84,6 +86,7 @@ def test_split_prints_the_inferred_types(workdir: Path) -> None:
     assert "numeric" in lines["noise"] and "30" in lines["noise"]  # 20 '?' and 10 blanks
     assert "boolean" in lines["flag"]
     assert "date" in lines["seen"] and "%d/%m/%Y" in lines["seen"]
+    assert "Dropped 1 row(s) without a target (drop_missing_target)." in result.output
 
 
 @pytest.mark.slow
