@@ -157,6 +157,11 @@ def _statistics(data: Dataset, idx: np.ndarray) -> tuple[list[str], np.ndarray]:
     if data.kind == "text" and data.texts is not None:
         lengths = np.asarray([len(str(t).split()) for t in data.texts[idx]], dtype=np.float64)
         return ["words per text"], lengths[:, None]
+    if "columns" in data.options:  # typed columns: the complete numbers among them
+        from dlkit.data.columns import table_columns
+
+        names, values = table_columns(data).numeric(idx)
+        return names[:MAX_FEATURE_TESTS], values[:, :MAX_FEATURE_TESTS]
     x = data.x[idx]
     if x.size == 0 or x.ndim < 2:
         return [], np.empty((len(idx), 0))

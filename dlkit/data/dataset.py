@@ -35,7 +35,9 @@ class Dataset:
             `(n, timesteps, features)` for sequences, token ids `(n, output_sequence_length)` for
             text (filled by :meth:`prepare` from train's vocabulary; zero-width before). Zero-width
             `(n, 0)` for a streamed source: its inputs are read from ``files`` batch by batch
-            (:mod:`dlkit.data.pipeline`).
+            (:mod:`dlkit.data.pipeline`). A table with non-numeric columns or missing values holds
+            a :class:`~dlkit.data.columns.TableColumns` (one raw input per column, described
+            by ``options["columns"]``).
         y: class indices `(n,)` for classification, float targets `(n,)` for regression,
             `(n, tasks)` 0/1 labels with NaN where missing for multitask.
         ids: one stable identifier per example `(n,)` (an id column, or the row number).

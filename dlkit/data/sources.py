@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from dlkit._naming import did_you_mean
 from dlkit._registry import Registry
 from dlkit._spec import Spec
 from dlkit.data._common import (
@@ -35,6 +36,7 @@ from dlkit.data._common import (
     resolve,
     row_hashes,
 )
+from dlkit.data.columns import ColumnSpec, TableColumns, input_hashes, type_columns
 from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.errors import DataError, RecipeError
 
@@ -67,7 +69,9 @@ class _TableSource(Spec):
     )
     id_column: str | None = Field(default=None, description="Stable example ids; the row number when absent.")
     features: list[str] | None = Field(
-        default=None, description="Feature columns; all numeric columns not named elsewhere by default."
+        default=None,
+        description="Feature columns; every column not named elsewhere (nor dropped) by default, typed "
+        "as data.source.columns says or as inferred.",
     )
     metadata: list[str] = Field(
         default_factory=list,
@@ -82,6 +86,21 @@ class _TableSource(Spec):
         default=None,
         description="Read in chunks and stream through tf.data instead of loading whole; "
         "automatic above 1 GiB when absent.",
+    )
+    # typed columns (dlkit.data.columns): read whole, preprocessed inside the model
+    columns: dict[str, ColumnSpec] = Field(
+        default_factory=dict,
+        description="Per-column settings by name: type (inferred when absent), missing, "
+        "date_format, encoding.",
+    )
+    drop: list[str] = Field(default_factory=list, description="Columns not used at all.")
+    na_values: list[str] = Field(
+        default_factory=list,
+        description="Extra strings that mark a missing value (e.g. ['?', 'NA']); empty cells always do.",
+    )
+    drop_missing_target: bool = Field(
+        default=False,
+        description="Drop rows without a target (their count is reported) instead of refusing them.",
     )
 
 
@@ -155,10 +174,12 @@ def _table_chunks(
             # each read, never across a yield, where it would leak into the caller.
             if not stream:
                 with np.errstate(over="ignore"):
-                    frame = pd.read_csv(path, sep=spec.sep, dtype=dtype)
+                    frame = pd.read_csv(path, sep=spec.sep, dtype=dtype, na_values=spec.na_values or None)
                 yield frame
                 return
-            with pd.read_csv(path, sep=spec.sep, chunksize=CHUNK_ROWS, dtype=dtype) as reader:
+            with pd.read_csv(
+                path, sep=spec.sep, chunksize=CHUNK_ROWS, dtype=dtype, na_values=spec.na_values or None
+            ) as reader:
                 while True:
                     with np.errstate(over="ignore"):
                         chunk = next(reader, None)
@@ -166,7 +187,8 @@ def _table_chunks(
                         return
                     yield chunk
         if not stream:
-            yield pd.read_parquet(path)
+            frame = pd.read_parquet(path)
+            yield frame.replace(spec.na_values, np.nan) if spec.na_values else frame
             return
         import pyarrow.parquet as pq
 
@@ -193,8 +215,21 @@ def _header(spec: CsvSource | ParquetSource, path: Path) -> list[str]:
         raise read_error(path, spec.type, exc) from None
 
 
-def _check_features(chunk: pd.DataFrame, features: list[str], path: Path, offset: int) -> None:
+_STREAM_HINT = (
+    "a streamed table takes complete numbers only: encode or fill the column, list it under "
+    "data.source.drop, or read the table whole (stream: false) to have it typed"
+)
+
+
+class _NotPlain(Exception):
+    """A feature column is not complete numbers: the table is read as typed columns instead."""
+
+
+def _check_features(chunk: pd.DataFrame, features: list[str], path: Path, offset: int, stream: bool) -> None:
     for col in features:
+        plain_numbers = pd.api.types.is_numeric_dtype(chunk[col]) and not chunk[col].isna().any()
+        if not plain_numbers and not stream:
+            raise _NotPlain
         if not pd.api.types.is_numeric_dtype(chunk[col]):
             # quote the value that is not a number (not the column's first, which may be fine)
             row = first_not_number(chunk[col])
@@ -203,13 +238,14 @@ def _check_features(chunk: pd.DataFrame, features: list[str], path: Path, offset
             raise DataError(
                 f"{path}: feature column '{col}' is not numeric: value {plain(chunk[col].iloc[row])!r} "
                 f"at {data_row(offset + row)}",
-                hint="encode it as numbers, or list it under data.source.metadata (kept, not trained on)",
+                hint=_STREAM_HINT,
             )
         bad = chunk[col].isna().to_numpy()
         if bad.any():
             raise DataError(
                 f"{path}: feature column '{col}' has {int(bad.sum())} missing value(s), "
-                f"first at row {offset + int(np.flatnonzero(bad)[0])}"
+                f"first at row {offset + int(np.flatnonzero(bad)[0])}",
+                hint=_STREAM_HINT,
             )
 
 
@@ -252,9 +288,10 @@ def load_table(
 ) -> Dataset:
     """Load a CSV or Parquet table: features, target, optional ids and metadata.
 
+    With ``labels="optional"`` a table without the target column(s) loads unlabelled.
+
     Streamed (``spec.stream``, or a file over 1 GiB), only targets, ids, metadata and one hash
     per row are kept; the features are read again through ``tf.data`` when needed.
-    With ``labels="optional"`` a table without the target column(s) loads unlabelled.
     """
     path = resolve(spec.path, base_dir)
     require_file(path)
@@ -264,19 +301,57 @@ def load_table(
     header = _header(spec, path)
     labelled = labels != "optional" or all(t in header for t in targets)
     features = _columns(spec, header, path, keep, labelled)
+    # complete numbers keep the plain path (one float32 array); anything else is typed per column
+    typed = any(spec.columns.get(c, ColumnSpec()).type not in (None, "numeric") for c in features)
+    infos: list[dict[str, Any]] = []
+    parts: tuple[Any, np.ndarray, Any, pd.DataFrame, np.ndarray]
     # sha256 releases the GIL: hash the file on a second thread while the parser reads it
     with ThreadPoolExecutor(max_workers=1) as hashing:
         content_hash = hashing.submit(hash_file, path)
-        try:
-            parts = _read_rows(
-                spec, path, stream, features, keep, floats=isinstance(spec, CsvSource), labelled=labelled
-            )
-        except _NotFloat:  # some feature holds text: read as is, to say which column and value
-            parts = _read_rows(spec, path, stream, features, keep, floats=False, labelled=labelled)
+        if not typed:
+            try:
+                parts = _read_rows(
+                    spec, path, stream, features, keep, floats=isinstance(spec, CsvSource), labelled=labelled
+                )
+            except _NotFloat:  # some feature holds text: typed, or read as is to say which value
+                typed = not stream
+                if stream:
+                    parts = _read_rows(spec, path, stream, features, keep, floats=False, labelled=labelled)
+            except _NotPlain:
+                typed = True
+        if typed:
+            if stream:
+                raise DataError(
+                    f"{path}: typed columns (data.source.columns) need the table read whole",
+                    hint=_STREAM_HINT,
+                )
+            parts, infos = _read_typed(spec, path, features, keep, labelled)
+    x: Any
     x, hashes, target, kept, all_ids = parts
     n = len(hashes)
     if n == 0:
         raise DataError(f"{path}: no rows")
+    n_dropped = 0
+    if labelled and not isinstance(spec.target, list):
+        missing = target.isna().to_numpy()
+        if missing.any() and not spec.drop_missing_target:
+            raise DataError(
+                f"{path}: target column '{spec.target}': {int(missing.sum())} missing target value(s), "
+                f"first at {data_row(int(np.flatnonzero(missing)[0]))}",
+                hint="every example needs a target: fill those rows, or set "
+                "data.source.drop_missing_target: true to drop them",
+            )
+        if missing.any():
+            if stream:
+                raise DataError(f"{path}: drop_missing_target needs the table read whole (stream: false)")
+            present = ~missing
+            n_dropped = int(missing.sum())
+            x = x.take(present) if isinstance(x, TableColumns) else x[present]
+            hashes, all_ids = hashes[present], all_ids[present]
+            target = target[present].reset_index(drop=True)
+            kept = kept[present].reset_index(drop=True)
+            if len(hashes) == 0:
+                raise DataError(f"{path}: no rows with a target")
     if not labelled:
         known = list(spec.target) if isinstance(spec.target, list) else spec.classes
         y, task, classes = no_labels(task, n, f"{path}: target column '{spec.target}'", known)
@@ -288,8 +363,15 @@ def load_table(
     if spec.id_column:
         _check_unique_ids(all_ids, path, spec.id_column)
     options: dict[str, Any] = {}
+    if infos:
+        options["columns"] = infos
+    if n_dropped:
+        options["n_missing_target_dropped"] = n_dropped
+    formats = {name: c.date_format for name, c in spec.columns.items() if c.date_format}
+    if formats:
+        options["date_formats"] = formats
     if stream:
-        options = {
+        options |= {
             "input_shape": [len(features)],
             "format": spec.type,
             "path": str(path),
@@ -306,12 +388,11 @@ def load_table(
         classes=classes,
         content_hash=content_hash.result(),
         description=str(path),
-        feature_names=[str(c) for c in features],
+        feature_names=[str(c) for c in features] if not infos else list(x.arrays),
         metadata=kept,
         input_hashes=hashes,
         stream=stream,
         options=options,
-        labelled=labelled,
     )
 
 
@@ -336,7 +417,7 @@ def _read_rows(
     for chunk in _prefetched(chunks) if stream else chunks:
         if chunk.empty:
             continue
-        _check_features(chunk, features, path, offset)
+        _check_features(chunk, features, path, offset, stream)
         block = _feature_block(chunk, features)
         _check_finite(block, chunk, features, path, offset)
         hashes.append(row_hashes(block))
@@ -363,6 +444,20 @@ def _read_rows(
         kept[0].reset_index(drop=True) if len(kept) == 1 else pd.concat(kept, ignore_index=True),
         _joined(ids),
     )
+
+
+def _read_typed(
+    spec: CsvSource | ParquetSource, path: Path, features: list[str], keep: list[str], labelled: bool = True
+) -> tuple[tuple[TableColumns, np.ndarray, Any, pd.DataFrame, np.ndarray], list[dict[str, Any]]]:
+    """The whole table as typed columns (:mod:`dlkit.data.columns`): inputs, hashes, target,
+    kept columns and ids, and what each feature column turned out to be."""
+    frame = next(_table_chunks(spec, path, False, ()))
+    if frame.empty:
+        raise DataError(f"{path}: no rows")
+    infos, x = type_columns(frame, features, spec.columns, str(path))
+    ids = frame[spec.id_column].to_numpy() if spec.id_column else np.arange(len(frame))
+    target = frame[spec.target] if labelled else pd.Series(np.zeros(len(frame)))
+    return (x, input_hashes(x), target, frame[keep].reset_index(drop=True), ids), [i.to_dict() for i in infos]
 
 
 def _prefetched(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -402,11 +497,19 @@ def _columns(
     require_columns(header, path, "metadata", spec.metadata)
     require_columns(header, path, "split", keep)
     reserved = {*_targets(spec, None, path), spec.id_column, *keep}
+    for field, names in (("drop", spec.drop), ("columns", list(spec.columns))):
+        for name in names:
+            if name not in header:
+                raise DataError(
+                    f"{path}: data.source.{field}: no column '{name}'.{did_you_mean(name, header)}",
+                    hint=f"columns are: {', '.join(header)}",
+                )
+    dropped = set(spec.drop)
     if spec.features is not None:
         require_columns(header, path, "feature", spec.features)
-        features = list(spec.features)
+        features = [c for c in spec.features if c not in dropped]
     else:
-        features = [c for c in header if c not in reserved]
+        features = [c for c in header if c not in reserved and c not in dropped]
     if not features:
         raise DataError(f"{path}: no feature columns left besides target, id and metadata")
     return features

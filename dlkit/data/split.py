@@ -373,14 +373,12 @@ def _times(data: Dataset, name: str) -> np.ndarray:
             if pd.api.types.is_numeric_dtype(values)
             else (values.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(np.float64))
         )
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{data.description}: time column '{name}': value {values.iloc[row]!r} at row {row} "
-            "is not a date, time or number"
-        )
+    # one format for the whole column (the recipe's date_format, or inferred once): parsing value
+    # by value would read 01/02 and 13/02 in different orders and misorder the split
+    from dlkit.data.columns import parse_dates
+
+    where = f"{data.description}: time column '{name}'"
+    parsed, _ = parse_dates(values, data.options.get("date_formats", {}).get(name), where)
     return parsed.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(np.float64)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,22 @@ def write_split_files(manifest_path: Path, result: SplitResult, data: Dataset) -
         (manifest_path.parent / "vocabulary.txt").write_text(
             "\n".join(t.replace("\n", " ") for t in data.vocabulary) + "\n", encoding="utf-8"
         )
+    if "columns" in data.options:  # typed table columns: how raw rows become the model's inputs
+        (manifest_path.parent / "columns.json").write_text(
+            json.dumps(data.options["columns"], indent=1) + "\n", encoding="utf-8"
+        )
     target_vocabulary = getattr(data, "target_vocabulary", None)
     if target_vocabulary:  # a text_pairs source's output tokens (index = token id)
         (manifest_path.parent / "target_vocabulary.txt").write_text(
             "\n".join(target_vocabulary) + "\n", encoding="utf-8"
         )
+
+
+def column_extras(data: Dataset) -> dict[str, Any]:
+    """The typed columns (name, type, how read) and the rows dropped for a missing target."""
+    extras: dict[str, Any] = {}
+    if "columns" in data.options:
+        extras["columns"] = data.options["columns"]
+    if data.options.get("n_missing_target_dropped"):
+        extras["n_missing_target_dropped"] = data.options["n_missing_target_dropped"]
+    return extras

@@ -121,3 +121,60 @@ class MaskedBinaryAccuracy(keras.metrics.Metric):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "missing": self.missing}
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class Impute(keras.layers.Layer):
+    """Replaces NaN in each of the ``k`` features `(batch, k)` by its value fitted on train
+    (the median), so a saved model takes rows with blanks."""
+
+    def __init__(self, values: list[float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.values = [float(v) for v in values]
+
+    def call(self, inputs: Any) -> Any:
+        ops = keras.ops
+        x = ops.cast(inputs, "float32")
+        return ops.where(ops.isnan(x), ops.convert_to_tensor(self.values, "float32")[None, :], x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "values": self.values}
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class MissingIndicator(keras.layers.Layer):
+    """1.0 where a feature is missing (NaN), else 0.0, for the features at ``columns``."""
+
+    def __init__(self, columns: list[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.columns = [int(c) for c in columns]
+
+    def call(self, inputs: Any) -> Any:
+        ops = keras.ops
+        picked = ops.take(ops.cast(inputs, "float32"), self.columns, axis=1)
+        return ops.cast(ops.isnan(picked), "float32")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "columns": self.columns}
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class DateParts(keras.layers.Layer):
+    """Days since 1970-01-01 `(batch, 1)` -> `(batch, 4)`: the days themselves, the year, the
+    month (1-12) and the day of the week (0 = Monday), by Hinnant's civil-from-days arithmetic."""
+
+    def call(self, inputs: Any) -> Any:
+        ops = keras.ops
+        days = ops.floor(ops.cast(inputs, "float32"))
+        z = days + 719468.0
+        era = ops.floor(z / 146097.0)
+        doe = z - era * 146097.0
+        yoe = ops.floor(
+            (doe - ops.floor(doe / 1460.0) + ops.floor(doe / 36524.0) - ops.floor(doe / 146096.0)) / 365.0
+        )
+        doy = doe - (365.0 * yoe + ops.floor(yoe / 4.0) - ops.floor(yoe / 100.0))
+        mp = ops.floor((5.0 * doy + 2.0) / 153.0)
+        month = ops.where(mp < 10.0, mp + 3.0, mp - 9.0)
+        year = yoe + era * 400.0 + ops.cast(month <= 2.0, "float32")
+        weekday = ops.mod(days + 3.0, 7.0)
+        return ops.concatenate([days, year, month, weekday], axis=-1)

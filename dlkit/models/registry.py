@@ -76,6 +76,7 @@ def build_model(
     name: str | None = None,
     *,
     context: BuildContext | None = None,
+    encoded: tuple[dict[str, keras.KerasTensor], keras.KerasTensor] | None = None,
 ) -> keras.Model:
     """Build the model ``spec`` describes for inputs of ``input_shape``.
 
@@ -88,6 +89,9 @@ def build_model(
             brings its own normalisation) skip it.
         name: the Keras model name (defaults to the model type).
         context: the data and folders some builders need (vocabulary sizes, earlier runs).
+        encoded: named inputs and their encoded feature vector (typed table columns,
+            :mod:`dlkit.models.table_inputs`): the builder starts from that vector, and
+            ``input_shape`` and ``normalizer`` are not used.
 
     Raises:
         BuildError: unknown type, or a spec that cannot work with this input shape.
@@ -103,8 +107,12 @@ def build_model(
     tokens = getattr(spec, "token_inputs", None)
     if callable(tokens) and tokens(input_shape, context):
         dtype = "int32"
-    inputs = keras.Input(shape=input_shape, name="inputs", dtype=dtype)
-    x = normalizer(inputs) if normalizer is not None else inputs
+    inputs: Any
+    if encoded is not None:
+        inputs, x = encoded
+    else:
+        inputs = keras.Input(shape=input_shape, name="inputs", dtype=dtype)
+        x = normalizer(inputs) if normalizer is not None else inputs
     if _takes_context(entry.builder):
         outputs = entry.builder(spec, x, head, context)
     else:

@@ -462,7 +462,10 @@ def examples_html(
             value = row[c]
             cells.append(e(f"{value:.3f}" if isinstance(value, float) else str(value)))
         if features is not None:
-            cells += [e(f"{v:.4g}") for v in features.iloc[k].tolist()]
+            # typed table columns hold strings too (categories, text)
+            cells += [
+                e(f"{v:.4g}" if isinstance(v, (int, float)) else str(v)) for v in features.iloc[k].tolist()
+            ]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     rows.append("</table>")
     intro = (

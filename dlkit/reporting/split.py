@@ -42,9 +42,30 @@ def leakage_table(leakage: dict[str, Any]) -> Table:
     return table
 
 
+def columns_table(columns: list[dict[str, Any]]) -> Table:
+    """Each feature column's type (inferred or from the recipe), missing values and encoding."""
+    table = Table(title="Feature columns")
+    for name, justify in (("column", "left"), ("type", "left"), ("missing", "right"), ("distinct", "right")):
+        table.add_column(name, justify=justify, no_wrap=name == "column")  # type: ignore[arg-type]
+    table.add_column("read as")
+    for c in columns:
+        kind = c["type"] + ("" if c["inferred"] else " (recipe)")
+        table.add_row(
+            escape(c["name"]), kind, f"{c['n_missing']:,}", f"{c['n_unique']:,}", escape(c["detail"])
+        )
+    return table
+
+
 def render_split_outcome(console: Console, outcome: SplitOutcome) -> None:
-    """The split table, source shares, dev parts, leakage and the dev-vs-test verdict."""
+    """The typed columns, the split table, source shares, dev parts, leakage and the dev-vs-test verdict."""
     summary = outcome.summary()
+    if summary.get("columns"):
+        console.print(columns_table(summary["columns"]))
+    if summary.get("n_missing_target_dropped"):
+        console.print(
+            f"Dropped {summary['n_missing_target_dropped']:,} row(s) without a target (drop_missing_target).",
+            highlight=False,
+        )
     console.print(split_table(summary))
     sources = source_table(summary)
     if sources is not None:

@@ -630,6 +630,10 @@ def example_inputs(info: dict[str, Any], recipe: dict[str, Any], ids: list[Any])
     rows = [position.get(str(i)) for i in ids]
     if any(r is None for r in rows):
         return None
+    if "columns" in dataset.options:  # typed table columns
+        from dlkit.data.columns import table_columns
+
+        return "tabular", table_columns(dataset).frame(np.asarray(rows, dtype=np.int64))
     x = dataset.x[np.asarray(rows, dtype=np.int64)]
     if dataset.kind == "image":
         return "image", x[..., 0] if x.ndim == 4 else x

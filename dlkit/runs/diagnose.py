@@ -207,6 +207,7 @@ def measure_latency_ms(model_path: Path, repeats: int = 30) -> float:
     """Median inference time of one example, in ms (loads the model: imports TensorFlow)."""
     import keras
 
+    from dlkit.models import layers  # noqa: F401  (registers dlkit's layers for deserialisation)
     from dlkit.training.latency import latency_ms
 
     return latency_ms(keras.saving.load_model(model_path, compile=False), repeats=repeats)

@@ -184,10 +184,14 @@ def check_gradients(
         # a Loss object computes in its own dtype (float32): in float64, like the model copy
         loss_fn = type(loss_fn).from_config({**loss_fn.get_config(), "dtype": "float64"})
     model64 = to_float64(model)
-    # real inputs in float64; token ids (integers) stay ids
+    # real inputs in float64; token ids (integers) and strings (typed table columns) stay as they are
     x64 = tf.nest.map_structure(
-        lambda a: tf.constant(
-            a if np.issubdtype(np.asarray(a).dtype, np.integer) else np.asarray(a, np.float64)
+        lambda a: (
+            a
+            if isinstance(a, tf.Tensor) and a.dtype == tf.string
+            else tf.constant(
+                a if np.issubdtype(np.asarray(a).dtype, np.integer) else np.asarray(a, np.float64)
+            )
         ),
         x,
     )

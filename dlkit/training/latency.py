@@ -18,8 +18,13 @@ def latency_ms(model: Any, x: Any = None, repeats: int = 30) -> float:
         repeats: timed calls.
     """
     if x is None:
-        zeros = [np.zeros((1, *(d or 1 for d in t.shape[1:])), dtype=str(t.dtype)) for t in model.inputs]
-        x = zeros[0] if len(zeros) == 1 else tuple(zeros)
+        zeros = [_zeros(t) for t in model.inputs]
+        if isinstance(model.input, dict):  # named inputs (typed table columns)
+            import tensorflow as tf
+
+            x = {t.name: tf.convert_to_tensor(z) for t, z in zip(model.inputs, zeros, strict=True)}
+        else:
+            x = zeros[0] if len(zeros) == 1 else tuple(zeros)
     for _ in range(3):  # graph tracing and allocation are not latency
         model(x, training=False)
     times = []
@@ -28,3 +33,13 @@ def latency_ms(model: Any, x: Any = None, repeats: int = 30) -> float:
         model(x, training=False)
         times.append(time.perf_counter() - start)
     return float(np.median(times) * 1000)
+
+
+def _zeros(t: Any) -> Any:
+    """One example of zeros (empty strings for a string input) of the input ``t``'s shape."""
+    shape = (1, *(d or 1 for d in t.shape[1:]))
+    if str(t.dtype) == "string":
+        import tensorflow as tf
+
+        return tf.fill(shape, "")
+    return np.zeros(shape, dtype=str(t.dtype))

@@ -102,8 +102,14 @@ def build_model(
     spec = recipe.train
     scope = runtime.strategy.scope() if runtime is not None else contextlib.nullcontext()
     with scope:
-        normalizer = None
-        if recipe.data.normalize and data.kind != "text":  # token ids are not normalised
+        normalizer, encoded = None, None
+        if "columns" in data.options:  # typed table columns: one input each, encoded in the model
+            from dlkit.data.columns import table_columns
+            from dlkit.models.table_inputs import encode_columns
+
+            columns = data.options["columns"]
+            encoded = encode_columns(columns, table_columns(data), train, normalize=recipe.data.normalize)
+        elif recipe.data.normalize and data.kind != "text":  # token ids are not normalised
             # one scalar for images, per feature for tables and sequences
             normalizer = keras.layers.Normalization(
                 axis=None if data.kind == "image" else -1, name="normalize"
@@ -116,6 +122,7 @@ def build_model(
             normalizer,
             name=recipe.name.replace("-", "_"),
             context=context or BuildContext(data=data, runs_dir=Path(recipe.tracking.runs_dir)),
+            encoded=encoded,
         )
         if spec.initializer is not None:
             apply_initializer(model, spec.initializer, recipe.seed)

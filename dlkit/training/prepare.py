@@ -31,7 +31,7 @@ class SplitOutcome:
 
     def summary(self) -> dict[str, Any]:
         """Sizes and label counts per set, the rule used, and the data's content hash."""
-        from dlkit.data.summary import split_extras
+        from dlkit.data.summary import column_extras, split_extras
         from dlkit.tasks import task_for
 
         task = task_for(self.data.task)
@@ -49,6 +49,7 @@ class SplitOutcome:
             "content_hash": self.data.content_hash,
             "sets": sets,
             **split_extras(self.split, self.distribution),
+            **column_extras(self.data),
         }
 
 

@@ -159,7 +159,7 @@ def test_bad_input_is_one_line_and_nothing_is_written(workdir: Path) -> None:
     frame.loc[5, "label"] = None
     frame.to_csv(path, index=False)
     assert _fails(workdir, RECIPE)[1] == (
-        f"error: {path}: target column 'label': 1 missing target value(s), first at row 5"
+        f"error: {path}: target column 'label': 1 missing target value(s), first at data row 6 (1-based)"
     )
     frame.loc[5, "label"] = "cat"
     frame.loc[70, "label"] = "bird"

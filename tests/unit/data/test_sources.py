@@ -93,23 +93,31 @@ def test_table_errors_name_file_and_column(workdir: Path) -> None:
         _message(CsvSource(path="t.csv", target="lable"), workdir)
         == f"{path}: no target column 'lable'. Did you mean 'label'?"
     )
-    assert _message(CsvSource(path="t.csv", target="label"), workdir) == (
-        f"{path}: feature column 'uid' is not numeric: value 'r0' at data row 1 (1-based)"
-    )
-    msg = _message(CsvSource(path="t.csv", target="label", id_column="uid"), workdir)
+    # string columns are typed now (dlkit.data.columns), not refused: only a streamed table refuses them
+    msg = _message(CsvSource(path="t.csv", target="label", id_column="uid", stream=True), workdir)
     assert msg.startswith(f"{path}: feature column 'source' is not numeric: value 'web' at data row ")
+    assert _message(CsvSource(path="t.csv", target="label", drop=["sorce"]), workdir) == (
+        f"{path}: data.source.drop: no column 'sorce'. Did you mean 'source'?"
+    )
+    assert _message(CsvSource(path="t.csv", target="label", columns={"uuid": {}}), workdir) == (
+        f"{path}: data.source.columns: no column 'uuid'. Did you mean 'uid'?"
+    )
 
 
 def test_missing_targets_and_features_are_reported_with_row(workdir: Path) -> None:
     frame = pd.DataFrame({"a": [1.0, 2.0, np.nan, 4.0], "y": [0, 1, 0, 1]})
     frame.to_csv(workdir / "f.csv", index=False)
-    assert _message(CsvSource(path="f.csv", target="y"), workdir) == (
-        f"{workdir / 'f.csv'}: feature column 'a' has 1 missing value(s), first at row 2"
+    refuse = {"a": {"missing": "refuse"}}
+    assert _message(CsvSource(path="f.csv", target="y", columns=refuse), workdir) == (
+        f"{workdir / 'f.csv'}: feature column 'a' has 1 missing value(s), first at data row 3 (1-based)"
     )
     pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": ["x", None, "z"]}).to_csv(workdir / "g.csv", index=False)
     assert _message(CsvSource(path="g.csv", target="y"), workdir) == (
-        f"{workdir / 'g.csv'}: target column 'y': 1 missing target value(s), first at row 1"
+        f"{workdir / 'g.csv'}: target column 'y': 1 missing target value(s), first at data row 2 (1-based)"
     )
+    kept = load_source(CsvSource(path="g.csv", target="y", drop_missing_target=True), None, workdir)
+    assert kept.ids.tolist() == [0, 2] and kept.classes == ["x", "z"]
+    assert kept.options["n_missing_target_dropped"] == 1
 
 
 def test_duplicate_ids_and_empty_files(workdir: Path) -> None:

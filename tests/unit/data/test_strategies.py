@@ -158,7 +158,7 @@ def test_split_errors_name_the_column_and_row() -> None:
     assert _message(_data(10), SplitSpec(group="patient")) == "t.csv: no column 'patient' for the split"
     data = _data(10, metadata={"t": ["2024-01-01"] * 9 + ["soon"]})
     assert _message(data, SplitSpec(time="t")) == (
-        "t.csv: time column 't': value 'soon' at row 9 is not a date, time or number"
+        "t.csv: time column 't': value 'soon' at data row 10 (1-based) is not a date, time or number"
     )
     data = _data(4, metadata={"g": [1.0, np.nan, 2.0, 3.0]})
     assert (
