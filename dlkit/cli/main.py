@@ -20,6 +20,7 @@ from dlkit.cli.diagnose import diagnose
 from dlkit.cli.gradcheck import gradcheck
 from dlkit.cli.lr_find import lr_find
 from dlkit.cli.models import models_app
+from dlkit.cli.register import print_registered, register
 from dlkit.cli.split import split
 from dlkit.cli.tune import tune_app
 
@@ -77,6 +78,12 @@ def train(
             show_default=False,
         ),
     ] = None,
+    register_as: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--register", help="Register the trained model as NAME in MLflow's registry.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Train the recipe's model, evaluate every set in inference mode, record the run.
 
@@ -92,6 +99,8 @@ def train(
 
     if (recipe is None) == (resume is None):
         raise RecipeError("dlkit train: give a RECIPE, or --resume RUN (not both)")
+    if register_as is not None and no_track:
+        raise RecipeError("dlkit train: --register needs the run in MLflow (not with --no-track)")
     progress = TrainProgress(console)
     try:
         with sigterm_interrupts():
@@ -108,9 +117,12 @@ def train(
     finally:
         progress.stop()
     render_train_result(console, result)
+    if register_as is not None:
+        print_registered(api.register(result.run_dir, register_as))
 
 
 app.command("split")(split)
+app.command("register")(register)
 
 
 @app.command()

@@ -135,6 +135,7 @@ def train_recipe(
         {"dlkit.run_dir": str(path.resolve()), "dlkit.recipe": recipe.name, "dlkit.version": __version__},
     )
     run.update_info(run_id=tracker.run_id, tracking_uri=tracker.uri)
+    tracker.log_inputs(outcome.data, outcome.split)
     return _record_status(
         run,
         tracker,
