@@ -31,12 +31,7 @@ class DlkitKerasModel:
             data = data.to_numpy()
             if data.ndim == 2 and data.shape[1] == 1 and data.dtype == object:
                 data = data[:, 0]  # one text column: one string per example
-        if isinstance(data, dict):
-            data = {k: _objects(v) for k, v in data.items()}
-        elif isinstance(data, list | tuple) and data and isinstance(data[0], str):
-            data = np.asarray(data, dtype=object)
-        else:
-            data = _objects(data)
+        data = {k: _objects(v) for k, v in data.items()} if isinstance(data, dict) else _objects(data)
         return self._inner.predict(data)
 
 

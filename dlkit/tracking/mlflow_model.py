@@ -55,8 +55,14 @@ def pip_requirements() -> list[str]:
 
 
 def _takes_text(data: Dataset) -> bool:
-    """A text classifier: raw strings in, vectorised by a vocabulary adapted on train."""
-    return data.kind == "text" and data.texts is not None and bool(data.vocabulary)
+    """A text classifier: raw strings in, vectorised by a ``TextVectorization`` adapted on train
+    (text pairs, seq2seq, tokenise in the data pipeline: their models take token ids)."""
+    return (
+        data.kind == "text"
+        and data.texts is not None
+        and bool(data.vocabulary)
+        and "output_sequence_length" in data.options
+    )
 
 
 def servable_model(model: keras.Model, data: Dataset) -> keras.Model:

@@ -39,6 +39,29 @@ model: {type: cnn, filters: [4], dense: [8]}
 train: {epochs: 1, batch_size: 128}
 """
 
+TEXT = """
+name: tiny-text
+seed: 0
+data:
+  source:
+    {type: text, path: text.csv, text: t, target: y, id_column: id, max_tokens: 30, output_sequence_length: 6}
+  split: {train: 0.6, train_dev: 0.1, dev: 0.15, test: 0.15}
+model: {type: transformer, d_model: 8, num_heads: 2, ff_dim: 8, num_layers: 1, embedding: {output_dim: 8}}
+train: {epochs: 1, batch_size: 16}
+"""
+
+
+def _texts(folder: Path) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    good, bad, filler = ["good", "great", "fun"], ["bad", "awful", "dull"], ["movie", "film", "the", "a"]
+    rows = []
+    for i in range(40):
+        words = [*rng.choice(good if i % 2 else bad, 2), *rng.choice(filler, 3)]
+        rows.append({"id": f"t{i}", "t": " ".join(words), "y": "pos" if i % 2 else "neg"})
+    frame = pd.DataFrame(rows)
+    frame.to_csv(folder / "text.csv", index=False)
+    return frame
+
 
 def _table(folder: Path) -> pd.DataFrame:
     rng = np.random.default_rng(0)
@@ -62,12 +85,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path) -> dict
     folder = tmp_path_factory.mktemp("mlflow_model")
     shutil.copy(migrated_store, folder / "mlflow.db")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    frame = _table(folder)
-    done: dict[str, Any] = {"uri": uri, "folder": folder, "table": frame}
+    done: dict[str, Any] = {"uri": uri, "folder": folder, "table": _table(folder), "texts": _texts(folder)}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", uri)
         mp.chdir(folder)
-        for key, text, extra in (("table_run", TABLE, ["--register", "tiny"]), ("image_run", IMAGES, [])):
+        for key, text, extra in (
+            ("table_run", TABLE, ["--register", "tiny"]),
+            ("image_run", IMAGES, []),
+            ("text_run", TEXT, []),
+        ):
             recipe = write_recipe(folder, text, f"{key}.yaml")
             result = runner.invoke(
                 app, ["train", str(recipe), "--set", f"tracking.runs_dir={folder / 'runs'}", *extra]
@@ -128,6 +154,21 @@ def test_image_model_loads_with_pyfunc_and_keras(runs: dict[str, Any]) -> None:
     assert output.step == 1  # the last epoch
 
 
+def test_text_model_takes_raw_strings(runs: dict[str, Any]) -> None:
+    """The vocabulary adapted on train is inside the logged model; dlkit's layers load with it."""
+    import mlflow
+
+    run_id = _info(runs["text_run"])["run_id"]
+    mlflow.set_tracking_uri(runs["uri"])
+    stored = _dev(runs["text_run"])
+    texts = runs["texts"].set_index("id").loc[stored["id"], "t"]
+    model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    expected = stored["proba_1"].to_numpy()
+    np.testing.assert_allclose(np.asarray(model.predict(texts.to_numpy())).ravel(), expected, atol=1e-5)
+    column = pd.DataFrame({"text": texts.to_numpy()})
+    np.testing.assert_allclose(np.asarray(model.predict(column)).ravel(), expected, atol=1e-5)
+
+
 def test_register_makes_versions_and_a_failure_leaves_nothing(runs: dict[str, Any]) -> None:
     from mlflow import MlflowClient
 
@@ -164,3 +205,24 @@ def test_runs_carry_system_tags_and_dataset_inputs(runs: dict[str, Any]) -> None
     assert len({d.dataset.digest for d in inputs.values()}) == 4
     assert all("table.csv" in d.dataset.source for d in inputs.values())
     assert "" not in run.data.params.values()
+
+
+def test_seq2seq_model_of_two_inputs_loads(workdir: Path, tracking_uri: str) -> None:
+    """A model of several inputs takes them by name, as it was trained (its logged example)."""
+    import mlflow
+
+    from dlkit.models import load_model
+    from tests.integration.test_every_task import CASES
+
+    make, text = CASES["seq2seq"]
+    make(workdir)
+    recipe = write_recipe(workdir, f"name: tiny-s2s\nseed: 0\n{text}\ntrain: {{epochs: 1, batch_size: 32}}\n")
+    result = runner.invoke(app, ["train", str(recipe)])
+    assert result.exit_code == 0, result.output
+    run_dir = next((workdir / "runs").glob("tiny-s2s-*"))
+    mlflow.set_tracking_uri(tracking_uri)
+    model = mlflow.pyfunc.load_model(f"runs:/{_info(run_dir)['run_id']}/model")
+    example = model.input_example
+    assert isinstance(example, dict) and len(example) == 2
+    expected = load_model(run_dir / "model" / "model.keras").predict(example, verbose=0)
+    np.testing.assert_allclose(np.asarray(model.predict(example)), expected, atol=1e-5)
