@@ -161,8 +161,11 @@ def log_model(
     from mlflow.models import Model
 
     experiment_id = client.get_run(run_id).info.experiment_id
+    from dlkit.tracking.system_tags import system_tags
+
+    # the context tags MLflow's own log_model puts on a logged model (user, source, git), versions
     logged = client.create_logged_model(
-        experiment_id, name=MODEL_NAME, source_run_id=run_id, tags={"mlflow.loggedModel.flavor": "keras"}
+        experiment_id, name=MODEL_NAME, source_run_id=run_id, tags=system_tags()
     )
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -157,3 +157,14 @@ def test_find_run_by_id_or_name_and_log_to_a_finished_run(tracking_uri: str, cli
     assert found is not None
     found[2](workdir / "download")
     assert (workdir / "download" / "reports" / "diagnose.md").read_text() == "# report\n"
+
+
+def test_registering_a_run_without_a_logged_model_leaves_no_registered_model(
+    store: MLflowStore, client
+) -> None:
+    run = store.start_run("exp", "run", {})
+    assert client.get_run(run).data.tags["mlflow.source.type"] == "LOCAL"  # MLflow's system tags
+    with pytest.raises(TrackingError) as info:
+        store.register(run, "orphan")
+    assert info.value.message == f"run {run}: no logged MLflow model to register"
+    assert client.search_registered_models() == []
