@@ -31,6 +31,8 @@ class DlkitKerasModel:
             data = data.to_numpy()
             if data.ndim == 2 and data.shape[1] == 1 and data.dtype == object:
                 data = data[:, 0]  # one text column: one string per example
+        if isinstance(data, dict) and len(data) == 1:
+            data = next(iter(data.values()))  # MLflow's named text column: the model's one input
         data = {k: _objects(v) for k, v in data.items()} if isinstance(data, dict) else _objects(data)
         return self._inner.predict(data)
 
