@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from dlkit.runs.inference import EvaluateResult, PredictResult
     from dlkit.runs.journal import Derivation
     from dlkit.runs.report import ReportResult
+    from dlkit.tracking.registry import RegisterResult
     from dlkit.training.cross_val import FoldEnd
     from dlkit.training.fit import EpochEnd
     from dlkit.training.gradcheck import GradCheckResult
@@ -220,6 +221,30 @@ def resume(
 
     run = resolve_run(run_ref, runs_dir, tracking_uri)
     return resume_run(run, overrides or [], on_start=on_start, on_epoch=on_epoch)
+
+
+def register(
+    run_ref: str | Path, name: str, *, runs_dir: str | Path = "runs", tracking_uri: str | None = None
+) -> RegisterResult:
+    """Register a run's logged MLflow Model as the next version of ``name`` in MLflow's registry.
+
+    Args:
+        run_ref: the run (directory, run name, or MLflow run id or name).
+        name: the registered model (created with version 1 if new).
+        runs_dir: where run names are looked up.
+        tracking_uri: the MLflow store for run ids and names.
+
+    Returns:
+        The new version (``models:/<name>/<version>``).
+
+    Raises:
+        RunNotFoundError: nothing matches ``run_ref``.
+        TrackingError: the run was not tracked or has no logged model, or the store refused;
+            a failure leaves no empty registered model behind.
+    """
+    from dlkit.tracking.registry import register_run
+
+    return register_run(run_ref, name, runs_dir, tracking_uri)
 
 
 def diagnose(

@@ -21,6 +21,7 @@ from dlkit.cli.gradcheck import gradcheck
 from dlkit.cli.lr_find import lr_find
 from dlkit.cli.models import models_app
 from dlkit.cli.predict import evaluate, predict
+from dlkit.cli.register import print_registered, register
 from dlkit.cli.report import report
 from dlkit.cli.runs import runs_app
 from dlkit.cli.split import split
@@ -95,6 +96,15 @@ def train(
         ),
     ] = None,
     as_json: JsonOpt = False,
+    register_as: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--register",
+            help="Register the trained model as NAME in MLflow's registry.",
+            show_default=False,
+            metavar="NAME",
+        ),
+    ] = None,
 ) -> None:
     """Train the recipe's model, evaluate every set in inference mode, record the run.
 
@@ -112,6 +122,8 @@ def train(
         raise RecipeError("dlkit train: give a RECIPE, or --resume RUN (not both)")
     if from_run is not None and resume is not None:
         raise RecipeError("--from: not with --resume (a resumed run keeps its links)")
+    if register_as is not None and no_track:
+        raise RecipeError("dlkit train: --register needs the run in MLflow (not with --no-track)")
     progress = TrainProgress(err_console if as_json else console)
     try:
         with sigterm_interrupts():
@@ -133,15 +145,22 @@ def train(
         raise typer.Exit(print_run_stopped(progress.run_dir, resume, isinstance(stop, Terminated))) from None
     finally:
         progress.stop()
+    registered = api.register(result.run_dir, register_as) if register_as is not None else None
     if as_json:
         from dlkit.cli._json import print_json
 
-        print_json(result.to_dict())
+        document = result.to_dict()
+        if registered is not None:
+            document["registered"] = {"name": registered.name, "version": registered.version}
+        print_json(document)
         return
     render_train_result(console, result)
+    if registered is not None:
+        print_registered(registered)
 
 
 app.command("split")(split)
+app.command("register")(register)
 
 
 app.command("ui")(ui)

@@ -11,7 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    import keras
+
+    from dlkit.data.dataset import Dataset
+    from dlkit.data.split import SplitResult
 
 RunStatus = Literal["FINISHED", "FAILED", "KILLED"]
 
@@ -48,6 +54,10 @@ class Tracker(Protocol):
 
     def set_tags(self, tags: dict[str, str]) -> None: ...
 
+    def log_model(self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0) -> None: ...
+
+    def log_inputs(self, data: Dataset, split: SplitResult) -> None: ...
+
     def finish(self, status: RunStatus) -> None: ...
 
 
@@ -73,6 +83,12 @@ class NullTracker:
         pass
 
     def set_tags(self, tags: dict[str, str]) -> None:
+        pass
+
+    def log_model(self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0) -> None:
+        pass
+
+    def log_inputs(self, data: Dataset, split: SplitResult) -> None:
         pass
 
     def finish(self, status: RunStatus) -> None:
@@ -104,6 +120,10 @@ class RunStore(Protocol):
     def log_artifact(self, run_id: str | None, path: Path, folder: str | None = None) -> None: ...
 
     def log_artifacts(self, run_id: str | None, path: Path, folder: str | None = None) -> None: ...
+
+    def log_model(
+        self, run_id: str | None, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0
+    ) -> str | None: ...
 
 
 class NullStore:
@@ -139,6 +159,11 @@ class NullStore:
 
     def log_artifacts(self, run_id: str | None, path: Path, folder: str | None = None) -> None:
         pass
+
+    def log_model(
+        self, run_id: str | None, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0
+    ) -> str | None:
+        return None
 
 
 def open_store(track: bool, uri: str | None) -> RunStore:

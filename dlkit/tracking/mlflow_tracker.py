@@ -18,10 +18,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlkit.errors import TrackingError
 from dlkit.tracking.base import RunStatus, resolve_tracking_uri
+
+if TYPE_CHECKING:
+    import keras
+
+    from dlkit.data.dataset import Dataset
+    from dlkit.data.split import SplitResult
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +162,9 @@ class MLflowStore:
         Returns:
             The new run's id.
         """
-        all_tags = dict(tags)
+        from dlkit.tracking.system_tags import system_tags
+
+        all_tags = {**system_tags(), **tags}
         if parent:
             all_tags["mlflow.parentRunId"] = parent
         experiment_id = self.experiment_id(experiment)
@@ -216,7 +224,7 @@ class MLflowStore:
     # -- what a run records ----------------------------------------------------------------
 
     def log_params(self, run_id: str | None, params: dict[str, Any]) -> None:
-        """Log params in batches; values are text (None as ``""``), cut to MLflow's limit.
+        """Log params in batches; values are text, cut to MLflow's limit; None (unset) is left out.
 
         Params the run already holds with the same value are skipped, so a resumed run may log
         its params again; a different value for a logged param is an error (MLflow's rule).
@@ -229,7 +237,7 @@ class MLflowStore:
         items = [
             Param(k, text)
             for k, v in sorted(params.items())
-            if existing.get(k) != (text := ("" if v is None else str(v))[:_MAX_PARAM_LEN])
+            if v is not None and existing.get(k) != (text := str(v)[:_MAX_PARAM_LEN])
         ]
         for i in range(0, len(items), _BATCH):
             self._call(
@@ -269,6 +277,79 @@ class MLflowStore:
         """Log a folder's files under ``folder``; a missing folder is skipped."""
         if run_id and path.is_dir():
             self._call(f"run {run_id}: log artifacts", self._client.log_artifacts, run_id, str(path), folder)
+
+    def log_model(
+        self, run_id: str | None, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0
+    ) -> str | None:
+        """Log the trained model as the run's MLflow Model ``model``
+        (:func:`~dlkit.tracking.mlflow_model.log_model`); returns its model id."""
+        from dlkit.tracking.mlflow_model import log_model
+
+        if not run_id:
+            return None
+        return str(
+            self._call(f"run {run_id}: log model", log_model, self._client, run_id, model, data, split, step)
+        )
+
+    def log_inputs(self, run_id: str | None, data: Dataset, split: SplitResult) -> None:
+        """Log each set of the split as an MLflow dataset input of the run (name, digest, context)."""
+        from dlkit.tracking.mlflow_model import dataset_inputs
+
+        if run_id:
+            self._call(
+                f"run {run_id}: log inputs", self._client.log_inputs, run_id, dataset_inputs(data, split)
+            )
+
+    def register(self, run_id: str, name: str) -> int:
+        """Register the run's logged model as a new version of registered model ``name``.
+
+        A registered model created here is deleted again when its first version cannot be made,
+        so a failure leaves nothing behind.
+
+        Returns:
+            The new version number.
+
+        Raises:
+            TrackingError: the run has no logged model, the name is refused, or the store fails.
+        """
+        from dlkit.tracking.mlflow_model import MODEL_NAME
+
+        run = self._call(f"run {run_id}", self._client.get_run, run_id)
+        found = self._call(
+            "search models",
+            self._client.search_logged_models,
+            [run.info.experiment_id],
+            filter_string=f"name = '{MODEL_NAME}' and source_run_id = '{run_id}'",
+            order_by=[{"field_name": "creation_timestamp", "ascending": False}],
+            max_results=1,
+        )
+        if not found:
+            raise TrackingError(
+                f"run {run_id}: no logged MLflow model to register",
+                hint="runs trained before dlkit logged models have none: train the recipe again",
+            )
+        model_id = str(found[0].model_id)
+        created = False
+        try:
+            self._client.get_registered_model(name)
+        except self._errors:
+            self._call(f"registered model '{name}'", self._client.create_registered_model, name)
+            created = True
+        try:
+            version = self._call(
+                f"registered model '{name}'",
+                self._client.create_model_version,
+                name,
+                source=f"models:/{model_id}",
+                run_id=run_id,
+                model_id=model_id,
+            )
+        except BaseException:
+            if created:
+                with contextlib.suppress(Exception):
+                    self._client.delete_registered_model(name)
+            raise
+        return int(version.version)
 
     def download(self, run_id: str, target: Path) -> None:
         """Download every artifact of a run into ``target``."""
@@ -334,6 +415,12 @@ class MLflowTracker:
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self.store.set_tags(self.run_id, tags)
+
+    def log_model(self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0) -> None:
+        self.store.log_model(self.run_id, model, data, split, step)
+
+    def log_inputs(self, data: Dataset, split: SplitResult) -> None:
+        self.store.log_inputs(self.run_id, data, split)
 
     def finish(self, status: RunStatus) -> None:
         if self._store is not None:

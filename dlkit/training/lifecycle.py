@@ -152,6 +152,8 @@ class TrainingRun:
             tracker.log_artifact(run.path / item)
         for folder in ("split", "model", "predictions"):
             tracker.log_artifacts(run.path / folder, folder)
+        # the model as an MLflow Model (runs:/<id>/model), at the last epoch's step
+        tracker.log_model(model, data, parts, step=fitted.epochs_run)
         return TrainResult(
             run_name=self.run_name,
             run_dir=run.path,

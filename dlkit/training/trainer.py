@@ -150,6 +150,7 @@ def train_recipe(
         },
     )
     run.update_info(run_id=tracker.run_id, tracking_uri=tracker.uri)
+    tracker.log_inputs(outcome.data, outcome.split)
     return _record_status(
         run,
         tracker,

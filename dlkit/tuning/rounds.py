@@ -301,6 +301,7 @@ def _run_rounds(runner: StudyRunner) -> list[RoundSummary]:
 
 def _finalize(runner: StudyRunner, summaries: list[RoundSummary]) -> TuneResult:
     """Ranked table, plots, the best recipe, the best model logged; the study marked FINISHED."""
+    from dlkit.tracking.mlflow_model import log_saved_model
     from dlkit.tuning.plots import plot_objective
 
     study, store = runner.study, runner.store
@@ -325,6 +326,9 @@ def _finalize(runner: StudyRunner, summaries: list[RoundSummary]) -> TuneResult:
             store.log_artifact(best.run_id, trial_dir / item)
         for folder in ("model", "predictions", "split"):
             store.log_artifacts(best.run_id, trial_dir / folder, folder)
+        log_saved_model(
+            store, best.run_id, trial_dir / "model" / "model.keras", runner.data.data, runner.data.split
+        )
         store.set_tags(run_id, {"dlkit.best_trial": best.trial, "dlkit.best_run_id": str(best.run_id)})
         store.log_metrics(
             run_id,

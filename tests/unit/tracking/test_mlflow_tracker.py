@@ -49,8 +49,8 @@ def test_params_are_batched_cut_to_mlflows_limit_and_may_be_logged_again(store: 
     params = {f"p{i:03d}": i for i in range(150)} | {"long": "x" * 7000, "none": None}
     store.log_params(run, params)
     logged = client.get_run(run).data.params
-    assert len(logged) == 152
-    assert logged["p149"] == "149" and logged["none"] == "" and len(logged["long"]) == 6000
+    assert len(logged) == 151  # no empty-string param for an unset (None) value
+    assert logged["p149"] == "149" and "none" not in logged and len(logged["long"]) == 6000
     store.log_params(run, params)  # a resumed run logs the same values again: nothing changes
     assert client.get_run(run).data.params == logged
     with pytest.raises(TrackingError) as info:
@@ -157,3 +157,14 @@ def test_find_run_by_id_or_name_and_log_to_a_finished_run(tracking_uri: str, cli
     assert found is not None
     found[2](workdir / "download")
     assert (workdir / "download" / "reports" / "diagnose.md").read_text() == "# report\n"
+
+
+def test_registering_a_run_without_a_logged_model_leaves_no_registered_model(
+    store: MLflowStore, client
+) -> None:
+    run = store.start_run("exp", "run", {})
+    assert client.get_run(run).data.tags["mlflow.source.type"] == "LOCAL"  # MLflow's system tags
+    with pytest.raises(TrackingError) as info:
+        store.register(run, "orphan")
+    assert info.value.message == f"run {run}: no logged MLflow model to register"
+    assert client.search_registered_models() == []

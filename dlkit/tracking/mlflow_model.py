@@ -1,0 +1,226 @@
+"""A trained model as an MLflow Model, the data sets a run used as MLflow datasets, the registry.
+
+:func:`log_model` logs the run's model as MLflow 3 logs one (a ``LoggedModel`` named ``model``,
+an output of the run, with the Keras flavour and pyfunc, a signature inferred from real
+examples, an input example and pinned requirements), so ``runs:/<run id>/model`` loads with
+``mlflow.pyfunc`` and ``mlflow.keras``, the UI lists it under the run, and it can be registered.
+Everything goes through the store's :class:`~mlflow.tracking.MlflowClient` and run id: no
+fluent run, no global tracking URI or experiment.
+
+What the logged model takes is what the user has, raw: table rows (feature columns in the
+recipe's order), images as the loader decodes them (`(height, width, channels)` floats),
+sequences; the train-only normalisation is the model's first layer. A text classifier's
+vocabulary (adapted on train) lives in the data pipeline, not the trained model, so the logged
+model is the trained one behind a ``TextVectorization`` holding that vocabulary: it takes raw
+strings. A seq2seq model takes its inputs by name (source token ids, decoder input ids), as it
+was trained.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+    from dlkit.data.dataset import Dataset
+    from dlkit.data.split import SplitResult
+    from dlkit.tracking.base import RunStore
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "model"  # the artifact path: runs:/<run id>/model
+_EXAMPLE_ROWS = 2
+_EXAMPLE_SETS = ("dev", "train_dev", "test", "train")
+# MLflow's context tag of each set's dataset input (its own words for train and dev)
+DATASET_CONTEXT = {"train": "training", "train_dev": "train_dev", "dev": "dev", "test": "test"}
+
+
+def pip_requirements() -> list[str]:
+    """The installed TensorFlow and Keras, pinned (read locally: MLflow's inference would import
+    the model in a subprocess and may reach for the network)."""
+    pins = []
+    for package in ("tensorflow", "keras"):
+        try:
+            pins.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pins.append(package)
+    return pins
+
+
+def _takes_text(data: Dataset) -> bool:
+    """A text classifier: raw strings in, vectorised by a ``TextVectorization`` adapted on train
+    (text pairs, seq2seq, tokenise in the data pipeline: their models take token ids)."""
+    return (
+        data.kind == "text"
+        and data.texts is not None
+        and bool(data.vocabulary)
+        and "output_sequence_length" in data.options
+    )
+
+
+def servable_model(model: keras.Model, data: Dataset) -> keras.Model:
+    """The model as the logged one runs it: from raw inputs (text: the vectoriser put in front)."""
+    if not _takes_text(data):
+        return model
+    import keras
+
+    raw = keras.Input(shape=(), dtype="string", name="text")
+    vectorize = keras.layers.TextVectorization(
+        max_tokens=int(data.options["max_tokens"]),
+        output_mode="int",
+        output_sequence_length=int(data.options["output_sequence_length"]),
+        vocabulary=list(data.vocabulary),
+        name="vectorize",
+    )
+    return keras.Model(raw, model(vectorize(raw)), name=model.name)
+
+
+def example_inputs(model: keras.Model, data: Dataset, split: SplitResult) -> Any:
+    """A few raw examples of the first present of dev, train-dev, test, train, as the logged
+    model takes them (an array, or a dict by input name for a model of several inputs)."""
+    from dlkit.tasks import task_for
+
+    present = split.present()
+    name = next(s for s in _EXAMPLE_SETS if s in present)
+    idx = split.indices(name)[:_EXAMPLE_ROWS]
+    if _takes_text(data):
+        assert data.texts is not None
+        return np.asarray(data.texts[idx], dtype=object)
+    x, _ = task_for(data.task).fit_arrays(data, idx)
+    if isinstance(x, tuple | list):
+        return {str(inp.name): np.asarray(part) for inp, part in zip(model.inputs, x, strict=True)}
+    if data.kind == "tabular":
+        # float64, as pandas reads a table's numbers: rows of a DataFrame pass MLflow's dtype check
+        return np.asarray(x, dtype=np.float64)
+    return np.asarray(x)
+
+
+def _needs_dlkit(model: keras.Model, data: Dataset) -> bool:
+    """Whether loading takes dlkit's pyfunc loader: dlkit layers inside, or raw text in."""
+    if _takes_text(data):
+        return True
+    return any(type(layer).__module__.startswith("dlkit.") for layer in model._flatten_layers())
+
+
+def save_model(model: keras.Model, data: Dataset, split: SplitResult, path: Path, mlflow_model: Any) -> None:
+    """Save ``model`` as an MLflow Model (Keras flavour, pyfunc) into the new folder ``path``."""
+    import mlflow.keras
+    from mlflow.models import infer_signature
+    from mlflow.types import Schema, TensorSpec
+
+    served = servable_model(model, data)
+    example = example_inputs(served, data, split)
+    outputs = served.predict(example, verbose=0)
+    try:
+        signature = infer_signature(example, outputs)
+    except Exception:  # outputs of a shape MLflow cannot describe: inputs only
+        signature = infer_signature(example)
+    if _takes_text(data):
+        # an object tensor of one dimension takes any strings (MLflow checks nothing more)
+        signature.inputs = Schema([TensorSpec(np.dtype(object), (-1,), "text")])
+    # mlflow.keras.save_model writes the input example before it creates the folder
+    path.mkdir(parents=True)
+    mlflow.keras.save_model(
+        served,
+        str(path),
+        mlflow_model=mlflow_model,
+        signature=signature,
+        input_example=example,
+        pip_requirements=pip_requirements(),
+    )
+    if _needs_dlkit(served, data):
+        from mlflow.models import Model
+        from mlflow.pyfunc import FLAVOR_NAME
+
+        conf = Model.load(str(path / "MLmodel"))
+        conf.flavors[FLAVOR_NAME]["loader_module"] = "dlkit.tracking._pyfunc"
+        conf.save(str(path / "MLmodel"))
+
+
+def log_model(
+    client: Any, run_id: str, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0
+) -> str:
+    """Log ``model`` as the run's MLflow Model ``model``; returns its model id.
+
+    Args:
+        client: the store's ``MlflowClient``.
+        run_id: the run it came from (its experiment holds the model).
+        model: the trained model (normalisation inside).
+        data: the run's dataset (examples, text vocabulary).
+        split: the run's split (the examples come from dev first).
+        step: the run's last epoch, MLflow's link between the model and the run's metrics.
+    """
+    from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+    from mlflow.models import Model
+
+    experiment_id = client.get_run(run_id).info.experiment_id
+    from dlkit.tracking.system_tags import system_tags
+
+    # the context tags MLflow's own log_model puts on a logged model (user, source, git), versions
+    logged = client.create_logged_model(
+        experiment_id, name=MODEL_NAME, source_run_id=run_id, tags=system_tags()
+    )
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / MODEL_NAME
+            conf = Model(
+                artifact_path=logged.artifact_location,
+                model_uuid=logged.model_id,
+                run_id=run_id,
+                model_id=logged.model_id,
+            )
+            save_model(model, data, split, path, conf)
+            client.log_model_artifacts(logged.model_id, str(path))
+        client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=step)])
+    except BaseException:
+        client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
+        raise
+    client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    return str(logged.model_id)
+
+
+def dataset_inputs(data: Dataset, split: SplitResult) -> list[Any]:
+    """One MLflow dataset input per present set: name, digest (the set's content hash), source,
+    row count, and the set as the context tag. Read from what the run holds: no data is loaded."""
+    import hashlib
+    import json
+
+    from mlflow.entities import Dataset as MlflowDataset
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    inputs = []
+    for name in split.present():
+        idx = np.sort(split.indices(name))
+        digest = hashlib.sha256(data.content_hash.encode())
+        digest.update(np.asarray(data.ids[idx]).astype(str).astype("U").tobytes())
+        if data.input_hashes is not None:
+            digest.update(np.ascontiguousarray(data.input_hashes[idx]).tobytes())
+        dataset = MlflowDataset(
+            name=name,
+            digest=digest.hexdigest()[:16],
+            source_type="local",
+            source=json.dumps({"uri": data.description}),
+            profile=json.dumps({"num_rows": len(idx)}),
+        )
+        inputs.append(DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, DATASET_CONTEXT[name])]))
+    return inputs
+
+
+def log_saved_model(
+    store: RunStore, run_id: str | None, path: Path, data: Dataset, split: SplitResult
+) -> None:
+    """Log a saved ``.keras`` file (a study's best trial) as run ``run_id``'s MLflow Model;
+    nothing (not even a load) when the run is untracked or the file is missing."""
+    if not run_id or store.uri is None or not path.is_file():
+        return
+    from dlkit.models import load_model
+
+    store.log_model(run_id, load_model(path), data, split)
