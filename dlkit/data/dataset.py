@@ -58,6 +58,8 @@ class Dataset:
         options: source settings later stages need (image size, text vectorisation).
         labelled: ``y`` holds real labels; False for new data read without them (``dlkit
             predict``): ``y`` is then a placeholder of the right shape.
+        examples: a few raw rows of a typed table as the file has them (the input example of
+            the logged MLflow model, which takes raw rows).
     """
 
     x: np.ndarray
@@ -77,6 +79,7 @@ class Dataset:
     stream: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     labelled: bool = True
+    examples: pd.DataFrame | None = None
 
     @property
     def n_examples(self) -> int:

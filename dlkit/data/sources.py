@@ -304,6 +304,7 @@ def load_table(
     # complete numbers keep the plain path (one float32 array); anything else is typed per column
     typed = any(spec.columns.get(c, ColumnSpec()).type not in (None, "numeric") for c in features)
     infos: list[dict[str, Any]] = []
+    examples: pd.DataFrame | None = None
     parts: tuple[Any, np.ndarray, Any, pd.DataFrame, np.ndarray]
     # sha256 releases the GIL: hash the file on a second thread while the parser reads it
     with ThreadPoolExecutor(max_workers=1) as hashing:
@@ -325,7 +326,7 @@ def load_table(
                     f"{path}: typed columns (data.source.columns) need the table read whole",
                     hint=_STREAM_HINT,
                 )
-            parts, infos = _read_typed(spec, path, features, keep, labelled)
+            parts, infos, examples = _read_typed(spec, path, features, keep, labelled)
     x: Any
     x, hashes, target, kept, all_ids = parts
     n = len(hashes)
@@ -393,6 +394,7 @@ def load_table(
         input_hashes=hashes,
         stream=stream,
         options=options,
+        examples=examples,
     )
 
 
@@ -448,16 +450,20 @@ def _read_rows(
 
 def _read_typed(
     spec: CsvSource | ParquetSource, path: Path, features: list[str], keep: list[str], labelled: bool = True
-) -> tuple[tuple[TableColumns, np.ndarray, Any, pd.DataFrame, np.ndarray], list[dict[str, Any]]]:
+) -> tuple[
+    tuple[TableColumns, np.ndarray, Any, pd.DataFrame, np.ndarray], list[dict[str, Any]], pd.DataFrame
+]:
     """The whole table as typed columns (:mod:`dlkit.data.columns`): inputs, hashes, target,
-    kept columns and ids, and what each feature column turned out to be."""
+    kept columns and ids, what each feature column turned out to be, and the first rows' feature
+    columns as the file has them (the example of a logged model, which takes raw rows)."""
     frame = next(_table_chunks(spec, path, False, ()))
     if frame.empty:
         raise DataError(f"{path}: no rows")
     infos, x = type_columns(frame, features, spec.columns, str(path))
     ids = frame[spec.id_column].to_numpy() if spec.id_column else np.arange(len(frame))
     target = frame[spec.target] if labelled else pd.Series(np.zeros(len(frame)))
-    return (x, input_hashes(x), target, frame[keep].reset_index(drop=True), ids), [i.to_dict() for i in infos]
+    parts = (x, input_hashes(x), target, frame[keep].reset_index(drop=True), ids)
+    return parts, [i.to_dict() for i in infos], frame[list(features)].head(5).reset_index(drop=True)
 
 
 def _prefetched(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dlkit.data.columns import UNUSED, ColumnSpec, TableColumns
 from dlkit.data.dataset import Dataset, Labels
 from dlkit.errors import DataError, UnsupportedRunError
 from dlkit.rundir import RunDir
@@ -211,9 +212,19 @@ def _source_for(recipe: Recipe, info: dict[str, Any], data_path: Path, name: str
         update["classes"] = list(info.get("classes") or [])
     if "metadata" in fields:
         update["metadata"] = []  # reports' columns: not needed to predict, often absent from new data
-    if "features" in fields and info.get("feature_names"):
-        update["features"] = list(info["feature_names"])  # never "every other numeric column"
     options = info.get("source_options") or {}
+    if options.get("columns"):  # typed columns: each read as train read it, never inferred again
+        used = [c for c in options["columns"] if c["type"] not in UNUSED]
+        update["features"] = [c["name"] for c in used]
+        update["columns"] = {
+            c["name"]: ColumnSpec(
+                type=c["type"], date_format=c.get("date_format"), encoding=c.get("encoding")
+            )
+            for c in used
+        }
+        update["drop"] = []
+    elif "features" in fields and info.get("feature_names"):
+        update["features"] = list(info["feature_names"])  # never "every other numeric column"
     for key in ("max_input_length", "max_output_length"):
         if key in fields and options.get(key) is not None:
             update[key] = int(options[key])
@@ -267,6 +278,11 @@ def read_new_data(run: RunDir, data_path: str | Path, labels: Labels) -> tuple[R
                 hint="retrain the run with this version of dlkit: it keeps the vocabulary adapted on train",
             )
         data.use_vocabulary(vocabulary, _vocabulary(run.manifest_path.parent / "target_vocabulary.txt"))
+    columns = (info.get("source_options") or {}).get("columns")
+    if columns and not isinstance(data.x, TableColumns):  # all numbers and complete here: one input each
+        data.x = TableColumns(  # type: ignore[assignment]  # Dataset.x holds either (see its docstring)
+            {c["input"]: data.x[:, [i]] for i, c in enumerate(c for c in columns if c["type"] not in UNUSED)}
+        )
     expected = tuple(int(d) for d in info.get("input_shape") or ())
     if expected and data.input_shape != expected:
         what = "(height, width, channels)" if data.kind == "image" else "per example"

@@ -43,10 +43,37 @@ def _objects(value: Any) -> Any:
     return value
 
 
-def _load_pyfunc(path: str) -> DlkitKerasModel:
+class DlkitTableModel:
+    """A model of typed table columns: raw rows (strings, blanks, dates as written) converted
+    to its inputs as training read them (:func:`dlkit.data.columns.model_inputs`)."""
+
+    def __init__(self, inner: Any, columns: list[dict[str, Any]]) -> None:
+        self._inner = inner
+        self._columns = columns
+
+    def get_raw_model(self) -> Any:
+        return self._inner.get_raw_model()
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        import pandas as pd
+
+        from dlkit.data.columns import model_inputs
+
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        return self._inner.get_raw_model().predict(model_inputs(frame, self._columns), verbose=0)
+
+
+def _load_pyfunc(path: str) -> DlkitKerasModel | DlkitTableModel:
     """Called by ``mlflow.pyfunc.load_model``: dlkit's layers registered, then MLflow's loader."""
+    import json
+    from pathlib import Path
+
     from mlflow.keras.load import _load_pyfunc as load_keras
 
     from dlkit.models import layers  # noqa: F401  (registers dlkit's layers for deserialisation)
+    from dlkit.tracking.mlflow_model import COLUMNS_FILE
 
+    columns = Path(path) / COLUMNS_FILE
+    if columns.is_file():
+        return DlkitTableModel(load_keras(path), json.loads(columns.read_text(encoding="utf-8")))
     return DlkitKerasModel(load_keras(path))

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "model"  # the artifact path: runs:/<run id>/model
+COLUMNS_FILE = "dlkit_columns.json"  # a typed table's column descriptions, beside the Keras model
 _EXAMPLE_ROWS = 2
 _EXAMPLE_SETS = ("dev", "train_dev", "test", "train")
 # MLflow's context tag of each set's dataset input (its own words for train and dev)
@@ -93,6 +94,9 @@ def example_inputs(model: keras.Model, data: Dataset, split: SplitResult) -> Any
     if _takes_text(data):
         assert data.texts is not None
         return np.asarray(data.texts[idx], dtype=object)
+    if _typed_table(data):
+        assert data.examples is not None
+        return data.examples
     x, _ = task_for(data.task).fit_arrays(data, idx)
     if isinstance(x, tuple | list):
         return {str(inp.name): np.asarray(part) for inp, part in zip(model.inputs, x, strict=True)}
@@ -102,9 +106,14 @@ def example_inputs(model: keras.Model, data: Dataset, split: SplitResult) -> Any
     return np.asarray(x)
 
 
+def _typed_table(data: Dataset) -> bool:
+    """A table of typed columns: one model input per column, raw rows converted by dlkit."""
+    return data.kind == "tabular" and bool(data.options.get("columns")) and data.examples is not None
+
+
 def _needs_dlkit(model: keras.Model, data: Dataset) -> bool:
-    """Whether loading takes dlkit's pyfunc loader: dlkit layers inside, or raw text in."""
-    if _takes_text(data):
+    """Whether loading takes dlkit's pyfunc loader: dlkit layers inside, raw text or typed rows in."""
+    if _takes_text(data) or _typed_table(data):
         return True
     return any(type(layer).__module__.startswith("dlkit.") for layer in model._flatten_layers())
 
@@ -117,7 +126,12 @@ def save_model(model: keras.Model, data: Dataset, split: SplitResult, path: Path
 
     served = servable_model(model, data)
     example = example_inputs(served, data, split)
-    outputs = served.predict(example, verbose=0)
+    if _typed_table(data):
+        from dlkit.data.columns import model_inputs
+
+        outputs = served.predict(model_inputs(example, data.options["columns"]), verbose=0)
+    else:
+        outputs = served.predict(example, verbose=0)
     try:
         signature = infer_signature(example, outputs)
     except Exception:  # outputs of a shape MLflow cannot describe: inputs only
@@ -127,6 +141,11 @@ def save_model(model: keras.Model, data: Dataset, split: SplitResult, path: Path
         signature.inputs = Schema([TensorSpec(np.dtype(object), (-1,), "text")])
     # mlflow.keras.save_model writes the input example before it creates the folder
     path.mkdir(parents=True)
+    raw_signature = None
+    if _typed_table(data):
+        # the Keras flavour takes the model's inputs and TensorSpecs only; pyfunc takes raw rows
+        # (dlkit's loader): that signature and example are written once the flavour is saved
+        example, raw_signature, signature = None, signature, None  # type: ignore[assignment]
     mlflow.keras.save_model(
         served,
         str(path),
@@ -135,12 +154,22 @@ def save_model(model: keras.Model, data: Dataset, split: SplitResult, path: Path
         input_example=example,
         pip_requirements=pip_requirements(),
     )
-    if _needs_dlkit(served, data):
-        from mlflow.models import Model
-        from mlflow.pyfunc import FLAVOR_NAME
+    from mlflow.models import Model
+    from mlflow.pyfunc import FLAVOR_NAME
 
+    if _needs_dlkit(served, data):
         conf = Model.load(str(path / "MLmodel"))
         conf.flavors[FLAVOR_NAME]["loader_module"] = "dlkit.tracking._pyfunc"
+        conf.save(str(path / "MLmodel"))
+    if _typed_table(data):
+        import json
+
+        (path / COLUMNS_FILE).write_text(json.dumps(data.options["columns"], indent=1), encoding="utf-8")
+        from mlflow.models.utils import _save_example
+
+        conf = Model.load(str(path / "MLmodel"))
+        conf.signature = raw_signature
+        _save_example(conf, data.examples, str(path))  # raw rows, as pyfunc takes them
         conf.save(str(path / "MLmodel"))
 
 
