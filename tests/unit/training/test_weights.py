@@ -133,3 +133,14 @@ def test_the_training_stream_carries_the_weights() -> None:
     stream = epoch_stream(x, np.zeros(6), 4, shuffle=True, seed=3, initial_epoch=0, epochs=1, weights=weights)
     for bx, _, bw in stream:
         assert bw.numpy().tolist() == (bx.numpy()[:, 0] + 1).tolist()  # each example keeps its own weight
+
+
+def test_weights_on_a_streamed_table_are_refused(workdir: Path) -> None:
+    _table(workdir, weights=[1] * 10)
+    recipe, data = _loaded(workdir, source=", sample_weight: w, stream: true")
+    with pytest.raises(RecipeError) as info:
+        check_weights(recipe, data)
+    assert info.value.message == (
+        "data.source.sample_weight: weights are not applied to a streamed source; "
+        "load it whole (stream: false)"
+    )
