@@ -82,6 +82,11 @@ class _TableSource(Spec):
         description="The expected labels in index order; any other label is an error. "
         "Sorted labels when absent.",
     )
+    sample_weight: str | None = Field(
+        default=None,
+        description="A column of per-example loss weights (numbers >= 0), applied in training; "
+        "kept with predictions, not used as a feature.",
+    )
     stream: bool | None = Field(
         default=None,
         description="Read in chunks and stream through tf.data instead of loading whole; "
@@ -297,7 +302,8 @@ def load_table(
     require_file(path)
     stream = spec.stream if spec.stream is not None else path.stat().st_size > STREAM_BYTES
     targets = _targets(spec, task, path)
-    keep = list(dict.fromkeys([*spec.metadata, *(c for c in columns if c not in targets)]))
+    weight = [spec.sample_weight] if spec.sample_weight else []
+    keep = list(dict.fromkeys([*spec.metadata, *weight, *(c for c in columns if c not in targets)]))
     header = _header(spec, path)
     labelled = labels != "optional" or all(t in header for t in targets)
     features = _columns(spec, header, path, keep, labelled)
@@ -501,6 +507,8 @@ def _columns(
     if spec.id_column:
         require_columns(header, path, "id", [spec.id_column])
     require_columns(header, path, "metadata", spec.metadata)
+    if spec.sample_weight:
+        require_columns(header, path, "sample_weight", [spec.sample_weight])
     require_columns(header, path, "split", keep)
     reserved = {*_targets(spec, None, path), spec.id_column, *keep}
     for field, names in (("drop", spec.drop), ("columns", list(spec.columns))):

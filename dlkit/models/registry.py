@@ -31,6 +31,9 @@ class Head:
 
     units: int
     activation: str
+    scale: tuple[float, float] | None = None
+    """``(mean, std)``: the outputs are un-scaled to ``output * std + mean`` by a last layer
+    (the task learns a standardised target, the saved model predicts in its units)."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,16 @@ def build_model(
     else:
         outputs = entry.builder(spec, x, head)
     if isinstance(outputs, keras.Model):
-        return outputs
+        if head.scale is None:
+            return outputs
+        inputs, outputs = outputs.inputs, outputs.outputs[0]
+    if head.scale is not None:
+        mean, std = head.scale
+        # float32 whatever the compute policy: a float16 output would round a target in the thousands
+        unscale = keras.layers.Normalization(
+            mean=mean, variance=std**2, invert=True, axis=-1, name="target_scale", dtype="float32"
+        )
+        outputs = unscale(outputs)
     return keras.Model(inputs, outputs, name=name or spec.type)
 
 

@@ -210,6 +210,8 @@ def _source_for(recipe: Recipe, info: dict[str, Any], data_path: Path, name: str
     task = info.get("task")
     if "classes" in fields and task not in ("regression", "multitask", "seq2seq"):
         update["classes"] = list(info.get("classes") or [])
+    if "sample_weight" in fields:
+        update["sample_weight"] = None  # a training weight: new data need not have it
     if "metadata" in fields:
         update["metadata"] = []  # reports' columns: not needed to predict, often absent from new data
     options = info.get("source_options") or {}

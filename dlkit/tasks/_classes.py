@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dlkit.tasks import _metrics
 from dlkit.tasks.base import Scored, Task, class_accuracy_metrics
 
 if TYPE_CHECKING:
@@ -19,6 +20,9 @@ class ClassTask(Task):
     """One class label per example; predictions carry the probability of every class."""
 
     streams = True
+    set_metrics = ("loss", "accuracy", "error", "balanced_accuracy", "macro_f1", "roc_auc")
+    # set-level metrics with no per-example form: diagnose reads their per-example mistakes
+    RATE_METRICS = ("balanced_accuracy", "macro_f1", "roc_auc")
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs -> `(n, classes)` probabilities."""
@@ -52,7 +56,29 @@ class ClassTask(Task):
         )
         for k in range(proba.shape[1]):
             frame[f"proba_{k}"] = proba[:, k]
-        return Scored(frame, class_accuracy_metrics(correct, loss))
+        return Scored(frame, self.frame_metrics(frame, data.classes))
+
+    def frame_metrics(self, frame: pd.DataFrame, classes: list[Any]) -> dict[str, float]:
+        """A set's metrics from its predictions frame (``score``'s columns): n, loss, accuracy,
+        error, balanced accuracy, macro F1 and ROC AUC."""
+        metrics = class_accuracy_metrics(frame["correct"].to_numpy(dtype=bool), frame["loss"].to_numpy())
+        if len(frame) == 0:
+            return {**metrics, **dict.fromkeys(self.RATE_METRICS, _metrics.NAN)}
+        index = {str(c): i for i, c in enumerate(classes)}
+        y_idx = np.array([index[str(v)] for v in frame["y_true"]], dtype=np.int64)
+        pred_idx = np.array([index[str(v)] for v in frame["y_pred"]], dtype=np.int64)
+        proba = frame[[f"proba_{k}" for k in range(len(classes))]].to_numpy(dtype=np.float64)
+        return {
+            **metrics,
+            "balanced_accuracy": _metrics.balanced_accuracy(y_idx, pred_idx),
+            "macro_f1": _metrics.macro_f1(y_idx, pred_idx),
+            "roc_auc": _metrics.roc_auc(y_idx, proba),
+        }
+
+    def error_columns(self, metric: str | None) -> list[str]:
+        if metric in self.RATE_METRICS:
+            return ["correct"]
+        return super().error_columns(metric)
 
     def label_summary(self, y: np.ndarray, classes: list[Any]) -> dict[str, Any]:
         counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(classes))

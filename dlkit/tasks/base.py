@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dlkit.data.dataset import Dataset
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
+    from dlkit.training.curves import CurveWarning
 
 # the reports a task can take part in
 REPORTS = ("diagnose", "analyze_errors", "label_issues", "tune", "gradcheck", "lr_find", "learning_curve")
@@ -124,6 +125,23 @@ class Task:
         """The loss of a constant predictor fitted on train (the flat-curve check), or None."""
         return None
 
+    def target_scale(self, y_train: np.ndarray) -> tuple[float, float] | None:
+        """``(mean, std)`` the model's output is un-scaled by (inside the model), or None: the
+        model then learns a standardised target and still predicts in the target's units."""
+        return None
+
+    def loss_weight(self, loss: str | None, y_train: np.ndarray) -> float | None:
+        """A factor on the compiled loss (``loss``: the recipe's, None for the task's own), or None."""
+        return None
+
+    def baseline_metrics(self, y_train: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """A constant predictor's metrics on a set (``baseline_*``), reported beside the model's."""
+        return {}
+
+    def metric_warnings(self, metrics: dict[str, dict[str, float]]) -> list[CurveWarning]:
+        """What the finished run's metrics per set say is wrong (e.g. worse than the baseline)."""
+        return []
+
     def predict(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> Scored:
         """Predict the examples at ``indices`` in inference mode and score them."""
         x, y = self.fit_arrays(data, indices)
@@ -137,6 +155,11 @@ class Task:
     def without_truth(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A predictions frame of unlabelled examples: the columns that compare with a label dropped."""
         return frame.drop(columns=[c for c in self.truth_columns if c in frame.columns])
+
+    def frame_metrics(self, frame: pd.DataFrame, classes: list[Any]) -> dict[str, float]:
+        """A set's metrics from its predictions frame as :meth:`score` writes it (the streamed
+        predictions are scored from it)."""
+        raise NotImplementedError
 
     # -- the reports -------------------------------------------------------------------------
 

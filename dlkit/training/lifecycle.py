@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dlkit.data.split import SplitResult
     from dlkit.rundir import RunDir
     from dlkit.tracking import Tracker
+    from dlkit.training.curves import CurveWarning
     from dlkit.training.fit import EpochEnd, FitResult
     from dlkit.training.results import TrainResult, TrainStart
 
@@ -112,15 +113,24 @@ class TrainingRun:
 
         run, tracker = self.run, self.tracker
         history_frame(fitted.history).to_csv(run.history_path)
-        warnings = [w.to_dict() for w in fitted.warnings]
-        run.update_info(warnings=warnings)
-        write_json(run.path / "warnings.json", warnings)
-        tracker.set_tags({"dlkit.warnings": ",".join(w.code for w in fitted.warnings) or "none"})
-        tracker.log_artifact(run.path / "warnings.json")
+        warnings = self.record_warnings(fitted)
         if fitted.diverged_epoch is not None:
             tracker.log_artifact(run.history_path)
             first = fitted.warnings[0]
             raise TrainingDivergedError(first.message, hint=first.advice)
+        return warnings
+
+    def record_warnings(
+        self, fitted: FitResult, more: list[CurveWarning] | None = None
+    ) -> list[dict[str, Any]]:
+        """Add ``more`` (what the metrics say) to the fit's warnings and record them all: run.json,
+        warnings.json and the ``dlkit.warnings`` tag."""
+        fitted.warnings.extend(more or [])
+        warnings = [w.to_dict() for w in fitted.warnings]
+        self.run.update_info(warnings=warnings)
+        write_json(self.run.path / "warnings.json", warnings)
+        self.tracker.set_tags({"dlkit.warnings": ",".join(w.code for w in fitted.warnings) or "none"})
+        self.tracker.log_artifact(self.run.path / "warnings.json")
         return warnings
 
     def finish(

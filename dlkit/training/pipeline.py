@@ -18,6 +18,7 @@ What differs between tasks is asked of the task (:mod:`dlkit.tasks`), never bran
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,11 @@ def batch_size(spec: TrainSpec, n_train: int) -> int:
 
 def task_of(recipe: Recipe, data: Dataset) -> Task:
     """The data's task, with the recipe checked against it (one line naming the field)."""
+    from dlkit.training.weights import check_weights
+
     task = task_for(data.task)
     task.check(recipe, data)
+    check_weights(recipe, data)
     return task
 
 
@@ -115,10 +119,12 @@ def build_model(
                 axis=None if data.kind == "image" else -1, name="normalize"
             )
             normalizer.adapt(normalizer_inputs(data, train))
+        y_train = data.y[train]
+        head = dataclasses.replace(task.head(data), scale=task.target_scale(y_train))
         model = build_registered(
             recipe.model,
             data.input_shape,
-            task.head(data),
+            head,
             normalizer,
             name=recipe.name.replace("-", "_"),
             context=context or BuildContext(data=data, runs_dir=Path(recipe.tracking.runs_dir)),
@@ -133,6 +139,7 @@ def build_model(
         model.compile(
             optimizer=OPTIMIZERS.build(spec.optimizer),
             loss=spec.loss or task.loss(data),
+            loss_weights=task.loss_weight(spec.loss, y_train),
             metrics=task.compile_metrics(data),
             jit_compile=task.jit_compile(spec.jit_compile),
         )
@@ -146,10 +153,13 @@ def training_data(
     dev: np.ndarray,
     seed: int,
     initial_epoch: int = 0,
+    weights: np.ndarray | None = None,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset, int]:
     """The training batches from ``initial_epoch`` to the last epoch (epoch ``e`` shuffled by
     ``(seed, e)``, so a resumed run sees the same batches), the dev batches, and the steps per
-    epoch. A streamed source is read from its files batch by batch, never whole."""
+    epoch. A streamed source is read from its files batch by batch, never whole. ``weights``:
+    one loss weight per training example (:func:`dlkit.training.weights.example_weights`),
+    carried in every batch; dev stays unweighted."""
     from dlkit.data.pipeline import make_dataset, make_stream
     from dlkit.training.stream import epoch_stream, steps_per_epoch, streamed_epochs
 
@@ -169,7 +179,14 @@ def training_data(
         task = task_for(data.task)
         x, y = task.fit_arrays(data, train)
         stream = epoch_stream(
-            x, y, size, shuffle=spec.shuffle, seed=seed, initial_epoch=initial_epoch, epochs=spec.epochs
+            x,
+            y,
+            size,
+            shuffle=spec.shuffle,
+            seed=seed,
+            initial_epoch=initial_epoch,
+            epochs=spec.epochs,
+            weights=weights,
         )
         dev_batches = make_dataset(*task.fit_arrays(data, dev), spec.batch_size)
     return stream, dev_batches, steps_per_epoch(len(train), size)
@@ -217,6 +234,7 @@ def fit_model(
 
     from dlkit.training import checkpoints as ckpt
     from dlkit.training.fit import fit
+    from dlkit.training.weights import example_weights
 
     spec = recipe.train
     task = task_for(data.task)
@@ -229,7 +247,13 @@ def fit_model(
     if on_built is not None:
         on_built(model)
     stream, dev_batches, steps = training_data(
-        spec, data, train, dev, recipe.seed, resume.epoch if resume is not None else 0
+        spec,
+        data,
+        train,
+        dev,
+        recipe.seed,
+        resume.epoch if resume is not None else 0,
+        weights=example_weights(recipe, data, train),
     )
     baseline = task.baseline_loss(data.y[train]) if spec.loss is None else None
     fitted = fit(
@@ -301,16 +325,21 @@ def predict_sets(
     predictions_path: Callable[[str], Path],
     sets: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Predict every set in inference mode, write ``predictions/<set>.parquet``, return the metrics.
+    """Predict every set in inference mode, write ``predictions/<set>.parquet``, return the metrics
+    (with a constant predictor's beside the model's where the task has one: ``baseline_*``).
 
     A streamed source is predicted and written chunk by chunk (its tasks score per example).
     ``sets`` limits the sets predicted (a tuning trial never looks at test).
     """
-    return {
-        name: predict_set(model, recipe, data, parts.indices(name), predictions_path(name))
-        for name in parts.present()
-        if sets is None or name in sets
-    }
+    y_train = data.y[parts.indices("train")]
+    metrics: dict[str, dict[str, float]] = {}
+    for name in parts.present():
+        if sets is not None and name not in sets:
+            continue
+        idx = parts.indices(name)
+        metrics[name] = predict_set(model, recipe, data, idx, predictions_path(name))
+        metrics[name].update(task_for(data.task).baseline_metrics(y_train, data.y[idx]))
+    return metrics
 
 
 def describe_options(model: keras.Model, runtime: Runtime) -> dict[str, Any]:

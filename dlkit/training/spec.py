@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
@@ -93,6 +94,11 @@ class TrainSpec(Spec):
     schedule: ScheduleSpec | None = None
     early_stopping: EarlyStoppingSpec | None = None
     loss: str | None = Field(default=None, description="A Keras loss name; chosen from the task when absent.")
+    class_weight: Literal["balanced"] | dict[str | int, float] | None = Field(
+        default=None,
+        description="Weight of each class in the loss (binary, multiclass): balanced = n_samples / "
+        "(n_classes * count) on train, as scikit-learn's; or {label: weight}, unlisted labels 1.",
+    )
     regularization: RegularizationSpec | None = Field(
         default=None, description="L1 / L2 / elastic net on every kernel of the model."
     )
@@ -113,6 +119,18 @@ class TrainSpec(Spec):
     deterministic: bool = Field(
         default=False, description="TensorFlow op determinism: identical results run to run (slower)."
     )
+
+    @field_validator("class_weight")
+    @classmethod
+    def _positive_weights(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            bad = {k: w for k, w in value.items() if not (math.isfinite(w) and w > 0)}
+            if bad:
+                label, weight = next(iter(bad.items()))
+                raise ValueError(f"the weight of label {label!r} is {weight}; expected a number > 0")
+            if not value:
+                raise ValueError("expected balanced or at least one {label: weight}")
+        return value
 
     @field_validator("loss")
     @classmethod

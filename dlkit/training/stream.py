@@ -36,8 +36,10 @@ def epoch_stream(
     seed: int,
     initial_epoch: int,
     epochs: int,
+    weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
-    """Batches of ``(x, y)`` for epochs ``initial_epoch .. epochs - 1``, one after the other.
+    """Batches of ``(x, y)`` (``(x, y, weights)`` with per-example loss weights) for epochs
+    ``initial_epoch .. epochs - 1``, one after the other.
 
     ``x`` is an array or a tuple of arrays (a model with several inputs), one row per example.
     Fit it with ``steps_per_epoch=steps_per_epoch(len(y), batch_size)``: Keras then keeps one
@@ -47,6 +49,7 @@ def epoch_stream(
 
     n = len(y)
     features, targets = tf.nest.map_structure(tf.constant, x), tf.constant(y)
+    weighting = tf.constant(weights, tf.float32) if weights is not None else None
 
     # plain Python branching on `shuffle`; AutoGraph need not look at it
     @tf.autograph.experimental.do_not_convert
@@ -57,8 +60,11 @@ def epoch_stream(
             order = tf.random.experimental.stateless_shuffle(order, seed=key)
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
-    def gather(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return tf.nest.map_structure(lambda t: tf.gather(t, index), features), tf.gather(targets, index)
+    def gather(index: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        batch = tf.nest.map_structure(lambda t: tf.gather(t, index), features), tf.gather(targets, index)
+        if weights is None:
+            return batch
+        return (*batch, tf.gather(weighting, index))
 
     epochs_ds = tf.data.Dataset.range(initial_epoch, epochs)
     return epochs_ds.flat_map(one_epoch).map(gather).prefetch(tf.data.AUTOTUNE)

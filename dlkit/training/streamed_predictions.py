@@ -2,7 +2,8 @@
 
 The same per-example columns and per-set metrics as the task's ``score`` on the whole set,
 but the inputs are read batch by batch from the files and the predictions
-frame is appended to the Parquet file one chunk at a time, so neither is held whole.
+frame is appended to the Parquet file one chunk at a time, so the inputs are never held whole
+(the task's few columns per example are: AUC and F1 need every prediction at once).
 """
 
 from __future__ import annotations
@@ -22,36 +23,6 @@ if TYPE_CHECKING:
 
 # examples scored and written together (a row group of the predictions file)
 CHUNK = 8192
-
-
-class _Totals:
-    """Sums from which a set's metrics are the means :func:`score` reports."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.loss = 0.0
-        self.correct = 0
-        self.abs_error = 0.0
-
-    def add(self, frame: object) -> None:
-        import pandas as pd
-
-        assert isinstance(frame, pd.DataFrame)
-        self.n += len(frame)
-        self.loss += float(frame["loss"].sum())
-        if "correct" in frame.columns:
-            self.correct += int(frame["correct"].sum())
-        else:
-            self.abs_error += float((frame["y_pred"] - frame["y_true"]).abs().sum())
-
-    def metrics(self, classifies: bool) -> dict[str, float]:
-        nan = float("nan")
-        loss = self.loss / self.n if self.n else nan
-        if not classifies:
-            mae = self.abs_error / self.n if self.n else nan
-            return {"n": self.n, "loss": loss, "mse": loss, "mae": mae, "error": loss}
-        accuracy = self.correct / self.n if self.n else nan
-        return {"n": self.n, "loss": loss, "accuracy": accuracy, "error": 1 - accuracy}
 
 
 def write_streamed_predictions(
@@ -76,6 +47,7 @@ def write_streamed_predictions(
     Returns:
         The set's metrics, as the task's ``score`` computes them on the whole set.
     """
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -83,7 +55,8 @@ def write_streamed_predictions(
 
     task = task_for(data.task)
     indices = np.sort(indices)
-    totals = _Totals()
+    # the task's own columns of every chunk (no inputs, ids or metadata): what the set's metrics need
+    scored: list[pd.DataFrame] = []
     writer: pq.ParquetWriter | None = None
     outputs: list[np.ndarray] = []
     done = 0
@@ -93,10 +66,10 @@ def write_streamed_predictions(
         nonlocal writer, done
         chunk = indices[done : done + sum(len(o) for o in outputs)]
         frame = task.score(np.concatenate(outputs), data.y[chunk], data).frame
+        scored.append(frame.copy())
         frame.insert(0, "id", data.ids[chunk])
         for col in data.metadata.columns:
             frame[str(col)] = data.metadata[col].to_numpy()[chunk]
-        totals.add(frame)
         if not data.labelled:
             frame = task.without_truth(frame)
         if csv:
@@ -122,4 +95,9 @@ def write_streamed_predictions(
     finally:
         if writer is not None:
             writer.close()
-    return totals.metrics(task.classifies)
+    whole = (
+        pd.concat(scored, ignore_index=True)
+        if scored
+        else task.score(np.zeros((0, 1)), data.y[:0], data).frame
+    )
+    return task.frame_metrics(whole, data.classes)

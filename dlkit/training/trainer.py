@@ -240,6 +240,7 @@ def _train_run(
     from dlkit.training.lifecycle import TrainingRun
     from dlkit.training.pipeline import describe_options, fit_model, predict_sets, task_of
     from dlkit.training.runtime import training_runtime
+    from dlkit.training.weights import describe_weights
 
     data, parts = outcome.data, outcome.split
     task_of(recipe, data)  # the model must fit the task: refused before anything trains
@@ -253,6 +254,7 @@ def _train_run(
                 "data.split.rule": parts.rule,
                 **{f"data.n_{k}": v for k, v in parts.sizes().items()},
                 **corrections_params(recipe.data.corrections),
+                **describe_weights(recipe, data, parts.indices("train")),
             }
         )
     info = run.info()
@@ -281,4 +283,7 @@ def _train_run(
     pause_for_test("fit")
     life.record_fit(fitted.fit)
     metrics = predict_sets(fitted.model, recipe, data, parts, run.predictions_path)
+    more = task_of(recipe, data).metric_warnings(metrics)
+    if more:
+        life.record_warnings(fitted.fit, more)
     return life.finish(fitted.model, metrics, fitted.fit, data, parts, fitted.n_params)
