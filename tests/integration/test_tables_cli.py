@@ -70,7 +70,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     with contextlib.chdir(folder):
         for name, drop in (("with", "[]"), ("without", "[colour]")):
             recipe = write_recipe(folder, RECIPE.format(drop=drop), name=f"{name}.yaml")
-            result = runner.invoke(app, ["train", str(recipe), "--no-track"])
+            # the first run is tracked: its MLflow Model and `dlkit predict` take raw rows
+            track = (
+                ["--set", f"tracking.uri=sqlite:///{folder}/mlflow.db"] if name == "with" else ["--no-track"]
+            )
+            result = runner.invoke(app, ["train", str(recipe), *track])
             assert result.exit_code == 0, result.output
             out[name] = max((folder / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
     return out
@@ -115,3 +119,27 @@ def test_saved_model_predicts_from_raw_rows(runs: dict[str, Path]) -> None:
         }
     )
     assert np.isfinite(np.asarray(model.predict(model_inputs(odd, columns), verbose=0))).all()
+
+
+@pytest.mark.slow
+def test_logged_model_and_predict_take_raw_rows(runs: dict[str, Path]) -> None:
+    """MLflow's pyfunc and `dlkit predict` on the raw file (blanks, '?', day-first dates) give the
+    run's stored dev predictions; a file whose every value looks numeric is still read as typed."""
+    import mlflow
+
+    run = runs["with"]
+    folder = run.parents[1]
+    info = json.loads((run / "run.json").read_text())
+    dev = pd.read_parquet(run / "predictions" / "dev.parquet").set_index("id")
+    raw = pd.read_csv(folder / "colours.csv", na_values=["?"]).set_index("uid").loc[dev.index]
+    mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{info['run_id']}/model")
+    proba = np.asarray(pyfunc.predict(raw.drop(columns=["label"]).reset_index(drop=True)))
+    assert np.allclose(proba[:, 0], dev["proba_1"].to_numpy(), atol=1e-5)
+
+    out = folder / "predicted.csv"
+    with contextlib.chdir(folder):
+        result = runner.invoke(app, ["predict", str(run), "colours.csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    predicted = pd.read_csv(out).set_index("id").loc[dev.index]
+    assert np.allclose(predicted["proba_1"].to_numpy(), dev["proba_1"].to_numpy(), atol=1e-5)
