@@ -75,6 +75,23 @@ def store_lock(uri: str) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _default_uri(uri: str | None) -> Iterator[None]:
+    """MLflow's default store set to ``uri`` for one client call.
+
+    Some client calls look things up in the default store rather than the client's own: MLflow 3
+    lists a run's ``model`` artifacts through the logged model, found in the default store, which
+    a SQLite default (``./mlflow.db``) would even create in the working directory.
+    """
+    if uri is None:
+        yield
+        return
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    with _use_tracking_uri(uri):
+        yield
+
+
 class MLflowStore:
     """An MLflow tracking store (a SQLite file, or a shared ``mlflow server``), runs addressed by id.
 
@@ -119,7 +136,8 @@ class MLflowStore:
 
     def _call(self, what: str | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with _default_uri(getattr(self, "uri", None)):
+                return func(*args, **kwargs)
         except self._errors as exc:
             where = f"{what}: " if what else ""
             raise TrackingError(f"tracking store {self.uri}: {where}{getattr(exc, 'message', exc)}") from None
