@@ -220,7 +220,13 @@ class MLflowStore:
         return str(runs[0].info.run_id) if runs else None
 
     def lookup(self, ref: str) -> Any:
-        """The run whose id is ``ref``, else the newest run named ``ref`` in any experiment, else None."""
+        """The run whose id is ``ref``, else the newest run named ``ref`` in any experiment, else None.
+
+        A registered model's URI (``models:/NAME/VERSION``, ``models:/NAME/latest``,
+        ``models:/NAME@ALIAS``) stands for the run its version came from.
+        """
+        if ref.startswith("models:/"):
+            return self._model_version_run(ref)
         try:
             return self._client.get_run(ref)
         except self._errors:
@@ -238,6 +244,30 @@ class MLflowStore:
             max_results=1,
         )
         return runs[0] if runs else None
+
+    def _model_version_run(self, uri: str) -> Any:
+        """The run a registered model version was made from, or None (no such model or version)."""
+        body = uri.removeprefix("models:/")
+        name, alias, version = body, None, None
+        if "@" in body:
+            name, alias = body.split("@", 1)
+        elif "/" in body:
+            name, version = body.rsplit("/", 1)
+        try:
+            if alias is not None:
+                found = self._client.get_model_version_by_alias(name, alias)
+            elif version in (None, "latest"):
+                versions = self._client.search_model_versions(
+                    f"name = '{name.replace(chr(39), chr(92) + chr(39))}'"
+                )
+                found = max(versions, key=lambda v: int(v.version)) if versions else None
+            else:
+                found = self._client.get_model_version(name, version)
+        except self._errors:
+            return None
+        if found is None or not found.run_id:
+            return None
+        return self._client.get_run(found.run_id)
 
     # -- what a run records ----------------------------------------------------------------
 

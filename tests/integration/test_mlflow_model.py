@@ -189,6 +189,33 @@ def test_register_makes_versions_and_a_failure_leaves_nothing(runs: dict[str, An
     assert [m.name for m in client.search_registered_models()] == ["tiny"]
 
 
+def test_predict_takes_a_registered_model(runs: dict[str, Any]) -> None:
+    """`dlkit predict models:/NAME/VERSION` predicts with the run that version came from."""
+    folder, env = runs["folder"], {"MLFLOW_TRACKING_URI": runs["uri"]}
+    dev = _dev(runs["table_run"]).set_index("id")
+    for ref in ("models:/tiny/1", "models:/tiny/latest"):
+        out = folder / f"registered-{ref.rsplit('/', 1)[1]}.csv"
+        result = runner.invoke(
+            app,
+            [
+                "predict",
+                ref,
+                str(folder / "table.csv"),
+                "--out",
+                str(out),
+                "--runs-dir",
+                str(folder / "runs"),
+            ],
+            env=env,
+        )
+        assert result.exit_code == 0, result.output
+        predicted = pd.read_csv(out).set_index("id").loc[dev.index]
+        assert np.allclose(predicted["proba_1"].to_numpy(), dev["proba_1"].to_numpy(), atol=1e-5)
+    result = runner.invoke(app, ["predict", "models:/tiny/99", str(folder / "table.csv")], env=env)
+    assert result.exit_code == 2, result.output
+    assert "models:/tiny/99" in result.output and "Traceback" not in result.output
+
+
 def test_runs_carry_system_tags_and_dataset_inputs(runs: dict[str, Any]) -> None:
     from mlflow import MlflowClient
 
