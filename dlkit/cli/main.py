@@ -17,7 +17,9 @@ from dlkit.cli._errors import report_errors
 from dlkit.cli._options import RecipeArg, SetOpt
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
+from dlkit.cli.doctor import doctor
 from dlkit.cli.gradcheck import gradcheck
+from dlkit.cli.init import init
 from dlkit.cli.lr_find import lr_find
 from dlkit.cli.models import models_app
 from dlkit.cli.split import split
@@ -191,6 +193,8 @@ app.command("diagnose")(diagnose)
 app.command("analyze-errors")(analyze_errors)
 app.command("gradcheck")(gradcheck)
 app.command("lr-find")(lr_find)
+app.command("init")(init)
+app.command("doctor")(doctor)
 
 
 @recipe_app.command("validate")
