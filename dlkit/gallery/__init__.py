@@ -54,12 +54,11 @@ def _header(path: Path) -> tuple[str, dict[str, str]]:
         if sep and field in (*HEADER_FIELDS, "Run"):
             current = field
             fields[field] = rest.strip()
-        elif current is not None and line.startswith("#   "):  # an indented continuation line
-            fields[current] = f"{fields[current]} {text}".strip()
-        elif current is None:
-            summary.append(text)
+        elif current is not None:  # a field runs on until the next one
+            if current != "Run":
+                fields[current] = f"{fields[current]} {text}".strip()
         else:
-            current = None
+            summary.append(text)
     return " ".join(summary), fields
 
 
