@@ -13,10 +13,11 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 if __name__ == "__main__":
-    from dlkit import api
+    from dlkit.recipe.loader import load_recipe
+    from dlkit.training.trainer import train_recipe
 
     with tempfile.TemporaryDirectory() as runs:
-        recipe = api.load_recipe(HERE.parent / "transfer-base.yaml", [f"tracking.runs_dir={runs}"])
-        result = api.train(recipe, track=False)
+        recipe = load_recipe(HERE.parent / "transfer-base.yaml", [f"tracking.runs_dir={runs}"])
+        result = train_recipe(recipe, track=False)
         shutil.copy(Path(result.run_dir) / "model" / "model.keras", HERE / "digits-0to4-cnn.keras")
         print(result.metrics)
