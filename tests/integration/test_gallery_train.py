@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ def test_every_gallery_recipe_trains_one_epoch(workdir: Path) -> None:
         recipe = api.load_recipe(entry.path, overrides)
         result = api.train(recipe, track=False, train_fraction=TRAIN_FRACTION)
         assert result.epochs_run == 1, entry.name
-        assert math.isfinite(result.metrics["train"]["loss"]), entry.name
+        assert 0 <= result.metrics["train"]["error"] <= 1, entry.name  # every task reports an error rate
         assert {"train", "dev", "test"} <= set(result.metrics), entry.name
         assert (result.run_dir / "model" / "model.keras").is_file(), entry.name
         trained[entry.name] = result.task
