@@ -182,7 +182,7 @@ def _header(kind: str, path: Path, data: Path | None, notes: list[str]) -> str:
         )
     else:
         lines.append(f"# Filled in from {data}: check the guesses below.")
-    lines += [f"#   {note}" for note in notes]
+    lines += [f"#   {' '.join(note.splitlines())}" for note in notes]  # a column name may hold a newline
     lines += [
         f"# Check:  dlkit recipe validate {path}      Split:  dlkit split {path}",
         f"# Train:  dlkit train {path} --set train.epochs=5",
