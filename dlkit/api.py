@@ -25,6 +25,9 @@ from dlkit.training.results import TrainingDivergedError, TrainResult, TrainStar
 if TYPE_CHECKING:
     from dlkit.analysis.learning_curve import LearningCurveResult, PointEnd, PointStart
     from dlkit.data.manifest import ManifestCheck
+    from dlkit.doctor import Check, DoctorReport
+    from dlkit.gallery import GalleryRecipe
+    from dlkit.recipe.starter import StarterResult
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
     from dlkit.runs.catalog import DeletedRun, RunComparison, RunDetails, RunList
     from dlkit.runs.corrections import ApplyCorrectionsResult
@@ -781,3 +784,50 @@ def evaluate(
         on_start=on_start,
         on_progress=on_progress,
     )
+
+
+def gallery() -> list[GalleryRecipe]:
+    """The recipe gallery shipped with dlkit: every example recipe and its header (no TensorFlow)."""
+    from dlkit.gallery import gallery_recipes
+
+    return gallery_recipes()
+
+
+def init_recipe(
+    kind: str | None, path: str | Path, *, data: str | Path | None = None, force: bool = False
+) -> StarterResult:
+    """Write a commented starter recipe for ``kind`` of data to ``path`` (see :mod:`dlkit.recipe.starter`).
+
+    Raises:
+        RecipeError: ``path`` exists (without ``force``), or an unknown kind.
+        DataError: ``data`` cannot be read or does not fit the kind.
+    """
+    from dlkit.errors import RecipeError
+    from dlkit.recipe.starter import starter_recipe
+
+    path = Path(path)
+    if path.is_dir():
+        raise RecipeError(f"{path}: is a folder; expected the recipe file to write")
+    if path.exists() and not force:
+        raise RecipeError(f"{path}: already exists; pass --force to overwrite it")
+    result = starter_recipe(kind, path, Path(data) if data is not None else None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(result.text, encoding="utf-8")
+    return result
+
+
+def doctor(
+    *,
+    tracking_uri: str | None = None,
+    runs_dir: str | Path = "runs",
+    smoke: bool = True,
+    on_check: Callable[[Check], None] | None = None,
+) -> DoctorReport:
+    """Check versions, devices, the tracking store, the runs folder and (``smoke``) one epoch of training.
+
+    Returns:
+        Every check's status (ok / warning / fail), detail and fix; ``report.ok`` when none failed.
+    """
+    from dlkit.doctor import run_checks
+
+    return run_checks(tracking_uri, Path(runs_dir), smoke=smoke, on_check=on_check)

@@ -17,7 +17,9 @@ from dlkit.cli._errors import report_errors
 from dlkit.cli._options import JsonOpt, ReadableHelp, RecipeArg, SetOpt
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
+from dlkit.cli.doctor import doctor
 from dlkit.cli.gradcheck import gradcheck
+from dlkit.cli.init import init
 from dlkit.cli.lr_find import lr_find
 from dlkit.cli.models import models_app
 from dlkit.cli.predict import evaluate, predict
@@ -171,6 +173,8 @@ app.command("lr-find")(lr_find)
 app.command("report")(report)
 app.command("predict")(predict)
 app.command("evaluate")(evaluate)
+app.command("init")(init)
+app.command("doctor")(doctor)
 
 
 @recipe_app.command("validate")

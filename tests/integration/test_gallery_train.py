@@ -1,0 +1,35 @@
+"""Every gallery recipe trains: one epoch on a fifth of its training set, all in one process
+(TensorFlow is imported once), untracked. The recipes' full results are in their headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dlkit import api
+from dlkit.gallery import gallery_recipes
+
+# overrides that keep each recipe's model and data but make the run tiny
+TINY = ["train.epochs=1"]
+TRAIN_FRACTION = 0.2
+# beam search over every example of every set is most of a seq2seq epoch's time
+EXTRA = {"reverse-seq2seq": ["model.decoding.method=greedy"]}
+
+
+@pytest.mark.slow
+def test_every_gallery_recipe_trains_one_epoch(workdir: Path) -> None:
+    trained = {}
+    for entry in gallery_recipes():
+        overrides = [*TINY, *EXTRA.get(entry.name, []), f"tracking.runs_dir={workdir / 'runs'}"]
+        recipe = api.load_recipe(entry.path, overrides)
+        result = api.train(recipe, track=False, train_fraction=TRAIN_FRACTION)
+        assert result.epochs_run == 1, entry.name
+        assert 0 <= result.metrics["train"]["error"] <= 1, entry.name  # every task reports an error rate
+        assert {"train", "dev", "test"} <= set(result.metrics), entry.name
+        assert (result.run_dir / "model" / "model.keras").is_file(), entry.name
+        trained[entry.name] = result.task
+    assert trained["multitask"] == "multitask"
+    assert trained["reverse-seq2seq"] == "seq2seq"
+    assert trained["sequence-tagging-lstm"] == "sequence_labeling"
+    assert trained["shift-target"] == "binary"
