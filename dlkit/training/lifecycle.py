@@ -97,7 +97,8 @@ class TrainingRun:
 
     def epoch_end(self, event: EpochEnd) -> None:
         """Log one epoch's metrics, renew the run's heartbeat and pass the event on."""
-        self.tracker.log_metrics(event.logs, step=event.epoch)
+        # step = epoch index from 0, as MLflow's Keras autolog logs it (epoch 1 at step 0)
+        self.tracker.log_metrics(event.logs, step=event.epoch - 1)
         self.run.beat()
         if self.on_epoch is not None:
             self.on_epoch(event)
@@ -163,7 +164,7 @@ class TrainingRun:
         for folder in ("split", "model", "predictions"):
             tracker.log_artifacts(run.path / folder, folder)
         # the model as an MLflow Model (runs:/<id>/model), at the last epoch's step
-        tracker.log_model(model, data, parts, step=fitted.epochs_run)
+        tracker.log_model(model, data, parts, step=max(fitted.epochs_run - 1, 0))
         return TrainResult(
             run_name=self.run_name,
             run_dir=run.path,

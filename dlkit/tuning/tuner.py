@@ -272,8 +272,8 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
                 "feasible": float(record.feasible),
             },
         )
-        for epoch, row in enumerate(outcome.history, start=1):
-            runner.store.log_metrics(record.run_id, row, step=epoch)
+        for step, row in enumerate(outcome.history):  # from 0, as train logs epochs
+            runner.store.log_metrics(record.run_id, row, step=step)
 
     def _check_failure_budget(self) -> None:
         """Stop the study once more trials failed than ``tune.max_failures`` (over every round)."""

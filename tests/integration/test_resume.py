@@ -95,7 +95,7 @@ def test_cli_resume_keeps_the_mlflow_run(tracking_uri: str, workdir: Path) -> No
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     assert run.data.tags["dlkit.resumed_from_epoch"] == "1"
-    assert [m.step for m in client.get_metric_history(run_id, "val_loss")] == [1, 2, 3]
+    assert [m.step for m in client.get_metric_history(run_id, "val_loss")] == [0, 1, 2]
     assert "dev_error" in run.data.metrics
     assert len(client.search_runs([run.info.experiment_id])) == 1
 
