@@ -65,6 +65,23 @@ def _clear_keras_session():
         sys.modules["keras"].backend.clear_session(free_memory=False)
 
 
+@pytest.fixture(autouse=True)
+def _restore_mlflow_default_store():
+    """A test that calls ``mlflow.set_tracking_uri`` (to load ``runs:/`` models) leaves neither
+    MLflow's default store nor the ``MLFLOW_TRACKING_URI`` it writes behind for later tests."""
+    before_env = os.environ.get("MLFLOW_TRACKING_URI")
+    utils = sys.modules.get("mlflow.tracking._tracking_service.utils")
+    before_global = getattr(utils, "_tracking_uri", None)
+    yield
+    utils = sys.modules.get("mlflow.tracking._tracking_service.utils")
+    if utils is not None:
+        utils._tracking_uri = before_global
+    if before_env is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before_env
+
+
 def end_process_group(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
     """End a process started with ``start_new_session=True`` and everything in its group.
 

@@ -65,7 +65,8 @@ def _render_gallery(recipes: list) -> None:  # type: ignore[type-arg]  # list[Ga
     from rich.table import Table
 
     table = Table(title="Recipe gallery (dlkit train PATH, or copy one next to your data)")
-    table.add_column("recipe")
+    # the name is what a user types: whole on one line, the other columns wrap around it
+    table.add_column("recipe", no_wrap=True, min_width=max((len(r.name) for r in recipes), default=6))
     table.add_column("what it teaches")
     table.add_column("expected")
     table.add_column("CPU time")

@@ -400,6 +400,7 @@ def load_table(
         input_hashes=hashes,
         stream=stream,
         options=options,
+        labelled=labelled,
         examples=examples,
     )
 

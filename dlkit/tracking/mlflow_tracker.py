@@ -76,20 +76,31 @@ def store_lock(uri: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _default_uri(uri: str | None) -> Iterator[None]:
-    """MLflow's default store set to ``uri`` for one client call.
+def default_uri(uri: str | None) -> Iterator[None]:
+    """MLflow's default store set to ``uri`` while inside, then put back exactly as it was.
 
     Some client calls look things up in the default store rather than the client's own: MLflow 3
     lists a run's ``model`` artifacts through the logged model, found in the default store, which
-    a SQLite default (``./mlflow.db``) would even create in the working directory.
+    a SQLite default (``./mlflow.db``) would even create in the working directory. MLflow's own
+    ``set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` into the environment, so both are
+    restored here (a process's later stores must not change with it).
     """
     if uri is None:
         yield
         return
-    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+    from mlflow.tracking._tracking_service import utils
 
-    with _use_tracking_uri(uri):
+    before_global = utils._tracking_uri
+    before_env = os.environ.get("MLFLOW_TRACKING_URI")
+    utils.set_tracking_uri(uri)
+    try:
         yield
+    finally:
+        utils._tracking_uri = before_global
+        if before_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = before_env
 
 
 class MLflowStore:
@@ -136,7 +147,7 @@ class MLflowStore:
 
     def _call(self, what: str | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
-            with _default_uri(getattr(self, "uri", None)):
+            with default_uri(getattr(self, "uri", None)):
                 return func(*args, **kwargs)
         except self._errors as exc:
             where = f"{what}: " if what else ""
