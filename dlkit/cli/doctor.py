@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from rich.text import Text
 
 from dlkit.cli._console import console
 from dlkit.cli._errors import plain_text, report_errors
+from dlkit.cli._json import print_json
 from dlkit.cli._options import JsonOpt, RunsDirOpt, TrackingUriOpt
 
 STYLES = {"ok": "green", "warning": "yellow", "fail": "red"}
@@ -47,6 +47,6 @@ def doctor(
 
     report = api.doctor(tracking_uri=tracking_uri, runs_dir=runs_dir, smoke=not no_smoke, on_check=show)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
     if not report.ok:
         raise typer.Exit(1)

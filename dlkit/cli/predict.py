@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from dlkit.cli._errors import report_errors
+from dlkit.cli._json import print_json
 from dlkit.cli._options import JsonOpt, RunsDirOpt, TrackingUriOpt
 
 RunArg = Annotated[
@@ -69,7 +69,7 @@ def predict(
     finally:
         progress.stop()
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        print_json(result.to_dict())
         return
     render_predict(console, result)
 
@@ -129,6 +129,6 @@ def evaluate(
     finally:
         progress.stop()
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        print_json(result.to_dict())
         return
     render_evaluate(console, result)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from dlkit.cli._errors import report_errors
+from dlkit.cli._json import print_json
 from dlkit.cli._options import JsonOpt, RunsDirOpt, TrackingUriOpt
 
 NameArg = Annotated[str, typer.Argument(help="The registered model (created if new).", show_default=False)]
@@ -29,7 +29,7 @@ def register(
 
     result = api.register(run, name, runs_dir=runs_dir, tracking_uri=tracking_uri)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
     else:
         print_registered(result)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,6 +10,7 @@ from rich.markup import escape
 
 from dlkit.cli._console import console
 from dlkit.cli._errors import report_errors
+from dlkit.cli._json import print_json
 from dlkit.cli._options import JsonOpt, RunsDirOpt, TrackingUriOpt
 
 
@@ -70,7 +70,7 @@ def report(
         tracking_uri=tracking_uri,
     )
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
         return
     console.print(f"Report of {result.kind} {escape(result.name)}: {escape(str(result.path))}")
     for note in result.notes:

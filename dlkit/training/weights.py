@@ -41,7 +41,7 @@ def class_weights(recipe: Recipe, data: Dataset, train: np.ndarray) -> dict[str,
     spec = recipe.train.class_weight
     if spec is None:
         return None
-    if data.task not in ("binary", "multiclass"):
+    if not data.classifies:
         raise RecipeError(f"train.class_weight: applies to binary and multiclass tasks, not {data.task}")
     labels = [str(c) for c in data.classes]
     if spec == "balanced":
