@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +115,90 @@ def require_file(path: Path) -> None:
         raise DataError(f"{path}: not a regular file")
 
 
+def csv_line(path: Path, sep: str, index: int) -> int | None:
+    """The line (1-based, the header is line 1) where data row ``index`` (0-based) of a CSV
+    file starts, as pandas reads it: blank lines skipped, a quoted value may span lines.
+
+    Read only when a message names a row, so the cost of a scan falls on errors alone. None
+    when the separator is not one character (the csv module cannot follow it) or the file has
+    fewer rows.
+    """
+    import csv
+
+    if len(sep) != 1:
+        return None
+    count = -1  # the header
+    end = 0
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f, delimiter=sep)
+            for record in reader:
+                start, end = end + 1, reader.line_num
+                if not record:  # a blank line: pandas skips it
+                    continue
+                if count == index:
+                    return start
+                count += 1
+    except (OSError, csv.Error):
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class RowNames:
+    """How messages name a row of a source's data, so that a person finds it in the file.
+
+    A CSV file's rows are named by line, the header being line 1 (``line 7``); other sources
+    (Parquet, arrays) by their 1-based position among the data rows (``row 6 (1-based)``).
+
+    Attributes:
+        csv: the CSV file the rows come from; None when the source has no lines.
+        sep: the CSV file's separator.
+        kept: the 0-based position in the file of each row still held (rows without a target
+            dropped); None when every row is held.
+    """
+
+    csv: Path | None = None
+    sep: str = ","
+    kept: np.ndarray | None = field(default=None, compare=False)
+
+    def __call__(self, index: int) -> str:
+        """The row at 0-based position ``index`` of the data held, as the file has it."""
+        index = int(self.kept[index]) if self.kept is not None else int(index)
+        if self.csv is not None:
+            line = csv_line(self.csv, self.sep, index)
+            if line is not None:
+                return f"line {line}"
+            if len(self.sep) == 1:  # past the end: say so plainly rather than guess a line
+                return f"row {index + 1} (1-based)"
+            return f"line {index + 2}"  # a regex separator: one record a line
+        return f"row {index + 1} (1-based)"
+
+    def keeping(self, present: np.ndarray) -> RowNames:
+        """The names once only the rows where ``present`` `(n,)` bool is true are held."""
+        positions = np.flatnonzero(present)
+        kept = positions if self.kept is None else self.kept[positions]
+        return RowNames(self.csv, self.sep, kept)
+
+
+def duplicate_id(ids: np.ndarray, dup: np.ndarray, where: str, rows: RowNames | None = None) -> str:
+    """One line naming the first repeated id, where it repeats and where it was first seen.
+
+    Args:
+        ids: the ids `(n,)`.
+        dup: whether each id was seen on an earlier row `(n,)` bool.
+        where: ``file: id column 'x'`` (or array), for the message.
+        rows: how to name a row (1-based positions when None).
+    """
+    rows = rows or RowNames()
+    second = int(np.flatnonzero(dup)[0])
+    first = int(np.flatnonzero(pd.Series(ids[: second + 1]).astype(str) == str(ids[second]))[0])
+    return f"{where} has duplicate id {plain(ids[second])!r} at {rows(second)} (first at {rows(first)})"
+
+
 def data_row(index: int) -> str:
-    """How a message names the row at 0-based position ``index`` of a table's data."""
-    return f"data row {index + 1} (1-based)"
+    """How a message names the row at 0-based position ``index`` of data without lines."""
+    return RowNames()(index)
 
 
 def first_not_number(values: pd.Series) -> int | None:
@@ -143,7 +225,11 @@ def plain(value: object) -> object:
 
 
 def encode_target(
-    y: pd.Series, task: Task | None, where: str, expected: list[Any] | None = None
+    y: pd.Series,
+    task: Task | None,
+    where: str,
+    expected: list[Any] | None = None,
+    rows: RowNames | None = None,
 ) -> tuple[np.ndarray, Task, list[object]]:
     """Encode a target column as class indices (or floats for regression).
 
@@ -152,6 +238,7 @@ def encode_target(
         task: the task the recipe names, or None to infer it.
         where: ``file: column 'x'`` for error messages.
         expected: the recipe's class list (index order); a label outside it is an error.
+        rows: how messages name a row (1-based positions when None).
 
     Returns:
         The encoded targets, the task, and the class values in index order.
@@ -165,11 +252,12 @@ def encode_target(
             f"{where}: task multitask needs several 0/1 target columns (got one)",
             hint="list the 0/1 columns under data.source.target (CSV and Parquet tables)",
         )
+    rows = rows or RowNames()
     missing = y.isna().to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
         raise DataError(
-            f"{where}: {int(missing.sum())} missing target value(s), first at row {row}",
+            f"{where}: {int(missing.sum())} missing target value(s), first at {rows(row)}",
             hint="drop or fill those rows; every example needs a target",
         )
     task = task or infer_task(y)
@@ -179,7 +267,7 @@ def encode_target(
             bad = first_not_number(y) or 0
             raise DataError(
                 f"{where}: regression needs a numeric target; value {plain(y.iloc[bad])!r} at "
-                f"{data_row(bad)} is not a number"
+                f"{rows(bad)} is not a number"
             )
         with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused just below
             values = y.to_numpy(dtype=np.float32)
@@ -188,7 +276,7 @@ def encode_target(
             row = int(np.flatnonzero(infinite)[0])
             raise DataError(
                 f"{where}: {int(infinite.sum())} infinite target value(s) (inf, or beyond float32), "
-                f"first {plain(y.iloc[row])!r} at {data_row(row)}"
+                f"first {plain(y.iloc[row])!r} at {rows(row)}"
             )
         return values, task, []
     codes, uniques = pd.factorize(y, sort=False)
@@ -198,7 +286,7 @@ def encode_target(
         if unseen:
             first = int(np.flatnonzero(np.isin(codes, unseen))[0])
             raise DataError(
-                f"{where}: label {plain(uniques[unseen[0]])!r} at row {first} is not one of the "
+                f"{where}: label {plain(uniques[unseen[0]])!r} at {rows(first)} is not one of the "
                 f"classes {list(expected)!r}",
                 hint="add it to data.source.classes, or drop those rows",
             )
@@ -237,7 +325,7 @@ _TRUE = {"1", "1.0", "true", "yes"}
 _FALSE = {"0", "0.0", "false", "no"}
 
 
-def encode_tasks(frame: pd.DataFrame, where: object) -> np.ndarray:
+def encode_tasks(frame: pd.DataFrame, where: object, rows: RowNames | None = None) -> np.ndarray:
     """Encode several 0/1 target columns (multi-task) as `(n, tasks)` float32, NaN where missing.
 
     A label is 0/1 (numbers, booleans, or the strings 0/1, true/false, yes/no); an empty cell
@@ -246,6 +334,7 @@ def encode_tasks(frame: pd.DataFrame, where: object) -> np.ndarray:
     Raises:
         DataError: a value that is not 0/1, or a task with no label at all.
     """
+    rows = rows or RowNames()
     y = np.full(frame.shape, np.nan, dtype=np.float32)
     for j, col in enumerate(frame.columns):
         values = frame[col]
@@ -265,7 +354,7 @@ def encode_tasks(frame: pd.DataFrame, where: object) -> np.ndarray:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
-                f"{where}: target column '{col}': value {plain(values.iloc[row])!r} at row {row} "
+                f"{where}: target column '{col}': value {plain(values.iloc[row])!r} at {rows(row)} "
                 "is not a 0/1 label",
                 hint="multi-task labels are 0 or 1 (or true/false), empty when unknown",
             )

@@ -13,7 +13,16 @@ from pydantic import Field
 
 from dlkit._naming import did_you_mean
 from dlkit._spec import Spec
-from dlkit.data._common import encode_target, hash_file, no_labels, plain, require_file, resolve, row_hashes
+from dlkit.data._common import (
+    data_row,
+    duplicate_id,
+    encode_target,
+    hash_file,
+    no_labels,
+    require_file,
+    resolve,
+    row_hashes,
+)
 from dlkit.data.dataset import Dataset, Kind, Labels, Task
 from dlkit.errors import DataError
 
@@ -122,7 +131,7 @@ def load_npz(
     if bad.any():
         raise DataError(
             f"{path}: array '{spec.x}' has {int(bad.sum())} example(s) with NaN or infinite values, "
-            f"first at row {int(np.flatnonzero(bad)[0])}"
+            f"first at {data_row(int(np.flatnonzero(bad)[0]))}"
         )
     per_step = y_raw.ndim == 2 or task == "sequence_labeling"  # labels (n, timesteps)
     if not labelled and per_step:  # every step of every sequence predicted
@@ -133,10 +142,7 @@ def load_npz(
             raise DataError(f"{path}: array '{name}' has shape {a.shape}; expected ({n},) like '{spec.x}'")
     if spec.ids and pd.Series(ids).duplicated().any():
         dup = pd.Series(ids).duplicated().to_numpy()
-        raise DataError(
-            f"{path}: id array '{spec.ids}' has duplicate id {plain(ids[dup][0])!r} "
-            f"(row {int(np.flatnonzero(dup)[0])})"
-        )
+        raise DataError(duplicate_id(ids, dup, f"{path}: id array '{spec.ids}'"))
     if per_step:
         from dlkit.data.sequence_labels import encode_step_labels
 

@@ -12,7 +12,7 @@ impute, encode and scale them, so the saved model takes raw rows.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -222,7 +222,9 @@ def _reads_all(values: pd.Series, fmt: str) -> bool:
     return bool(pd.to_datetime(values, format=fmt, errors="coerce").notna().all())
 
 
-def parse_dates(values: pd.Series, fmt: str | None, where: str) -> tuple[pd.Series, str]:
+def parse_dates(
+    values: pd.Series, fmt: str | None, where: str, rows: Callable[[int], str] | None = None
+) -> tuple[pd.Series, str]:
     """Parse a whole column with one format (``fmt``, or the one inferred for it).
 
     Returns:
@@ -230,9 +232,11 @@ def parse_dates(values: pd.Series, fmt: str | None, where: str) -> tuple[pd.Seri
 
     Raises:
         DataError: no format reads every value, an ambiguous day/month order, or a value
-            ``fmt`` does not read (quoted with its row).
+            ``fmt`` does not read (quoted with its row, named by ``rows``: 1-based when None).
     """
     from dlkit.data._common import data_row, plain
+
+    rows = rows or data_row
 
     if pd.api.types.is_datetime64_any_dtype(values):
         return values, ""
@@ -247,8 +251,7 @@ def parse_dates(values: pd.Series, fmt: str | None, where: str) -> tuple[pd.Seri
             unread = (text.notna() & pd.to_datetime(text, format=best, errors="coerce").isna()).to_numpy()
             row = int(np.flatnonzero(unread)[0])
             raise DataError(
-                f"{where}: value {plain(values.iloc[row])!r} at {data_row(row)} is not a date, time "
-                "or number",
+                f"{where}: value {plain(values.iloc[row])!r} at {rows(row)} is not a date, time or number",
                 hint="dates are read with one format for the whole column: set its date_format under "
                 "data.source.columns (e.g. '%d/%m/%Y')",
             )
@@ -257,7 +260,7 @@ def parse_dates(values: pd.Series, fmt: str | None, where: str) -> tuple[pd.Seri
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"{where}: value {plain(values.iloc[row])!r} at {data_row(row)} is not a date in format '{fmt}'"
+            f"{where}: value {plain(values.iloc[row])!r} at {rows(row)} is not a date in format '{fmt}'"
         )
     return parsed, fmt
 
@@ -280,7 +283,9 @@ def _not_number(values: pd.Series) -> tuple[int, int] | None:
     return int(np.flatnonzero(bad)[0]), int(bad.sum())
 
 
-def infer_type(values: pd.Series, where: str) -> tuple[str, str | None]:
+def infer_type(
+    values: pd.Series, where: str, rows: Callable[[int], str] | None = None
+) -> tuple[str, str | None]:
     """The type of a column from its values, and a date column's format.
 
     Numbers are numeric (an integer code is a category only when the recipe says so); strings
@@ -289,9 +294,12 @@ def infer_type(values: pd.Series, where: str) -> tuple[str, str | None]:
 
     Raises:
         DataError: a column of numbers with a few values that are not (a missing-value marker
-            such as '?' that ``na_values`` should name), or an ambiguous date column.
+            such as '?' that ``na_values`` should name, quoted with its row), or an ambiguous
+            date column.
     """
     from dlkit.data._common import data_row, plain
+
+    rows = rows or data_row
 
     if pd.api.types.is_bool_dtype(values):
         return "boolean", None
@@ -308,7 +316,7 @@ def infer_type(values: pd.Series, where: str) -> tuple[str, str | None]:
     if odd is not None:
         row = int(np.flatnonzero(values.notna().to_numpy())[odd[0]])
         raise DataError(
-            f"{where} is not numeric: value {plain(values.iloc[row])!r} at {data_row(row)}",
+            f"{where} is not numeric: value {plain(values.iloc[row])!r} at {rows(row)}",
             hint=f"list {plain(values.iloc[row])!r} under data.source.na_values if it marks a missing "
             "value, or set the column's type under data.source.columns",
         )
@@ -325,7 +333,9 @@ def infer_type(values: pd.Series, where: str) -> tuple[str, str | None]:
     return "category", None
 
 
-def column_values(values: pd.Series, info: ColumnInfo, where: str) -> np.ndarray:
+def column_values(
+    values: pd.Series, info: ColumnInfo, where: str, rows: Callable[[int], str] | None = None
+) -> np.ndarray:
     """A column's raw values as the model input takes them `(n, 1)`.
 
     numeric: float32, NaN where missing; category, boolean, text: strings, ``""`` where missing;
@@ -336,12 +346,14 @@ def column_values(values: pd.Series, info: ColumnInfo, where: str) -> np.ndarray
     """
     from dlkit.data._common import data_row, plain
 
+    rows = rows or data_row
+
     if info.type == "numeric":
         numbers = pd.to_numeric(values, errors="coerce")
         bad = (values.notna() & numbers.isna()).to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{where} is not numeric: value {plain(values.iloc[row])!r} at {data_row(row)}")
+            raise DataError(f"{where} is not numeric: value {plain(values.iloc[row])!r} at {rows(row)}")
         with np.errstate(over="ignore"):
             out = numbers.to_numpy(dtype=np.float32, na_value=np.nan)
         infinite = np.isinf(out)
@@ -349,12 +361,12 @@ def column_values(values: pd.Series, info: ColumnInfo, where: str) -> np.ndarray
             row = int(np.flatnonzero(infinite)[0])
             raise DataError(
                 f"{where} has {int(infinite.sum())} infinite value(s) (inf, or beyond float32), "
-                f"first {plain(values.iloc[row])!r} at {data_row(row)}",
+                f"first {plain(values.iloc[row])!r} at {rows(row)}",
                 hint="drop or fix those rows; features must be finite numbers",
             )
         return out[:, None]
     if info.type == "date":
-        parsed, _ = parse_dates(values, info.date_format, where)
+        parsed, _ = parse_dates(values, info.date_format, where, rows)
         return days(parsed)[:, None]
     text = _as_text(values)
     if info.type == "boolean":
@@ -368,6 +380,7 @@ def type_columns(
     features: Sequence[str],
     specs: dict[str, ColumnSpec],
     where: str,
+    rows: Callable[[int], str] | None = None,
 ) -> tuple[list[ColumnInfo], TableColumns]:
     """Type every feature column and turn it into the model input it feeds.
 
@@ -376,6 +389,7 @@ def type_columns(
         features: the feature columns.
         specs: the recipe's per-column settings (``data.source.columns``).
         where: the file, for messages.
+        rows: how messages name a row (:class:`~dlkit.data._common.RowNames`; 1-based when None).
 
     Returns:
         One :class:`ColumnInfo` per feature column (ids included, marked unused), and the inputs.
@@ -383,6 +397,9 @@ def type_columns(
     Raises:
         DataError: a missing value where the recipe refuses them, or a bad value.
     """
+    from dlkit.data._common import data_row
+
+    rows = rows or data_row
     infos: list[ColumnInfo] = []
     arrays: dict[str, np.ndarray] = {}
     for name in features:
@@ -392,17 +409,15 @@ def type_columns(
         n_missing = int(values.isna().sum())
         if n_missing and spec.missing == "refuse":
             first = int(np.flatnonzero(values.isna().to_numpy())[0])
-            from dlkit.data._common import data_row
-
             raise DataError(
-                f"{at} has {n_missing} missing value(s), first at {data_row(first)}",
+                f"{at} has {n_missing} missing value(s), first at {rows(first)}",
                 hint=f"set data.source.columns.{name}.missing: impute, or fill them",
             )
         kind: str
         if spec.type is not None or spec.date_format is not None:  # a format says it is a date
             kind, fmt = spec.type or "date", spec.date_format
         else:
-            kind, fmt = infer_type(values, at)
+            kind, fmt = infer_type(values, at, rows)
             fmt = spec.date_format or fmt
         info = ColumnInfo(
             name=str(name),
@@ -413,7 +428,7 @@ def type_columns(
             n_unique=int(values.nunique(dropna=True)),
         )
         if kind == "date":
-            parsed, info.date_format = parse_dates(values, fmt, at)
+            parsed, info.date_format = parse_dates(values, fmt, at, rows)
             info.detail = f"format {info.date_format}" if info.date_format else "date-time values"
             info.detail += "; year, month, day of week"
         if kind in ("category", "boolean"):
@@ -424,7 +439,7 @@ def type_columns(
         if kind in UNUSED:
             info.detail = "not a feature"
         elif kind != "date":
-            arrays[info.input] = column_values(values, info, at)
+            arrays[info.input] = column_values(values, info, at, rows)
         else:
             arrays[info.input] = days(parsed)[:, None]
         if n_missing and kind not in UNUSED:

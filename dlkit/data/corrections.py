@@ -60,6 +60,12 @@ class CorrectionsApplied:
     sha256: str
 
 
+def _row_name(path: Path, index: int) -> str:
+    """Data row ``index`` (0-based) of a corrections file as a person finds it: the line of a
+    CSV file (the header is line 1; a sheet dlkit wrote has one row a line), else 1-based."""
+    return f"row {index + 1} (1-based)" if path.suffix.lower() == ".parquet" else f"line {index + 2}"
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     if path.is_dir():
         raise CorrectionsError(f"{path}: is a folder; expected a corrections file (CSV or Parquet)")
@@ -97,15 +103,15 @@ def read_corrections(path: Path) -> pd.DataFrame:
     for column in ("id", "label"):
         _require(path, frame, column, "a corrections file has the columns " + ", ".join(COLUMNS))
     frame = frame.apply(lambda col: col.str.strip())
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for i, (ident, label) in enumerate(zip(frame["id"], frame["label"], strict=True)):
-        row = i + 2  # the header is row 1
+        row = _row_name(path, i)
         if not ident:
-            raise CorrectionsError(f"{path}: row {row}, column 'id': empty")
+            raise CorrectionsError(f"{path}: {row}, column 'id': empty")
         if not label:
-            raise CorrectionsError(f"{path}: row {row}, column 'label': empty")
+            raise CorrectionsError(f"{path}: {row}, column 'label': empty")
         if ident in seen:
-            raise CorrectionsError(f"{path}: row {row}, column 'id': {ident!r} repeats row {seen[ident]}")
+            raise CorrectionsError(f"{path}: {row}, column 'id': {ident!r} repeats {seen[ident]}")
         seen[ident] = row
     for column in COLUMNS:
         if column not in frame.columns:
@@ -143,7 +149,7 @@ def apply_corrections(data: Dataset, path: Path) -> tuple[Dataset, CorrectionsAp
     y = data.y.copy()
     changed = 0
     for i, row in enumerate(frame.itertuples(index=False)):
-        where = f"{path}: row {i + 2}"
+        where = f"{path}: {_row_name(path, i)}"
         at = position.get(row.id)
         if at is None:
             raise CorrectionsError(
@@ -216,24 +222,24 @@ def corrections_from_sheet(
     index = {str(c) for c in classes}
     why = reason or path.name
     rows: list[dict[str, str]] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for i, (ident, label) in enumerate(
         zip(raw["id"].str.strip(), raw[label_column].str.strip(), strict=True)
     ):
-        row = i + 2
+        row = _row_name(path, i)
         if not label:
             continue
         if ident not in sets:
             raise CorrectionsError(
-                f"{path}: row {row}, column 'id': {ident!r} is not an example of this run",
+                f"{path}: {row}, column 'id': {ident!r} is not an example of this run",
                 hint="keep the ids of the sheet dlkit wrote",
             )
         if ident in seen:
-            raise CorrectionsError(f"{path}: row {row}, column 'id': {ident!r} repeats row {seen[ident]}")
+            raise CorrectionsError(f"{path}: {row}, column 'id': {ident!r} repeats {seen[ident]}")
         seen[ident] = row
         if label not in index:
             raise CorrectionsError(
-                f"{path}: row {row}, column '{label_column}': {label!r} is not a class "
+                f"{path}: {row}, column '{label_column}': {label!r} is not a class "
                 f"(expected one of {', '.join(sorted(index))}).{did_you_mean(label, index)}"
             )
         if label == labels[ident]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -60,6 +61,8 @@ class Dataset:
             predict``): ``y`` is then a placeholder of the right shape.
         examples: a few raw rows of a typed table as the file has them (the input example of
             the logged MLflow model, which takes raw rows).
+        rows: how messages name an example's row in the file (a CSV file's line); 1-based
+            positions when None (see :meth:`row_name`).
     """
 
     x: np.ndarray
@@ -80,6 +83,12 @@ class Dataset:
     options: dict[str, Any] = field(default_factory=dict)
     labelled: bool = True
     examples: pd.DataFrame | None = None
+    rows: Callable[[int], str] | None = field(default=None, repr=False)
+
+    def row_name(self, index: int) -> str:
+        """The example at 0-based position ``index`` as its file names it (``line 7`` of a CSV
+        file, else ``row 6 (1-based)``), for messages."""
+        return self.rows(index) if self.rows is not None else f"row {int(index) + 1} (1-based)"
 
     @property
     def n_examples(self) -> int:

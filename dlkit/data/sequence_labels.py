@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dlkit.data._common import plain
+from dlkit.data._common import data_row, plain
 from dlkit.errors import DataError, RecipeError
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def encode_step_labels(
     if empty.any():
         raise DataError(
             f"{where}: {int(empty.sum())} sequence(s) have only padding labels "
-            f"({spec.padding_label!r}), first at row {int(np.flatnonzero(empty)[0])}"
+            f"({spec.padding_label!r}), first at {data_row(int(np.flatnonzero(empty)[0]))}"
         )
     uniques = sorted({plain(v) for v in np.unique(y[labelled])}, key=lambda v: (str(type(v)), v))  # type: ignore[arg-type]
     if spec.classes is not None:
@@ -59,7 +59,8 @@ def encode_step_labels(
         if unseen:
             row = int(np.flatnonzero((values == str(unseen[0])).any(axis=1))[0])
             raise DataError(
-                f"{where}: label {unseen[0]!r} at row {row} is not one of the classes {list(spec.classes)!r}",
+                f"{where}: label {unseen[0]!r} at {data_row(row)} is not one of the classes "
+                f"{list(spec.classes)!r}",
                 hint=f"add it to data.source.classes, or give the step the padding label "
                 f"{spec.padding_label!r}",
             )

@@ -22,7 +22,8 @@ from dlkit._naming import did_you_mean
 from dlkit._registry import Registry
 from dlkit._spec import Spec
 from dlkit.data._common import (
-    data_row,
+    RowNames,
+    duplicate_id,
     encode_target,
     encode_tasks,
     first_not_number,
@@ -230,7 +231,9 @@ class _NotPlain(Exception):
     """A feature column is not complete numbers: the table is read as typed columns instead."""
 
 
-def _check_features(chunk: pd.DataFrame, features: list[str], path: Path, offset: int, stream: bool) -> None:
+def _check_features(
+    chunk: pd.DataFrame, features: list[str], path: Path, offset: int, stream: bool, rows: RowNames
+) -> None:
     for col in features:
         plain_numbers = pd.api.types.is_numeric_dtype(chunk[col]) and not chunk[col].isna().any()
         if not plain_numbers and not stream:
@@ -242,14 +245,14 @@ def _check_features(chunk: pd.DataFrame, features: list[str], path: Path, offset
                 row = int(np.flatnonzero(chunk[col].notna().to_numpy())[0])
             raise DataError(
                 f"{path}: feature column '{col}' is not numeric: value {plain(chunk[col].iloc[row])!r} "
-                f"at {data_row(offset + row)}",
+                f"at {rows(offset + row)}",
                 hint=_STREAM_HINT,
             )
         bad = chunk[col].isna().to_numpy()
         if bad.any():
             raise DataError(
                 f"{path}: feature column '{col}' has {int(bad.sum())} missing value(s), "
-                f"first at row {offset + int(np.flatnonzero(bad)[0])}",
+                f"first at {rows(offset + int(np.flatnonzero(bad)[0]))}",
                 hint=_STREAM_HINT,
             )
 
@@ -264,7 +267,7 @@ def _feature_block(chunk: pd.DataFrame, features: list[str]) -> np.ndarray:
 
 
 def _check_finite(
-    block: np.ndarray, chunk: pd.DataFrame, features: list[str], path: Path, offset: int
+    block: np.ndarray, chunk: pd.DataFrame, features: list[str], path: Path, offset: int, rows: RowNames
 ) -> None:
     """Refuse inf (or a value beyond float32) in the features, naming the column and first row.
 
@@ -278,7 +281,7 @@ def _check_finite(
     col = features[j]
     raise DataError(
         f"{path}: feature column '{col}' has {int((~finite[:, j]).sum())} infinite value(s) "
-        f"(inf, or beyond float32), first {plain(chunk[col].iloc[row])!r} at {data_row(offset + row)}",
+        f"(inf, or beyond float32), first {plain(chunk[col].iloc[row])!r} at {rows(offset + row)}",
         hint="drop or fix those rows; features must be finite numbers",
     )
 
@@ -300,6 +303,7 @@ def load_table(
     """
     path = resolve(spec.path, base_dir)
     require_file(path)
+    rows = RowNames(path, spec.sep) if isinstance(spec, CsvSource) else RowNames()
     stream = spec.stream if spec.stream is not None else path.stat().st_size > STREAM_BYTES
     targets = _targets(spec, task, path)
     weight = [spec.sample_weight] if spec.sample_weight else []
@@ -318,12 +322,21 @@ def load_table(
         if not typed:
             try:
                 parts = _read_rows(
-                    spec, path, stream, features, keep, floats=isinstance(spec, CsvSource), labelled=labelled
+                    spec,
+                    path,
+                    stream,
+                    features,
+                    keep,
+                    rows,
+                    floats=isinstance(spec, CsvSource),
+                    labelled=labelled,
                 )
             except _NotFloat:  # some feature holds text: typed, or read as is to say which value
                 typed = not stream
                 if stream:
-                    parts = _read_rows(spec, path, stream, features, keep, floats=False, labelled=labelled)
+                    parts = _read_rows(
+                        spec, path, stream, features, keep, rows, floats=False, labelled=labelled
+                    )
             except _NotPlain:
                 typed = True
         if typed:
@@ -332,7 +345,7 @@ def load_table(
                     f"{path}: typed columns (data.source.columns) need the table read whole",
                     hint=_STREAM_HINT,
                 )
-            parts, infos, examples = _read_typed(spec, path, features, keep, labelled)
+            parts, infos, examples = _read_typed(spec, path, features, keep, rows, labelled)
     x: Any
     x, hashes, target, kept, all_ids = parts
     n = len(hashes)
@@ -344,7 +357,7 @@ def load_table(
         if missing.any() and not spec.drop_missing_target:
             raise DataError(
                 f"{path}: target column '{spec.target}': {int(missing.sum())} missing target value(s), "
-                f"first at {data_row(int(np.flatnonzero(missing)[0]))}",
+                f"first at {rows(int(np.flatnonzero(missing)[0]))}",
                 hint="every example needs a target: fill those rows, or set "
                 "data.source.drop_missing_target: true to drop them",
             )
@@ -357,18 +370,19 @@ def load_table(
             hashes, all_ids = hashes[present], all_ids[present]
             target = target[present].reset_index(drop=True)
             kept = kept[present].reset_index(drop=True)
+            rows = rows.keeping(present)
             if len(hashes) == 0:
                 raise DataError(f"{path}: no rows with a target")
     if not labelled:
         known = list(spec.target) if isinstance(spec.target, list) else spec.classes
         y, task, classes = no_labels(task, n, f"{path}: target column '{spec.target}'", known)
     elif isinstance(spec.target, list):
-        y, task, classes = _encode_multitask(spec, target, path)
+        y, task, classes = _encode_multitask(spec, target, path, rows)
     else:
         where = f"{path}: target column '{spec.target}'"
-        y, task, classes = encode_target(target, task, where, spec.classes)
+        y, task, classes = encode_target(target, task, where, spec.classes, rows)
     if spec.id_column:
-        _check_unique_ids(all_ids, path, spec.id_column)
+        _check_unique_ids(all_ids, path, spec.id_column, rows)
     options: dict[str, Any] = {}
     if infos:
         options["columns"] = infos
@@ -402,6 +416,7 @@ def load_table(
         options=options,
         labelled=labelled,
         examples=examples,
+        rows=rows,
     )
 
 
@@ -411,6 +426,7 @@ def _read_rows(
     stream: bool,
     features: list[str],
     keep: list[str],
+    rows: RowNames,
     *,
     floats: bool,
     labelled: bool = True,
@@ -426,9 +442,9 @@ def _read_rows(
     for chunk in _prefetched(chunks) if stream else chunks:
         if chunk.empty:
             continue
-        _check_features(chunk, features, path, offset, stream)
+        _check_features(chunk, features, path, offset, stream, rows)
         block = _feature_block(chunk, features)
-        _check_finite(block, chunk, features, path, offset)
+        _check_finite(block, chunk, features, path, offset, rows)
         hashes.append(row_hashes(block))
         if not stream:
             xs.append(block)
@@ -456,7 +472,12 @@ def _read_rows(
 
 
 def _read_typed(
-    spec: CsvSource | ParquetSource, path: Path, features: list[str], keep: list[str], labelled: bool = True
+    spec: CsvSource | ParquetSource,
+    path: Path,
+    features: list[str],
+    keep: list[str],
+    rows: RowNames,
+    labelled: bool = True,
 ) -> tuple[
     tuple[TableColumns, np.ndarray, Any, pd.DataFrame, np.ndarray], list[dict[str, Any]], pd.DataFrame
 ]:
@@ -466,7 +487,7 @@ def _read_typed(
     frame = next(_table_chunks(spec, path, False, ()))
     if frame.empty:
         raise DataError(f"{path}: no rows")
-    infos, x = type_columns(frame, features, spec.columns, str(path))
+    infos, x = type_columns(frame, features, spec.columns, str(path), rows)
     ids = frame[spec.id_column].to_numpy() if spec.id_column else np.arange(len(frame))
     target = frame[spec.target] if labelled else pd.Series(np.zeros(len(frame)))
     parts = (x, input_hashes(x), target, frame[keep].reset_index(drop=True), ids)
@@ -560,23 +581,20 @@ def _targets(spec: CsvSource | ParquetSource, task: Task | None, path: Path) -> 
 
 
 def _encode_multitask(
-    spec: CsvSource | ParquetSource, target: Any, path: Path
+    spec: CsvSource | ParquetSource, target: Any, path: Path, rows: RowNames
 ) -> tuple[np.ndarray, Task, list[object]]:
     """Several 0/1 target columns: `(n, tasks)` labels, NaN where missing; the classes are the tasks."""
     names = _targets(spec, "multitask", path)
     frame = target if isinstance(target, pd.DataFrame) else pd.DataFrame(target)
-    return encode_tasks(frame[names], path), "multitask", list(names)
+    return encode_tasks(frame[names], path, rows), "multitask", list(names)
 
 
-def _check_unique_ids(ids: np.ndarray, path: Path, column: str) -> None:
+def _check_unique_ids(ids: np.ndarray, path: Path, column: str, rows: RowNames) -> None:
     if ids.dtype.kind in "iuf" and len(ids) and bool(np.all(ids[1:] > ids[:-1])):
         return  # strictly increasing numbers (the usual id column): unique without a hash table
     dup = pd.Series(ids).duplicated().to_numpy()
     if dup.any():
-        raise DataError(
-            f"{path}: id column '{column}' has duplicate id {plain(ids[dup][0])!r} "
-            f"(row {int(np.flatnonzero(dup)[0])})"
-        )
+        raise DataError(duplicate_id(ids, dup, f"{path}: id column '{column}'", rows))
 
 
 SOURCES.register("sklearn", SklearnSource, load_sklearn, "datasets bundled with scikit-learn")

@@ -352,7 +352,7 @@ def _missing(values: pd.Series, data: Dataset, name: str, role: str) -> None:
     if missing.any():
         raise DataError(
             f"{data.description}: {role} column '{name}' has {int(missing.sum())} missing value(s), "
-            f"first at row {int(np.flatnonzero(missing)[0])}"
+            f"first at {data.row_name(int(np.flatnonzero(missing)[0]))}"
         )
 
 
@@ -378,7 +378,7 @@ def _times(data: Dataset, name: str) -> np.ndarray:
     from dlkit.data.columns import parse_dates
 
     where = f"{data.description}: time column '{name}'"
-    parsed, _ = parse_dates(values, data.options.get("date_formats", {}).get(name), where)
+    parsed, _ = parse_dates(values, data.options.get("date_formats", {}).get(name), where, data.row_name)
     return parsed.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(np.float64)
 
 

@@ -17,10 +17,11 @@ from pydantic import Field
 
 from dlkit._spec import Spec
 from dlkit.data._common import (
+    RowNames,
+    duplicate_id,
     encode_target,
     hash_file,
     no_labels,
-    plain,
     read_error,
     require_columns,
     require_file,
@@ -56,6 +57,15 @@ class TextSource(Spec):
     )
 
 
+def _separator(path: Path, sep: str | None) -> str:
+    return sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+
+
+def table_rows(path: Path, sep: str | None) -> RowNames:
+    """How messages name the rows of a text table: by line for a CSV or TSV file."""
+    return RowNames() if path.suffix.lower() == ".parquet" else RowNames(path, _separator(path, sep))
+
+
 def read_text_table(path: Path, sep: str | None, what: str, dtype: type | None = None) -> pd.DataFrame:
     """A CSV, TSV or Parquet table of strings, refused in one line when missing, unreadable or empty.
 
@@ -66,8 +76,9 @@ def read_text_table(path: Path, sep: str | None, what: str, dtype: type | None =
         if path.suffix.lower() == ".parquet":
             df = pd.read_parquet(path)
         else:
-            sep = sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
-            df = pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[""], dtype=dtype)
+            df = pd.read_csv(
+                path, sep=_separator(path, sep), keep_default_na=False, na_values=[""], dtype=dtype
+            )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
         raise read_error(path, what, exc) from None
     if df.empty:
@@ -98,25 +109,23 @@ def load_text(
     keep = list(dict.fromkeys([*spec.metadata, *columns]))
     require_columns(df.columns, path, "metadata", keep)
     texts = df[spec.text]
+    rows = table_rows(path, spec.sep)
     missing = texts.isna().to_numpy()
     if missing.any():
         raise DataError(
             f"{path}: text column '{spec.text}' has {int(missing.sum())} missing value(s), "
-            f"first at row {int(np.flatnonzero(missing)[0])}"
+            f"first at {rows(int(np.flatnonzero(missing)[0]))}"
         )
     where = f"{path}: target column '{spec.target}'"
     if labelled:
-        y, task, classes = encode_target(df[spec.target], task, where, spec.classes)
+        y, task, classes = encode_target(df[spec.target], task, where, spec.classes, rows)
     else:
         y, task, classes = no_labels(task, len(df), where, spec.classes)
     ids = df[spec.id_column].to_numpy() if spec.id_column else np.arange(len(df))
     if spec.id_column:
         dup = pd.Series(ids).duplicated().to_numpy()
         if dup.any():
-            raise DataError(
-                f"{path}: id column '{spec.id_column}' has duplicate id {plain(ids[dup][0])!r} "
-                f"(row {int(np.flatnonzero(dup)[0])})"
-            )
+            raise DataError(duplicate_id(ids, dup, f"{path}: id column '{spec.id_column}'", rows))
     strings = texts.astype(str).to_numpy(dtype=object)
     return Dataset(
         x=np.zeros((len(df), 0), dtype=np.int32),
@@ -136,6 +145,7 @@ def load_text(
             "input_shape": [spec.output_sequence_length],
         },
         labelled=labelled,
+        rows=rows,
     )
 
 

@@ -24,9 +24,9 @@ import pandas as pd
 from pydantic import Field
 
 from dlkit._spec import Spec
-from dlkit.data._common import hash_file, plain, require_columns, resolve, text_hashes
+from dlkit.data._common import RowNames, duplicate_id, hash_file, require_columns, resolve, text_hashes
 from dlkit.data.dataset import Dataset, Labels, Task
-from dlkit.data.text import read_text_table
+from dlkit.data.text import read_text_table, table_rows
 from dlkit.errors import DataError, RecipeError
 
 SOURCE_SPECIALS = ["", "[UNK]"]
@@ -125,13 +125,13 @@ def _ids(sequences: list[list[str]], vocabulary: list[str], length: int) -> np.n
     return out
 
 
-def _strings(df: pd.DataFrame, column: str, role: str, path: Path) -> np.ndarray:
+def _strings(df: pd.DataFrame, column: str, role: str, path: Path, rows: RowNames) -> np.ndarray:
     values = df[column]
     missing = values.isna().to_numpy()
     if missing.any():
         raise DataError(
             f"{path}: {role} column '{column}' has {int(missing.sum())} missing value(s), "
-            f"first at row {int(np.flatnonzero(missing)[0])}"
+            f"first at {rows(int(np.flatnonzero(missing)[0]))}"
         )
     return values.astype(str).to_numpy(dtype=object)
 
@@ -161,31 +161,29 @@ def load_text_pairs(
         require_columns(df.columns, path, "id", [spec.id_column])
     keep = list(dict.fromkeys(columns))
     require_columns(df.columns, path, "split", keep)
-    inputs = _strings(df, spec.input, "input", path)
-    outputs = _strings(df, spec.output, "output", path)
+    rows = table_rows(path, spec.sep)
+    inputs = _strings(df, spec.input, "input", path, rows)
+    outputs = _strings(df, spec.output, "output", path, rows)
     source_tokens = [tokenize(t, spec.level) for t in inputs]
     target_tokens = [tokenize(t, spec.level) for t in outputs]
     for role, tokens in (("input", source_tokens), ("output", target_tokens) if labelled else ("", [])):
         empty = [i for i, seq in enumerate(tokens) if not seq]
         if empty:
             raise DataError(
-                f"{path}: {role} column has an empty text at row {empty[0]} (expected at least one token)"
+                f"{path}: {role} column has an empty text at {rows(empty[0])} (expected at least one token)"
             )
     longest_out = max(len(t) for t in target_tokens) or 1
     if spec.max_output_length is not None and longest_out > spec.max_output_length:
         row = next(i for i, t in enumerate(target_tokens) if len(t) > spec.max_output_length)
         raise DataError(
-            f"{path}: output column '{spec.output}' row {row} has {len(target_tokens[row])} tokens "
+            f"{path}: output column '{spec.output}' at {rows(row)} has {len(target_tokens[row])} tokens "
             f"(data.source.max_output_length is {spec.max_output_length})"
         )
     ids = df[spec.id_column].to_numpy() if spec.id_column else np.arange(len(df))
     if spec.id_column:
         dup = pd.Series(ids).duplicated().to_numpy()
         if dup.any():
-            raise DataError(
-                f"{path}: id column '{spec.id_column}' has duplicate id {plain(ids[dup][0])!r} "
-                f"(row {int(np.flatnonzero(dup)[0])})"
-            )
+            raise DataError(duplicate_id(ids, dup, f"{path}: id column '{spec.id_column}'", rows))
     max_in = spec.max_input_length or max(len(t) for t in source_tokens)
     max_out = spec.max_output_length or longest_out
     return PairDataset(
@@ -212,4 +210,5 @@ def load_text_pairs(
         source_tokens=source_tokens,
         target_tokens=target_tokens,
         labelled=labelled,
+        rows=rows,
     )

@@ -197,11 +197,11 @@ def test_a_second_round_keeps_earlier_corrections_and_the_source_label(blobs_run
     [
         (
             {"id": ["nope"], "corrected_label": ["cat"]},
-            "{sheet}: row 2, column 'id': 'nope' is not an example of this run",
+            "{sheet}: line 2, column 'id': 'nope' is not an example of this run",
         ),
         (
             {"id": ["<dev>"], "corrected_label": ["cta"]},
-            "{sheet}: row 2, column 'corrected_label': 'cta' is not a class (expected one of cat, dog, fox). "
+            "{sheet}: line 2, column 'corrected_label': 'cta' is not a class (expected one of cat, dog, fox). "
             "Did you mean 'cat'?",
         ),
         (
@@ -210,7 +210,7 @@ def test_a_second_round_keeps_earlier_corrections_and_the_source_label(blobs_run
         ),
         (
             {"id": ["<dev>", "<dev>"], "corrected_label": ["cat", "dog"]},
-            "{sheet}: row 3, column 'id': '<dev>' repeats row 2",
+            "{sheet}: line 3, column 'id': '<dev>' repeats line 2",
         ),
     ],
 )
@@ -237,14 +237,14 @@ def test_bad_corrections_file_in_a_recipe_stops_training_with_one_line(tmp_path:
     result = runner.invoke(app, ["train", str(recipe), "--no-track", "--set", "data.corrections=c.csv"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
-        f"error: {tmp_path / 'c.csv'}: row 2, column 'previous_label': id u0001 is labelled "
+        f"error: {tmp_path / 'c.csv'}: line 2, column 'previous_label': id u0001 is labelled "
         f"'{label}' in {tmp_path / 'blobs.csv'}, not '{stale}': the data changed since this correction"
     )
     (tmp_path / "c.csv").write_text("id,label\nu0001,cat\nu9999,cat\n")
     result = runner.invoke(app, ["train", str(recipe), "--no-track", "--set", "data.corrections=c.csv"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
-        f"error: {tmp_path / 'c.csv'}: row 3, column 'id': 'u9999' is not an example of "
+        f"error: {tmp_path / 'c.csv'}: line 3, column 'id': 'u9999' is not an example of "
         f"{tmp_path / 'blobs.csv'}"
     )
     assert "Traceback" not in result.output

@@ -144,5 +144,5 @@ def test_bad_label_is_one_line(workdir: Path) -> None:
     frame.to_csv(workdir / "tags.csv", index=False)
     result = runner.invoke(app, ["train", str(write_recipe(workdir, RECIPE)), "--no-track"])
     assert result.exit_code == 1
-    assert "target column 'has_dog': value 'maybe' at row 7 is not a 0/1 label" in result.output
+    assert "target column 'has_dog': value 'maybe' at line 9 is not a 0/1 label" in result.output
     assert not (workdir / "runs").exists() or not any((workdir / "runs").rglob("metrics.json"))

@@ -184,7 +184,7 @@ def test_missing_feature_column_and_unseen_label_are_one_line_errors(
     assert result.exit_code == 1
     first = result.output.splitlines()[0]
     assert first == (
-        f"error: {workdir / 'odd.csv'}: target column 'label': label 'zero' at row 3 is not one of the "
+        f"error: {workdir / 'odd.csv'}: target column 'label': label 'zero' at line 5 is not one of the "
         "classes ['hi', 'lo', 'mid']"
     )
 

@@ -159,7 +159,7 @@ def test_bad_input_is_one_line_and_nothing_is_written(workdir: Path) -> None:
     frame.loc[5, "label"] = None
     frame.to_csv(path, index=False)
     assert _fails(workdir, RECIPE)[1] == (
-        f"error: {path}: target column 'label': 1 missing target value(s), first at data row 6 (1-based)"
+        f"error: {path}: target column 'label': 1 missing target value(s), first at line 7"
     )
     frame.loc[5, "label"] = "cat"
     frame.loc[70, "label"] = "bird"
@@ -169,6 +169,6 @@ def test_bad_input_is_one_line_and_nothing_is_written(workdir: Path) -> None:
     )
     with_classes = RECIPE.replace("metadata: [source]", "metadata: [source], classes: [cat, dog]")
     assert _fails(workdir, with_classes)[1] == (
-        f"error: {path}: target column 'label': label 'bird' at row 70 "
+        f"error: {path}: target column 'label': label 'bird' at line 72 "
         "is not one of the classes ['cat', 'dog']"
     )

@@ -78,7 +78,7 @@ def test_question_mark_is_refused_naming_it_until_na_values_lists_it(workdir: Pa
     frame.loc[[3, 7], "mass"] = "?"
     frame.to_csv(workdir / "q.csv", index=False)
     assert _message(CsvSource(path="q.csv", target="y"), workdir) == (
-        f"{workdir / 'q.csv'}: feature column 'mass' is not numeric: value '?' at data row 4 (1-based)"
+        f"{workdir / 'q.csv'}: feature column 'mass' is not numeric: value '?' at line 5"
     )
     data = load_source(CsvSource(path="q.csv", target="y", na_values=["?"]), None, workdir)
     (mass,) = data.options["columns"]
@@ -86,7 +86,7 @@ def test_question_mark_is_refused_naming_it_until_na_values_lists_it(workdir: Pa
     assert np.isnan(data.x.arrays["mass"][[3, 7], 0]).all()
     refused = CsvSource(path="q.csv", target="y", na_values=["?"], columns={"mass": {"missing": "refuse"}})
     assert _message(refused, workdir) == (
-        f"{workdir / 'q.csv'}: feature column 'mass' has 2 missing value(s), first at data row 4 (1-based)"
+        f"{workdir / 'q.csv'}: feature column 'mass' has 2 missing value(s), first at line 5"
     )
 
 
@@ -107,7 +107,7 @@ def test_dates_known_answers() -> None:
     parsed, fmt = parse_dates(pd.Series(["13/01/2013", None, "01/02/2013"]), None, "c")
     assert fmt == "%d/%m/%Y" and parsed.isna().tolist() == [False, True, False]
     assert days(parsed)[[0, 2]].tolist() == [15718.0, 15737.0]  # days since 1970-01-01
-    with pytest.raises(DataError, match=r"c: value '2013-31-01' at data row 2 \(1-based\) is not a date"):
+    with pytest.raises(DataError, match=r"c: value '2013-31-01' at row 2 \(1-based\) is not a date"):
         parse_dates(pd.Series(["13/01/2013", "2013-31-01"]), "%d/%m/%Y", "c")
     assert infer_type(pd.Series(["2013-01-02", "2014-05-06"]), "c") == ("date", "%Y-%m-%d")
     assert infer_type(pd.Series(["True", "false", None]), "c") == ("boolean", None)

@@ -43,11 +43,11 @@ def test_npz_tables_sequences_and_images(workdir: Path) -> None:
     )
     np.savez(workdir / "n.npz", x=np.where(np.eye(4) > 0, np.nan, 1.0), y=[0, 1, 0, 1])
     assert _message(NpzSource(path="n.npz"), workdir) == (
-        f"{workdir / 'n.npz'}: array 'x' has 4 example(s) with NaN or infinite values, first at row 0"
+        f"{workdir / 'n.npz'}: array 'x' has 4 example(s) with NaN or infinite values, first at row 1 (1-based)"
     )
     np.savez(workdir / "u.npz", x=np.ones((4, 2)), y=["cat", "dog", "cat", "bird"])
     assert _message(NpzSource(path="u.npz", classes=["cat", "dog"]), workdir) == (
-        f"{workdir / 'u.npz'}: array 'y': label 'bird' at row 3 is not one of the classes ['cat', 'dog']"
+        f"{workdir / 'u.npz'}: array 'y': label 'bird' at row 4 (1-based) is not one of the classes ['cat', 'dog']"
     )
 
 
@@ -121,7 +121,7 @@ def test_text_vocabulary_comes_from_train_only(workdir: Path) -> None:
     frame.loc[3, "review"] = None
     frame.to_csv(workdir / "m.csv", index=False)
     assert _message(TextSource(path="m.csv", text="review", target="label"), workdir) == (
-        f"{workdir / 'm.csv'}: text column 'review' has 1 missing value(s), first at row 3"
+        f"{workdir / 'm.csv'}: text column 'review' has 1 missing value(s), first at line 5"
     )
 
 
@@ -147,7 +147,7 @@ def test_empty_and_unseen_labels_in_tables(workdir: Path) -> None:
     assert _message(CsvSource(path="e.csv", target="y"), workdir) == f"{workdir / 'e.csv'}: no rows"
     pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": ["x", "y", "z"]}).to_csv(workdir / "u.csv", index=False)
     assert _message(CsvSource(path="u.csv", target="y", classes=["x", "y"]), workdir) == (
-        f"{workdir / 'u.csv'}: target column 'y': label 'z' at row 2 is not one of the classes ['x', 'y']"
+        f"{workdir / 'u.csv'}: target column 'y': label 'z' at line 4 is not one of the classes ['x', 'y']"
     )
 
 

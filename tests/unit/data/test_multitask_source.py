@@ -56,7 +56,7 @@ def test_bad_label_names_column_row_and_value(workdir: Path) -> None:
     frame.to_csv(workdir / "bad.csv", index=False)
     spec = CsvSource(path=Path("bad.csv"), target=["has_cat", "has_dog"])
     with pytest.raises(
-        DataError, match=r"bad.csv: target column 'has_cat': value 2(\.0)? at row 4 is not a 0/1 label"
+        DataError, match=r"bad.csv: target column 'has_cat': value 2(\.0)? at line 6 is not a 0/1 label"
     ):
         load_source(spec, None, workdir)
 

@@ -95,7 +95,7 @@ def test_table_errors_name_file_and_column(workdir: Path) -> None:
     )
     # string columns are typed now (dlkit.data.columns), not refused: only a streamed table refuses them
     msg = _message(CsvSource(path="t.csv", target="label", id_column="uid", stream=True), workdir)
-    assert msg.startswith(f"{path}: feature column 'source' is not numeric: value 'web' at data row ")
+    assert msg.startswith(f"{path}: feature column 'source' is not numeric: value 'web' at line ")
     assert _message(CsvSource(path="t.csv", target="label", drop=["sorce"]), workdir) == (
         f"{path}: data.source.drop: no column 'sorce'. Did you mean 'source'?"
     )
@@ -109,11 +109,11 @@ def test_missing_targets_and_features_are_reported_with_row(workdir: Path) -> No
     frame.to_csv(workdir / "f.csv", index=False)
     refuse = {"a": {"missing": "refuse"}}
     assert _message(CsvSource(path="f.csv", target="y", columns=refuse), workdir) == (
-        f"{workdir / 'f.csv'}: feature column 'a' has 1 missing value(s), first at data row 3 (1-based)"
+        f"{workdir / 'f.csv'}: feature column 'a' has 1 missing value(s), first at line 4"
     )
     pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": ["x", None, "z"]}).to_csv(workdir / "g.csv", index=False)
     assert _message(CsvSource(path="g.csv", target="y"), workdir) == (
-        f"{workdir / 'g.csv'}: target column 'y': 1 missing target value(s), first at data row 2 (1-based)"
+        f"{workdir / 'g.csv'}: target column 'y': 1 missing target value(s), first at line 3"
     )
     kept = load_source(CsvSource(path="g.csv", target="y", drop_missing_target=True), None, workdir)
     assert kept.ids.tolist() == [0, 2] and kept.classes == ["x", "z"]
@@ -125,7 +125,7 @@ def test_duplicate_ids_and_empty_files(workdir: Path) -> None:
         workdir / "d.csv", index=False
     )
     assert _message(CsvSource(path="d.csv", target="y", id_column="id"), workdir) == (
-        f"{workdir / 'd.csv'}: id column 'id' has duplicate id 2 (row 2)"
+        f"{workdir / 'd.csv'}: id column 'id' has duplicate id 2 at line 4 (first at line 3)"
     )
     (workdir / "e.csv").write_text("")
     assert _message(CsvSource(path="e.csv", target="y"), workdir).startswith(
@@ -165,12 +165,12 @@ def test_text_in_a_feature_far_down_a_streamed_file_is_named(workdir: Path, monk
     frame.to_csv(workdir / "s.csv", index=False)
     for stream in (False, True):  # the bad value itself and its row, whole or streamed
         assert _message(CsvSource(path="s.csv", target="y", stream=stream), workdir) == (
-            f"{workdir / 's.csv'}: feature column 'a' is not numeric: value 'n/k' at data row 38 (1-based)"
+            f"{workdir / 's.csv'}: feature column 'a' is not numeric: value 'n/k' at line 39"
         )
     frame.loc[37, "a"] = None
     frame.to_csv(workdir / "m.csv", index=False)
     assert _message(CsvSource(path="m.csv", target="y", stream=True), workdir) == (
-        f"{workdir / 'm.csv'}: feature column 'a' has 1 missing value(s), first at row 37"
+        f"{workdir / 'm.csv'}: feature column 'a' has 1 missing value(s), first at line 39"
     )
 
 

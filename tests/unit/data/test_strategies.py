@@ -158,12 +158,12 @@ def test_split_errors_name_the_column_and_row() -> None:
     assert _message(_data(10), SplitSpec(group="patient")) == "t.csv: no column 'patient' for the split"
     data = _data(10, metadata={"t": ["2024-01-01"] * 9 + ["soon"]})
     assert _message(data, SplitSpec(time="t")) == (
-        "t.csv: time column 't': value 'soon' at data row 10 (1-based) is not a date, time or number"
+        "t.csv: time column 't': value 'soon' at row 10 (1-based) is not a date, time or number"
     )
     data = _data(4, metadata={"g": [1.0, np.nan, 2.0, 3.0]})
     assert (
         _message(data, SplitSpec(group="g"))
-        == "t.csv: group column 'g' has 1 missing value(s), first at row 1"
+        == "t.csv: group column 'g' has 1 missing value(s), first at row 2 (1-based)"
     )
     data = _data(20, metadata={"g": [0, 1] * 10})
     assert _message(data, SplitSpec(group="g")) == (

@@ -49,9 +49,9 @@ def test_missing_column_is_one_line(workdir: Path) -> None:
 
 
 def test_bad_rows_are_named(workdir: Path) -> None:
-    with pytest.raises(DataError, match=r"output column 'tgt' has 1 missing value\(s\), first at row 1"):
+    with pytest.raises(DataError, match=r"output column 'tgt' has 1 missing value\(s\), first at line 3"):
         load_source(_source(workdir, [("ab", "ba"), ("c", None)]), None, workdir)
-    with pytest.raises(DataError, match=r"row 1 has 3 tokens \(.*max_output_length is 2\)"):
+    with pytest.raises(DataError, match=r"at line 3 has 3 tokens \(.*max_output_length is 2\)"):
         load_source(_source(workdir, [("ab", "ba"), ("abc", "cba")], max_output_length=2), None, workdir)
     with pytest.raises(RecipeError, match=r"data.task: a text_pairs source is seq2seq \(got binary\)"):
         load_source(_source(workdir, [("ab", "ba")]), "binary", workdir)
