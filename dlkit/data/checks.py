@@ -2,6 +2,13 @@
 
 Pure NumPy / pandas / SciPy: they take a dataset and its assignment and return result objects;
 rendering lives in :mod:`dlkit.reporting.split`.
+
+An identical input in two sets is the same example (leakage) when the input *is* the example: an
+image's bytes, a text, a sequence. A table's row is measurements of an example, and two
+examples may measure alike (two days with the same weather): identical feature rows are
+reported with how many share the target, never called leakage. Only a table without an id
+column whose whole row (features and target) repeats across sets is flagged as a possible
+copy of one record.
 """
 
 from __future__ import annotations
@@ -32,6 +39,13 @@ class LeakageReport:
         n_conflicting: of those inputs, how many carry different labels in different sets.
         drop: rows dedupe removes: every copy outside the first set of test, dev, train_dev, train.
         examples: a few duplicates: ``{set: [ids]}`` each.
+        identity: what an identical input means: ``input`` (the input is the example: images,
+            texts, sequences: leakage), ``row`` (a table without an id column: a repeated
+            whole row may be one record twice), ``features`` (a table with an id column: rows
+            are different examples whatever their values).
+        n_held_out: rows of train-dev, dev and test whose input equals a train row's.
+        n_same_target: of those, rows with the same target as such a train row.
+        n_other_target: of those, rows whose every identical train row has another target.
     """
 
     pairs: dict[str, int]
@@ -40,6 +54,10 @@ class LeakageReport:
     n_conflicting: int
     drop: np.ndarray
     examples: list[dict[str, list[Any]]] = field(default_factory=list)
+    identity: str = "input"
+    n_held_out: int = 0
+    n_same_target: int = 0
+    n_other_target: int = 0
 
     @property
     def n_dropped(self) -> int:
@@ -53,6 +71,10 @@ class LeakageReport:
             "n_conflicting": self.n_conflicting,
             "n_dropped_by_dedupe": self.n_dropped,
             "examples": self.examples,
+            "identity": self.identity,
+            "n_held_out": self.n_held_out,
+            "n_same_target": self.n_same_target,
+            "n_other_target": self.n_other_target,
         }
 
 
@@ -87,6 +109,7 @@ def find_leakage(data: Dataset, assignment: np.ndarray) -> LeakageReport:
     examples: list[dict[str, list[Any]]] = []
     n_conflicting = 0
     drop = np.empty(0, dtype=np.int64)
+    held = _held_out_matches(cross)
     if len(cross):
         best = cross.groupby("hash")["rank"].transform("min")
         drop = np.sort(cross["row"].to_numpy()[cross["rank"].to_numpy() > best.to_numpy()])
@@ -111,7 +134,32 @@ def find_leakage(data: Dataset, assignment: np.ndarray) -> LeakageReport:
         n_conflicting=n_conflicting,
         drop=drop,
         examples=examples,
+        identity=identity(data),
+        n_held_out=held[0],
+        n_same_target=held[1],
+        n_other_target=held[2],
     )
+
+
+def identity(data: Dataset) -> str:
+    """What an identical input across sets means for ``data`` (see :class:`LeakageReport`)."""
+    if data.kind != "tabular":
+        return "input"
+    return "features" if data.options.get("id_column") else "row"
+
+
+def _held_out_matches(cross: pd.DataFrame) -> tuple[int, int, int]:
+    """Rows of train-dev, dev and test whose input a train row has: all, same target, other target."""
+    if not len(cross):
+        return 0, 0, 0
+    train = cross[cross["set"] == "train"]
+    held = cross[(cross["set"] != "train") & cross["hash"].isin(train["hash"])]
+    if not len(held):
+        return 0, 0, 0
+    pairs = train[["hash", "y"]].astype({"y": str}).drop_duplicates()
+    matched = held[["hash", "y"]].astype({"y": str}).merge(pairs, how="left", indicator=True)
+    same = int((matched["_merge"] == "both").sum())
+    return len(held), same, len(held) - same
 
 
 def _repeated(hashes: np.ndarray) -> np.ndarray:
@@ -262,3 +310,86 @@ def check_distribution(
 def _row_keys(y: np.ndarray) -> list[str]:
     """One string per row of `(n, tasks)` labels (NaN included), for comparing rows' labels."""
     return [",".join(map(str, row)) for row in y.tolist()]
+
+
+@dataclass(frozen=True)
+class SplitWarning:
+    """One finding of the split checks a person should see before trusting the sets.
+
+    Attributes:
+        code: ``leakage``, ``repeated_rows``, ``identical_features`` or ``dev_test_distribution``.
+        message: what was found.
+        advice: what to do about it (or why it may be fine).
+    """
+
+    code: str
+    message: str
+    advice: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "advice": self.advice}
+
+
+def split_warnings(
+    leakage: LeakageReport | None, distribution: DistributionReport | None, deduped: bool = False
+) -> list[SplitWarning]:
+    """What the split checks found, as ``dlkit split`` and ``dlkit train`` show and record it.
+
+    Args:
+        leakage: the duplicates found across sets (before any dedupe).
+        distribution: the dev-against-test check.
+        deduped: the split dropped the copies already (``dedupe``).
+    """
+    found: list[SplitWarning] = []
+    dropped = (
+        f"Dedupe dropped {leakage.n_dropped:,} copies (kept in test, then dev, then train-dev)"
+        if leakage is not None and deduped
+        else ""
+    )
+    if leakage is not None and leakage.n_inputs and leakage.identity == "input":
+        conflicting = f", {leakage.n_conflicting:,} with different labels" if leakage.n_conflicting else ""
+        found.append(
+            SplitWarning(
+                "leakage",
+                f"{leakage.n_inputs:,} input(s) sit in more than one set ({leakage.n_rows:,} rows"
+                f"{conflicting}): the same example in two sets (leakage)",
+                dropped + "."
+                if dropped
+                else f"--dedupe (or data.split.dedupe: true) drops {leakage.n_dropped:,} copies "
+                "(kept in test, then dev, then train-dev).",
+            )
+        )
+    elif leakage is not None and leakage.n_held_out:
+        held = (
+            f"{leakage.n_held_out:,} train-dev/dev/test row(s) have feature values identical to a "
+            f"train row: {leakage.n_same_target:,} with the same target, "
+            f"{leakage.n_other_target:,} with a different target"
+        )
+        if leakage.identity == "row" and leakage.n_same_target:
+            advice = (
+                "If they are one record entered twice, that is leakage: --dedupe (or "
+                "data.split.dedupe: true) drops the copies. If they are different examples that "
+                "measure alike, keep them (an id_column says each row is its own example)."
+            )
+            held += f" (the table has no id column: the whole row repeats in {leakage.n_same_target:,})"
+            found.append(SplitWarning("repeated_rows", held, advice))
+        else:
+            advice = (
+                "Different examples can have identical features (two days with the same weather): "
+                "not leakage by itself. A different target for the same features is noise no model "
+                "can remove; look at them if identical rows are unexpected."
+            )
+            found.append(SplitWarning("identical_features", held, advice))
+        if dropped:
+            found[-1] = SplitWarning(found[-1].code, found[-1].message, dropped + ".")
+    if distribution is not None and distribution.warning:
+        found.append(
+            SplitWarning(
+                "dev_test_distribution",
+                distribution.warning,
+                "Dev and test should come from the data the system will face: check how they were "
+                "collected, or take both from those rows (data.split.target_distribution; "
+                "docs/method.md §1).",
+            )
+        )
+    return found

@@ -388,6 +388,8 @@ def load_table(
         options["columns"] = infos
     if n_dropped:
         options["n_missing_target_dropped"] = n_dropped
+    if spec.id_column:  # rows with their own ids are different examples (the leakage check)
+        options["id_column"] = spec.id_column
     formats = {name: c.date_format for name, c in spec.columns.items() if c.date_format}
     if formats:
         options["date_formats"] = formats

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dlkit.data.checks import split_warnings
 from dlkit.data.dataset import Dataset
 from dlkit.data.split import DROPPED, SplitResult
 
 
 def split_extras(result: SplitResult, distribution: Any = None) -> dict[str, Any]:
-    """Leakage, distribution check, dev parts and notes, as plain JSON-able values."""
+    """Leakage, distribution check, the warnings they raise (:func:`~dlkit.data.checks.split_warnings`),
+    dev parts and notes, as plain JSON-able values."""
     extras: dict[str, Any] = {"notes": list(result.notes)}
     n_dropped = result.counts()[DROPPED]
     if n_dropped:
@@ -20,6 +22,8 @@ def split_extras(result: SplitResult, distribution: Any = None) -> dict[str, Any
         extras["leakage"] = result.leakage.to_dict()
     if distribution is not None:
         extras["distribution"] = distribution.to_dict()
+    warnings = split_warnings(result.leakage, distribution, deduped=bool(n_dropped))
+    extras["warnings"] = [w.to_dict() for w in warnings]
     parts = result.dev_part
     if parts is not None:
         extras["dev_parts"] = {

@@ -33,10 +33,12 @@ def source_table(summary: dict[str, Any]) -> Table | None:
 
 
 def leakage_table(leakage: dict[str, Any]) -> Table:
-    """Duplicates per pair of sets, with a few examples."""
-    table = Table(title="Exact duplicates across sets (leakage)")
+    """Duplicates per pair of sets: the same examples (leakage), or a table's identical feature rows."""
+    same_example = leakage.get("identity", "input") == "input"
+    title = "Exact duplicates across sets (leakage)" if same_example else "Identical feature rows across sets"
+    table = Table(title=title)
     table.add_column("sets", no_wrap=True)
-    table.add_column("shared inputs", justify="right")
+    table.add_column("shared inputs" if same_example else "shared feature rows", justify="right")
     for pair, n in leakage["pairs"].items():
         table.add_row(pair.replace("/", " & "), f"{n:,}")
     return table
@@ -80,35 +82,28 @@ def render_split_outcome(console: Console, outcome: SplitOutcome) -> None:
     leakage = summary.get("leakage")
     if leakage and leakage["n_inputs"]:
         console.print(leakage_table(leakage))
-        conflicting = (
-            f", {leakage['n_conflicting']:,} with different labels" if leakage["n_conflicting"] else ""
-        )
-        console.print(
-            f"[yellow]warning:[/yellow] {leakage['n_inputs']:,} input(s) sit in more than one set "
-            f"({leakage['n_rows']:,} rows{conflicting}).",
-            highlight=False,
-        )
         for example in leakage["examples"]:
             console.print(
                 "  e.g. " + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in example.items()),
                 highlight=False,
                 markup=False,
             )
-        if not summary.get("n_dropped"):
-            console.print(
-                f"  --dedupe drops {leakage['n_dropped_by_dedupe']:,} copies "
-                "(kept in test, then dev, then train-dev).",
-                highlight=False,
-            )
     elif leakage is not None:
         console.print("No exact duplicates across sets.")
     for note in summary.get("notes", []):
         console.print(note, highlight=False)
+    render_split_warnings(console, summary.get("warnings", []))
     dist = summary.get("distribution") or {}
-    if dist.get("warning"):
-        console.print(f"[yellow]warning:[/yellow] {escape(str(dist['warning']))}", highlight=False)
-    elif dist.get("tests"):
+    if not dist.get("warning") and dist.get("tests"):
         console.print(f"Dev and test look like one distribution ({len(dist['tests'])} two-sample tests).")
+
+
+def render_split_warnings(console: Console, warnings: list[dict[str, Any]]) -> None:
+    """The split checks' warnings (``dlkit split`` and ``dlkit train``): a yellow line each, then
+    what to do."""
+    for w in warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(w['message'])}", highlight=False)
+        console.print(f"  {w['advice']}", highlight=False, markup=False)
 
 
 def render_manifest_check(console: Console, check: ManifestCheck, against: str) -> None:

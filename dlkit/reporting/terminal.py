@@ -92,6 +92,9 @@ class TrainProgress:
     def start(self, event: TrainStart) -> None:
         self.run_dir = event.run_dir
         self.console.print(split_table(event.data))
+        from dlkit.reporting.split import render_split_warnings
+
+        render_split_warnings(self.console, event.data.get("warnings", []))
         self.console.print(escape(f"Model: {event.n_params:,} parameters. Run directory: {event.run_dir}"))
         if self.console.is_terminal:
             self._progress = Progress(

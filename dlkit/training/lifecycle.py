@@ -182,4 +182,5 @@ class TrainingRun:
             history=fitted.history,
             warnings=[w.to_dict() for w in fitted.warnings],
             initial_epoch=fitted.initial_epoch,
+            split_warnings=list(self.summary.get("warnings", [])),
         )

@@ -42,6 +42,7 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     initial_epoch: int = 0
+    split_warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (``dlkit train --json``): the fields, paths as text, no NaN."""

@@ -134,6 +134,9 @@ def train_recipe(
         derived_from=derived_from.to_dict() if derived_from else None,
     )
     summary = write_split(run, outcome)
+    # what the split checks found (leakage, dev/test shift), as `dlkit split` shows it
+    split_warnings = summary.get("warnings", [])
+    run.update_info(split_warnings=split_warnings)
     tracker: Tracker = NullTracker()
     if track:
         from dlkit.tracking.mlflow_tracker import MLflowTracker
@@ -146,6 +149,7 @@ def train_recipe(
             "dlkit.run_dir": str(path.resolve()),
             "dlkit.recipe": recipe.name,
             "dlkit.version": __version__,
+            "dlkit.split_warnings": ",".join(w["code"] for w in split_warnings) or "none",
             **(derived_from.tags() if derived_from else {}),
         },
     )

@@ -201,7 +201,8 @@ def test_a_second_round_keeps_earlier_corrections_and_the_source_label(blobs_run
         ),
         (
             {"id": ["<dev>"], "corrected_label": ["cta"]},
-            "{sheet}: line 2, column 'corrected_label': 'cta' is not a class (expected one of cat, dog, fox). "
+            "{sheet}: line 2, column 'corrected_label': 'cta' is not a class "
+            "(expected one of cat, dog, fox). "
             "Did you mean 'cat'?",
         ),
         (

@@ -108,9 +108,16 @@ def test_planted_duplicates_reported_and_deduped(workdir: Path) -> None:
     recipe = write_recipe(workdir, RECIPE)
     result = runner.invoke(app, ["split", str(recipe)])
     assert result.exit_code == 0, result.output
-    assert "Exact duplicates across sets (leakage)" in result.output
+    # rows with their own ids (uid) that measure alike are different examples: counted, not leakage
+    assert "Identical feature rows across sets" in result.output and "(leakage)" not in result.output
     summary = json.loads(runner.invoke(app, ["split", str(recipe), "--json"]).output)
     leakage = summary["leakage"]
+    [warning] = summary["warnings"]
+    assert warning["code"] == "identical_features"
+    assert leakage["n_held_out"] == leakage["n_same_target"] + leakage["n_other_target"] >= 50
+    assert f"warning: {leakage['n_held_out']:,} train-dev/dev/test row(s) have feature values" in " ".join(
+        result.output.split()
+    )
     pairs = leakage["pairs"]
     # every phone row in dev or test has a web copy in train or train-dev: 50 leaks into evaluation
     assert sum(pairs.get(p, 0) for p in ("train/dev", "train/test", "train_dev/dev", "train_dev/test")) == 50

@@ -132,3 +132,58 @@ def test_duplicate_search_matches_a_hash_table() -> None:
     assert (_repeated(hashes) == pd.Series(hashes).duplicated(keep=False).to_numpy()).all()
     assert not _repeated(np.arange(5, dtype=np.uint64)).any()
     assert _repeated(np.empty(0, dtype=np.uint64)).shape == (0,)
+
+
+def _planted(kind: str = "tabular", **options: object) -> tuple[Dataset, np.ndarray]:
+    """10 train, 4 dev, 4 test rows; dev 0 copies train 0 (same target), dev 1 copies train 1's
+    features with the other target, test 0 copies train 2 (same target)."""
+    x = np.arange(18 * 2, dtype=np.float32).reshape(18, 2)
+    y = np.asarray([0, 1] * 9)
+    x[10], y[10] = x[0], y[0]
+    x[11], y[11] = x[1], 1 - y[1]
+    x[14], y[14] = x[2], y[2]
+    assignment = np.asarray(["train"] * 10 + ["dev"] * 4 + ["test"] * 4)
+    data = _data(x, y, options=dict(options))
+    data.kind = kind  # type: ignore[assignment]
+    return data, assignment
+
+
+def test_identical_feature_rows_of_a_table_with_ids_are_counted_not_called_leakage() -> None:
+    from dlkit.data.checks import split_warnings
+
+    data, assignment = _planted(id_column="uid")
+    report = find_leakage(data, assignment)
+    assert report.identity == "features"
+    assert (report.n_held_out, report.n_same_target, report.n_other_target) == (3, 2, 1)
+    [warning] = split_warnings(report, None)
+    assert warning.code == "identical_features"
+    assert warning.message == (
+        "3 train-dev/dev/test row(s) have feature values identical to a train row: "
+        "2 with the same target, 1 with a different target"
+    )
+    assert "not leakage by itself" in warning.advice and "dedupe" not in warning.advice
+
+
+def test_a_whole_row_repeated_in_a_table_without_ids_may_be_one_record() -> None:
+    from dlkit.data.checks import split_warnings
+
+    data, assignment = _planted()
+    [warning] = split_warnings(find_leakage(data, assignment), None)
+    assert warning.code == "repeated_rows"
+    assert warning.message.endswith("(the table has no id column: the whole row repeats in 2)")
+    assert "--dedupe" in warning.advice
+
+
+def test_identical_images_are_the_same_example_and_called_leakage() -> None:
+    from dlkit.data.checks import split_warnings
+
+    data, assignment = _planted(kind="image")
+    [warning] = split_warnings(find_leakage(data, assignment), None)
+    assert warning.code == "leakage"
+    assert warning.message == (
+        "3 input(s) sit in more than one set (6 rows, 1 with different labels): "
+        "the same example in two sets (leakage)"
+    )
+    assert warning.advice.startswith("--dedupe (or data.split.dedupe: true) drops 3 copies")
+    deduped = split_warnings(find_leakage(data, assignment), None, deduped=True)
+    assert deduped[0].advice == "Dedupe dropped 3 copies (kept in test, then dev, then train-dev)."

@@ -43,11 +43,13 @@ def test_npz_tables_sequences_and_images(workdir: Path) -> None:
     )
     np.savez(workdir / "n.npz", x=np.where(np.eye(4) > 0, np.nan, 1.0), y=[0, 1, 0, 1])
     assert _message(NpzSource(path="n.npz"), workdir) == (
-        f"{workdir / 'n.npz'}: array 'x' has 4 example(s) with NaN or infinite values, first at row 1 (1-based)"
+        f"{workdir / 'n.npz'}: array 'x' has 4 example(s) with NaN or infinite values, "
+        "first at row 1 (1-based)"
     )
     np.savez(workdir / "u.npz", x=np.ones((4, 2)), y=["cat", "dog", "cat", "bird"])
     assert _message(NpzSource(path="u.npz", classes=["cat", "dog"]), workdir) == (
-        f"{workdir / 'u.npz'}: array 'y': label 'bird' at row 4 (1-based) is not one of the classes ['cat', 'dog']"
+        f"{workdir / 'u.npz'}: array 'y': label 'bird' at row 4 (1-based) is not one of the classes "
+        "['cat', 'dog']"
     )
 
 

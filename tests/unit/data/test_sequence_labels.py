@@ -44,7 +44,7 @@ def test_encode_refusals_are_one_line(tmp_path: Path) -> None:
         encode_step_labels(y, (2, 3, 1), "multiclass", spec, spec.path)
     with pytest.raises(DataError, match=r"only padding labels.*first at row 2 \(1-based\)"):
         encode_step_labels(np.array([[0, 1, 1], [-1, -1, -1]]), (2, 3, 1), None, spec, spec.path)
-    with pytest.raises(DataError, match="label 2 at row 2 \(1-based\) is not one of the classes"):
+    with pytest.raises(DataError, match=r"label 2 at row 2 \(1-based\) is not one of the classes"):
         encode_step_labels(
             np.array([[0, 1, 1], [0, 2, -1]]),
             (2, 3, 1),
