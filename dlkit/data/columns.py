@@ -82,6 +82,12 @@ class ColumnSpec(Spec):
         description=f"A category's encoding; when absent one_hot up to {ONE_HOT_MAX} values, "
         "embedding above.",
     )
+    embedding_dim: int | None = Field(
+        default=None,
+        ge=1,
+        description="Width of a category's embedding (encoding: embedding); when absent "
+        "1.6 n^0.56 for n values, at most 50.",
+    )
 
 
 @dataclass
@@ -98,6 +104,7 @@ class ColumnInfo:
         detail: a word on how it is read (a date's format, a category's encoding).
         date_format: the format a date column is parsed with.
         encoding: a category's encoding (one_hot or embedding).
+        embedding_dim: the embedding's width the recipe sets (None: the rule of thumb).
     """
 
     name: str
@@ -109,6 +116,7 @@ class ColumnInfo:
     detail: str = ""
     date_format: str | None = None
     encoding: str | None = None
+    embedding_dim: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -433,7 +441,10 @@ def type_columns(
             info.detail += "; year, month, day of week"
         if kind in ("category", "boolean"):
             info.encoding = spec.encoding or ("one_hot" if info.n_unique <= ONE_HOT_MAX else "embedding")
+            info.embedding_dim = spec.embedding_dim
             info.detail = info.encoding.replace("_", "-")
+            if info.encoding == "embedding" and spec.embedding_dim:
+                info.detail += f" ({spec.embedding_dim} wide)"
         if kind == "text":
             info.detail = "bag of words"
         if kind in UNUSED:
@@ -449,6 +460,29 @@ def type_columns(
     if not arrays:
         raise DataError(f"{where}: no feature columns left (every one is an id)")
     return infos, TableColumns(arrays)
+
+
+#: what a category or boolean column's settings may change without reading the data again (a
+#: tuning trial's values): how the model encodes it, never how the column is read
+ENCODING_FIELDS = ("encoding", "embedding_dim")
+
+
+def with_encodings(columns: list[dict[str, Any]], specs: dict[str, ColumnSpec]) -> list[dict[str, Any]]:
+    """The column descriptions with each category's encoding as ``specs`` (a recipe's
+    ``data.source.columns``) sets it: what the recipe the data was read with says already, or a
+    tuning trial's values on the study's data.
+
+    Args:
+        columns: the column descriptions (``Dataset.options["columns"]``).
+        specs: the per-column settings of the recipe being built.
+    """
+    out = []
+    for raw in columns:
+        spec = specs.get(raw["name"])
+        if spec is not None and raw["type"] in ("category", "boolean"):
+            raw = {**raw, **{f: getattr(spec, f) for f in ENCODING_FIELDS if getattr(spec, f) is not None}}
+        out.append(raw)
+    return out
 
 
 def input_hashes(columns: TableColumns) -> np.ndarray:

@@ -105,7 +105,7 @@ def encode_columns(
             vocab = vocabulary(values[:, 0])
             if c.encoding == "embedding":
                 ids = keras.layers.StringLookup(vocabulary=vocab, name=f"{name}_lookup")(inputs[c.input])
-                dim = embedding_dim(len(vocab) + 1)
+                dim = c.embedding_dim or embedding_dim(len(vocab) + 1)
                 embedded = keras.layers.Embedding(len(vocab) + 1, dim, name=f"{name}_embedding")(ids)
                 parts.append(keras.layers.Reshape((dim,), name=f"{name}_flat")(embedded))
             else:

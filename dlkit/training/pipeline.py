@@ -108,10 +108,11 @@ def build_model(
     with scope:
         normalizer, encoded = None, None
         if "columns" in data.options:  # typed table columns: one input each, encoded in the model
-            from dlkit.data.columns import table_columns
+            from dlkit.data.columns import table_columns, with_encodings
             from dlkit.models.table_inputs import encode_columns
 
-            columns = data.options["columns"]
+            # the recipe's encodings: a tuning trial's may differ from those the data was read with
+            columns = with_encodings(data.options["columns"], getattr(recipe.data.source, "columns", {}))
             encoded = encode_columns(columns, table_columns(data), train, normalize=recipe.data.normalize)
         elif recipe.data.normalize and data.kind != "text":  # token ids are not normalised
             # one scalar for images, per feature for tables and sequences

@@ -7,12 +7,22 @@ names ``tune.space.<path>`` (or ``metrics.*``) in the recipe file, with the sche
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlkit.errors import RecipeError
 from dlkit.recipe.loader import validate_recipe
 from dlkit.recipe.schema import Recipe
-from dlkit.tuning.space import Dimension, apply_values, dimensions, sample_configurations, searchable
+from dlkit.tuning.space import (
+    Dimension,
+    apply_values,
+    column_setting,
+    dimensions,
+    sample_configurations,
+    searchable,
+)
+
+if TYPE_CHECKING:
+    from dlkit.data.dataset import Dataset
 
 #: Satisficing measures taken per trial besides the dev-set metrics.
 MEASURES = ("params", "latency_ms", "model_size_mb")
@@ -59,7 +69,8 @@ def check_space(recipe: Recipe, source: str) -> list[Dimension]:
         if not searchable(dim.path):
             problems.append(
                 f"{source}: tune.space.{dim.path}: not searchable: a study keeps the data, split, metrics "
-                "and tracking fixed (searchable: model.*, train.*, seed, data.normalize)"
+                "and tracking fixed (searchable: model.*, train.*, seed, data.normalize, "
+                "data.source.columns.<column>.encoding and .embedding_dim)"
             )
             continue
         parents: dict[str, Any] = {}
@@ -104,6 +115,42 @@ def check_space(recipe: Recipe, source: str) -> list[Dimension]:
     if problems:
         raise RecipeError("\n".join(dict.fromkeys(problems)))
     return dims
+
+
+def check_columns(recipe: Recipe, data: Dataset, source: str) -> None:
+    """Refuse a space that tunes the encoding of a column the data has not as a category.
+
+    Run once the study's data is read (the recipe alone does not say which columns exist).
+
+    Raises:
+        RecipeError: a ``data.source.columns.<column>.*`` dimension names no column of the data,
+            or a column that is not a category or boolean (numbers, dates and text have no
+            encoding to choose).
+    """
+    from dlkit._naming import did_you_mean
+
+    assert recipe.tune is not None
+    infos = {c["name"]: c for c in data.options.get("columns", [])}
+    encoded = [n for n, c in infos.items() if c["type"] in ("category", "boolean")]
+    shown = ", ".join(encoded) or "none"
+    for dim in dimensions(recipe.tune):
+        setting = column_setting(dim.path)
+        if setting is None:
+            continue
+        column, _ = setting
+        if column not in infos and column not in data.feature_names:
+            raise RecipeError(
+                f"{source}: tune.space.{dim.path}: no feature column '{column}' in "
+                f"{data.description}.{did_you_mean(column, encoded or list(data.feature_names))}",
+                hint=f"category and boolean columns: {shown}",
+            )
+        if column not in encoded:
+            kind = infos[column]["type"] if column in infos else "numeric"
+            raise RecipeError(
+                f"{source}: tune.space.{dim.path}: column '{column}' is {kind}; only category and "
+                "boolean columns have an encoding to tune",
+                hint=f"category and boolean columns: {shown}",
+            )
 
 
 def check_metrics(recipe: Recipe, task_name: str, source: str) -> tuple[str, dict[str, str]]:

@@ -24,7 +24,7 @@ from dlkit.recipe.loader import dump_recipe, load_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import write_json
 from dlkit.tracking import open_store
-from dlkit.tuning.checks import check_metrics, check_space
+from dlkit.tuning.checks import check_columns, check_metrics, check_space
 from dlkit.tuning.result import RoundSummary, TuneEvent, TuneResult
 from dlkit.tuning.rounds import drive
 from dlkit.tuning.space import dimensions
@@ -43,6 +43,7 @@ def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool)
     outcome = split_recipe(recipe)
     data, split = outcome.data, outcome.split
     metric, constraints = check_metrics(recipe, data.task, source)
+    check_columns(recipe, data, source)
     runs_dir = Path(recipe.tracking.runs_dir)
     name = f"{recipe.name}-study-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
     if study_dir is None:

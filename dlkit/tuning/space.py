@@ -280,8 +280,25 @@ def apply_values(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
 
 
 def searchable(path: str) -> bool:
-    """Whether a study may change ``path`` (not the data, the split or the tracking)."""
+    """Whether a study may change ``path`` (not the data, the split or the tracking).
+
+    A typed column's encoding (``data.source.columns.<column>.encoding`` or ``.embedding_dim``)
+    is searchable: it changes the model, not the examples.
+    """
+    if column_setting(path) is not None:
+        return True
     return any(path == root or path.startswith(root + ".") for root in SEARCHABLE_ROOTS)
+
+
+def column_setting(path: str) -> tuple[str, str] | None:
+    """``(column, field)`` of a searchable column encoding path, else None."""
+    from dlkit.data.columns import ENCODING_FIELDS
+
+    prefix = "data.source.columns."
+    if not path.startswith(prefix):
+        return None
+    column, _, name = path.removeprefix(prefix).rpartition(".")
+    return (column, name) if column and name in ENCODING_FIELDS else None
 
 
 # -- coarse to fine ----------------------------------------------------------------------------
