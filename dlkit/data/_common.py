@@ -263,12 +263,13 @@ def encode_target(
     task = task or infer_task(y)
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(y):
-            # every value may read as a number, yet the column be of mixed types: show the first
-            bad = first_not_number(y) or 0
-            raise DataError(
-                f"{where}: regression needs a numeric target; value {plain(y.iloc[bad])!r} at "
-                f"{rows(bad)} is not a number"
-            )
+            bad = first_not_number(y)
+            if bad is not None:  # quote the value that is no number, not the column's first
+                raise DataError(
+                    f"{where}: regression needs a numeric target; value {plain(y.iloc[bad])!r} at "
+                    f"{rows(bad)} is not a number"
+                )
+            y = pd.to_numeric(y)  # numbers of mixed Python types (a Parquet object column)
         with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused just below
             values = y.to_numpy(dtype=np.float32)
         infinite = ~np.isfinite(values)

@@ -226,7 +226,8 @@ def test_hyperband_trains_each_trial_for_its_epoch_budget(workdir: Path) -> None
         (
             "data.split.dev: {uniform: [0.1, 0.2]}",
             "tune.space.data.split.dev: not searchable: a study keeps the data, split, metrics and tracking "
-            "fixed (searchable: model.*, train.*, seed, data.normalize)",
+            "fixed (searchable: model.*, train.*, seed, data.normalize, "
+            "data.source.columns.<column>.encoding and .embedding_dim)",
         ),
         (
             "train.optimizer.momentum: {uniform: [0.8, 0.9], when: {train.optimizer.type: sgd}}",

@@ -84,6 +84,10 @@ def test_shifted_test_set_gets_a_warning() -> None:
     assert report.warning is not None
     assert report.warning.startswith("dev and test may not come from one distribution: drift (KS p = ")
     assert "a (KS" not in report.warning
+    from dlkit.data.checks import split_warnings
+
+    [warning] = split_warnings(None, report)
+    assert (warning.code, warning.message) == ("dev_test_distribution", report.warning)
 
 
 def test_source_shares_per_set() -> None:

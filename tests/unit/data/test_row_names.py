@@ -73,3 +73,16 @@ def test_a_repeated_id_names_both_lines(workdir: Path) -> None:
     assert _message(CsvSource(path="t.csv", target="label", id_column="uid"), workdir) == (
         f"{workdir / 't.csv'}: id column 'uid' has duplicate id 'u2' at line 11 (first at line 3)"
     )
+
+
+def test_a_regression_target_of_mixed_number_types_reads_and_a_bad_one_is_quoted() -> None:
+    from dlkit.data._common import encode_target
+
+    y, task, _ = encode_target(pd.Series([1, "2", 3.5], dtype=object), "regression", "t")
+    assert task == "regression" and y.tolist() == [1.0, 2.0, 3.5]
+    with pytest.raises(DataError) as info:
+        encode_target(pd.Series([1, "2", "n/a"], dtype=object), "regression", "t")
+    assert (
+        info.value.message
+        == "t: regression needs a numeric target; value 'n/a' at row 3 (1-based) is not a number"
+    )
