@@ -125,3 +125,21 @@ def test_time_split_reads_day_first_dates_with_one_format(workdir: Path) -> None
     result = split_dataset(data, SplitSpec(time="when", dev=0.25, test=0.25), 0)
     order = {name: data.x[result.indices(name), 0] for name in ("train", "dev", "test")}
     assert order["train"].max() < order["dev"].min() and order["dev"].max() < order["test"].min()
+
+
+def test_a_recipe_sets_the_encoding_of_categories_only() -> None:
+    from dlkit.data.columns import ColumnSpec, with_encodings
+
+    columns = [
+        {"name": "island", "type": "category", "encoding": "one_hot", "embedding_dim": None},
+        {"name": "mass", "type": "numeric", "encoding": None, "embedding_dim": None},
+    ]
+    specs = {
+        "island": ColumnSpec(encoding="embedding", embedding_dim=3),
+        "mass": ColumnSpec(encoding="embedding"),
+    }
+    assert with_encodings(columns, specs) == [
+        {"name": "island", "type": "category", "encoding": "embedding", "embedding_dim": 3},
+        columns[1],
+    ]
+    assert with_encodings(columns, {"island": ColumnSpec()}) == columns  # unset: as read
