@@ -163,4 +163,6 @@ def load_npz(
         metadata=pd.DataFrame(extra),
         input_hashes=row_hashes(x),
         labelled=labelled,
+        # rows with their own ids are different examples (the leakage check)
+        options={"id_column": spec.ids} if spec.ids else {},
     )

@@ -42,7 +42,7 @@ class LeakageReport:
         identity: what an identical input means: ``input`` (the input is the example: images,
             texts, sequences: leakage), ``row`` (a table without an id column: a repeated
             whole row may be one record twice), ``features`` (a table with an id column: rows
-            are different examples whatever their values).
+            are different examples whatever their values; an npz ``ids`` array counts as one).
         n_held_out: rows of train-dev, dev and test whose input equals a train row's.
         n_same_target: of those, rows with the same target as such a train row.
         n_other_target: of those, rows whose every identical train row has another target.
