@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 
 
 @keras.saving.register_keras_serializable(package="dlkit")
@@ -178,3 +179,42 @@ class DateParts(keras.layers.Layer):
         year = yoe + era * 400.0 + ops.cast(month <= 2.0, "float32")
         weekday = ops.mod(days + 3.0, 7.0)
         return ops.concatenate([days, year, month, weekday], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class PiecewiseLinear(keras.layers.Layer):
+    """Piecewise-linear encoding of numbers (Gorishniy et al., 2022, "On embeddings for numerical
+    features in tabular deep learning"): `(batch, k)` -> `(batch, Σ bins)`.
+
+    Feature ``j`` with edges ``b_0 < ... < b_T`` (train's quantiles) gives ``T`` values
+    ``(x - b_{t-1}) / (b_t - b_{t-1})`` clipped to [0, 1], the first one open below and the
+    last open above: a bin below ``x`` is 1, the one holding it the fraction reached, those
+    above 0. A dense layer on them is any piecewise-linear function of ``x`` with kinks at
+    the edges, which a small MLP on the standardised number alone learns slowly (steps in time,
+    thresholds). A feature with fewer than three edges gives nothing.
+    """
+
+    def __init__(self, edges: list[list[float]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.edges = [[float(e) for e in feature] for feature in edges]
+
+    def call(self, inputs: Any) -> Any:
+        ops = keras.ops
+        x = ops.cast(inputs, "float32")
+        parts = []
+        for j, edges in enumerate(self.edges):
+            if len(edges) < 3:
+                continue
+            left = ops.convert_to_tensor(edges[:-1], "float32")[None, :]
+            width = ops.convert_to_tensor(np.diff(edges), "float32")[None, :]
+            n = len(edges) - 1
+            low = ops.convert_to_tensor([-np.inf] + [0.0] * (n - 1), "float32")[None, :]
+            high = ops.convert_to_tensor([1.0] * (n - 1) + [np.inf], "float32")[None, :]
+            parts.append(ops.minimum(ops.maximum((x[:, j : j + 1] - left) / width, low), high))
+        return ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, int]:
+        return (input_shape[0], sum(len(e) - 1 for e in self.edges if len(e) >= 3))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "edges": self.edges}

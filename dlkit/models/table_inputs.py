@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 TEXT_TOKENS = 1000
 # most frequent values kept per category; rarer ones share the out-of-vocabulary bucket
 MAX_CATEGORIES = 10_000
+# piecewise-linear bins per number and date part when the column does not say (``bins``)
+N_BINS = 16
 
 
 def embedding_dim(n_values: int) -> int:
@@ -37,6 +39,34 @@ def vocabulary(values: np.ndarray) -> list[str]:
     names, counts = np.unique(values.astype(str), return_counts=True)
     order = sorted(range(len(names)), key=lambda i: (-counts[i], names[i]))
     return [str(names[i]) for i in order[:MAX_CATEGORIES]]
+
+
+def bin_edges(fitted: np.ndarray, bins: list[int]) -> list[list[float]]:
+    """Each column's bin edges: train's quantiles at ``bins[j] + 1`` even steps, repeats merged
+    (a column of few values gets fewer bins; one of at most two values, none).
+
+    Args:
+        fitted: train's values `(n, k)`, no NaN.
+        bins: the bins wanted per column (0: none).
+    """
+    edges: list[list[float]] = []
+    for j, n_bins in enumerate(bins):
+        if n_bins < 2 or not len(fitted):
+            edges.append([])
+            continue
+        cuts = np.unique(np.quantile(fitted[:, j], np.linspace(0.0, 1.0, n_bins + 1), method="inverted_cdf"))
+        edges.append([float(c) for c in cuts] if len(cuts) >= 3 else [])
+    return edges
+
+
+def _binned(x: keras.KerasTensor, fitted: np.ndarray, bins: list[int], name: str) -> keras.KerasTensor | None:
+    """The piecewise-linear encoding of ``x`` with edges from train's values, or None (no bins)."""
+    from dlkit.models.layers import PiecewiseLinear
+
+    edges = bin_edges(fitted, bins)
+    if not any(edges):
+        return None
+    return PiecewiseLinear(edges, name=name)(x)
 
 
 def _scaled(x: keras.KerasTensor, fitted: np.ndarray, normalize: bool, name: str) -> keras.KerasTensor:
@@ -57,6 +87,9 @@ def encode_columns(
 
     Numbers: imputed with train's median, standardised, plus a 0/1 missing indicator for a
     column with any missing value. Dates: days, year, month and day of week, standardised.
+    Numbers and date parts also get a piecewise-linear encoding on train's quantiles
+    (:class:`~dlkit.models.layers.PiecewiseLinear`, ``N_BINS`` bins unless the column's
+    ``bins`` says), appended after the other features.
     Categories and booleans: one-hot, or an embedding (``encoding``), missing as a value of its
     own, unseen values in one out-of-vocabulary bucket. Free text: a bag of words.
 
@@ -73,6 +106,7 @@ def encode_columns(
     infos = [ColumnInfo(**c) for c in columns if c["type"] not in UNUSED]
     inputs: dict[str, keras.KerasTensor] = {}
     parts: list[keras.KerasTensor] = []
+    binned: list[keras.KerasTensor | None] = []
     numeric = [c for c in infos if c.type == "numeric"]
     for c in infos:
         dtype = "float32" if c.type in ("numeric", "date") else "string"
@@ -84,7 +118,9 @@ def encode_columns(
         stacked = [inputs[c.input] for c in numeric]
         joined = keras.layers.Concatenate(name="numbers")(stacked) if len(stacked) > 1 else stacked[0]
         filled = Impute(medians, name="numbers_impute")(joined)
-        parts.append(_scaled(filled, np.where(np.isnan(raw), medians, raw), normalize, "numbers_normalize"))
+        fitted = np.where(np.isnan(raw), medians, raw)
+        parts.append(_scaled(filled, fitted, normalize, "numbers_normalize"))
+        binned.append(_binned(filled, fitted, [_bins(c) for c in numeric], "numbers_bins"))
         flagged = [j for j, c in enumerate(numeric) if c.n_missing]
         if flagged:
             parts.append(MissingIndicator(flagged, name="numbers_missing")(joined))
@@ -96,9 +132,9 @@ def encode_columns(
             filled = Impute([median], name=f"{name}_impute")(inputs[c.input])
             date_parts = DateParts(name=f"{name}_parts")
             fitted = keras.ops.convert_to_numpy(date_parts(np.where(np.isnan(values), median, values)))
-            parts.append(
-                _scaled(date_parts(filled), fitted.astype(np.float64), normalize, f"{name}_normalize")
-            )
+            expanded = date_parts(filled)
+            parts.append(_scaled(expanded, fitted.astype(np.float64), normalize, f"{name}_normalize"))
+            binned.append(_binned(expanded, fitted.astype(np.float64), [_bins(c)] * 4, f"{name}_bins"))
             if c.n_missing:
                 parts.append(MissingIndicator([0], name=f"{name}_missing")(inputs[c.input]))
         elif c.type in ("category", "boolean"):
@@ -120,8 +156,13 @@ def encode_columns(
             words.adapt(values[:, 0].astype(str))
             # (batch, 1) strings give (batch, 1, tokens): one bag per row
             parts.append(keras.layers.Flatten(name=f"{name}_bag")(words(inputs[c.input])))
+    parts += [b for b in binned if b is not None]
     features = keras.layers.Concatenate(name="features")(parts) if len(parts) > 1 else parts[0]
     return inputs, features
+
+
+def _bins(column: ColumnInfo) -> int:
+    return N_BINS if column.bins is None else column.bins
 
 
 def _nanmedian(values: np.ndarray) -> np.ndarray:
