@@ -70,7 +70,8 @@ def test_trials_build_the_encodings_the_space_names(workdir: Path) -> None:
             assert "island_embedding" not in layers
             assert layers["island_lookup"].output_mode == "one_hot"
         built[(encoding, dim)] = record["n_params"]
-    # the mass without piecewise-linear bins (bins: 0) is one feature; the island (3 values + out-of-vocabulary) and the mass feed a 4-unit layer and one output:
+    # the mass without piecewise-linear bins (bins: 0) is one feature; the island (3 values +
+    # out-of-vocabulary) and the mass feed a 4-unit layer and one output:
     # one-hot 4 + 1 features -> 6*4 + 5 = 29; an embedding of width d: 4d + (d + 1)*4 + 4 + 5 = 8d + 13
     assert built == {("one_hot", None): 29, ("embedding", 3): 37, ("embedding", 6): 61}
     best = (study / "best.yaml").read_text()
