@@ -22,8 +22,12 @@ Pure: no TensorFlow, no file access.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 IOU_THRESHOLDS = np.round(np.linspace(0.5, 0.95, 10), 2)
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)
@@ -66,7 +70,10 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
 def batched_nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, threshold: float) -> np.ndarray:
     """Per-class non-max suppression: boxes of different classes never suppress each other."""
     classes = np.asarray(classes)
-    kept = [np.flatnonzero(classes == c)[nms(boxes[classes == c], scores[classes == c], threshold)] for c in np.unique(classes)]
+    kept = [
+        np.flatnonzero(classes == c)[nms(boxes[classes == c], scores[classes == c], threshold)]
+        for c in np.unique(classes)
+    ]
     if not kept:
         return np.zeros(0, dtype=np.int64)
     keep = np.concatenate(kept)
@@ -305,4 +312,112 @@ def detection_scores(predicted: list[ImageBoxes], truth: list[ImageBoxes], n_cla
         recall50=tp50 / n_true_all if n_true_all else nan,
         mean_iou=float(np.mean(matched_ious)) if matched_ious else 0.0,
         ap50={c: float(aps[0, c]) for c in range(n_classes) if present[c]},
+    )
+
+
+# -- error analysis of a predictions file --------------------------------------------------------
+
+# a box's size as the square root of its share of the image (COCO's small / medium / large, relative)
+SIZE_BUCKETS = (
+    (0.0, 0.2, "small (< 20% of the side)"),
+    (0.2, 0.4, "medium (20-40%)"),
+    (0.4, 1.01, "large (> 40%)"),
+)
+# a false detection's best IoU with a true box of its class
+IOU_BUCKETS = (
+    (0.0, 0.1, "background (IoU < 0.1)"),
+    (0.1, 0.3, "poor box (0.1-0.3)"),
+    (0.3, 0.5, "near miss (0.3-0.5)"),
+    (0.5, 1.01, "duplicate (>= 0.5)"),
+)
+
+
+@dataclass
+class ErrorRow:
+    """Misses and false detections of one group of boxes."""
+
+    group: str
+    n_true: int
+    misses: int
+    n_pred: int
+    false_detections: int
+
+    @property
+    def miss_rate(self) -> float:
+        return self.misses / self.n_true if self.n_true else float("nan")
+
+    @property
+    def false_rate(self) -> float:
+        return self.false_detections / self.n_pred if self.n_pred else float("nan")
+
+
+@dataclass
+class DetectionErrors:
+    """Where a detector goes wrong on a set.
+
+    Attributes:
+        n_images, n_errors: images, and images with a miss or a false detection (at IoU 0.5).
+        by_class, by_size: misses (true boxes not found) and false detections per class and per
+            box size (the box's side relative to the image's).
+        by_iou: false detections by their best IoU with a true box of their class: background,
+            a poorly placed box, a near miss, or a duplicate of a box already found.
+        worst: ids of the images with the most misses plus false detections, worst first.
+    """
+
+    n_images: int
+    n_errors: int
+    by_class: list[ErrorRow]
+    by_size: list[ErrorRow]
+    by_iou: list[tuple[str, int]]
+    worst: list[str]
+
+
+def _size(box: list[float], width: float, height: float) -> str:
+    side = float(np.sqrt(max(box[2] - box[0], 0) / width * max(box[3] - box[1], 0) / height))
+    return next(name for low, high, name in SIZE_BUCKETS if low <= side < high)
+
+
+def detection_errors(frame: pd.DataFrame, classes: list[str], n_worst: int = 10) -> DetectionErrors:
+    """Misses and false detections of a predictions frame (one row per image, ``y_true`` and
+    ``y_pred`` JSON lists as the detection task writes them), by class, box size and IoU.
+
+    Box sizes are relative to the image: the frame's ``width`` and ``height`` columns when
+    present, else the extent of the image's boxes (canvases fill their image).
+    """
+    import json
+
+    counts = {g: [0, 0, 0, 0] for g in [*classes, *(name for _, _, name in SIZE_BUCKETS)]}
+    by_iou = dict.fromkeys((name for _, _, name in IOU_BUCKETS), 0)
+    bad: list[tuple[int, str]] = []
+    for row in frame.itertuples(index=False):
+        truth, predicted = json.loads(row.y_true), json.loads(row.y_pred)
+        boxes = [b["box"] for b in truth + predicted]
+        width = float(getattr(row, "width", 0) or max([b[2] for b in boxes], default=1.0) or 1.0)
+        height = float(getattr(row, "height", 0) or max([b[3] for b in boxes], default=1.0) or 1.0)
+        for b in truth:
+            for group in (b["class"], _size(b["box"], width, height)):
+                counts.setdefault(group, [0, 0, 0, 0])
+                counts[group][0] += 1
+                counts[group][1] += int(not b["found"])
+        for p in predicted:
+            false = not p["hit"]
+            for group in (p["class"], _size(p["box"], width, height)):
+                counts.setdefault(group, [0, 0, 0, 0])
+                counts[group][2] += 1
+                counts[group][3] += int(false)
+        wrong = int(row.misses) + int(row.false_detections)
+        for p in predicted:
+            if not p["hit"]:
+                by_iou[next(n for lo, hi, n in IOU_BUCKETS if lo <= p["iou"] < hi)] += 1
+        if wrong:
+            bad.append((wrong, str(row.id)))
+    rows = {g: ErrorRow(g, *c) for g, c in counts.items()}
+    sizes = [name for _, _, name in SIZE_BUCKETS]
+    return DetectionErrors(
+        n_images=len(frame),
+        n_errors=len(bad),
+        by_class=[rows[g] for g in rows if g not in sizes],
+        by_size=[rows[g] for g in sizes],
+        by_iou=list(by_iou.items()),
+        worst=[i for _, i in sorted(bad, key=lambda t: -t[0])[:n_worst]],
     )

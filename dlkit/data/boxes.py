@@ -8,7 +8,8 @@
 - a COCO ``.json`` file (``images``, ``annotations`` with ``bbox: [x, y, width, height]``,
   ``categories``).
 
-Image paths are taken from ``images`` (the annotation file's folder when absent). To predict
+Image paths are taken from ``images`` (relative to the annotations' folder; that folder when
+absent). To predict
 new images, the path may also be a folder of images without annotations.
 
 ``canvas``: scikit-learn's 8x8 digits placed at random scales on larger blank canvases, with
@@ -51,9 +52,14 @@ class _DetectionOptions(Spec):
         description="B anchor boxes per cell: a count (found by k-means with IoU distance on the "
         "training boxes) or [width, height] pairs in image units (0 to 1).",
     )
-    score_threshold: float = Field(default=0.25, gt=0, lt=1, description="Detections scoring less are dropped.")
+    score_threshold: float = Field(
+        default=0.25, gt=0, lt=1, description="Detections scoring less are dropped."
+    )
     nms_threshold: float = Field(
-        default=0.45, gt=0, le=1, description="Per-class non-max suppression: IoU above which a box is dropped."
+        default=0.45,
+        gt=0,
+        le=1,
+        description="Per-class non-max suppression: IoU above which a box is dropped.",
     )
 
 
@@ -66,7 +72,9 @@ class BoxesSource(_DetectionOptions):
         "a COCO .json file; relative paths are taken from the recipe's folder."
     )
     images: Path | None = Field(
-        default=None, description="The folder image paths are taken from; the annotations' folder when absent."
+        default=None,
+        description="The folder image paths are taken from, relative to the annotations' folder; "
+        "that folder when absent.",
     )
     image_size: tuple[Pixels, Pixels] = Field(description="[height, width] every image is resized to.")
     color_mode: Literal["rgb", "grayscale"] = Field(default="rgb", description="3 channels or 1.")
@@ -86,7 +94,9 @@ class CanvasSource(_DetectionOptions):
         default=(1.5, 3.0), description="Range of the factor a digit's 8 pixels are scaled by."
     )
     digits: list[int] = Field(
-        default_factory=lambda: list(range(10)), min_length=1, description="Which digits appear (the classes)."
+        default_factory=lambda: list(range(10)),
+        min_length=1,
+        description="Which digits appear (the classes).",
     )
     seed: int = Field(default=0, description="The canvases are the same for the same seed.")
 
@@ -111,7 +121,9 @@ class DetectionDataset(Dataset):
 
         anchors = self.options["anchors"]
         if isinstance(anchors, int):
-            wh = np.concatenate([self.boxes[i][:, 2:] - self.boxes[i][:, :2] for i in train] + [np.zeros((0, 2))])
+            wh = np.concatenate(
+                [self.boxes[i][:, 2:] - self.boxes[i][:, :2] for i in train] + [np.zeros((0, 2))]
+            )
             try:
                 found = kmeans_anchors(wh, anchors, seed=0)
             except ValueError as exc:
@@ -157,7 +169,9 @@ def _canvases(spec: CanvasSource) -> tuple[np.ndarray, list[np.ndarray], list[np
     return x, boxes, classes
 
 
-def load_canvas(spec: CanvasSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()) -> DetectionDataset:
+def load_canvas(
+    spec: CanvasSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()
+) -> DetectionDataset:
     """Generate the digit canvases the spec describes."""
     if columns:
         raise DataError(f"canvas: has no column '{columns[0]}' (generated canvases have no metadata)")
@@ -217,23 +231,23 @@ def _read_csv(path: Path) -> list[_Annotated]:
         raise DataError(f"{path}: cannot read as a CSV ({exc})") from None
     missing = [c for c in CSV_COLUMNS if c not in frame.columns]
     if missing:
-        raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(CSV_COLUMNS)})"
-        )
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(CSV_COLUMNS)})")
     images: dict[str, _Annotated] = {}
     for row, record in enumerate(frame.itertuples(index=False)):
-        image = getattr(record, "image")
+        image = record.image
         if not isinstance(image, str) or not image:
             raise DataError(f"{path}: row {row}: column 'image' is empty")
         entry = images.setdefault(image, _Annotated(image, [], []))
-        name = getattr(record, "_1")  # 'class' is a keyword: itertuples renames it
+        name = record._1  # 'class' is a keyword: itertuples renames it
         values = [getattr(record, c) for c in CSV_COLUMNS[2:]]
         if pd.isna(name) and all(pd.isna(v) for v in values):
             continue  # an image without objects
         try:
             box = [float(v) for v in values]
         except (TypeError, ValueError):
-            raise DataError(f"{path}: row {row}: x_min, y_min, x_max, y_max must be numbers (got {values})") from None
+            raise DataError(
+                f"{path}: row {row}: x_min, y_min, x_max, y_max must be numbers (got {values})"
+            ) from None
         if pd.isna(name) or any(np.isnan(box)):
             raise DataError(f"{path}: row {row}: a box needs a class and all four coordinates")
         entry.boxes.append(box)
@@ -319,7 +333,8 @@ def load_boxes(
     if not path.exists():
         raise DataError(f"{path}: not found")
     layout = _layout(path)
-    folder = resolve(spec.images, base_dir) if spec.images is not None else (path if path.is_dir() else path.parent)
+    home = path if path.is_dir() else path.parent
+    folder = home if spec.images is None or layout == "folder" else resolve(spec.images, home)
     if layout == "folder":
         if labels != "optional":
             raise DataError(f"{path}: a folder without VOC .xml files (expected annotations)")
@@ -338,7 +353,9 @@ def load_boxes(
     classes = list(spec.classes) if spec.classes is not None else seen
     unknown = [n for n in seen if n not in classes]
     if unknown:
-        raise DataError(f"{path}: class '{unknown[0]}' is not one of data.source.classes ({', '.join(classes)})")
+        raise DataError(
+            f"{path}: class '{unknown[0]}' is not one of data.source.classes ({', '.join(classes)})"
+        )
     if not classes:
         raise DataError(f"{path}: no boxes (detection needs at least one class)")
     height, width = spec.image_size

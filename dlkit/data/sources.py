@@ -603,7 +603,9 @@ def _register_more() -> None:
     from dlkit.data.boxes import BoxesSource, CanvasSource, load_boxes, load_canvas
 
     SOURCES.register("boxes", BoxesSource, load_boxes, "images with boxes: CSV, Pascal VOC XML or COCO JSON")
-    SOURCES.register("canvas", CanvasSource, load_canvas, "digits on blank canvases with known boxes (made here)")
+    SOURCES.register(
+        "canvas", CanvasSource, load_canvas, "digits on blank canvases with known boxes (made here)"
+    )
 
 
 _register_more()

@@ -215,7 +215,10 @@ class GridOutput(keras.layers.Layer):
                     "backbone's pooling",
                 )
             self.reader = keras.layers.Conv2D(
-                self.units, (h // self.grid, w // self.grid), strides=(h // self.grid, w // self.grid), dtype=self.dtype_policy
+                self.units,
+                (h // self.grid, w // self.grid),
+                strides=(h // self.grid, w // self.grid),
+                dtype=self.dtype_policy,
             )
         else:
             self.reader = keras.layers.Dense(self.grid * self.grid * self.units, dtype=self.dtype_policy)
@@ -225,7 +228,11 @@ class GridOutput(keras.layers.Layer):
 
     def call(self, inputs: Any) -> Any:
         assert self.reader is not None  # built by Keras before the first call
-        x = inputs if len(inputs.shape) == 4 else keras.ops.reshape(inputs, (-1, int(np.prod(inputs.shape[1:]))))
+        x = (
+            inputs
+            if len(inputs.shape) == 4
+            else keras.ops.reshape(inputs, (-1, int(np.prod(inputs.shape[1:]))))
+        )
         x = self.reader(x)
         return keras.ops.reshape(x, (-1, self.grid, self.grid, len(self.anchors), 5 + self.n_classes))
 
@@ -233,7 +240,12 @@ class GridOutput(keras.layers.Layer):
         return (input_shape[0], self.grid, self.grid, len(self.anchors), 5 + self.n_classes)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "grid": self.grid, "anchors": self.anchors, "n_classes": self.n_classes}
+        return {
+            **super().get_config(),
+            "grid": self.grid,
+            "anchors": self.anchors,
+            "n_classes": self.n_classes,
+        }
 
 
 @keras.saving.register_keras_serializable(package="dlkit")
@@ -248,15 +260,16 @@ class YoloLoss(keras.losses.Loss):
     gradients do not vanish on confident mistakes. ``coord`` and ``noobj`` are YOLO's λ (5, 0.5).
     """
 
-    def __init__(self, coord: float = 5.0, noobj: float = 0.5, name: str = "yolo_loss", **kwargs: Any) -> None:
+    def __init__(
+        self, coord: float = 5.0, noobj: float = 0.5, name: str = "yolo_loss", **kwargs: Any
+    ) -> None:
         super().__init__(name=name, **kwargs)
         self.coord = float(coord)
         self.noobj = float(noobj)
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         ops = keras.ops
-        y_true = ops.cast(y_true, "float32")
-        y_pred = ops.cast(y_pred, "float32")
+        y_true = ops.cast(y_true, y_pred.dtype)  # float64 under gradcheck: never round it down
         obj = y_true[..., 4]
         xy = ops.square(ops.sigmoid(y_pred[..., 0:2]) - y_true[..., 0:2])
         wh = ops.square(y_pred[..., 2:4] - y_true[..., 2:4])

@@ -71,7 +71,9 @@ class DataSpec(Spec):
         default=None, description="Absent: the size-aware default of docs/method.md §1."
     )
     task: (
-        Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "detection"]
+        Literal[
+            "binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "detection"
+        ]
         | None
     ) = Field(
         default=None,

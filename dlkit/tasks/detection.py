@@ -13,14 +13,16 @@ and ``recall50`` (of the detections kept, at IoU 0.5), ``mean_iou`` (of the matc
 and ``error`` = 1 - accuracy: the per-image error diagnose and analyze-errors read.
 
 Predictions: one row per image. ``y_true`` and ``y_pred`` hold its boxes as JSON lists of
-``{"class", "box": [x_min, y_min, x_max, y_max]}`` in pixels of the image as stored (``y_pred``
-with a ``score``, highest first, and ``iou``: its best IoU with a true box of its class), then
+``{"class", "box": [x_min, y_min, x_max, y_max]}`` in pixels of the image as stored (``y_true``
+with ``found``: matched by a detection at IoU 0.5; ``y_pred`` with a ``score``, highest first,
+``iou``: its best IoU with a true box of its class, and ``hit``: it matched one), then
 n_true, n_pred, matched, misses, false_detections, mean_iou and correct.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -63,7 +65,7 @@ class Detection(Task):
     default_metric = "map50"
     set_metrics = ("map50", "map", "precision50", "recall50", "mean_iou", "accuracy", "error")
     error_metric = "accuracy"
-    reports = ("diagnose", "analyze_errors", "tune", "lr_find", "learning_curve")
+    reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False  # flips and shifts would move the boxes the targets hold
     truth_columns = ("y_true", "correct", "n_true", "matched", "misses", "false_detections", "mean_iou")
 
@@ -77,7 +79,9 @@ class Detection(Task):
 
         anchors = tuple((w, h) for w, h in _anchors(data))
         grid = int(data.options["grid"])
-        return Head(grid * grid * len(anchors) * (5 + data.n_classes), "linear", grid=(grid, anchors, data.n_classes))
+        return Head(
+            grid * grid * len(anchors) * (5 + data.n_classes), "linear", grid=(grid, anchors, data.n_classes)
+        )
 
     def loss(self, data: Dataset) -> Any:
         from dlkit.models.layers import YoloLoss
@@ -103,7 +107,9 @@ class Detection(Task):
         """Predict, decode (score threshold, per-class NMS) and score against the true boxes."""
         from dlkit.analysis.detection import decode
 
-        outputs = np.asarray(model.predict(data.x[indices], batch_size=max(recipe.train.batch_size, 256), verbose=0))
+        outputs = np.asarray(
+            model.predict(data.x[indices], batch_size=max(recipe.train.batch_size, 256), verbose=0)
+        )
         # the saved model keeps its anchors: new data needs no training boxes to decode
         anchors = np.asarray(model.get_layer("output").anchors)
         found = [
@@ -124,14 +130,19 @@ class Detection(Task):
             truth.append(ImageBoxes(true_boxes, true_classes))
             matched, best = match(det.boxes, det.classes, true_boxes, true_classes, MATCH_IOU)
             hit = matched >= 0
+            found_truth = set(matched[hit].tolist())
             overlaps = [float(best[d]) for d in np.flatnonzero(hit)]
             size = boxes.sizes[i]
             rows.append(
                 {
                     "y_true": json.dumps(
                         [
-                            {"class": str(data.classes[int(c)]), "box": _pixels(b, size)}
-                            for b, c in zip(true_boxes, true_classes, strict=True)
+                            {
+                                "class": str(data.classes[int(c)]),
+                                "box": _pixels(b, size),
+                                "found": bool(k in found_truth),
+                            }
+                            for k, (b, c) in enumerate(zip(true_boxes, true_classes, strict=True))
                         ]
                     ),
                     "y_pred": json.dumps(
@@ -141,8 +152,11 @@ class Detection(Task):
                                 "score": round(float(s), 4),
                                 "box": _pixels(b, size),
                                 "iou": round(float(o), 4),
+                                "hit": bool(h),
                             }
-                            for b, c, s, o in zip(det.boxes, det.classes, det.scores, best, strict=True)
+                            for b, c, s, o, h in zip(
+                                det.boxes, det.classes, det.scores, best, hit, strict=True
+                            )
                         ]
                     ),
                     "n_true": len(true_boxes),
@@ -155,7 +169,16 @@ class Detection(Task):
             )
         frame = pd.DataFrame(
             rows,
-            columns=["y_true", "y_pred", "n_true", "n_pred", "matched", "misses", "false_detections", "mean_iou"],
+            columns=[
+                "y_true",
+                "y_pred",
+                "n_true",
+                "n_pred",
+                "matched",
+                "misses",
+                "false_detections",
+                "mean_iou",
+            ],
         )
         frame["correct"] = (frame["misses"] == 0) & (frame["false_detections"] == 0)
         predicted = [ImageBoxes(d.boxes, d.classes, d.scores) for d in found]
@@ -163,6 +186,16 @@ class Detection(Task):
         accuracy = float(frame["correct"].mean()) if len(frame) else float("nan")
         metrics = {**scores.as_dict(), "accuracy": accuracy, "error": 1.0 - accuracy, "n": float(len(frame))}
         return Scored(frame, metrics)
+
+    def draw_predictions(self, path: Path, data: Dataset) -> Path | None:
+        """The boxes of every image drawn on it: ``<predictions stem>.boxes/<id>.png``."""
+        from dlkit.reporting.boxes import draw_frame
+
+        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+        folder = path.with_name(f"{path.stem}.boxes")
+        scale = max(1, 256 // max(data.input_shape[:2]))
+        draw_frame(data.x, _boxes(data).sizes, frame, folder, scale)
+        return folder
 
     def error_columns(self, metric: str | None) -> list[str]:
         if metric is None or metric in self.set_metrics:

@@ -121,11 +121,23 @@ def _coco_reference(predicted: list[ImageBoxes], truth: list[ImageBoxes]) -> tup
     scale = 100.0  # pixels of a 100 x 100 image
 
     def xywh(b: np.ndarray) -> list[float]:
-        return [float(b[0] * scale), float(b[1] * scale), float((b[2] - b[0]) * scale), float((b[3] - b[1]) * scale)]
+        return [
+            float(b[0] * scale),
+            float(b[1] * scale),
+            float((b[2] - b[0]) * scale),
+            float((b[3] - b[1]) * scale),
+        ]
 
     images = [{"id": i, "width": 100, "height": 100} for i in range(len(truth))]
     annotations = [
-        {"id": len(images) * 10 + n, "image_id": i, "category_id": int(c), "bbox": xywh(b), "area": xywh(b)[2] * xywh(b)[3], "iscrowd": 0}
+        {
+            "id": len(images) * 10 + n,
+            "image_id": i,
+            "category_id": int(c),
+            "bbox": xywh(b),
+            "area": xywh(b)[2] * xywh(b)[3],
+            "iscrowd": 0,
+        }
         for i, t in enumerate(truth)
         for n, (b, c) in enumerate(zip(t.boxes, t.classes, strict=True))
     ]
@@ -159,7 +171,9 @@ def test_map_equals_pycocotools(seed: int) -> None:
 
 def test_precision_recall_and_iou_of_a_small_set() -> None:
     truth = [ImageBoxes(np.array([[0, 0, 0.5, 0.5], [0.5, 0.5, 1, 1]]), np.array([0, 1]))]
-    predicted = [ImageBoxes(np.array([[0, 0, 0.5, 0.4], [0.1, 0.6, 0.3, 0.9]]), np.array([0, 1]), np.array([0.9, 0.8]))]
+    predicted = [
+        ImageBoxes(np.array([[0, 0, 0.5, 0.4], [0.1, 0.6, 0.3, 0.9]]), np.array([0, 1]), np.array([0.9, 0.8]))
+    ]
     scores = detection_scores(predicted, truth, n_classes=2)
     assert scores.precision50 == 0.5 and scores.recall50 == 0.5  # one hit (IoU 0.8), one false detection
     assert scores.mean_iou == pytest.approx(0.8)
