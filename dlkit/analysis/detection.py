@@ -381,8 +381,7 @@ def detection_errors(frame: pd.DataFrame, classes: list[str], n_worst: int = 10)
     """Misses and false detections of a predictions frame (one row per image, ``y_true`` and
     ``y_pred`` JSON lists as the detection task writes them), by class, box size and IoU.
 
-    Box sizes are relative to the image: the frame's ``width`` and ``height`` columns when
-    present, else the extent of the image's boxes (canvases fill their image).
+    Box sizes are relative to the image: the frame's ``width`` and ``height`` columns (pixels).
     """
     import json
 
@@ -391,9 +390,7 @@ def detection_errors(frame: pd.DataFrame, classes: list[str], n_worst: int = 10)
     bad: list[tuple[int, str]] = []
     for row in frame.itertuples(index=False):
         truth, predicted = json.loads(row.y_true), json.loads(row.y_pred)
-        boxes = [b["box"] for b in truth + predicted]
-        width = float(getattr(row, "width", 0) or max([b[2] for b in boxes], default=1.0) or 1.0)
-        height = float(getattr(row, "height", 0) or max([b[3] for b in boxes], default=1.0) or 1.0)
+        width, height = float(row.width), float(row.height)
         for b in truth:
             for group in (b["class"], _size(b["box"], width, height)):
                 counts.setdefault(group, [0, 0, 0, 0])

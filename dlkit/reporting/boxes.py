@@ -58,7 +58,7 @@ def draw_boxes(
         draw.rectangle(rect(t["box"]), outline=TRUE, width=1)
         draw.text((t["box"][0] * fx + 1, t["box"][3] * fy - 11), str(t["class"]), fill=TRUE)
     for p in predicted:
-        colour = FOUND if p.get("hit", True) else FALSE
+        colour = FOUND if truth is None or p.get("hit", True) else FALSE
         draw.rectangle(rect(p["box"]), outline=colour, width=1)
         draw.text((p["box"][0] * fx + 1, p["box"][1] * fy), f"{p['class']} {p['score']:.2f}", fill=colour)
     path.parent.mkdir(parents=True, exist_ok=True)

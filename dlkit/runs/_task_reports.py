@@ -250,7 +250,7 @@ class PerTaskReports(TaskReports):
 class DetectionReports(TaskReports):
     """Images with boxes: misses and false detections by class, box size and IoU; the worst images."""
 
-    required = ("id", "y_true", "y_pred", "misses", "false_detections", "correct")
+    required = ("id", "y_true", "y_pred", "misses", "false_detections", "correct", "width", "height")
     no_sheet = "its errors are boxes (misses, false detections), read by class, size and IoU"
 
     def reading(

@@ -16,7 +16,8 @@ Predictions: one row per image. ``y_true`` and ``y_pred`` hold its boxes as JSON
 ``{"class", "box": [x_min, y_min, x_max, y_max]}`` in pixels of the image as stored (``y_true``
 with ``found``: matched by a detection at IoU 0.5; ``y_pred`` with a ``score``, highest first,
 ``iou``: its best IoU with a true box of its class, and ``hit``: it matched one), then
-n_true, n_pred, matched, misses, false_detections, mean_iou and correct.
+n_true, n_pred, matched, misses, false_detections, mean_iou, the image's width and height
+(pixels, as stored) and correct.
 """
 
 from __future__ import annotations
@@ -165,6 +166,8 @@ class Detection(Task):
                     "misses": len(true_boxes) - int(hit.sum()),
                     "false_detections": int((~hit).sum()),
                     "mean_iou": float(np.mean(overlaps)) if overlaps else 0.0,
+                    "width": int(size[0]),
+                    "height": int(size[1]),
                 }
             )
         frame = pd.DataFrame(
@@ -178,6 +181,8 @@ class Detection(Task):
                 "misses",
                 "false_detections",
                 "mean_iou",
+                "width",
+                "height",
             ],
         )
         frame["correct"] = (frame["misses"] == 0) & (frame["false_detections"] == 0)
@@ -186,6 +191,13 @@ class Detection(Task):
         accuracy = float(frame["correct"].mean()) if len(frame) else float("nan")
         metrics = {**scores.as_dict(), "accuracy": accuracy, "error": 1.0 - accuracy, "n": float(len(frame))}
         return Scored(frame, metrics)
+
+    def without_truth(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Unlabelled images: the truth columns dropped, and each detection without its IoU and hit."""
+        out = super().without_truth(frame)
+        keep = ("class", "score", "box")
+        out["y_pred"] = [json.dumps([{k: d[k] for k in keep} for d in json.loads(v)]) for v in out["y_pred"]]
+        return out
 
     def draw_predictions(self, path: Path, data: Dataset) -> Path | None:
         """The boxes of every image drawn on it: ``<predictions stem>.boxes/<id>.png``."""

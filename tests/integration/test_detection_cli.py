@@ -20,9 +20,10 @@ from tests.conftest import write_recipe
 pytestmark = pytest.mark.slow
 runner = CliRunner()
 
-# dev mAP@0.5 this small run reaches in 12 epochs (measured 0.60-0.70 across seeds of the
-# canvases); the gallery's canvas-yolo reaches more with more data and epochs (README)
-LEVEL = 0.5
+# dev mAP@0.5 this small run must reach in 12 epochs (measured: 0.70 on the generated canvases,
+# about 20 s of CPU); the gallery's canvas-yolo reaches 0.83 with 10 classes, more canvases and
+# epochs (its header)
+LEVEL = 0.55
 
 
 def _write_canvases(folder: Path, spec: CanvasSource) -> Path:
@@ -63,10 +64,10 @@ def detection_run(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path
         seed: 0
         data:
           source: {{type: boxes, path: boxes.csv, images: images, image_size: [32, 32],
-                    color_mode: grayscale, grid: 4, anchors: 2}}
+                    color_mode: grayscale, grid: 4, anchors: 1}}
           split: {{train: 0.75, dev: 0.25, test: 0}}
         model: {{type: cnn, filters: [16, 32, 32], dense: [], batch_norm: true}}
-        train: {{epochs: 12, batch_size: 16, optimizer: {{type: adam, learning_rate: 0.003}}}}
+        train: {{epochs: 12, batch_size: 8, optimizer: {{type: adam, learning_rate: 0.003}}}}
         tracking: {{uri: "{uri}", runs_dir: {folder / "runs"}}}
         """,
     )
@@ -118,7 +119,7 @@ def test_analyze_errors_counts_misses_and_draws_the_worst_images(
     assert analysis["n_errors"] == int((~frame["correct"]).sum())
     worst = analysis["detection"]["worst"]
     drawn = sorted(p.stem for p in Path(analysis["detection"]["worst_images"]).glob("*.png"))
-    assert worst and drawn == sorted(worst)
+    assert worst and drawn == sorted(Path(w).stem for w in worst)
 
 
 def test_predict_writes_and_draws_boxes_on_new_images(detection_run: tuple[Path, Path, str]) -> None:

@@ -189,3 +189,53 @@ def test_kmeans_anchors_find_the_two_shapes() -> None:
     np.testing.assert_allclose(anchors, [[0.1, 0.1], [0.5, 0.3]], atol=0.005)
     with pytest.raises(ValueError, match="3 anchors need at least 3 distinct box shapes"):
         kmeans_anchors(np.array([[0.1, 0.1], [0.2, 0.2]]), 3)
+
+
+def test_detection_errors_count_misses_and_false_detections_by_class_size_and_iou() -> None:
+    import json
+
+    import pandas as pd
+
+    from dlkit.analysis.detection import detection_errors
+
+    def boxes(*items: dict) -> str:
+        return json.dumps(list(items))
+
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "y_true": [
+                boxes({"class": "cat", "box": [0, 0, 10, 10], "found": True}),
+                boxes({"class": "dog", "box": [0, 0, 50, 50], "found": False}),
+                boxes({"class": "cat", "box": [0, 0, 10, 10], "found": True}),
+            ],
+            "y_pred": [
+                boxes({"class": "cat", "score": 0.9, "box": [0, 0, 10, 10], "iou": 1.0, "hit": True}),
+                boxes(
+                    {"class": "dog", "score": 0.8, "box": [0, 0, 30, 30], "iou": 0.36, "hit": False},
+                    {"class": "cat", "score": 0.7, "box": [60, 60, 70, 70], "iou": 0.0, "hit": False},
+                ),
+                boxes(
+                    {"class": "cat", "score": 0.9, "box": [0, 0, 10, 10], "iou": 1.0, "hit": True},
+                    {"class": "cat", "score": 0.6, "box": [0, 0, 10, 11], "iou": 0.91, "hit": False},
+                ),
+            ],
+            "misses": [0, 1, 0],
+            "false_detections": [0, 2, 1],
+            "width": [100, 100, 100],
+            "height": [100, 100, 100],
+        }
+    )
+    errors = detection_errors(frame, ["cat", "dog"])
+    assert (errors.n_images, errors.n_errors) == (3, 2)
+    rows = {r.group: (r.n_true, r.misses, r.n_pred, r.false_detections) for r in errors.by_class}
+    assert rows == {"cat": (2, 0, 4, 2), "dog": (1, 1, 1, 1)}
+    sizes = {r.group.split()[0]: (r.n_true, r.misses) for r in errors.by_size}
+    assert sizes == {"small": (2, 0), "medium": (0, 0), "large": (1, 1)}  # sides 0.1 and 0.5
+    assert dict(errors.by_iou) == {
+        "background (IoU < 0.1)": 1,
+        "poor box (0.1-0.3)": 0,
+        "near miss (0.3-0.5)": 1,
+        "duplicate (>= 0.5)": 1,
+    }
+    assert errors.worst == ["b", "c"]
