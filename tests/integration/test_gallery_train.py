@@ -16,7 +16,7 @@ TRAIN_FRACTION = 0.2
 # beam search over every example of every set is most of a seq2seq epoch's time
 EXTRA = {
     "reverse-seq2seq": ["model.decoding.method=greedy"],
-    "canvas-yolo": ["data.source.n_images=300"],  # generated: fewer canvases, the same model
+    "canvas-yolo": ["data.source.n_images=150"],  # generated: fewer canvases, the same model
 }
 
 
