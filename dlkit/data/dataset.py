@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"]
+Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "detection"]
 Kind = Literal["tabular", "image", "sequence", "text"]
 # how a source reads labels: for training, required on new data (evaluate), optional (predict)
 Labels = Literal["train", "required", "optional"]
@@ -24,6 +24,7 @@ LABEL_KINDS: dict[str, str] = {
     "multitask": "structured",
     "seq2seq": "structured",
     "sequence_labeling": "structured",
+    "detection": "structured",
 }
 
 

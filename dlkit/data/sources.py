@@ -620,6 +620,12 @@ def _register_more() -> None:
     SOURCES.register(
         "text_pairs", TextPairsSource, load_text_pairs, "input and output text columns (seq2seq)"
     )
+    from dlkit.data.boxes import BoxesSource, CanvasSource, load_boxes, load_canvas
+
+    SOURCES.register("boxes", BoxesSource, load_boxes, "images with boxes: CSV, Pascal VOC XML or COCO JSON")
+    SOURCES.register(
+        "canvas", CanvasSource, load_canvas, "digits on blank canvases with known boxes (made here)"
+    )
 
 
 _register_more()

@@ -96,6 +96,8 @@ def build_cnn(spec: CNNSpec, x: keras.KerasTensor, head: Head) -> keras.KerasTen
         elif pools[i] == "average":
             x = keras.layers.AveragePooling2D(spec.pool_size, name=f"pool_{i}")(x)
         h, w = h2, w2
+    if head.grid is not None:  # a detection grid reads the feature map itself, cell by cell
+        return output_layer(head)(x)
     if spec.global_pool == "max":
         x = keras.layers.GlobalMaxPooling2D(name="global_pool")(x)
     elif spec.global_pool:

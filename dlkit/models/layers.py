@@ -218,3 +218,107 @@ class PiecewiseLinear(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "edges": self.edges}
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class GridOutput(keras.layers.Layer):
+    """A detection head: the backbone's features to a grid `(S, S, B, 5 + C)` of raw
+    ``(tx, ty, tw, th, objectness, C class logits)`` per cell and anchor (YOLO; decoded by
+    :func:`dlkit.analysis.detection.decode`). The anchors ride in the config, so a saved model
+    decodes without its training data.
+
+    A feature map `(h, w, channels)` with h and w multiples of S (the ``cnn`` backbone's) is read
+    by one convolution of kernel and stride h / S: each cell's prediction sees its own patch of
+    the map (YOLO v2). A feature vector (a backbone that ends flat) goes through a dense layer
+    reshaped to the grid (YOLO v1).
+    """
+
+    def __init__(self, grid: int, anchors: list[list[float]], n_classes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.grid = int(grid)
+        self.anchors = [[float(w), float(h)] for w, h in anchors]
+        self.n_classes = int(n_classes)
+        self.units = len(self.anchors) * (5 + self.n_classes)
+        self.reader: keras.layers.Layer | None = None
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) == 4:
+            h, w = int(input_shape[1]), int(input_shape[2])
+            if h % self.grid or w % self.grid:
+                from dlkit.models._errors import ModelError
+
+                raise ModelError(
+                    f"detection head: the backbone's {h}x{w} feature map does not divide into a "
+                    f"{self.grid}x{self.grid} grid",
+                    hint="set data.source.grid to a divisor of the feature map's size, or change the "
+                    "backbone's pooling",
+                )
+            self.reader = keras.layers.Conv2D(
+                self.units,
+                (h // self.grid, w // self.grid),
+                strides=(h // self.grid, w // self.grid),
+                dtype=self.dtype_policy,
+            )
+        else:
+            self.reader = keras.layers.Dense(self.grid * self.grid * self.units, dtype=self.dtype_policy)
+            input_shape = (input_shape[0], int(np.prod(input_shape[1:])))
+        self.reader.build(input_shape)
+        self.built = True
+
+    def call(self, inputs: Any) -> Any:
+        assert self.reader is not None  # built by Keras before the first call
+        x = (
+            inputs
+            if len(inputs.shape) == 4
+            else keras.ops.reshape(inputs, (-1, int(np.prod(inputs.shape[1:]))))
+        )
+        x = self.reader(x)
+        return keras.ops.reshape(x, (-1, self.grid, self.grid, len(self.anchors), 5 + self.n_classes))
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+        return (input_shape[0], self.grid, self.grid, len(self.anchors), 5 + self.n_classes)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "grid": self.grid,
+            "anchors": self.anchors,
+            "n_classes": self.n_classes,
+        }
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class YoloLoss(keras.losses.Loss):
+    """The YOLO loss of a grid `(S, S, B, 5 + C)` against its target `(S, S, B, 6)`
+    (:func:`dlkit.analysis.detection.encode`), summed over the cells and anchors of an image:
+
+    ``coord * Σ_obj [(σ(tx) − x)² + (σ(ty) − y)² + (tw − tw*)² + (th − th*)²]
+    + Σ_obj BCE(to, 1) + noobj * Σ_noobj BCE(to, 0) + Σ_obj CE(class logits, class)``.
+
+    Objectness and classes take cross-entropy (YOLO v3) where YOLO v1 took squared errors: the
+    gradients do not vanish on confident mistakes. ``coord`` and ``noobj`` are YOLO's λ (5, 0.5).
+    """
+
+    def __init__(
+        self, coord: float = 5.0, noobj: float = 0.5, name: str = "yolo_loss", **kwargs: Any
+    ) -> None:
+        super().__init__(name=name, **kwargs)
+        self.coord = float(coord)
+        self.noobj = float(noobj)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        ops = keras.ops
+        y_true = ops.cast(y_true, y_pred.dtype)  # float64 under gradcheck: never round it down
+        obj = y_true[..., 4]
+        xy = ops.square(ops.sigmoid(y_pred[..., 0:2]) - y_true[..., 0:2])
+        wh = ops.square(y_pred[..., 2:4] - y_true[..., 2:4])
+        coord = ops.sum(xy + wh, axis=-1)
+        objectness = ops.binary_crossentropy(obj, y_pred[..., 4], from_logits=True)
+        classes = ops.sparse_categorical_crossentropy(
+            ops.cast(y_true[..., 5], "int32"), y_pred[..., 5:], from_logits=True
+        )
+        per_cell = obj * (self.coord * coord + objectness + classes) + self.noobj * (1.0 - obj) * objectness
+        return ops.sum(per_cell, axis=(1, 2, 3))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "coord": self.coord, "noobj": self.noobj}

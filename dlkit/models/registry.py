@@ -34,6 +34,9 @@ class Head:
     scale: tuple[float, float] | None = None
     """``(mean, std)``: the outputs are un-scaled to ``output * std + mean`` by a last layer
     (the task learns a standardised target, the saved model predicts in its units)."""
+    grid: tuple[int, tuple[tuple[float, float], ...], int] | None = None
+    """``(S, anchors, C)``: a detection grid `(S, S, B, 5 + C)` instead of a vector, for B anchor
+    boxes ``(width, height)`` (:class:`dlkit.models.layers.GridOutput`, which keeps the anchors)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,11 @@ def output_layer(head: Head) -> keras.layers.Layer:
     """The final Dense layer; float32 so mixed precision keeps a stable loss."""
     import keras
 
+    if head.grid is not None:
+        from dlkit.models.layers import GridOutput
+
+        size, anchors, n_classes = head.grid
+        return GridOutput(size, [list(a) for a in anchors], n_classes, dtype="float32", name="output")
     return keras.layers.Dense(head.units, activation=head.activation, dtype="float32", name="output")
 
 

@@ -71,7 +71,10 @@ class DataSpec(Spec):
         default=None, description="Absent: the size-aware default of docs/method.md §1."
     )
     task: (
-        Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"] | None
+        Literal[
+            "binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "detection"
+        ]
+        | None
     ) = Field(
         default=None,
         description="Inferred from the target when absent (multitask for a list of targets, "
@@ -192,6 +195,8 @@ class Recipe(Spec):
             return "multiclass"
         if source.type == "text_pairs":
             return "seq2seq"
+        if source.type in ("boxes", "canvas"):
+            return "detection"
         if isinstance(getattr(source, "target", None), list):
             return "multitask"
         return None

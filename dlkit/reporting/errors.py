@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from dlkit.analysis.detection import DetectionErrors
     from dlkit.analysis.error_analysis import CategoryReport, SetReport
     from dlkit.analysis.residuals import RegressionReport
     from dlkit.analysis.sequence_errors import SequenceReport
@@ -273,6 +274,52 @@ def _render_set_report(console: Console, w: SetReport) -> None:
     console.print(_table("Highest loss", _LOSS_HEAD, _rows_loss(w)))
 
 
+_BOX_HEAD = ["", "true boxes", "misses", "miss rate", "detections", "false", "false rate"]
+
+
+def _rows_boxes(rows: list[Any]) -> list[list[str]]:
+    return [
+        [
+            r.group,
+            str(r.n_true),
+            str(r.misses),
+            _pct(r.miss_rate),
+            str(r.n_pred),
+            str(r.false_detections),
+            _pct(r.false_rate),
+        ]
+        for r in rows
+    ]
+
+
+def _detection_tables(d: DetectionErrors) -> list[tuple[str, list[str], list[list[str]]]]:
+    return [
+        (
+            "Misses and false detections by class (at IoU 0.5)",
+            ["class", *_BOX_HEAD[1:]],
+            _rows_boxes(d.by_class),
+        ),
+        ("By box size (side relative to the image)", ["size", *_BOX_HEAD[1:]], _rows_boxes(d.by_size)),
+        (
+            "False detections by best IoU with a true box of their class",
+            ["IoU", "false detections"],
+            [[k, str(v)] for k, v in d.by_iou],
+        ),
+        ("Worst images (most misses + false detections)", ["id"], [[i] for i in d.worst]),
+    ]
+
+
+def _detection_summary(r: AnalyzeErrorsResult) -> str:
+    d = r.detection
+    assert d is not None  # called only for a detection reading
+    drawn = f" Worst images drawn: {r.worst_images}" if r.worst_images else ""
+    share = d.n_errors / d.n_images if d.n_images else float("nan")
+    return (
+        f"{r.set_name}: {d.n_errors} of {d.n_images} images ({_pct(share)}) "
+        f"have a miss or a false detection at IoU 0.5.{drawn}"
+    )
+
+
 def _render_sequence(console: Console, q: SequenceReport) -> None:
     unit = _unit(q)
     console.print(_table(f"Exact match and {unit} per set", _seq_sets_head(q), _rows_seq_sets(q)))
@@ -312,6 +359,8 @@ def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
             f"Error analysis of run '{name}': {_regression_summary(r.regression, r.set_name)}",
             highlight=False,
         )
+    elif r.detection is not None:
+        console.print(f"Error analysis of run '{name}': {escape(_detection_summary(r))}", highlight=False)
     else:
         console.print(
             f"Error analysis of run '{name}': {len(r.per_task)} tasks, each read as a binary "
@@ -350,6 +399,9 @@ def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
         _render_sequence(console, r.sequence)
     if r.regression is not None:
         _render_regression(console, r.regression)
+    if r.detection is not None:
+        for title, head, rows in _detection_tables(r.detection):
+            console.print(_table(title, head, rows))
     for task, w in r.per_task.items():
         console.rule(escape(f"Task {task}"), style="bold")
         console.print(_task_summary(task, w, r.set_name), highlight=False, markup=False)
@@ -589,6 +641,8 @@ def to_html(r: AnalyzeErrorsResult) -> str:
         body = [f"<p>{e(_seq_summary(r.sequence, r.set_name))}{sheet}</p>"]
     elif r.regression is not None:
         body = [f"<p>{e(_regression_summary(r.regression, r.set_name))}</p>"]
+    elif r.detection is not None:
+        body = [f"<p>{e(_detection_summary(r))}</p>"]
     else:
         body = [
             f"<p>{len(r.per_task)} tasks, each read as a binary classification of its labelled "
@@ -617,6 +671,9 @@ def to_html(r: AnalyzeErrorsResult) -> str:
         body += _html_sequence(r.sequence)
     if r.regression is not None:
         body += _html_regression(r.regression)
+    if r.detection is not None:
+        for title, head, rows in _detection_tables(r.detection):
+            body += [f"<h2>{e(title)}</h2>", _html_table(head, rows)]
     for task, w in r.per_task.items():
         body += [f"<h2>Task {e(task)}</h2>", f"<p>{e(_task_summary(task, w, r.set_name))}</p>"]
         body += _html_set_report(w, level=3)

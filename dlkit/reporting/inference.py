@@ -62,6 +62,8 @@ def render_predict(console: Console, result: PredictResult) -> None:
     if result.metrics:
         shown = ", ".join(f"{k} {_fmt(v)}" for k, v in result.metrics.items() if k != "n")
         console.print(f"Labels found: {shown}")
+    if result.drawn is not None:
+        console.print(f"Drawn on the images: {escape(str(result.drawn))}")
 
 
 def render_evaluate(console: Console, result: EvaluateResult) -> None:

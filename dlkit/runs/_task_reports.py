@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlkit.analysis.detection import DetectionErrors, detection_errors
 from dlkit.analysis.error_analysis import SetReport, highest_loss, set_report
 from dlkit.analysis.residuals import RegressionReport, regression_report
 from dlkit.analysis.sequence_errors import SequenceReport, sequence_report
@@ -41,12 +42,14 @@ class Reading:
             error by length.
         regression: a regression's residuals.
         per_task: a multitask run's classification reading of each task.
+        detection: a detector's misses and false detections by class, box size and IoU.
     """
 
     whole_set: SetReport | None = None
     sequence: SequenceReport | None = None
     regression: RegressionReport | None = None
     per_task: dict[str, SetReport] = field(default_factory=dict)
+    detection: DetectionErrors | None = None
 
 
 class TaskReports:
@@ -244,6 +247,22 @@ class PerTaskReports(TaskReports):
         )
 
 
+class DetectionReports(TaskReports):
+    """Images with boxes: misses and false detections by class, box size and IoU; the worst images."""
+
+    required = ("id", "y_true", "y_pred", "misses", "false_detections", "correct", "width", "height")
+    no_sheet = "its errors are boxes (misses, false detections), read by class, size and IoU"
+
+    def reading(
+        self,
+        sets: Mapping[str, pd.DataFrame],
+        looked: pd.DataFrame,
+        classes: Sequence[Any],
+        metadata: Sequence[str],
+    ) -> Reading:
+        return Reading(detection=detection_errors(sets["dev"], [str(c) for c in classes]))
+
+
 def _sequence(
     score: str, weighted: bool, carried: tuple[str, ...], note: str = ""
 ) -> Callable[[Task], TaskReports]:
@@ -255,6 +274,7 @@ _ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
     "multiclass": ClassReports,
     "regression": RegressionReports,
     "multitask": PerTaskReports,
+    "detection": DetectionReports,
     "seq2seq": _sequence("token_accuracy", False, ("input", "token_accuracy", "length")),
     "sequence_labeling": _sequence(
         "step_accuracy",

@@ -25,6 +25,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from dlkit._naming import did_you_mean
+from dlkit.analysis.detection import DetectionErrors
 from dlkit.analysis.error_analysis import (
     CategoryReport,
     SetReport,
@@ -77,6 +78,9 @@ class AnalyzeErrorsResult:
             examples, error by reference length and slices.
         regression: a regression's largest errors and residuals by slice.
         per_task: a multitask run's classification reading of each task.
+        detection: a detector's misses and false detections by class, box size and IoU.
+        worst_images: the folder of its worst dev images with their boxes drawn (None when the
+            run's data source cannot be read again).
         sheet_path: the error sheet (CSV; a Parquet copy sits beside it); None for a task
             without one (regression, multitask).
         examples_path: the page showing the sheet's examples.
@@ -107,6 +111,8 @@ class AnalyzeErrorsResult:
     sequence: SequenceReport | None = None
     regression: RegressionReport | None = None
     per_task: dict[str, SetReport] = field(default_factory=dict)
+    detection: DetectionErrors | None = None
+    worst_images: Path | None = None
     sheet_path: Path | None = None
     examples_path: Path | None = None
     n_sampled: int = 0
@@ -130,6 +136,9 @@ class AnalyzeErrorsResult:
             return self.whole_set.n, self.whole_set.n_errors, self.whole_set.error
         if self.sequence is not None:
             return self.sequence.n, self.sequence.n_errors, self.sequence.error
+        if self.detection is not None:
+            d = self.detection
+            return d.n_images, d.n_errors, d.n_errors / d.n_images if d.n_images else float("nan")
         return None
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,6 +181,19 @@ class AnalyzeErrorsResult:
             out.update({"n": g.n, "mse": g.mse, "mae": g.mae, "mean_residual": g.mean_residual})
             out["largest_errors"] = _records(g.largest)
             out["slices"] = [asdict(s) for s in g.slices]
+        if self.detection is not None:
+            d = self.detection
+            out["detection"] = {
+                "by_class": [
+                    {**asdict(r), "miss_rate": r.miss_rate, "false_rate": r.false_rate} for r in d.by_class
+                ],
+                "by_size": [
+                    {**asdict(r), "miss_rate": r.miss_rate, "false_rate": r.false_rate} for r in d.by_size
+                ],
+                "false_by_iou": dict(d.by_iou),
+                "worst": d.worst,
+                "worst_images": str(self.worst_images) if self.worst_images else None,
+            }
         if self.per_task:
             out["tasks"] = {
                 name: {"n": w.n, "n_errors": w.n_errors, "error": w.error, **_set_report_dict(w)}
@@ -404,6 +426,7 @@ def analyze_run(
         sequence=reading.sequence,
         regression=reading.regression,
         per_task=reading.per_task,
+        detection=reading.detection,
         sheet_columns=[*reader.sheet_columns, *metadata],
         classes=[str(c) for c in classes],
         rules=rule_summary(spec.rules),
@@ -425,6 +448,10 @@ def analyze_run(
             stratify=stratify,
             new_sheet=new_sheet,
         )
+    if reports and result.detection is not None and result.detection.worst:
+        result.worst_images = _draw_worst(info, recipe, dev, result.detection.worst, run.path / REPORTS_DIR)
+        if result.worst_images is None:
+            notes.append("the worst images are not drawn: the run's data source is unavailable or changed")
     if want_issues:
         folder = run.path / ANALYSIS_DIR
         if folds is not None:
@@ -603,16 +630,9 @@ def _tagged_report(
     )
 
 
-def example_inputs(info: dict[str, Any], recipe: dict[str, Any], ids: list[Any]) -> tuple[str, Any] | None:
-    """The inputs of some examples, read from the run's data source without TensorFlow.
-
-    Returns:
-        ``("image", array (n, h, w))`` or ``("tabular", DataFrame of features)``, or None when
-        the source cannot be read or has changed since the run (its content hash differs), or
-        the run's task shows its inputs otherwise (a sequence's input text is on the sheet).
-    """
-    if not reports_for(task_for(str(info.get("task", "multiclass")))).example_inputs:
-        return None
+def _run_data(info: dict[str, Any], recipe: dict[str, Any]) -> Any:
+    """The run's dataset read again without TensorFlow, or None when it cannot be read or has
+    changed since the run (its content hash differs)."""
     from dlkit.data.sources import load_source
     from dlkit.errors import DlkitError
     from dlkit.recipe.loader import validate_recipe
@@ -625,6 +645,42 @@ def example_inputs(info: dict[str, Any], recipe: dict[str, Any], ids: list[Any])
         log.info("example inputs not shown: %s", exc.message)
         return None
     if info.get("content_hash") and dataset.content_hash != info["content_hash"]:
+        return None
+    return dataset
+
+
+def _draw_worst(
+    info: dict[str, Any], recipe: dict[str, Any], dev: pd.DataFrame, worst: list[str], folder: Path
+) -> Path | None:
+    """The worst dev images with their true and predicted boxes: ``reports/worst/<id>.png``."""
+    from dlkit.reporting.boxes import draw_frame
+
+    dataset = _run_data(info, recipe)
+    if dataset is None:
+        return None
+    position = {str(i): k for k, i in enumerate(dataset.ids.tolist())}
+    rows = [position.get(str(i)) for i in worst]
+    if any(r is None for r in rows):
+        return None
+    index = np.asarray(rows, dtype=np.int64)
+    frame = dev.set_index(dev["id"].astype(str)).loc[worst].reset_index(drop=True)
+    scale = max(1, 256 // max(dataset.input_shape[:2]))
+    draw_frame(dataset.x[index], dataset.sizes[index], frame, folder / "worst", scale)
+    return folder / "worst"
+
+
+def example_inputs(info: dict[str, Any], recipe: dict[str, Any], ids: list[Any]) -> tuple[str, Any] | None:
+    """The inputs of some examples, read from the run's data source without TensorFlow.
+
+    Returns:
+        ``("image", array (n, h, w))`` or ``("tabular", DataFrame of features)``, or None when
+        the source cannot be read or has changed since the run (its content hash differs), or
+        the run's task shows its inputs otherwise (a sequence's input text is on the sheet).
+    """
+    if not reports_for(task_for(str(info.get("task", "multiclass")))).example_inputs:
+        return None
+    dataset = _run_data(info, recipe)
+    if dataset is None:
         return None
     position = {str(i): k for k, i in enumerate(dataset.ids.tolist())}
     rows = [position.get(str(i)) for i in ids]

@@ -59,6 +59,7 @@ class PredictResult:
     n: int
     labelled: bool
     metrics: dict[str, float] | None = None
+    drawn: Path | None = None  # pictures of the predictions (detection: boxes on the images)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class PredictResult:
             "n": self.n,
             "labelled": self.labelled,
             "metrics": self.metrics,
+            "drawn": str(self.drawn) if self.drawn else None,
         }
 
 
@@ -200,9 +202,10 @@ def _source_for(recipe: Recipe, info: dict[str, Any], data_path: Path, name: str
     """The run's data source with the new path, told what training saw (task, classes, columns)."""
     source = recipe.data.source
     kind = getattr(source, "type", "?")
-    if kind == "sklearn":
+    if kind in ("sklearn", "canvas"):
+        what = "a bundled scikit-learn dataset" if kind == "sklearn" else "generated (canvas)"
         raise UnsupportedRunError(
-            f"run '{name}': its data is a bundled scikit-learn dataset, which has no file to replace",
+            f"run '{name}': its data is {what}, which has no file to replace",
             hint="predict and evaluate read the same kind of source as the run: a file or folder",
         )
     update: dict[str, Any] = {"path": data_path}
@@ -362,6 +365,7 @@ def predict_run(
         n=data.n_examples,
         labelled=data.labelled,
         metrics=metrics if data.labelled else None,
+        drawn=task_for(data.task).draw_predictions(target, data),
     )
 
 

@@ -12,6 +12,7 @@ Nothing here imports TensorFlow at import time: the report commands read tasks t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -151,6 +152,11 @@ class Task:
     def score(self, outputs: np.ndarray, y: np.ndarray, data: Dataset) -> Scored:
         """Per-example columns and the set's metrics from the model's outputs (pure NumPy)."""
         raise NotImplementedError
+
+    def draw_predictions(self, path: Path, data: Dataset) -> Path | None:
+        """Pictures of a predictions file written by ``dlkit predict`` (detection: the boxes drawn
+        on the images), in a folder beside it; None (the default) for a task without pictures."""
+        return None
 
     def without_truth(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A predictions frame of unlabelled examples: the columns that compare with a label dropped."""

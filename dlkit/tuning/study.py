@@ -39,7 +39,22 @@ if TYPE_CHECKING:
 STUDY_FILE = "study.json"
 
 #: Metrics where larger is better; every other metric (loss, error, mse, mae) is minimised.
-MAXIMISED = ("accuracy", "auc", "f1", "precision", "recall", "r2", "balanced_accuracy", "macro_f1", "roc_auc")
+MAXIMISED = (
+    "accuracy",
+    "auc",
+    "f1",
+    "precision",
+    "recall",
+    "r2",
+    "balanced_accuracy",
+    "macro_f1",
+    "roc_auc",
+    "map50",
+    "map",
+    "precision50",
+    "recall50",
+    "mean_iou",
+)
 
 
 def now() -> str:

@@ -92,6 +92,11 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         "data:\n  source: {type: text_pairs, path: reverse.csv, input: text, output: reversed, level: char}\n"
         f"  {SPLIT}\nmodel: {{type: seq2seq, embedding_dim: 8, units: 16, decoding: {{method: greedy}}}}",
     ),
+    "detection": (
+        _nothing,
+        "data:\n  source: {type: canvas, n_images: 60, size: 16, max_objects: 1, scale: [1.0, 1.5], "
+        f"digits: [0, 1], grid: 2, anchors: 1}}\n  {SPLIT}\nmodel: {{type: cnn, filters: [4, 8], dense: []}}",
+    ),
     "sequence_labeling": (
         _steps,
         f"data:\n  source: {{type: sequence, path: parity.npz, padding_label: -1}}\n  {SPLIT}\n"

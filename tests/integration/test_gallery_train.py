@@ -14,7 +14,10 @@ from dlkit.gallery import gallery_recipes
 TINY = ["train.epochs=1"]
 TRAIN_FRACTION = 0.2
 # beam search over every example of every set is most of a seq2seq epoch's time
-EXTRA = {"reverse-seq2seq": ["model.decoding.method=greedy"]}
+EXTRA = {
+    "reverse-seq2seq": ["model.decoding.method=greedy"],
+    "canvas-yolo": ["data.source.n_images=150"],  # generated: fewer canvases, the same model
+}
 
 
 def is_image_recipe(name: str) -> bool:
