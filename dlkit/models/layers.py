@@ -178,3 +178,24 @@ class DateParts(keras.layers.Layer):
         year = yoe + era * 400.0 + ops.cast(month <= 2.0, "float32")
         weekday = ops.mod(days + 3.0, 7.0)
         return ops.concatenate([days, year, month, weekday], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class CTCLoss(keras.losses.Loss):
+    """Connectionist temporal classification (Graves et al., 2006) of per-step probabilities.
+
+    ``y_true`` `(batch, length)`: label indices, 0-padded (index 0 is the blank, never a label);
+    ``y_pred`` `(batch, steps, classes)`: softmax outputs, blank at 0. The loss is
+    -log P(label | input), summed over every alignment that collapses to the label
+    (``keras.ops.ctc_loss``, which takes logits: the log-probabilities are given, whose
+    log-softmax is themselves).
+    """
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        ops = keras.ops
+        labels = ops.cast(y_true, "int32")
+        label_length = ops.sum(ops.cast(labels > 0, "int32"), axis=-1)
+        batch, steps = ops.shape(y_pred)[0], ops.shape(y_pred)[1]
+        output_length = ops.full((batch,), steps, dtype="int32")
+        log_probs = ops.log(ops.maximum(ops.cast(y_pred, "float32"), 1e-12))
+        return ops.ctc_loss(labels, log_probs, label_length, output_length, mask_index=0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dlkit.tasks.base import REPORTS, Registry, Scored, Task
 from dlkit.tasks.binary import Binary
+from dlkit.tasks.ctc import CTC
 from dlkit.tasks.multiclass import Multiclass
 from dlkit.tasks.multitask import Multitask
 from dlkit.tasks.regression import Regression
@@ -16,7 +17,7 @@ from dlkit.tasks.seq2seq import Seq2Seq
 from dlkit.tasks.sequence_labeling import SequenceLabeling
 
 TASKS = Registry()
-for _task in (Binary(), Multiclass(), Regression(), Multitask(), Seq2Seq(), SequenceLabeling()):
+for _task in (Binary(), Multiclass(), Regression(), Multitask(), Seq2Seq(), SequenceLabeling(), CTC()):
     TASKS.register(_task)
 
 __all__ = ["REPORTS", "TASKS", "Scored", "Task", "task_for"]

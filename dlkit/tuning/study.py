@@ -39,7 +39,21 @@ if TYPE_CHECKING:
 STUDY_FILE = "study.json"
 
 #: Metrics where larger is better; every other metric (loss, error, mse, mae) is minimised.
-MAXIMISED = ("accuracy", "auc", "f1", "precision", "recall", "r2", "balanced_accuracy", "macro_f1", "roc_auc")
+MAXIMISED = (
+    "accuracy",
+    "auc",
+    "f1",
+    "precision",
+    "recall",
+    "r2",
+    "balanced_accuracy",
+    "macro_f1",
+    "roc_auc",
+    "exact_match",
+    "token_accuracy",
+    "step_accuracy",
+    "bleu",
+)
 
 
 def now() -> str:
