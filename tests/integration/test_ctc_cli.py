@@ -28,17 +28,14 @@ def make_digit_strings(folder: Path, n: int, max_digits: int, width: int) -> Pat
     return folder / "strings.npz"
 
 
-RECIPE = """
-name: strings
-seed: 0
-data:
-  task: ctc
-  source: {type: npz, path: strings.npz}
-  split: {train: 0.7, dev: 0.15, test: 0.15}
-model: {type: crnn, filters: [16, 32], units: 32, decoding: {method: beam, beam_width: 4}}
-train: {epochs: 10, batch_size: 16, optimizer: {type: adam, learning_rate: 1.0e-2}}
-tracking: {experiment: strings}
-"""
+MODEL = "model: {type: crnn, filters: [16, 32], units: 32, decoding: {method: beam, beam_width: 4}}"
+RECIPE = (
+    "name: strings\nseed: 0\ndata:\n  task: ctc\n  source: {type: npz, path: strings.npz}\n"
+    "  split: {train: 0.7, dev: 0.15, test: 0.15}\n"
+    f"{MODEL}\n"
+    "train: {epochs: 10, batch_size: 16, optimizer: {type: adam, learning_rate: 1.0e-2}}\n"
+    "tracking: {experiment: strings}\n"
+)
 
 
 @pytest.mark.slow
@@ -96,3 +93,12 @@ def test_ctc_reads_digit_strings(workdir: Path, tracking_uri: str) -> None:
     new = pd.read_csv(workdir / "new.csv", dtype={"y_pred": str})
     assert len(new) == 20 and "y_true" not in new.columns
     assert (new["y_pred"].fillna("") == pd.Series(labels[:20]).astype(str)).mean() >= 0.7
+
+
+def test_ctc_refuses_a_model_without_time_steps(workdir: Path) -> None:
+    make_digit_strings(workdir, 20, max_digits=2, width=24)
+    recipe = write_recipe(workdir, RECIPE.replace(MODEL, "model: {type: cnn, filters: [4]}"))
+    result = runner.invoke(app, ["train", str(recipe)])
+    assert result.exit_code == 2, result.output
+    assert "model.type: task ctc needs one prediction per time step" in result.output
+    assert "Traceback" not in result.output

@@ -58,3 +58,18 @@ def test_edit_distance_and_character_error_rate() -> None:
     assert scores["cer"] == pytest.approx(3 / 8)
     assert scores["exact_match"] == pytest.approx(1 / 3)
     assert scores["error"] == pytest.approx(2 / 3)
+
+
+def test_the_float64_forward_algorithm_equals_keras_ctc_loss() -> None:
+    import keras
+
+    from dlkit.models.layers import CTCLoss, ctc_forward
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(4), size=(3, 7)).astype("float64")
+    labels = np.array([[1, 2, 0], [3, 3, 1], [2, 0, 0]])  # a repeat needs a blank between
+    expected = keras.ops.convert_to_numpy(CTCLoss(reduction=None)(labels, probs.astype("float32")))
+    got = keras.ops.convert_to_numpy(ctc_forward(labels, keras.ops.convert_to_tensor(np.log(probs))))
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+    in_float64 = CTCLoss(reduction=None, dtype="float64")(labels, probs)
+    assert keras.ops.convert_to_numpy(in_float64).dtype == np.float64
