@@ -109,7 +109,11 @@ class Seq2Seq(Task):
     def error_columns(self, metric: str | None) -> list[str]:
         if metric == "bleu":
             return ["bleu"]
-        return super().error_columns(metric)
+        if metric is None or metric in ("accuracy", "error", "exact_match"):
+            return ["correct"]
+        raise ValueError(
+            f"cannot diagnose metric '{metric}' for seq2seq (supported: accuracy, error, exact_match, bleu)"
+        )
 
     def example_errors(self, frame: pd.DataFrame, metric: str | None) -> np.ndarray:
         if metric == "bleu":  # 1 - sentence BLEU: a real error per example, as a loss is
