@@ -4,7 +4,8 @@ An example is right only when its whole output sequence is (``correct``: exact m
 *position accuracy* (``token_accuracy`` of a decoded sequence, ``step_accuracy`` of per-step
 labels) says how much of it was right. The reading of a set: exact match against position
 accuracy on every set, the worst examples (the wrong ones with the lowest position accuracy),
-the error by reference length, and the error by metadata value. Pure pandas/numpy.
+the error by reference length (with the mean sentence BLEU of each length, where the
+predictions have a ``bleu`` column), and the error by metadata value. Pure pandas/numpy.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class LengthRow:
         low: lower end of the 95% Wilson interval of the error rate.
         high: upper end.
         position_accuracy: their token or step accuracy.
+        bleu: their mean sentence BLEU (None without a ``bleu`` column).
     """
 
     length: str
@@ -58,6 +60,7 @@ class LengthRow:
     low: float
     high: float
     position_accuracy: float
+    bleu: float | None = None
 
 
 @dataclass
@@ -72,7 +75,8 @@ class SequenceReport:
         n_errors: wrong sequences in it.
         error: n_errors / n, 1 − exact match.
         sets: exact match and position accuracy of every set, in set order.
-        worst: the wrong examples with the lowest position accuracy, worst first.
+        worst: the wrong examples with the lowest position accuracy (the highest score when
+            :attr:`higher_better` is False, e.g. a character error rate), worst first.
         by_length: the error by reference length, shortest first.
         slices: the error rate by metadata value, weakest first.
     """
@@ -86,6 +90,7 @@ class SequenceReport:
     worst: pd.DataFrame = field(default_factory=pd.DataFrame)
     by_length: list[LengthRow] = field(default_factory=list)
     slices: list[SliceRow] = field(default_factory=list)
+    higher_better: bool = True
 
 
 def position_accuracy(frame: pd.DataFrame, score: str, weighted: bool) -> float:
@@ -112,19 +117,21 @@ def set_scores(name: str, frame: pd.DataFrame, score: str, weighted: bool) -> Se
 
 
 def worst_sequences(
-    frame: pd.DataFrame, score: str, top: int = 10, extra: Sequence[str] = ()
+    frame: pd.DataFrame, score: str, top: int = 10, extra: Sequence[str] = (), higher_better: bool = True
 ) -> pd.DataFrame:
-    """The wrong examples with the lowest ``score``, worst first (ties: the longer first, then by id)."""
+    """The wrong examples with the lowest ``score`` (highest unless ``higher_better``), worst first
+    (ties: the longer first, then by id)."""
     wrong = frame.loc[~frame["correct"].astype(bool)]
     columns = [c for c in ("id", "input", "y_true", "y_pred", score, "length", *extra) if c in wrong]
-    ranked = wrong.sort_values([score, "length", "id"], ascending=[True, False, True], kind="stable")
+    ranked = wrong.sort_values([score, "length", "id"], ascending=[higher_better, False, True], kind="stable")
     return ranked.head(top)[columns].reset_index(drop=True)
 
 
 def error_by_length(
     frame: pd.DataFrame, score: str, weighted: bool, max_lengths: int = MAX_LENGTHS
 ) -> list[LengthRow]:
-    """The error (1 − exact match) and position accuracy by reference length, shortest first.
+    """The error (1 − exact match), position accuracy and mean sentence BLEU (when the frame has a
+    ``bleu`` column) by reference length, shortest first.
 
     Each length is its own row when there are at most ``max_lengths`` of them; otherwise the
     lengths are cut into quantile ranges.
@@ -140,9 +147,17 @@ def error_by_length(
         n = len(group)
         n_errors = int((~group["correct"].astype(bool)).sum())
         low, high = wilson_interval(n_errors, n)
+        bleu = float(group["bleu"].astype(np.float64).mean()) if "bleu" in group else None
         rows.append(
             LengthRow(
-                str(key), n, n_errors, n_errors / n, low, high, position_accuracy(group, score, weighted)
+                str(key),
+                n,
+                n_errors,
+                n_errors / n,
+                low,
+                high,
+                position_accuracy(group, score, weighted),
+                bleu,
             )
         )
     return rows
@@ -157,6 +172,7 @@ def sequence_report(
     metadata_columns: Sequence[str] = (),
     examples: pd.DataFrame | None = None,
     top: int = 10,
+    higher_better: bool = True,
 ) -> SequenceReport:
     """Exact match against position accuracy per set, worst examples, error by length and slice.
 
@@ -170,6 +186,7 @@ def sequence_report(
         examples: the rows of the analysed set a person looks at (the worst examples come from
             them; all of the set when None).
         top: how many worst examples to keep.
+        higher_better: ``score`` is an accuracy (True) or an error rate (False).
     """
     frame = frames[set_name]
     n = len(frame)
@@ -181,7 +198,10 @@ def sequence_report(
         n_errors=n_errors,
         error=n_errors / n if n else float("nan"),
         sets=[set_scores(name, f, score, weighted) for name, f in frames.items()],
-        worst=worst_sequences(frame if examples is None else examples, score, top, metadata_columns),
+        worst=worst_sequences(
+            frame if examples is None else examples, score, top, metadata_columns, higher_better
+        ),
         by_length=error_by_length(frame, score, weighted),
         slices=slice_error_rates(frame, metadata_columns),
+        higher_better=higher_better,
     )

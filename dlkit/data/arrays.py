@@ -42,8 +42,8 @@ class NpzSource(Spec):
     x: str = Field(default="x", description="Name of the input array.")
     y: str = Field(
         default="y",
-        description="Name of the label array: `(n,)`, or `(n, timesteps)` of per-step labels "
-        "(task sequence_labeling, sequence x only).",
+        description="Name of the label array: `(n,)`, `(n, timesteps)` of per-step labels "
+        "(task sequence_labeling, sequence x only), or `(n,)` strings read left to right (task ctc).",
     )
     ids: str | None = Field(
         default=None, description="Name of an id array `(n,)`; the row number when absent."
@@ -133,7 +133,8 @@ def load_npz(
             f"{path}: array '{spec.x}' has {int(bad.sum())} example(s) with NaN or infinite values, "
             f"first at {data_row(int(np.flatnonzero(bad)[0]))}"
         )
-    per_step = y_raw.ndim == 2 or task == "sequence_labeling"  # labels (n, timesteps)
+    strings = task == "ctc"  # one unaligned string per example
+    per_step = not strings and (y_raw.ndim == 2 or task == "sequence_labeling")  # labels (n, timesteps)
     if not labelled and per_step:  # every step of every sequence predicted
         y_raw = np.full(x.shape[:2], (spec.classes or [0])[0])
     per_example = {**({} if per_step else {spec.y: y_raw}), **({spec.ids: ids} if spec.ids else {}), **extra}
@@ -143,7 +144,14 @@ def load_npz(
     if spec.ids and pd.Series(ids).duplicated().any():
         dup = pd.Series(ids).duplicated().to_numpy()
         raise DataError(duplicate_id(ids, dup, f"{path}: id array '{spec.ids}'"))
-    if per_step:
+    if strings:
+        from dlkit.data.text_labels import encode_text_labels
+
+        if labelled:
+            y, found, classes = encode_text_labels(y_raw, spec, path)
+        else:
+            y, found, classes = np.zeros((n, 1), dtype=np.int32), "ctc", list(spec.classes or [])
+    elif per_step:
         from dlkit.data.sequence_labels import encode_step_labels
 
         y, found, classes = encode_step_labels(y_raw, x.shape, task, spec, path)

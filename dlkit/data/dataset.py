@@ -9,7 +9,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "detection"]
+Task = Literal[
+    "binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "detection", "ctc"
+]
 Kind = Literal["tabular", "image", "sequence", "text"]
 # how a source reads labels: for training, required on new data (evaluate), optional (predict)
 Labels = Literal["train", "required", "optional"]
@@ -25,6 +27,7 @@ LABEL_KINDS: dict[str, str] = {
     "seq2seq": "structured",
     "sequence_labeling": "structured",
     "detection": "structured",
+    "ctc": "structured",
 }
 
 

@@ -322,3 +322,61 @@ class YoloLoss(keras.losses.Loss):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "coord": self.coord, "noobj": self.noobj}
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class CTCLoss(keras.losses.Loss):
+    """Connectionist temporal classification (Graves et al., 2006) of per-step probabilities.
+
+    ``y_true`` `(batch, length)`: label indices, 0-padded (index 0 is the blank, never a label);
+    ``y_pred`` `(batch, steps, classes)`: softmax outputs, blank at 0. The loss is
+    -log P(label | input), summed over every alignment that collapses to the label
+    (``keras.ops.ctc_loss``, which takes logits: the log-probabilities are given, whose
+    log-softmax is themselves).
+    """
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        ops = keras.ops
+        labels = ops.cast(y_true, "int32")
+        label_length = ops.sum(ops.cast(labels > 0, "int32"), axis=-1)
+        if self.dtype == "float64":  # TensorFlow's kernel computes in float32 only (gradcheck's copy)
+            return ctc_forward(labels, ops.log(ops.maximum(ops.cast(y_pred, "float64"), 1e-300)))
+        batch, steps = ops.shape(y_pred)[0], ops.shape(y_pred)[1]
+        output_length = ops.full((batch,), steps, dtype="int32")
+        log_probs = ops.log(ops.maximum(ops.cast(y_pred, "float32"), 1e-12))
+        return ops.ctc_loss(labels, log_probs, label_length, output_length, mask_index=0)
+
+
+def ctc_forward(labels: Any, log_probs: Any) -> Any:
+    """-log P(label | input) by the CTC forward algorithm in log space, in the inputs' dtype.
+
+    The same quantity as ``keras.ops.ctc_loss`` (blank 0, every step used), written with Keras
+    ops so that it also runs in float64. Args: ``labels`` `(batch, length)` 0-padded,
+    ``log_probs`` `(batch, steps, classes)` with a static number of steps.
+    """
+    ops = keras.ops
+    dtype = log_probs.dtype
+    never = ops.cast(-1e30, dtype)
+    batch_labels = ops.cast(labels, "int32")
+    length = ops.sum(ops.cast(batch_labels > 0, "int32"), axis=-1)
+    n_labels = int(batch_labels.shape[1])
+    # the extended label: blank, l1, blank, l2, ..., blank (2 * length + 1 states)
+    extended = ops.reshape(
+        ops.stack([ops.zeros_like(batch_labels), batch_labels], axis=-1), (-1, 2 * n_labels)
+    )
+    extended = ops.concatenate([extended, ops.zeros_like(extended[:, :1])], axis=1)
+    states = 2 * n_labels + 1
+    previous_two = ops.concatenate([ops.zeros_like(extended[:, :2]) - 1, extended[:, :-2]], axis=1)
+    skip = ops.logical_and(extended > 0, ops.not_equal(extended, previous_two))
+    steps = int(log_probs.shape[1])
+    # emit[b, t, s]: log P(state s's symbol at step t)
+    emit = ops.take_along_axis(log_probs, ops.repeat(extended[:, None, :], steps, axis=1), axis=2)
+    position = ops.arange(states)[None, :]
+    alpha = ops.where(position < 2, emit[:, 0, :], never)
+    for t in range(1, steps):
+        one = ops.concatenate([ops.full_like(alpha[:, :1], never), alpha[:, :-1]], axis=1)
+        two = ops.concatenate([ops.full_like(alpha[:, :2], never), alpha[:, :-2]], axis=1)
+        two = ops.where(skip, two, never)
+        alpha = ops.logsumexp(ops.stack([alpha, one, two], axis=-1), axis=-1) + emit[:, t, :]
+    last = ops.take_along_axis(alpha, ops.stack([2 * length, 2 * length - 1], axis=-1), axis=1)
+    return -ops.logsumexp(last, axis=-1)

@@ -371,3 +371,29 @@ MODELS.register(
     build_seq2seq,
     "encoder-decoder RNN with attention; greedy or beam-search decoding",
 )
+
+
+def attention_weights(model: keras.Model, source: np.ndarray, target_in: np.ndarray) -> np.ndarray:
+    """The decoder's attention over the source at every target step, teacher-forced.
+
+    Args:
+        model: a trained seq2seq model.
+        source: `(n, Tx)` source ids, 0-padded.
+        target_in: `(n, Ty)` decoder inputs: the start token, then the output's ids, 0-padded.
+
+    Returns:
+        `(n, Ty, Tx)` weights: row t is where the decoder looked to emit output token t (each
+        row sums to 1 over the source's real tokens; padding gets 0).
+    """
+    import keras
+
+    stepper = _Stepper(model)
+    source = np.asarray(source, dtype="int32")
+    encoded, keys, states = stepper.encode(source)
+    emb = stepper.embedding(np.asarray(target_in, dtype="int32"))
+    out = stepper.rnn(emb, initial_state=states, training=False)[0]
+    mask = keras.ops.convert_to_tensor(source != PAD)
+    _, scores = stepper.attention(
+        [out, encoded, keys], mask=[None, mask], return_attention_scores=True, training=False
+    )
+    return np.asarray(keras.ops.convert_to_numpy(scores), dtype=np.float64)

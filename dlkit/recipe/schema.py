@@ -72,13 +72,21 @@ class DataSpec(Spec):
     )
     task: (
         Literal[
-            "binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "detection"
+            "binary",
+            "multiclass",
+            "regression",
+            "multitask",
+            "seq2seq",
+            "sequence_labeling",
+            "detection",
+            "ctc",
         ]
         | None
     ) = Field(
         default=None,
         description="Inferred from the target when absent (multitask for a list of targets, "
-        "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`).",
+        "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`; "
+        "ctc, never inferred, for one unaligned string per example).",
     )
     normalize: bool = Field(
         default=True,

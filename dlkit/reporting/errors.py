@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dlkit.analysis.residuals import RegressionReport
     from dlkit.analysis.sequence_errors import SequenceReport
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
+    from dlkit.runs.attention import AttentionMap
     from dlkit.runs.corrections import ApplyCorrectionsResult
 
 TOP_SLICES = 10
@@ -122,6 +123,10 @@ def _unit(q: SequenceReport) -> str:
     return q.score.replace("_", " ")
 
 
+def _worst_order(q: SequenceReport) -> str:
+    return "lowest" if q.higher_better else "highest"
+
+
 def _seq_sets_head(q: SequenceReport) -> list[str]:
     pooled = " (over steps)" if q.weighted else " (mean per example)"
     return ["set", "n", "exact match", "error (1 − exact match)", _unit(q) + pooled]
@@ -149,7 +154,16 @@ def _rows_frame(frame: pd.DataFrame) -> list[list[str]]:
     return [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
 
 
+def _bleu_by_length(q: SequenceReport) -> bool:
+    return any(r.bleu is not None for r in q.by_length)
+
+
+def _length_head(q: SequenceReport) -> list[str]:
+    return [*_LENGTH_HEAD, _unit(q), *(["mean sentence BLEU"] if _bleu_by_length(q) else [])]
+
+
 def _rows_length(q: SequenceReport) -> list[list[str]]:
+    bleu = _bleu_by_length(q)
     return [
         [
             r.length,
@@ -158,6 +172,7 @@ def _rows_length(q: SequenceReport) -> list[list[str]]:
             _pct(r.error_rate),
             f"{_pct(r.low)} to {_pct(r.high)}",
             _pct(r.position_accuracy),
+            *([f"{r.bleu:.3f}" if r.bleu is not None else ""] if bleu else []),
         ]
         for r in q.by_length
     ]
@@ -324,9 +339,9 @@ def _render_sequence(console: Console, q: SequenceReport) -> None:
     unit = _unit(q)
     console.print(_table(f"Exact match and {unit} per set", _seq_sets_head(q), _rows_seq_sets(q)))
     if len(q.worst):
-        title = f"Worst examples (wrong sequences, lowest {unit} first)"
+        title = f"Worst examples (wrong sequences, {_worst_order(q)} {unit} first)"
         console.print(_table(title, _seq_worst_head(q), _rows_frame(q.worst)))
-    console.print(_table("Error by reference length", [*_LENGTH_HEAD, unit], _rows_length(q)))
+    console.print(_table("Error by reference length", _length_head(q), _rows_length(q)))
     if q.slices:
         console.print(_table("Error rate by metadata value (weakest first)", _SLICE_HEAD, _rows_slices(q)))
 
@@ -607,16 +622,42 @@ def _html_sequence(q: SequenceReport) -> list[str]:
     body = [f"<h2>Exact match and {unit} per set</h2>", _html_table(_seq_sets_head(q), _rows_seq_sets(q))]
     if len(q.worst):
         body += [
-            f"<h2>Worst examples (wrong sequences, lowest {unit} first)</h2>",
+            f"<h2>Worst examples (wrong sequences, {_worst_order(q)} {unit} first)</h2>",
             _html_table(_seq_worst_head(q), _rows_frame(q.worst)),
         ]
-    body += ["<h2>Error by reference length</h2>", _html_table([*_LENGTH_HEAD, _unit(q)], _rows_length(q))]
+    body += ["<h2>Error by reference length</h2>", _html_table(_length_head(q), _rows_length(q))]
     if q.slices:
         body += [
             "<h2>Error rate by metadata value (weakest first)</h2>",
             _html_table(_SLICE_HEAD, _rows_slices(q)),
         ]
     return body
+
+
+def attention_svg(m: AttentionMap, cell: int = 18) -> str:
+    """One example's attention weights as an SVG heatmap: output tokens down, input tokens across."""
+    e = html.escape
+    left, top = 44, 40
+    width, height = left + cell * len(m.source) + 8, top + cell * len(m.target) + 8
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" font-family="sans-serif" font-size="11">',
+        f'<text x="2" y="12">{e(m.label)}: id {e(str(m.id))}</text>',
+    ]
+    for j, token in enumerate(m.source):
+        x = left + j * cell + cell / 2
+        parts.append(f'<text x="{x:.0f}" y="{top - 6}" text-anchor="middle">{e(token)}</text>')
+    for i, token in enumerate(m.target):
+        y = top + i * cell
+        parts.append(f'<text x="{left - 4}" y="{y + cell * 0.7:.0f}" text-anchor="end">{e(token)}</text>')
+        for j, weight in enumerate(m.weights[i]):
+            parts.append(
+                f'<rect x="{left + j * cell}" y="{y}" width="{cell}" height="{cell}" fill="#1f4e9a" '
+                f'fill-opacity="{float(weight):.3f}" stroke="#ddd"><title>{e(m.target[i])} ← '
+                f"{e(m.source[j])}: {float(weight):.3f}</title></rect>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _html_regression(g: RegressionReport) -> list[str]:
@@ -669,6 +710,13 @@ def to_html(r: AnalyzeErrorsResult) -> str:
         body += _html_set_report(r.whole_set)
     if r.sequence is not None:
         body += _html_sequence(r.sequence)
+    if r.attention:
+        body += [
+            f"<h2>Attention of chosen {e(r.set_name)} examples</h2>",
+            "<p>Rows: the decoded output, then its end; columns: the input. A cell is the weight the "
+            "decoder gave that input token to emit that output token (each row sums to 1).</p>",
+            '<div class="plots">' + "".join(attention_svg(m) for m in r.attention) + "</div>",
+        ]
     if r.regression is not None:
         body += _html_regression(r.regression)
     if r.detection is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,10 @@ from dlkit.analysis.residuals import RegressionReport, regression_report
 from dlkit.analysis.sequence_errors import SequenceReport, sequence_report
 from dlkit.errors import UnsupportedRunError
 from dlkit.tasks import Task
+
+if TYPE_CHECKING:
+    from dlkit.rundir import RunDir
+    from dlkit.runs.attention import AttentionMap
 
 SINGLE = ""  # the part name of a run with one target
 
@@ -94,12 +98,19 @@ class TaskReports:
 
     def error_name(self, metric: str) -> str:
         """The error the reports show, in words."""
+        own = self.task.error_name(metric)
+        if own:
+            return own
         if self.proportion(metric):
             return f"error = 1 − {self.task.error_metric.replace('_', ' ')}"
         return f"{metric} (mean per-example loss)"
 
     def notes(self) -> list[str]:
         """What a reader of this task's diagnosis must know."""
+        return []
+
+    def attention(self, run: RunDir, recipe: dict[str, Any], dev: pd.DataFrame) -> list[AttentionMap]:
+        """Attention maps of chosen dev examples for the error analysis's page (none by default)."""
         return []
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -176,17 +187,25 @@ class SequenceReports(TaskReports):
         weighted: pool position accuracy over positions rather than average it over examples.
         carried: columns the sheet carries.
         note: what a reader of the diagnosis must know.
+        higher_better: the score is an accuracy (an error rate when False: the worst are highest).
     """
 
     sheet = True
     every_set = True
 
     def __init__(
-        self, task: Task, score: str, weighted: bool, carried: tuple[str, ...], note: str = ""
+        self,
+        task: Task,
+        score: str,
+        weighted: bool,
+        carried: tuple[str, ...],
+        note: str = "",
+        higher_better: bool = True,
     ) -> None:
         super().__init__(task)
         self.score = score
         self.weighted = weighted
+        self.higher_better = higher_better
         self.sheet_columns = carried
         self.required = ("id", "y_true", "y_pred", "correct", score, "length")
         self._note = note
@@ -212,9 +231,23 @@ class SequenceReports(TaskReports):
         metadata: Sequence[str],
     ) -> Reading:
         report = sequence_report(
-            sets, self.score, weighted=self.weighted, metadata_columns=metadata, examples=looked
+            sets,
+            self.score,
+            weighted=self.weighted,
+            metadata_columns=metadata,
+            examples=looked,
+            higher_better=self.higher_better,
         )
         return Reading(sequence=report)
+
+
+class Seq2SeqReports(SequenceReports):
+    """Decoded sequences: the sequence reading, and where the decoder looked (attention maps)."""
+
+    def attention(self, run: RunDir, recipe: dict[str, Any], dev: pd.DataFrame) -> list[AttentionMap]:
+        from dlkit.runs.attention import attention_maps
+
+        return attention_maps(run, recipe, dev)
 
 
 class PerTaskReports(TaskReports):
@@ -264,9 +297,9 @@ class DetectionReports(TaskReports):
 
 
 def _sequence(
-    score: str, weighted: bool, carried: tuple[str, ...], note: str = ""
+    score: str, weighted: bool, carried: tuple[str, ...], note: str = "", higher_better: bool = True
 ) -> Callable[[Task], TaskReports]:
-    return lambda task: SequenceReports(task, score, weighted, carried, note)
+    return lambda task: SequenceReports(task, score, weighted, carried, note, higher_better)
 
 
 _ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
@@ -275,13 +308,27 @@ _ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
     "regression": RegressionReports,
     "multitask": PerTaskReports,
     "detection": DetectionReports,
-    "seq2seq": _sequence("token_accuracy", False, ("input", "token_accuracy", "length")),
+    "seq2seq": lambda task: Seq2SeqReports(
+        task,
+        "token_accuracy",
+        False,
+        ("input", "token_accuracy", "bleu", "length"),
+        "with metrics.optimize: bleu an example's error is 1 − its sentence BLEU (exp-smoothed), whose "
+        "mean is not the corpus BLEU of metrics.json",
+    ),
     "sequence_labeling": _sequence(
         "step_accuracy",
         True,
         ("step_accuracy", "length"),
         "a sequence is an error when any of its steps is wrong (1 − exact match); metrics.json's "
         "error for per-step labels is 1 − step accuracy, over steps",
+    ),
+    "ctc": _sequence(
+        "cer",
+        True,
+        ("cer", "length"),
+        "cer per set is pooled over characters (edits / reference characters), as metrics.json's",
+        higher_better=False,
     ),
 }
 

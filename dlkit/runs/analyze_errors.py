@@ -42,6 +42,7 @@ from dlkit.analysis.spec import AnalysisSpec
 from dlkit.errors import DataError, RecipeError, TrackingError, UnsupportedRunError
 from dlkit.rundir import RunDir
 from dlkit.runs._task_reports import TaskReports, reports_for
+from dlkit.runs.attention import AttentionMap
 from dlkit.runs.error_sheet import read_sheet, write_sheet
 from dlkit.runs.label_issues import folds_label_issues, write_label_issues
 from dlkit.tasks import Task, task_for
@@ -98,6 +99,7 @@ class AnalyzeErrorsResult:
         logged: whether the outputs were logged to MLflow.
         logging_error: why logging failed, if it did.
         notes: anything the reader should know.
+        attention: where a seq2seq model looked, for chosen dev examples (the HTML report only).
     """
 
     run_name: str
@@ -128,6 +130,7 @@ class AnalyzeErrorsResult:
     logged: bool = False
     logging_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    attention: list[AttentionMap] = field(default_factory=list)
 
     @property
     def dev_errors(self) -> tuple[int, int, float] | None:
@@ -174,6 +177,7 @@ class AnalyzeErrorsResult:
                 "sets": [asdict(s) for s in q.sets],
                 "worst": _records(q.worst),
                 "by_length": [asdict(r) for r in q.by_length],
+                "attention": [m.to_dict() for m in self.attention],
             }
             out["slices"] = [asdict(s) for s in q.slices]
         if self.regression is not None:
@@ -463,6 +467,7 @@ def analyze_run(
     if reports:
         from dlkit.runs.journal import error_analysis_verdict, record_verdict
 
+        result.attention = reader.attention(run, recipe, dev)  # loads the model: the page only
         result.report_path = _write_report(run, result)
         try:
             if result.run_id and result.tracking_uri:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dlkit.tasks.base import REPORTS, Registry, Scored, Task
 from dlkit.tasks.binary import Binary
 from dlkit.tasks.detection import Detection
+from dlkit.tasks.ctc import CTC
 from dlkit.tasks.multiclass import Multiclass
 from dlkit.tasks.multitask import Multitask
 from dlkit.tasks.regression import Regression
@@ -17,7 +18,16 @@ from dlkit.tasks.seq2seq import Seq2Seq
 from dlkit.tasks.sequence_labeling import SequenceLabeling
 
 TASKS = Registry()
-for _task in (Binary(), Multiclass(), Regression(), Multitask(), Seq2Seq(), SequenceLabeling(), Detection()):
+for _task in (
+    Binary(),
+    Multiclass(),
+    Regression(),
+    Multitask(),
+    Seq2Seq(),
+    SequenceLabeling(),
+    Detection(),
+    CTC(),
+):
     TASKS.register(_task)
 
 __all__ = ["REPORTS", "TASKS", "Scored", "Task", "task_for"]

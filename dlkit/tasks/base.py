@@ -92,6 +92,11 @@ class Task:
                 f"model.output: output: sequence predicts one label per step, but the labels are one per "
                 f"example (task {self.name}); use output: last, or give labels (n, timesteps)"
             )
+        if getattr(recipe.model, "type", None) == "crnn":
+            raise RecipeError(
+                f"model.type: crnn predicts one distribution per image column, for strings (data.task: "
+                f"ctc); the task is {self.name}"
+            )
         if getattr(recipe.model, "type", None) == "seq2seq":
             raise RecipeError(
                 f"model.type: seq2seq decodes token sequences and needs a text_pairs source "
@@ -186,6 +191,10 @@ class Task:
         """One error per example `(n,)`: booleans (a mistake) or real losses."""
         self.error_columns(metric)
         return ~frame["correct"].to_numpy(dtype=bool)
+
+    def error_name(self, metric: str | None) -> str | None:
+        """The per-example error in words when :meth:`example_errors` has its own for ``metric``."""
+        return None
 
     def label_summary(self, y: np.ndarray, classes: list[Any]) -> dict[str, Any]:
         """What a split summary says about one set's labels (class counts, per-task counts)."""

@@ -7,9 +7,13 @@ with sparse cross-entropy that skips padding. Every set is decoded as the model'
 - ``exact_match``: share of examples whose decoded tokens equal the reference tokens;
 - ``token_accuracy``: matching positions over max(reference length, decoded length), summed
   over examples (extra or missing tokens count as errors);
+- ``bleu``: corpus BLEU of the decoded tokens (:mod:`dlkit.analysis.bleu`: n-grams up to 4,
+  brevity penalty, no smoothing), between 0 and 1;
 - ``accuracy`` = ``exact_match`` and ``error`` = 1 - ``exact_match``.
 
-Predictions: id, input, y_true, y_pred, correct, token_accuracy (of the example).
+Predictions: id, input, y_true, y_pred, correct, token_accuracy and bleu (the example's
+sentence BLEU, ``exp``-smoothed), length. With ``metrics.optimize: bleu`` the reports' error
+of an example is 1 - its sentence BLEU.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
+from dlkit.analysis.bleu import corpus_bleu, sentence_bleu
 from dlkit.errors import RecipeError
 from dlkit.tasks.base import Scored, Task
 
@@ -36,7 +41,7 @@ def _matched(p: list[str], t: list[str]) -> tuple[int, int]:
 
 
 def sequence_scores(predicted: list[list[str]], truth: list[list[str]]) -> dict[str, float]:
-    """Exact match and token accuracy of decoded token lists against the references."""
+    """Exact match, token accuracy and corpus BLEU of decoded token lists against the references."""
     exact = [p == t for p, t in zip(predicted, truth, strict=True)]
     pairs = [_matched(p, t) for p, t in zip(predicted, truth, strict=True)]
     matched, positions = sum(m for m, _ in pairs), sum(n for _, n in pairs)
@@ -44,6 +49,7 @@ def sequence_scores(predicted: list[list[str]], truth: list[list[str]]) -> dict[
     return {
         "exact_match": em,
         "token_accuracy": float(matched / positions) if positions else 0.0,
+        "bleu": corpus_bleu(predicted, truth) if truth else 0.0,
         "accuracy": em,
         "error": 1.0 - em,
         "n": float(len(truth)),
@@ -53,11 +59,11 @@ def sequence_scores(predicted: list[list[str]], truth: list[list[str]]) -> dict[
 class Seq2Seq(Task):
     name = "seq2seq"
     summary = "token sequence in, token sequence out: encoder-decoder, teacher forcing, decoded scores"
-    set_metrics = ("loss", "accuracy", "error", "exact_match", "token_accuracy")
+    set_metrics = ("loss", "accuracy", "error", "exact_match", "token_accuracy", "bleu")
     error_metric = "exact_match"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False
-    truth_columns = ("y_true", "correct", "token_accuracy", "length")
+    truth_columns = ("y_true", "correct", "token_accuracy", "bleu", "length")
 
     def check(self, recipe: Recipe, data: Dataset) -> None:
         from dlkit.data.text_pairs import END, START
@@ -100,6 +106,23 @@ class Seq2Seq(Task):
         din, dout = teacher_forcing(cast("PairDataset", data).targets[indices], START, END)
         return (data.x[indices], din), dout
 
+    def error_columns(self, metric: str | None) -> list[str]:
+        if metric == "bleu":
+            return ["bleu"]
+        if metric is None or metric in ("accuracy", "error", "exact_match"):
+            return ["correct"]
+        raise ValueError(
+            f"cannot diagnose metric '{metric}' for seq2seq (supported: accuracy, error, exact_match, bleu)"
+        )
+
+    def example_errors(self, frame: pd.DataFrame, metric: str | None) -> np.ndarray:
+        if metric == "bleu":  # 1 - sentence BLEU: a real error per example, as a loss is
+            return 1.0 - frame["bleu"].to_numpy(dtype=np.float64)
+        return super().example_errors(frame, metric)
+
+    def error_name(self, metric: str | None) -> str | None:
+        return "1 − sentence BLEU (exp-smoothed), per example" if metric == "bleu" else None
+
     def predict(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> Scored:
         """Decode (beam or greedy, as the model's ``decoding`` says) and score against the references."""
         from dlkit.data.text_pairs import detokenize
@@ -123,6 +146,7 @@ class Seq2Seq(Task):
                 "y_pred": [detokenize(p, pairs.level) for p in predicted],
                 "correct": [p == t for p, t in zip(predicted, truth, strict=True)],
                 "token_accuracy": [m / n for m, n in map(_matched, predicted, truth)],
+                "bleu": [sentence_bleu(p, t) for p, t in zip(predicted, truth, strict=True)],
                 "length": [len(t) for t in truth],
             }
         )

@@ -31,6 +31,7 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "seq2seq": (),
     "sequence_labeling": (),
     "detection": (),
+    "ctc": (),
 }
 
 

@@ -54,6 +54,10 @@ MAXIMISED = (
     "precision50",
     "recall50",
     "mean_iou",
+    "exact_match",
+    "token_accuracy",
+    "step_accuracy",
+    "bleu",
 )
 
 

@@ -180,10 +180,27 @@ def test_multitask_task_without_train_or_dev_labels_is_left_out_with_a_note(work
 def test_a_metric_the_task_cannot_read_is_one_line(workdir: Path) -> None:
     path = _run(workdir, "s", "seq2seq", {"train": _seq2seq(10, 1), "dev": _seq2seq(10, 2)})
     info = json.loads((path / "run.json").read_text())
-    (path / "run.json").write_text(json.dumps({**info, "optimize": "bleu"}))
+    (path / "run.json").write_text(json.dumps({**info, "optimize": "token_accuracy"}))
     result = runner.invoke(app, ["diagnose", "s"])
     assert result.exit_code == 2
     assert (
-        "error: run 's': cannot diagnose metric 'bleu' for seq2seq (supported: accuracy, error, exact_match)"
-        in (result.output)
+        "error: run 's': cannot diagnose metric 'token_accuracy' for seq2seq "
+        "(supported: accuracy, error, exact_match, bleu)" in (result.output)
     )
+
+
+def test_seq2seq_optimizing_bleu_reads_one_minus_sentence_bleu(workdir: Path) -> None:
+    frames = {}
+    for split, bleus in {"train": [1.0, 1.0, 0.8, 0.6], "dev": [1.0, 0.5, 0.5, 0.0]}.items():
+        frame = _seq2seq(4, 0)
+        frame["bleu"] = bleus
+        frames[split] = frame
+    path = _run(workdir, "s", "seq2seq", frames)
+    info = json.loads((path / "run.json").read_text())
+    (path / "run.json").write_text(json.dumps({**info, "optimize": "bleu"}))
+    (d,) = api.diagnose("s", reports=False)
+    assert d.error_name == "1 − sentence BLEU (exp-smoothed), per example"
+    assert d.result is not None
+    errors = {name: s.error for name, s in d.result.sets.items()}
+    assert errors == pytest.approx({"train": 0.15, "dev": 0.5})
+    assert d.result.sets["dev"].kind == "mean"

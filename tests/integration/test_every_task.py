@@ -60,6 +60,11 @@ def _steps(folder: Path) -> None:
         np.savez(folder / "parity.npz", **{k: parity[k][:240] for k in parity.files})
 
 
+def _strings(folder: Path) -> None:
+    with np.load(SHIPPED / "digit-strings.npz") as strings:
+        np.savez(folder / "strings.npz", x=strings["x"][:240], y=strings["y"][:240])
+
+
 def _nothing(folder: Path) -> None:
     pass
 
@@ -101,6 +106,11 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         _steps,
         f"data:\n  source: {{type: sequence, path: parity.npz, padding_label: -1}}\n  {SPLIT}\n"
         "model: {type: rnn, cell: gru, units: [8], output: sequence}",
+    ),
+    "ctc": (
+        _strings,
+        f"data:\n  task: ctc\n  source: {{type: npz, path: strings.npz}}\n  {SPLIT}\n"
+        "model: {type: crnn, filters: [4], units: 8}",
     ),
 }
 

@@ -15,6 +15,7 @@ def test_every_other_gallery_recipe_trains_one_epoch(workdir: Path) -> None:
     trained = train_each(workdir, images=False)
     assert trained["multitask"] == "multitask"
     assert trained["reverse-seq2seq"] == "seq2seq"
+    assert trained["digit-strings-ctc"] == "ctc"
     assert trained["sequence-tagging-lstm"] == "sequence_labeling"
     assert trained["shift-target"] == "binary"
     assert trained["canvas-yolo"] == "detection"

@@ -6,11 +6,15 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from dlkit.cli import app
+from dlkit.recipe.loader import load_recipe
+from dlkit.tasks import task_for
+from dlkit.tuning.study import direction_of
 
 runner = CliRunner()
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -35,6 +39,7 @@ def test_reverse_recipe_learns_reversal(workdir: Path, tracking_uri: str) -> Non
         "y_pred",
         "correct",
         "token_accuracy",
+        "bleu",
         "length",
     ]
     assert (predictions["y_true"] == predictions["input"].map(lambda s: s[::-1])).all()
@@ -45,6 +50,25 @@ def test_reverse_recipe_learns_reversal(workdir: Path, tracking_uri: str) -> Non
     client = MlflowClient(tracking_uri)
     logged = client.search_runs([client.get_experiment_by_name("reverse-seq2seq").experiment_id])[0]
     assert logged.data.metrics["test_exact_match"] == pytest.approx(metrics["test"]["exact_match"])
+    assert logged.data.metrics["test_bleu"] == pytest.approx(metrics["test"]["bleu"])
+
+    # corpus BLEU on the characters, as sacrebleu computes it on the same tokens
+    sacrebleu = pytest.importorskip("sacrebleu")
+    for split in ("dev", "test"):
+        frame = pd.read_parquet(run / "predictions" / f"{split}.parquet")
+        expected = sacrebleu.corpus_bleu(
+            [" ".join(s) for s in frame["y_pred"]],
+            [[" ".join(s) for s in frame["y_true"]]],
+            tokenize="none",
+            smooth_method="none",
+        )
+        assert metrics[split]["bleu"] * 100 == pytest.approx(expected.score, abs=1e-6)
+    assert 0.5 < metrics["test"]["bleu"] <= 1
+    # metrics.optimize: bleu reads each example's error as 1 - its sentence BLEU, maximised in tune
+    task = task_for("seq2seq")
+    np.testing.assert_allclose(task.example_errors(predictions, "bleu"), 1 - predictions["bleu"])
+    assert direction_of("bleu") == "max"
+    assert load_recipe(workdir / "recipe.yaml", ["metrics.optimize=bleu"]).metrics.optimize == "bleu"
 
     # diagnose reads whole decoded sequences: its error is 1 - exact match, as metrics.json's
     diagnosed = runner.invoke(app, ["diagnose", str(run), "--human-error", "0.01", "--json"])
@@ -65,6 +89,24 @@ def test_reverse_recipe_learns_reversal(workdir: Path, tracking_uri: str) -> Non
     worst = [w["token_accuracy"] for w in analysis["sequence"]["worst"]]
     assert worst == sorted(worst) and all(w < 1 for w in worst)
     assert analysis["n_sampled"] == analysis["n_errors"] == len(pd.read_csv(run / "analysis" / "errors.csv"))
+    # BLEU against the reference length: each length's mean sentence BLEU
+    dev = pd.read_parquet(run / "predictions" / "dev.parquet")
+    for row in analysis["sequence"]["by_length"]:
+        assert row["bleu"] == pytest.approx(dev.loc[dev["length"] == int(row["length"]), "bleu"].mean())
+    # attention of the worst and best dev examples: one row per output token (and the end), summing to 1
+    maps = analysis["sequence"]["attention"]
+    assert maps and {m["label"] for m in maps} <= {"worst", "best"}
+    for m in maps:
+        weights = np.asarray(m["weights"])
+        assert weights.shape == (len(m["target"]), len(m["source"]))
+        np.testing.assert_allclose(weights.sum(axis=1), 1, atol=1e-3)
+    best = next(m for m in maps if m["label"] == "best")
+    # reversing: the first output token is the last input token, where the decoder should look
+    assert int(np.argmax(best["weights"][0])) == len(best["source"]) - 1
+    page = (run / "reports" / "errors.html").read_text()
+    assert "Attention of chosen dev examples" in page and page.count("<rect") >= sum(
+        np.asarray(m["weights"]).size for m in maps
+    )
     refused = runner.invoke(app, ["analyze-errors", str(run), "--label-issues"])
     assert refused.exit_code == 2, refused.output
     assert "task seq2seq has none" in refused.output and "Traceback" not in refused.output
