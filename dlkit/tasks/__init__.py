@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dlkit.tasks.base import REPORTS, Registry, Scored, Task
 from dlkit.tasks.binary import Binary
-from dlkit.tasks.detection import Detection
 from dlkit.tasks.ctc import CTC
+from dlkit.tasks.detection import Detection
 from dlkit.tasks.multiclass import Multiclass
 from dlkit.tasks.multitask import Multitask
 from dlkit.tasks.regression import Regression
