@@ -34,7 +34,9 @@ class NpzSource(Spec):
     y: str = Field(
         default="y",
         description="Name of the label array: `(n,)`, or `(n, timesteps)` of per-step labels "
-        "(task sequence_labeling, sequence x only).",
+        "(task sequence_labeling, sequence x only); for images `(n, 5)` class and box in pixels "
+        "(localization), `(n, points, 2)` x, y in pixels (landmarks), `(n, height, width)` class "
+        "indices (segmentation).",
     )
     ids: str | None = Field(
         default=None, description="Name of an id array `(n,)`; the row number when absent."
@@ -43,7 +45,9 @@ class NpzSource(Spec):
         default=None, description="Inferred from x's rank when absent: 2 table, 3 sequence, 4 images."
     )
     classes: list[str | int] | None = Field(
-        default=None, description="The expected labels in index order; any other label is an error."
+        default=None,
+        description="The expected labels in index order; any other label is an error. Landmarks: "
+        "the points' names, in order; segmentation: the name of each class index.",
     )
     padding_label: int | str = Field(
         default=-1,
@@ -124,10 +128,20 @@ def load_npz(
             f"{path}: array '{spec.x}' has {int(bad.sum())} example(s) with NaN or infinite values, "
             f"first at row {int(np.flatnonzero(bad)[0])}"
         )
-    per_step = y_raw.ndim == 2 or task == "sequence_labeling"  # labels (n, timesteps)
+    shaped = None  # labels in the task's own shape: a class and box, keypoints, masks
+    if task is not None:
+        from dlkit.tasks import task_for
+
+        where = f"{path}: array '{spec.y}'"
+        shaped = task_for(task).array_labels(y_raw if labelled else None, x.shape, spec.classes, where)
+    per_step = shaped is None and (y_raw.ndim == 2 or task == "sequence_labeling")  # labels (n, timesteps)
     if not labelled and per_step:  # every step of every sequence predicted
         y_raw = np.full(x.shape[:2], (spec.classes or [0])[0])
-    per_example = {**({} if per_step else {spec.y: y_raw}), **({spec.ids: ids} if spec.ids else {}), **extra}
+    per_example = {
+        **({} if per_step or shaped is not None else {spec.y: y_raw}),
+        **({spec.ids: ids} if spec.ids else {}),
+        **extra,
+    }
     for name, a in per_example.items():
         if a.shape != (n,):
             raise DataError(f"{path}: array '{name}' has shape {a.shape}; expected ({n},) like '{spec.x}'")
@@ -137,7 +151,9 @@ def load_npz(
             f"{path}: id array '{spec.ids}' has duplicate id {plain(ids[dup][0])!r} "
             f"(row {int(np.flatnonzero(dup)[0])})"
         )
-    if per_step:
+    if shaped is not None and task is not None:
+        (y, classes), found = shaped, task
+    elif per_step:
         from dlkit.data.sequence_labels import encode_step_labels
 
         y, found, classes = encode_step_labels(y_raw, x.shape, task, spec, path)

@@ -8,7 +8,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"]
+Task = Literal[
+    "binary",
+    "multiclass",
+    "regression",
+    "multitask",
+    "seq2seq",
+    "sequence_labeling",
+    "localization",
+    "landmarks",
+    "segmentation",
+]
 Kind = Literal["tabular", "image", "sequence", "text"]
 # how a source reads labels: for training, required on new data (evaluate), optional (predict)
 Labels = Literal["train", "required", "optional"]
@@ -23,6 +33,10 @@ LABEL_KINDS: dict[str, str] = {
     "multitask": "structured",
     "seq2seq": "structured",
     "sequence_labeling": "structured",
+    # a class and a box, keypoints, a class per pixel (dlkit.data.vision_labels)
+    "localization": "structured",
+    "landmarks": "structured",
+    "segmentation": "structured",
 }
 
 

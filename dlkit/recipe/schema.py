@@ -71,11 +71,23 @@ class DataSpec(Spec):
         default=None, description="Absent: the size-aware default of docs/method.md §1."
     )
     task: (
-        Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"] | None
+        Literal[
+            "binary",
+            "multiclass",
+            "regression",
+            "multitask",
+            "seq2seq",
+            "sequence_labeling",
+            "localization",
+            "landmarks",
+            "segmentation",
+        ]
+        | None
     ) = Field(
         default=None,
         description="Inferred from the target when absent (multitask for a list of targets, "
-        "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`).",
+        "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`); "
+        "localization, landmarks and segmentation are always named.",
     )
     normalize: bool = Field(
         default=True,

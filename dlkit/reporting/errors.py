@@ -312,6 +312,10 @@ def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
             f"Error analysis of run '{name}': {_regression_summary(r.regression, r.set_name)}",
             highlight=False,
         )
+    elif r.parts is not None:
+        console.print(
+            f"Error analysis of run '{name}': {r.set_name}: {r.parts.summary}", highlight=False, markup=False
+        )
     else:
         console.print(
             f"Error analysis of run '{name}': {len(r.per_task)} tasks, each read as a binary "
@@ -350,6 +354,8 @@ def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
         _render_sequence(console, r.sequence)
     if r.regression is not None:
         _render_regression(console, r.regression)
+    for title, table in r.parts.tables if r.parts is not None else []:
+        console.print(_table(title, [str(c) for c in table.columns], _rows_frame(table)))
     for task, w in r.per_task.items():
         console.rule(escape(f"Task {task}"), style="bold")
         console.print(_task_summary(task, w, r.set_name), highlight=False, markup=False)
@@ -589,6 +595,8 @@ def to_html(r: AnalyzeErrorsResult) -> str:
         body = [f"<p>{e(_seq_summary(r.sequence, r.set_name))}{sheet}</p>"]
     elif r.regression is not None:
         body = [f"<p>{e(_regression_summary(r.regression, r.set_name))}</p>"]
+    elif r.parts is not None:
+        body = [f"<p>{e(r.set_name)}: {e(r.parts.summary)}</p>"]
     else:
         body = [
             f"<p>{len(r.per_task)} tasks, each read as a binary classification of its labelled "
@@ -617,6 +625,8 @@ def to_html(r: AnalyzeErrorsResult) -> str:
         body += _html_sequence(r.sequence)
     if r.regression is not None:
         body += _html_regression(r.regression)
+    for title, table in r.parts.tables if r.parts is not None else []:
+        body += [f"<h2>{e(title)}</h2>", _html_table([str(c) for c in table.columns], _rows_frame(table))]
     for task, w in r.per_task.items():
         body += [f"<h2>Task {e(task)}</h2>", f"<p>{e(_task_summary(task, w, r.set_name))}</p>"]
         body += _html_set_report(w, level=3)

@@ -33,6 +33,7 @@ from dlkit.analysis.error_analysis import (
     sample_errors,
 )
 from dlkit.analysis.error_sheet import TaggedSheet, build_sheet
+from dlkit.analysis.image_errors import PartsReport
 from dlkit.analysis.label_issues import LabelIssuesResult, from_predictions
 from dlkit.analysis.residuals import RegressionReport
 from dlkit.analysis.rules import apply_rules, rule_summary
@@ -77,6 +78,7 @@ class AnalyzeErrorsResult:
             examples, error by reference length and slices.
         regression: a regression's largest errors and residuals by slice.
         per_task: a multitask run's classification reading of each task.
+        parts: an image task read by part and by image (segmentation, landmarks).
         sheet_path: the error sheet (CSV; a Parquet copy sits beside it); None for a task
             without one (regression, multitask).
         examples_path: the page showing the sheet's examples.
@@ -107,6 +109,7 @@ class AnalyzeErrorsResult:
     sequence: SequenceReport | None = None
     regression: RegressionReport | None = None
     per_task: dict[str, SetReport] = field(default_factory=dict)
+    parts: PartsReport | None = None
     sheet_path: Path | None = None
     examples_path: Path | None = None
     n_sampled: int = 0
@@ -172,6 +175,9 @@ class AnalyzeErrorsResult:
             out.update({"n": g.n, "mse": g.mse, "mae": g.mae, "mean_residual": g.mean_residual})
             out["largest_errors"] = _records(g.largest)
             out["slices"] = [asdict(s) for s in g.slices]
+        if self.parts is not None:
+            out.update({"n": self.parts.n, "error": self.parts.error, "summary": self.parts.summary})
+            out["tables"] = {title: _records(table) for title, table in self.parts.tables}
         if self.per_task:
             out["tasks"] = {
                 name: {"n": w.n, "n_errors": w.n_errors, "error": w.error, **_set_report_dict(w)}
@@ -367,7 +373,7 @@ def analyze_run(
     metadata = [str(c) for c in info.get("metadata_columns") or []]
     dev = reader.prepare(_predictions(run, SET, reader.required))
     classes: list[Any] = []
-    if task.classifies:
+    if task.classifies or reader.uses_classes:
         classes = list(info.get("classes") or [])
         if not classes:
             classes = sorted(set(dev["y_true"].tolist()) | set(dev["y_pred"].tolist()), key=str)
@@ -404,6 +410,7 @@ def analyze_run(
         sequence=reading.sequence,
         regression=reading.regression,
         per_task=reading.per_task,
+        parts=reading.parts,
         sheet_columns=[*reader.sheet_columns, *metadata],
         classes=[str(c) for c in classes],
         rules=rule_summary(spec.rules),

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from dlkit.tasks.base import REPORTS, Registry, Scored, Task
 from dlkit.tasks.binary import Binary
+from dlkit.tasks.landmarks import Landmarks
+from dlkit.tasks.localization import Localization
 from dlkit.tasks.multiclass import Multiclass
 from dlkit.tasks.multitask import Multitask
 from dlkit.tasks.regression import Regression
+from dlkit.tasks.segmentation import Segmentation
 from dlkit.tasks.seq2seq import Seq2Seq
 from dlkit.tasks.sequence_labeling import SequenceLabeling
 
 TASKS = Registry()
 for _task in (Binary(), Multiclass(), Regression(), Multitask(), Seq2Seq(), SequenceLabeling()):
     TASKS.register(_task)
+for _image_task in (Localization(), Landmarks(), Segmentation()):  # images with a box, points or a mask
+    TASKS.register(_image_task)
 
 __all__ = ["REPORTS", "TASKS", "Scored", "Task", "task_for"]
 

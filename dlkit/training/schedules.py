@@ -30,6 +30,9 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "regression": ("mae",),
     "seq2seq": (),
     "sequence_labeling": (),
+    "localization": (),
+    "landmarks": (),
+    "segmentation": ("accuracy",),
 }
 
 

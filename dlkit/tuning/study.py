@@ -39,7 +39,11 @@ if TYPE_CHECKING:
 STUDY_FILE = "study.json"
 
 #: Metrics where larger is better; every other metric (loss, error, mse, mae) is minimised.
-MAXIMISED = ("accuracy", "auc", "f1", "precision", "recall", "r2", "balanced_accuracy", "macro_f1", "roc_auc")
+MAXIMISED: tuple[str, ...] = (
+    "accuracy", "auc", "f1", "precision", "recall", "r2", "balanced_accuracy", "macro_f1", "roc_auc",
+)  # fmt: skip
+# the image tasks' scores (localization, landmarks, segmentation)
+MAXIMISED += ("mean_iou", "iou50", "hit_rate", "pck", "mean_dice", "pixel_accuracy")
 
 
 def now() -> str:

@@ -102,6 +102,7 @@ CASES: dict[str, list[tuple[str, dict[str, Any], tuple[int | None, ...], Any]]] 
         ),
     ],
     "transfer": [("frozen", {"base": {"path": "BASE"}, "dense": [4]}, (8, 8, 1), images((8, 8, 1)))],
+    "unet": [("depth-2", {"depth": 2, "filters": 4, "batch_norm": True}, (16, 16, 1), images((16, 16, 1)))],
     "python": [("user", {"path": "my_model.py", "options": {"units": 4}}, (8, 8, 1), images((8, 8, 1)))],
 }
 
@@ -145,6 +146,9 @@ def test_builds_trains_a_step_and_round_trips(
         y = np.where(target_in > 0, target_in, 0)
         vocab = spec.target_vocab_size or spec.source_vocab_size
         assert model.output_shape == (None, None, vocab)
+    elif name == "unet":  # a class per pixel
+        inputs, y = x, RNG.integers(0, 3, size=(8, *shape[:2]))
+        assert model.output_shape == (None, *shape[:2], 3)
     elif getattr(spec, "output", "last") == "sequence":
         inputs, y = x, RNG.integers(0, 3, size=(8, shape[0]))
         assert model.output_shape == (None, shape[0], 3)
