@@ -26,8 +26,8 @@ class ClassBoxLoss(keras.losses.Loss):
         self.box_weight = float(box_weight)
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
-        y_true = ops.cast(y_true, "float32")
-        y_pred = ops.cast(y_pred, "float32")
+        # in the output's own precision: gradcheck runs a float64 copy of the model
+        y_true = ops.cast(y_true, y_pred.dtype)
         labels = ops.cast(y_true[:, 0], "int32")
         ce = keras.losses.sparse_categorical_crossentropy(
             labels, y_pred[:, : self.n_classes], from_logits=True
