@@ -3,7 +3,8 @@ segmentation run goes through split, train, MLflow, diagnose, analyze-errors and
 
 Levels (16x16 images, a few hundred examples, a few epochs on CPU): segmentation of squares on
 clutter mean IoU >= 0.8; localisation of two digits hit rate (class right, IoU >= 0.5) >= 0.7;
-triangle corners nme <= 0.13 of the image side (the train mean's: 0.18). The gallery recipes reach more (their headers).
+triangle corners nme <= 0.13 of the image side (the train mean's: 0.18). The gallery recipes
+reach more (their headers).
 """
 
 from __future__ import annotations
