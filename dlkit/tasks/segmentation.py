@@ -54,7 +54,7 @@ class Segmentation(Task):
     def check(self, recipe: Recipe, data: Dataset) -> None:
         from dlkit.errors import RecipeError
 
-        if getattr(recipe.model, "type", None) not in ("unet", "custom"):
+        if getattr(recipe.model, "type", None) not in ("unet", "python"):  # python: a user builder
             raise RecipeError(
                 f"model.type: segmentation predicts a class per pixel and needs a model with an output "
                 f"per pixel: unet (got {getattr(recipe.model, 'type', '?')})"
