@@ -43,7 +43,9 @@ class NpzSource(Spec):
     y: str = Field(
         default="y",
         description="Name of the label array: `(n,)`, `(n, timesteps)` of per-step labels "
-        "(task sequence_labeling, sequence x only), or `(n,)` strings read left to right (task ctc).",
+        "(task sequence_labeling, sequence x only), `(n,)` strings read left to right (task ctc); "
+        "for images `(n, 5)` class and box in pixels (localization), `(n, points, 2)` x, y in pixels "
+        "(landmarks), `(n, height, width)` class indices (segmentation).",
     )
     ids: str | None = Field(
         default=None, description="Name of an id array `(n,)`; the row number when absent."
@@ -52,7 +54,9 @@ class NpzSource(Spec):
         default=None, description="Inferred from x's rank when absent: 2 table, 3 sequence, 4 images."
     )
     classes: list[str | int] | None = Field(
-        default=None, description="The expected labels in index order; any other label is an error."
+        default=None,
+        description="The expected labels in index order; any other label is an error. Landmarks: "
+        "the points' names, in order; segmentation: the name of each class index.",
     )
     padding_label: int | str = Field(
         default=-1,
@@ -133,24 +137,28 @@ def load_npz(
             f"{path}: array '{spec.x}' has {int(bad.sum())} example(s) with NaN or infinite values, "
             f"first at {data_row(int(np.flatnonzero(bad)[0]))}"
         )
-    strings = task == "ctc"  # one unaligned string per example
-    per_step = not strings and (y_raw.ndim == 2 or task == "sequence_labeling")  # labels (n, timesteps)
+    shaped = None  # labels in the task's own shape: a class and box, keypoints, masks
+    if task is not None:
+        from dlkit.tasks import task_for
+
+        where = f"{path}: array '{spec.y}'"
+        shaped = task_for(task).array_labels(y_raw if labelled else None, x.shape, spec.classes, where)
+    per_step = shaped is None and (y_raw.ndim == 2 or task == "sequence_labeling")  # labels (n, timesteps)
     if not labelled and per_step:  # every step of every sequence predicted
         y_raw = np.full(x.shape[:2], (spec.classes or [0])[0])
-    per_example = {**({} if per_step else {spec.y: y_raw}), **({spec.ids: ids} if spec.ids else {}), **extra}
+    per_example = {
+        **({} if per_step or shaped is not None else {spec.y: y_raw}),
+        **({spec.ids: ids} if spec.ids else {}),
+        **extra,
+    }
     for name, a in per_example.items():
         if a.shape != (n,):
             raise DataError(f"{path}: array '{name}' has shape {a.shape}; expected ({n},) like '{spec.x}'")
     if spec.ids and pd.Series(ids).duplicated().any():
         dup = pd.Series(ids).duplicated().to_numpy()
         raise DataError(duplicate_id(ids, dup, f"{path}: id array '{spec.ids}'"))
-    if strings:
-        from dlkit.data.text_labels import encode_text_labels
-
-        if labelled:
-            y, found, classes = encode_text_labels(y_raw, spec, path)
-        else:
-            y, found, classes = np.zeros((n, 1), dtype=np.int32), "ctc", list(spec.classes or [])
+    if shaped is not None and task is not None:
+        (y, classes), found = shaped, task
     elif per_step:
         from dlkit.data.sequence_labels import encode_step_labels
 

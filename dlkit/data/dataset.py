@@ -10,7 +10,17 @@ import numpy as np
 import pandas as pd
 
 Task = Literal[
-    "binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "detection", "ctc"
+    "binary",
+    "multiclass",
+    "regression",
+    "multitask",
+    "seq2seq",
+    "sequence_labeling",
+    "localization",
+    "landmarks",
+    "segmentation",
+    "detection",
+    "ctc",
 ]
 Kind = Literal["tabular", "image", "sequence", "text"]
 # how a source reads labels: for training, required on new data (evaluate), optional (predict)
@@ -28,6 +38,10 @@ LABEL_KINDS: dict[str, str] = {
     "sequence_labeling": "structured",
     "detection": "structured",
     "ctc": "structured",
+    # a class and a box, keypoints, a class per pixel (dlkit.data.vision_labels)
+    "localization": "structured",
+    "landmarks": "structured",
+    "segmentation": "structured",
 }
 
 

@@ -615,6 +615,9 @@ def _register_more() -> None:
         "images", ImageFolderSource, load_images, "a folder of PNG/JPEG images, one sub-folder per class"
     )
     SOURCES.register("text", TextSource, load_text, "a column of strings in a CSV/TSV/Parquet table")
+    from dlkit.data.masks import MaskFolderSource, load_masks
+
+    SOURCES.register("masks", MaskFolderSource, load_masks, "images/ and masks/ folders (segmentation)")
     from dlkit.data.text_pairs import TextPairsSource, load_text_pairs
 
     SOURCES.register(

@@ -9,28 +9,31 @@ its characters plus one, right-padded with 0: index 0 is the CTC blank, never a 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
+from dlkit.data._common import data_row
 from dlkit.errors import DataError
-
-if TYPE_CHECKING:
-    from dlkit.data.arrays import NpzSource
-    from dlkit.data.dataset import Task
 
 BLANK = 0  # the CTC blank's index in the model's output (and the label padding)
 
 
-def encode_text_labels(y: np.ndarray, spec: NpzSource, path: Path) -> tuple[np.ndarray, Task, list[object]]:
-    """Encode strings `(n,)` as `(n, longest)` alphabet indices + 1, 0-padded.
+def encode_text_labels(
+    y: np.ndarray, classes: list[Any] | None, where: str
+) -> tuple[np.ndarray, list[object]]:
+    """Encode strings `(n,)` as `(n, longest)` alphabet indices + 1, 0-padded, with the alphabet
+    (``classes``, or the sorted characters found).
+
+    Args:
+        y: one string per example.
+        classes: the recipe's (or the trained run's) alphabet, or None.
+        where: the file and array, for messages.
 
     Raises:
         DataError: not one string per example, an empty string, or a character outside
             ``spec.classes``.
     """
-    where = f"{path}: array '{spec.y}'"
     if y.ndim != 1 or y.dtype.kind not in "UiS":
         raise DataError(
             f"{where}: task ctc expects one string per example, shape (n,) (got {y.dtype} {y.shape})"
@@ -38,23 +41,25 @@ def encode_text_labels(y: np.ndarray, spec: NpzSource, path: Path) -> tuple[np.n
     texts = [str(v) for v in y.astype(str)]
     empty = [i for i, t in enumerate(texts) if not t]
     if empty:
-        raise DataError(f"{where}: empty label at row {empty[0]} (task ctc expects at least one character)")
+        raise DataError(
+            f"{where}: empty label at {data_row(empty[0])} (task ctc expects at least one character)"
+        )
     found = sorted({c for t in texts for c in t})
-    if spec.classes is not None:
-        alphabet = [str(c) for c in spec.classes]
+    if classes is not None:
+        alphabet = [str(c) for c in classes]
         if any(len(c) != 1 for c in alphabet):
             raise DataError(
-                f"{path}: data.source.classes: task ctc expects single characters (got {alphabet!r})"
+                f"{where}: data.source.classes: task ctc expects single characters (got {alphabet!r})"
             )
         unseen = [c for c in found if c not in alphabet]
         if unseen:
             row = next(i for i, t in enumerate(texts) if unseen[0] in t)
             raise DataError(
-                f"{where}: character {unseen[0]!r} at row {row} is not one of the classes {alphabet!r}"
+                f"{where}: character {unseen[0]!r} at {data_row(row)} is not one of the classes {alphabet!r}"
             )
     else:
         alphabet = found
-    return encode_strings(texts, alphabet), "ctc", list(alphabet)
+    return encode_strings(texts, alphabet), list(alphabet)
 
 
 def encode_strings(texts: list[str], alphabet: list[str]) -> np.ndarray:

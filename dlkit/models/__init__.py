@@ -1,6 +1,17 @@
 """Model registry; importing this package registers every built-in model (no TensorFlow)."""
 
-from dlkit.models import classic, cnn, crnn, custom, mlp, rnn, seq2seq, transfer, transformer  # noqa: F401  (registration side effect)
+from dlkit.models import (  # noqa: F401  (registration side effect)
+    classic,
+    cnn,
+    crnn,
+    custom,
+    mlp,
+    rnn,
+    seq2seq,
+    transfer,
+    transformer,
+    unet,
+)
 from dlkit.models.registry import MODELS, BuildContext, Head, build_model, load_model
 
 __all__ = ["MODELS", "BuildContext", "Head", "build_model", "load_model"]

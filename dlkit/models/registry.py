@@ -158,7 +158,10 @@ def load_model(path: str | Path) -> keras.Model:
     import keras
 
     from dlkit.errors import BuildError
-    from dlkit.models import layers  # noqa: F401  (registers dlkit's layers for deserialisation)
+    from dlkit.models import (
+        layers,  # noqa: F401  (registers dlkit's layers for deserialisation)
+        losses,  # noqa: F401  (registers dlkit's losses likewise)
+    )
 
     path = Path(path)
     if not path.is_file():

@@ -80,13 +80,17 @@ class DataSpec(Spec):
             "sequence_labeling",
             "detection",
             "ctc",
+            "localization",
+            "landmarks",
+            "segmentation",
         ]
         | None
     ) = Field(
         default=None,
         description="Inferred from the target when absent (multitask for a list of targets, "
-        "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`; "
-        "ctc, never inferred, for one unaligned string per example).",
+        "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`); "
+        "localization, landmarks, segmentation and ctc (one unaligned string per example) are "
+        "always named.",
     )
     normalize: bool = Field(
         default=True,

@@ -376,6 +376,10 @@ def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
         )
     elif r.detection is not None:
         console.print(f"Error analysis of run '{name}': {escape(_detection_summary(r))}", highlight=False)
+    elif r.parts is not None:
+        console.print(
+            f"Error analysis of run '{name}': {r.set_name}: {r.parts.summary}", highlight=False, markup=False
+        )
     else:
         console.print(
             f"Error analysis of run '{name}': {len(r.per_task)} tasks, each read as a binary "
@@ -417,6 +421,8 @@ def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
     if r.detection is not None:
         for title, head, rows in _detection_tables(r.detection):
             console.print(_table(title, head, rows))
+    for title, table in r.parts.tables if r.parts is not None else []:
+        console.print(_table(title, [str(c) for c in table.columns], _rows_frame(table)))
     for task, w in r.per_task.items():
         console.rule(escape(f"Task {task}"), style="bold")
         console.print(_task_summary(task, w, r.set_name), highlight=False, markup=False)
@@ -684,6 +690,8 @@ def to_html(r: AnalyzeErrorsResult) -> str:
         body = [f"<p>{e(_regression_summary(r.regression, r.set_name))}</p>"]
     elif r.detection is not None:
         body = [f"<p>{e(_detection_summary(r))}</p>"]
+    elif r.parts is not None:
+        body = [f"<p>{e(r.set_name)}: {e(r.parts.summary)}</p>"]
     else:
         body = [
             f"<p>{len(r.per_task)} tasks, each read as a binary classification of its labelled "
@@ -722,6 +730,8 @@ def to_html(r: AnalyzeErrorsResult) -> str:
     if r.detection is not None:
         for title, head, rows in _detection_tables(r.detection):
             body += [f"<h2>{e(title)}</h2>", _html_table(head, rows)]
+    for title, table in r.parts.tables if r.parts is not None else []:
+        body += [f"<h2>{e(title)}</h2>", _html_table([str(c) for c in table.columns], _rows_frame(table))]
     for task, w in r.per_task.items():
         body += [f"<h2>Task {e(task)}</h2>", f"<p>{e(_task_summary(task, w, r.set_name))}</p>"]
         body += _html_set_report(w, level=3)

@@ -24,10 +24,12 @@ import pandas as pd
 
 from dlkit.analysis.detection import DetectionErrors, detection_errors
 from dlkit.analysis.error_analysis import SetReport, highest_loss, set_report
+from dlkit.analysis.image_errors import PartsReport, landmarks_report, segmentation_report
 from dlkit.analysis.residuals import RegressionReport, regression_report
 from dlkit.analysis.sequence_errors import SequenceReport, sequence_report
 from dlkit.errors import UnsupportedRunError
 from dlkit.tasks import Task
+from dlkit.tasks.landmarks import PCK_THRESHOLD
 
 if TYPE_CHECKING:
     from dlkit.rundir import RunDir
@@ -47,6 +49,7 @@ class Reading:
         regression: a regression's residuals.
         per_task: a multitask run's classification reading of each task.
         detection: a detector's misses and false detections by class, box size and IoU.
+        parts: an image task read by part (class, point) and by image.
     """
 
     whole_set: SetReport | None = None
@@ -54,6 +57,7 @@ class Reading:
     regression: RegressionReport | None = None
     per_task: dict[str, SetReport] = field(default_factory=dict)
     detection: DetectionErrors | None = None
+    parts: PartsReport | None = None
 
 
 class TaskReports:
@@ -68,9 +72,11 @@ class TaskReports:
         every_set: the reading compares every set, not only dev.
         required: the dev prediction columns the reading needs.
         no_sheet: why the task has no sheet, for the refusal of the sheet options.
+        uses_classes: the reading needs the run's classes (class or part names).
     """
 
     sheet = False
+    uses_classes = False
     no_sheet = "it has no error analysis"
     sheet_columns: tuple[str, ...] = ()
     example_inputs = False
@@ -145,6 +151,7 @@ class ClassReports(TaskReports):
 
     sheet = True
     example_inputs = True
+    uses_classes = True
     required = ("id", "y_true", "y_pred", "correct", "loss")
 
     def reading(
@@ -296,6 +303,52 @@ class DetectionReports(TaskReports):
         return Reading(detection=detection_errors(sets["dev"], [str(c) for c in classes]))
 
 
+class PartsReports(TaskReports):
+    """An image scored per part: segmentation by class and by image, landmarks by point and by image.
+
+    Args:
+        task: the registered task.
+        prefix: the per-part column prefix of the predictions (``iou_``, ``error_``).
+        read: the analysis: ``(dev frame, part names, their columns) -> PartsReport``.
+        error: the per-example error in words.
+    """
+
+    no_sheet = "its errors are scores per part and per image, not mistakes to sample and tag"
+    uses_classes = True
+
+    def __init__(
+        self,
+        task: Task,
+        prefix: str,
+        read: Callable[[pd.DataFrame, Sequence[Any], list[str]], PartsReport],
+        error: str,
+    ) -> None:
+        super().__init__(task)
+        self.prefix = prefix
+        self.read = read
+        self._error = error
+        self.required = ("id", *task.error_columns(None))
+
+    def error_name(self, metric: str) -> str:
+        return (
+            self._error
+            if self.task.error_columns(metric) == self.task.error_columns(None)
+            else super().error_name(metric)
+        )
+
+    def reading(
+        self,
+        sets: Mapping[str, pd.DataFrame],
+        looked: pd.DataFrame,
+        classes: Sequence[Any],
+        metadata: Sequence[str],
+    ) -> Reading:
+        from dlkit.tasks._images import column_name
+
+        columns = [f"{self.prefix}{column_name(c)}" for c in classes]
+        return Reading(parts=self.read(sets["dev"], classes, columns))
+
+
 def _sequence(
     score: str, weighted: bool, carried: tuple[str, ...], note: str = "", higher_better: bool = True
 ) -> Callable[[Task], TaskReports]:
@@ -308,6 +361,16 @@ _ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
     "regression": RegressionReports,
     "multitask": PerTaskReports,
     "detection": DetectionReports,
+    "localization": ClassReports,  # correct: the right class and IoU >= 0.5
+    "landmarks": lambda task: PartsReports(
+        task,
+        "error_",
+        lambda frame, points, cols: landmarks_report(frame, points, cols, PCK_THRESHOLD),
+        "nme: mean distance of a point to its truth, as a share of the image side",
+    ),
+    "segmentation": lambda task: PartsReports(
+        task, "iou_", segmentation_report, "error = 1 − image IoU (mean IoU of the image's classes)"
+    ),
     "seq2seq": lambda task: Seq2SeqReports(
         task,
         "token_accuracy",

@@ -34,6 +34,7 @@ from dlkit.analysis.error_analysis import (
     sample_errors,
 )
 from dlkit.analysis.error_sheet import TaggedSheet, build_sheet
+from dlkit.analysis.image_errors import PartsReport
 from dlkit.analysis.label_issues import LabelIssuesResult, from_predictions
 from dlkit.analysis.residuals import RegressionReport
 from dlkit.analysis.rules import apply_rules, rule_summary
@@ -82,6 +83,7 @@ class AnalyzeErrorsResult:
         detection: a detector's misses and false detections by class, box size and IoU.
         worst_images: the folder of its worst dev images with their boxes drawn (None when the
             run's data source cannot be read again).
+        parts: an image task read by part and by image (segmentation, landmarks).
         sheet_path: the error sheet (CSV; a Parquet copy sits beside it); None for a task
             without one (regression, multitask).
         examples_path: the page showing the sheet's examples.
@@ -115,6 +117,7 @@ class AnalyzeErrorsResult:
     per_task: dict[str, SetReport] = field(default_factory=dict)
     detection: DetectionErrors | None = None
     worst_images: Path | None = None
+    parts: PartsReport | None = None
     sheet_path: Path | None = None
     examples_path: Path | None = None
     n_sampled: int = 0
@@ -198,6 +201,9 @@ class AnalyzeErrorsResult:
                 "worst": d.worst,
                 "worst_images": str(self.worst_images) if self.worst_images else None,
             }
+        if self.parts is not None:
+            out.update({"n": self.parts.n, "error": self.parts.error, "summary": self.parts.summary})
+            out["tables"] = {title: _records(table) for title, table in self.parts.tables}
         if self.per_task:
             out["tasks"] = {
                 name: {"n": w.n, "n_errors": w.n_errors, "error": w.error, **_set_report_dict(w)}
@@ -393,7 +399,7 @@ def analyze_run(
     metadata = [str(c) for c in info.get("metadata_columns") or []]
     dev = reader.prepare(_predictions(run, SET, reader.required))
     classes: list[Any] = []
-    if task.classifies:
+    if task.classifies or reader.uses_classes:
         classes = list(info.get("classes") or [])
         if not classes:
             classes = sorted(set(dev["y_true"].tolist()) | set(dev["y_pred"].tolist()), key=str)
@@ -431,6 +437,7 @@ def analyze_run(
         regression=reading.regression,
         per_task=reading.per_task,
         detection=reading.detection,
+        parts=reading.parts,
         sheet_columns=[*reader.sheet_columns, *metadata],
         classes=[str(c) for c in classes],
         rules=rule_summary(spec.rules),

@@ -11,9 +11,12 @@ from dlkit.tasks.base import REPORTS, Registry, Scored, Task
 from dlkit.tasks.binary import Binary
 from dlkit.tasks.ctc import CTC
 from dlkit.tasks.detection import Detection
+from dlkit.tasks.landmarks import Landmarks
+from dlkit.tasks.localization import Localization
 from dlkit.tasks.multiclass import Multiclass
 from dlkit.tasks.multitask import Multitask
 from dlkit.tasks.regression import Regression
+from dlkit.tasks.segmentation import Segmentation
 from dlkit.tasks.seq2seq import Seq2Seq
 from dlkit.tasks.sequence_labeling import SequenceLabeling
 
@@ -27,6 +30,9 @@ for _task in (
     SequenceLabeling(),
     Detection(),
     CTC(),
+    Localization(),
+    Landmarks(),
+    Segmentation(),
 ):
     TASKS.register(_task)
 

@@ -11,7 +11,7 @@ Nothing here imports TensorFlow at import time: the report commands read tasks t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,8 @@ class Scored:
 
     frame: pd.DataFrame
     metrics: dict[str, float]
+    # per-example outputs a table cannot hold (a segmentation's predicted masks), by name
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Task:
@@ -127,6 +129,20 @@ class Task:
 
         return inputs(data, indices), data.y[indices]
 
+    def array_labels(
+        self, y: np.ndarray | None, x_shape: tuple[int, ...], classes: list[Any] | None, where: str
+    ) -> tuple[np.ndarray, list[object]] | None:
+        """Labels an array source (npz) gives in this task's own shape (a box, points, a mask),
+        encoded with their classes; None: the source's one-label-per-example encoding applies.
+
+        Args:
+            y: the label array, or None for unlabelled data (placeholders of the right shape).
+            x_shape: the inputs' shape `(n, ...)`.
+            classes: the recipe's (or the trained run's) classes, or None.
+            where: the file and array, for messages.
+        """
+        return None
+
     def baseline_loss(self, y_train: np.ndarray) -> float | None:
         """The loss of a constant predictor fitted on train (the flat-curve check), or None."""
         return None
@@ -162,6 +178,9 @@ class Task:
         """Pictures of a predictions file written by ``dlkit predict`` (detection: the boxes drawn
         on the images), in a folder beside it; None (the default) for a task without pictures."""
         return None
+
+    def write_outputs(self, scored: Scored, path: Path, ids: np.ndarray) -> None:
+        """Write what the predictions table at ``path`` cannot hold (``scored.arrays``) beside it."""
 
     def without_truth(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A predictions frame of unlabelled examples: the columns that compare with a label dropped."""

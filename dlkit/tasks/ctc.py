@@ -116,6 +116,16 @@ class CTC(Task):
         if recipe.train.augment is not None:
             raise RecipeError("train.augment: not supported with unaligned string labels (task ctc)")
 
+    def array_labels(
+        self, y: np.ndarray | None, x_shape: tuple[int, ...], classes: list[Any] | None, where: str
+    ) -> tuple[np.ndarray, list[object]] | None:
+        """One string per example, encoded over the alphabet (:mod:`dlkit.data.text_labels`)."""
+        from dlkit.data.text_labels import encode_text_labels
+
+        if y is None:  # unlabelled: one blank placeholder per example
+            return np.zeros((x_shape[0], 1), dtype=np.int32), list(classes or [])
+        return encode_text_labels(y, classes, where)
+
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head
 

@@ -70,7 +70,10 @@ def _load_pyfunc(path: str) -> DlkitKerasModel | DlkitTableModel:
 
     from mlflow.keras.load import _load_pyfunc as load_keras
 
-    from dlkit.models import layers  # noqa: F401  (registers dlkit's layers for deserialisation)
+    from dlkit.models import (
+        layers,  # noqa: F401  (registers dlkit's layers for deserialisation)
+        losses,  # noqa: F401  (and its losses: a model is saved compiled)
+    )
     from dlkit.tracking.mlflow_model import COLUMNS_FILE
 
     columns = Path(path) / COLUMNS_FILE

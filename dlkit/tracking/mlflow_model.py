@@ -115,6 +115,8 @@ def _needs_dlkit(model: keras.Model, data: Dataset) -> bool:
     """Whether loading takes dlkit's pyfunc loader: dlkit layers inside, raw text or typed rows in."""
     if _takes_text(data) or _typed_table(data):
         return True
+    if type(getattr(model, "loss", None)).__module__.startswith("dlkit."):  # compiled with dlkit's loss
+        return True
     return any(type(layer).__module__.startswith("dlkit.") for layer in model._flatten_layers())
 
 

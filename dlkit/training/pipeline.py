@@ -313,6 +313,7 @@ def predict_set(
         )
     scored = task.predict(model, data, indices, recipe)
     write_predictions(path, scored.frame, data, indices)
+    task.write_outputs(scored, path, data.ids[indices])
     if on_progress is not None:
         on_progress(len(indices))
     return scored.metrics

@@ -32,6 +32,9 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "sequence_labeling": (),
     "detection": (),
     "ctc": (),
+    "localization": (),
+    "landmarks": (),
+    "segmentation": ("accuracy",),
 }
 
 

@@ -69,6 +69,18 @@ def _nothing(folder: Path) -> None:
     pass
 
 
+def _images(maker: str) -> Callable[[Path], None]:
+    """Generated 16x16 images with boxes, corners or masks (dlkit.data.shapes)."""
+
+    def make(folder: Path) -> None:
+        from dlkit.data import shapes
+
+        x, y = getattr(shapes, maker)(60, 16, seed=0)
+        np.savez(folder / "images.npz", x=x, y=y)
+
+    return make
+
+
 SPLIT = "split: {train: 0.6, dev: 0.2, test: 0.2}"
 TRAIN = "train: {epochs: 2, batch_size: 32, optimizer: {type: adam, learning_rate: 0.01}}"
 # task -> (data maker, recipe body without name/train/tune)
@@ -111,6 +123,21 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         _strings,
         f"data:\n  task: ctc\n  source: {{type: npz, path: strings.npz}}\n  {SPLIT}\n"
         "model: {type: crnn, filters: [4], units: 8}",
+    ),
+    "localization": (
+        _images("digit_boxes"),
+        f"data:\n  task: localization\n  source: {{type: npz, path: images.npz}}\n  {SPLIT}\n"
+        "model: {type: cnn, filters: [4], dense: [8]}",
+    ),
+    "landmarks": (
+        _images("triangle_corners"),
+        f"data:\n  task: landmarks\n  source: {{type: npz, path: images.npz}}\n  {SPLIT}\n"
+        "model: {type: cnn, filters: [4], dense: [8]}",
+    ),
+    "segmentation": (
+        _images("shape_masks"),
+        f"data:\n  task: segmentation\n  source: {{type: npz, path: images.npz}}\n  {SPLIT}\n"
+        "model: {type: unet, depth: 1, filters: 4}",
     ),
 }
 

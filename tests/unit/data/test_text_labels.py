@@ -31,9 +31,9 @@ def test_bad_string_labels_are_one_line(workdir: Path) -> None:
     with pytest.raises(DataError) as info:
         load_npz(NpzSource(path=Path("s.npz"), classes=list("0123456789")), "ctc", workdir)
     assert info.value.message.endswith(
-        "array 'y': character 'x' at row 1 is not one of the classes "
+        "array 'y': character 'x' at row 2 (1-based) is not one of the classes "
         "['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']"
     )
     _write(workdir, ["12", ""])
-    with pytest.raises(DataError, match="array 'y': empty label at row 1"):
+    with pytest.raises(DataError, match="array 'y': empty label at row 2 \\(1-based\\)"):
         load_npz(NpzSource(path=Path("s.npz")), "ctc", workdir)

@@ -103,6 +103,7 @@ CASES: dict[str, list[tuple[str, dict[str, Any], tuple[int | None, ...], Any]]] 
     ],
     "crnn": [("columns", {"filters": [4, 8], "units": 4, "cell": "lstm"}, (8, 16, 1), images((8, 16, 1)))],
     "transfer": [("frozen", {"base": {"path": "BASE"}, "dense": [4]}, (8, 8, 1), images((8, 8, 1)))],
+    "unet": [("depth-2", {"depth": 2, "filters": 4, "batch_norm": True}, (16, 16, 1), images((16, 16, 1)))],
     "python": [("user", {"path": "my_model.py", "options": {"units": 4}}, (8, 8, 1), images((8, 8, 1)))],
 }
 
@@ -149,6 +150,9 @@ def test_builds_trains_a_step_and_round_trips(
     elif name == "crnn":  # one distribution per column of the last feature map (width 16 / 2)
         inputs, y = x, RNG.integers(0, 3, size=(8, 8))
         assert model.output_shape == (None, 8, 3)
+    elif name == "unet":  # a class per pixel
+        inputs, y = x, RNG.integers(0, 3, size=(8, *shape[:2]))
+        assert model.output_shape == (None, *shape[:2], 3)
     elif getattr(spec, "output", "last") == "sequence":
         inputs, y = x, RNG.integers(0, 3, size=(8, shape[0]))
         assert model.output_shape == (None, shape[0], 3)

@@ -1,0 +1,151 @@
+"""Labels of image tasks that are not one value per example: a class and a box, keypoints, masks.
+
+Array sources give them in pixels of the input image; they are held normalised so the model
+learns the same numbers whatever the image size:
+
+- ``localization``: `(n, 5)` = class label, then the box ``x_min, y_min, x_max, y_max`` in
+  pixels; held as class index and box divided by width and height (in [0, 1]).
+- ``landmarks``: `(n, k, 2)` = k points ``(x, y)`` in pixels, in a fixed order; held as
+  `(n, 2k)` = ``x0, y0, x1, y1, ...`` divided by width and height.
+- ``segmentation``: `(n, height, width)` class indices per pixel, the image's height and width;
+  held as int32.
+
+Without labels (``dlkit predict``) each gives zeros of the right shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dlkit.errors import DataError
+
+
+def _image_size(x_shape: tuple[int, ...], where: str, task: str) -> tuple[int, int]:
+    if len(x_shape) != 4:
+        raise DataError(
+            f"{where}: task {task} takes images (n, height, width, channels), got inputs {x_shape}"
+        )
+    return int(x_shape[1]), int(x_shape[2])
+
+
+def _finite(y: np.ndarray, where: str) -> np.ndarray:
+    if not np.issubdtype(y.dtype, np.number):
+        raise DataError(f"{where}: expected numbers (dtype {y.dtype})")
+    y = y.astype(np.float64)
+    bad = ~np.isfinite(y.reshape(len(y), -1)).all(axis=1)
+    if bad.any():
+        raise DataError(f"{where}: NaN or infinite values, first at row {int(np.flatnonzero(bad)[0])}")
+    return y
+
+
+def class_boxes(
+    y: np.ndarray | None, x_shape: tuple[int, ...], classes: list[Any] | None, where: str
+) -> tuple[np.ndarray, list[object]]:
+    """Encode ``(class, x_min, y_min, x_max, y_max)`` rows; classes sorted, or as given.
+
+    Raises:
+        DataError: not `(n, 5)`, a box outside the image or with max <= min, an unknown class.
+    """
+    h, w = _image_size(x_shape, where, "localization")
+    n = x_shape[0]
+    if y is None:
+        if not classes:
+            raise DataError(f"{where}: no labels, and no trained classes to predict")
+        return np.zeros((n, 5), np.float32), list(classes)
+    if y.shape != (n, 5):
+        raise DataError(
+            f"{where} has shape {y.shape}; localization expects ({n}, 5): class, x_min, y_min, x_max, y_max "
+            "(pixels)"
+        )
+    y = _finite(y, where)
+    labels = y[:, 0]
+    if not np.all(labels == np.round(labels)):
+        raise DataError(f"{where}: column 0 (the class) must hold integers")
+    found = sorted({int(v) for v in labels})
+    names: list[object] = list(classes) if classes is not None else [int(v) for v in found]
+    index = {str(c): i for i, c in enumerate(names)}
+    unknown = [v for v in found if str(v) not in index]
+    if unknown:
+        raise DataError(f"{where}: class {unknown[0]} is not one of the classes {names!r}")
+    box = y[:, 1:]
+    bad = (box[:, 0] >= box[:, 2]) | (box[:, 1] >= box[:, 3])
+    bad |= (box[:, [0, 1]] < 0).any(axis=1) | (box[:, 2] > w) | (box[:, 3] > h)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{where}: row {row}: box {box[row].tolist()} is not inside the {w}x{h} image with "
+            "x_min < x_max and y_min < y_max"
+        )
+    out = np.empty((n, 5), np.float32)
+    out[:, 0] = [index[str(int(v))] for v in labels]
+    out[:, 1:] = box / np.array([w, h, w, h], dtype=np.float64)
+    return out, names
+
+
+def keypoints(
+    y: np.ndarray | None, x_shape: tuple[int, ...], classes: list[Any] | None, where: str
+) -> tuple[np.ndarray, list[object]]:
+    """Encode points `(n, k, 2)`; the classes are the points' names (``point_0`` ... when absent).
+
+    Raises:
+        DataError: not `(n, k, 2)`, a point outside the image, names that do not match k.
+    """
+    h, w = _image_size(x_shape, where, "landmarks")
+    n = x_shape[0]
+    if y is None:
+        if not classes:
+            raise DataError(f"{where}: no labels, and no trained point names to predict")
+        return np.zeros((n, 2 * len(classes)), np.float32), list(classes)
+    if y.ndim != 3 or y.shape[0] != n or y.shape[2] != 2:
+        raise DataError(
+            f"{where} has shape {y.shape}; landmarks expects ({n}, points, 2): each point's x, y (pixels)"
+        )
+    k = y.shape[1]
+    names: list[object] = list(classes) if classes is not None else [f"point_{i}" for i in range(k)]
+    if len(names) != k:
+        raise DataError(f"{where}: {k} points per example, but data.source.classes names {len(names)}")
+    y = _finite(y, where)
+    outside = (y[..., 0] < 0) | (y[..., 0] > w) | (y[..., 1] < 0) | (y[..., 1] > h)
+    if outside.any():
+        row, point = (int(i) for i in np.argwhere(outside)[0])
+        raise DataError(
+            f"{where}: row {row}: point {names[point]} {y[row, point].tolist()} is outside the {w}x{h} image"
+        )
+    return (y / np.array([w, h])).reshape(n, 2 * k).astype(np.float32), names
+
+
+def class_masks(
+    y: np.ndarray | None, x_shape: tuple[int, ...], classes: list[Any] | None, where: str
+) -> tuple[np.ndarray, list[object]]:
+    """Check masks `(n, height, width)` of class indices; the classes name the indices (0, 1, ...
+    up to the largest index when absent).
+
+    Raises:
+        DataError: another shape than the images', indices that are no integers or not below the
+            number of classes.
+    """
+    h, w = _image_size(x_shape, where, "segmentation")
+    n = x_shape[0]
+    if y is None:
+        if not classes:
+            raise DataError(f"{where}: no masks, and no trained classes to predict")
+        return np.zeros((n, h, w), np.int32), list(classes)
+    if y.shape != (n, h, w):
+        raise DataError(
+            f"{where} has shape {y.shape}; segmentation expects masks ({n}, {h}, {w}) like the images"
+        )
+    integers = np.issubdtype(y.dtype, np.integer)
+    if not integers and (not np.issubdtype(y.dtype, np.number) or not np.all(y == np.round(y))):
+        raise DataError(f"{where}: masks must hold class indices, integers (dtype {y.dtype})")
+    top = int(y.max()) if y.size else 0
+    names: list[object] = list(classes) if classes is not None else list(range(max(top + 1, 2)))
+    bad = (y < 0) | (y >= len(names))
+    if bad.any():
+        row = int(np.flatnonzero(bad.reshape(n, -1).any(axis=1))[0])
+        raise DataError(
+            f"{where}: row {row}: class index {int(y[row][bad[row]][0])} is not in 0..{len(names) - 1} "
+            f"({len(names)} classes)"
+        )
+    return y.astype(np.int32), names
