@@ -116,7 +116,7 @@ def test_unknown_model_did_you_mean() -> None:
     with pytest.raises(BuildError) as info:
         MODELS.get("resnt")
     assert info.value.message.endswith("Did you mean 'resnet'?")
-    assert "Available: alexnet, cnn, efficientnet_b0, inception, lenet5, mlp" in info.value.message
+    assert "Available: alexnet, cnn, crnn, efficientnet_b0, inception, lenet5, mlp" in info.value.message
 
 
 PARAMS = [
