@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"]
+Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "verification"]
 Kind = Literal["tabular", "image", "sequence", "text"]
 # how a source reads labels: for training, required on new data (evaluate), optional (predict)
 Labels = Literal["train", "required", "optional"]
@@ -23,6 +23,7 @@ LABEL_KINDS: dict[str, str] = {
     "multitask": "structured",
     "seq2seq": "structured",
     "sequence_labeling": "structured",
+    "verification": "categorical",
 }
 
 

@@ -34,6 +34,8 @@ class Head:
     scale: tuple[float, float] | None = None
     """``(mean, std)``: the outputs are un-scaled to ``output * std + mean`` by a last layer
     (the task learns a standardised target, the saved model predicts in its units)."""
+    normalize: bool = False
+    """The outputs are divided by their L2 norm by a last layer (an embedding on the unit sphere)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def build_model(
     else:
         outputs = entry.builder(spec, x, head)
     if isinstance(outputs, keras.Model):
-        if head.scale is None:
+        if head.scale is None and not head.normalize:
             return outputs
         inputs, outputs = outputs.inputs, outputs.outputs[0]
     if head.scale is not None:
@@ -131,6 +133,8 @@ def build_model(
             mean=mean, variance=std**2, invert=True, axis=-1, name="target_scale", dtype="float32"
         )
         outputs = unscale(outputs)
+    if head.normalize:
+        outputs = keras.layers.UnitNormalization(axis=-1, name="l2_normalize", dtype="float32")(outputs)
     return keras.Model(inputs, outputs, name=name or spec.type)
 
 

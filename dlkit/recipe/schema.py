@@ -24,6 +24,7 @@ from dlkit.data.sources import SOURCES
 from dlkit.data.split import SplitSpec
 from dlkit.models import MODELS
 from dlkit.tasks import TASKS
+from dlkit.tasks.verification import VerificationSpec
 from dlkit.training.optimizers import OPTIMIZERS
 from dlkit.training.schedules import SCHEDULES, monitors
 from dlkit.training.spec import TrainSpec
@@ -71,7 +72,8 @@ class DataSpec(Spec):
         default=None, description="Absent: the size-aware default of docs/method.md §1."
     )
     task: (
-        Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling"] | None
+        Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "verification"]
+        | None
     ) = Field(
         default=None,
         description="Inferred from the target when absent (multitask for a list of targets, "
@@ -182,6 +184,9 @@ class Recipe(Spec):
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     tune: TuneSpec | None = Field(default=None, description="What `dlkit tune` searches (docs/method.md §5).")
+    verification: VerificationSpec | None = Field(
+        default=None, description="Embedding size, triplet margin and mining (task verification)."
+    )
 
     def known_task(self) -> str | None:
         """The task, where the recipe alone tells it (``data.task``, or a source that implies it)."""

@@ -254,6 +254,7 @@ _ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
     "binary": ClassReports,
     "multiclass": ClassReports,
     "regression": RegressionReports,
+    "verification": ClassReports,  # one identity per image: y_pred is the nearest image's
     "multitask": PerTaskReports,
     "seq2seq": _sequence("token_accuracy", False, ("input", "token_accuracy", "length")),
     "sequence_labeling": _sequence(

@@ -14,9 +14,10 @@ from dlkit.tasks.multitask import Multitask
 from dlkit.tasks.regression import Regression
 from dlkit.tasks.seq2seq import Seq2Seq
 from dlkit.tasks.sequence_labeling import SequenceLabeling
+from dlkit.tasks.verification import Verification
 
 TASKS = Registry()
-for _task in (Binary(), Multiclass(), Regression(), Multitask(), Seq2Seq(), SequenceLabeling()):
+for _task in (Binary(), Multiclass(), Regression(), Multitask(), Seq2Seq(), SequenceLabeling(), Verification()):
     TASKS.register(_task)
 
 __all__ = ["REPORTS", "TASKS", "Scored", "Task", "task_for"]
