@@ -33,12 +33,14 @@ class GlyphsSource(Spec):
     identities: int = Field(default=36, ge=2, le=len(CHARACTERS), description="Characters, from 0-9 A-Z a-z.")
     per_identity: int = Field(default=20, ge=1, le=1000, description="Images of each identity.")
     size: int = Field(default=16, ge=8, le=64, description="Height and width of the square images.")
-    noise: float = Field(default=0.05, ge=0, le=1, description="Standard deviation of the pixel noise.")
+    noise: float = Field(
+        default=0.05, ge=0, le=1, description="Standard deviation of the pixel noise (1 = the full 0-255 range)."
+    )
     seed: int = Field(default=0, ge=0, description="Seeds the sizes, angles, offsets and noise.")
 
 
 def render_glyphs(spec: GlyphsSource) -> tuple[np.ndarray, np.ndarray]:
-    """Images `(n, size, size, 1)` in [0, 1] and their characters `(n,)`, identity by identity."""
+    """Images `(n, size, size, 1)` in [0, 255] and their characters `(n,)`, identity by identity."""
     from PIL import Image, ImageDraw, ImageFont
 
     rng = np.random.default_rng(spec.seed)
@@ -62,9 +64,10 @@ def render_glyphs(spec: GlyphsSource) -> tuple[np.ndarray, np.ndarray]:
             )
             canvas = canvas.rotate(float(rng.uniform(-12, 12)), resample=Image.Resampling.BILINEAR)
             small = canvas.resize((spec.size, spec.size), Image.Resampling.LANCZOS)
-            pixels = np.asarray(small, dtype=np.float32) / 255.0
-            pixels = pixels + rng.normal(0.0, spec.noise, pixels.shape).astype(np.float32)
-            images.append(np.clip(pixels, 0.0, 1.0))
+            pixels = np.asarray(small, dtype=np.float32)
+            pixels = pixels + rng.normal(0.0, 255.0 * spec.noise, pixels.shape).astype(np.float32)
+            # whole grey levels in [0, 255], as an image folder reads a PNG of the same glyph
+            images.append(np.clip(np.round(pixels), 0.0, 255.0))
             labels.append(char)
     return np.stack(images)[..., np.newaxis], np.asarray(labels)
 

@@ -154,7 +154,7 @@ def load_model(path: str | Path) -> keras.Model:
     import keras
 
     from dlkit.errors import BuildError
-    from dlkit.models import layers  # noqa: F401  (registers dlkit's layers for deserialisation)
+    from dlkit.models import layers, losses  # noqa: F401  (register dlkit's layers and losses for deserialisation)
 
     path = Path(path)
     if not path.is_file():

@@ -4,7 +4,7 @@ The labels are identities (one class index per image). The split gives every ide
 to one set (:attr:`Task.split_by_label`), so dev and test hold people train never saw: the
 model is judged on one-shot verification. The model ends with a dense layer of
 ``verification.embedding`` units divided by its L2 norm, trained with the triplet loss
-(margin α, semi-hard or hard negatives mined within the batch: :mod:`dlkit.tasks._triplet`).
+(margin α, semi-hard or hard negatives mined within the batch: :mod:`dlkit.models.losses`).
 
 Scoring one set (:mod:`dlkit.analysis.embedding`): its pairs (every positive pair and a seeded
 sample of as many negatives) are judged "same" when their Euclidean distance is at most τ,
@@ -109,7 +109,7 @@ class Verification(Task):
         return Head(self.spec.embedding, "linear", normalize=True)
 
     def loss(self, data: Dataset) -> Any:
-        from dlkit.tasks._triplet import TripletLoss
+        from dlkit.models.losses import TripletLoss
 
         return TripletLoss(self.spec.margin, self.spec.mining)
 
