@@ -36,6 +36,12 @@ class GlyphsSource(Spec):
     noise: float = Field(
         default=0.05, ge=0, le=1, description="Standard deviation of the pixel noise (1 = the full 0-255 range)."
     )
+    variation: float = Field(
+        default=1.0,
+        ge=0,
+        le=2,
+        description="Scale of the random size (18-28 px), angle (±12°) and offset (±3 px) ranges; 0: none.",
+    )
     seed: int = Field(default=0, ge=0, description="Seeds the sizes, angles, offsets and noise.")
 
 
@@ -46,13 +52,15 @@ def render_glyphs(spec: GlyphsSource) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(spec.seed)
     images: list[np.ndarray] = []
     labels: list[str] = []
-    fonts = {s: ImageFont.load_default(size=s) for s in range(18, 29)}
+    fonts: dict[int, ImageFont.FreeTypeFont | ImageFont.ImageFont] = {}
+    v = spec.variation
     for char in CHARACTERS[: spec.identities]:
         for _ in range(spec.per_identity):
             canvas = Image.new("L", (_CANVAS, _CANVAS), 0)
             draw = ImageDraw.Draw(canvas)
-            font = fonts[int(rng.integers(18, 29))]
-            dx, dy = rng.integers(-3, 4, size=2)
+            size = int(round(23 + v * rng.uniform(-5, 5)))
+            font = fonts.setdefault(size, ImageFont.load_default(size=size))
+            dx, dy = v * rng.uniform(-3, 3, size=2)
             draw.text(
                 (_CANVAS / 2 + dx, _CANVAS / 2 + dy),
                 char,
@@ -62,7 +70,7 @@ def render_glyphs(spec: GlyphsSource) -> tuple[np.ndarray, np.ndarray]:
                 stroke_width=int(rng.integers(0, 2)),
                 stroke_fill=255,
             )
-            canvas = canvas.rotate(float(rng.uniform(-12, 12)), resample=Image.Resampling.BILINEAR)
+            canvas = canvas.rotate(float(v * rng.uniform(-12, 12)), resample=Image.Resampling.BILINEAR)
             small = canvas.resize((spec.size, spec.size), Image.Resampling.LANCZOS)
             pixels = np.asarray(small, dtype=np.float32)
             pixels = pixels + rng.normal(0.0, 255.0 * spec.noise, pixels.shape).astype(np.float32)

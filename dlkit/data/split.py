@@ -537,12 +537,15 @@ def split_dataset(
     everyone = np.arange(data.n_examples)
     if spec.target_distribution is not None:
         rule = _split_target(ctx, assignment, bool({"dev", "test"} & spec.model_fields_set))
-    elif spec.time is not None:
+    elif spec.time is not None or ctx.by_label:
+        # train-dev comes from train's examples afterwards (its times; its labels)
         fractions = spec.fractions()
         pool = fractions["train"] + fractions["train_dev"]
-        _assign_time(
-            ctx, everyone, {"train": pool, "dev": fractions["dev"], "test": fractions["test"]}, assignment
-        )
+        main = {"train": pool, "dev": fractions["dev"], "test": fractions["test"]}
+        if spec.time is not None:
+            _assign_time(ctx, everyone, main, assignment)
+        else:
+            _assign(ctx, everyone, main, assignment, "split")
         if spec.train_dev > 0:
             _carve_train_dev(ctx, assignment, spec.train_dev / pool)
         rule = f"{rule}; {_strategy_text(ctx)}"

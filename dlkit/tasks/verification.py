@@ -14,7 +14,7 @@ chosen on dev after training (:meth:`Verification.calibrate`) and stored with th
 identification, the nearest other image of the set shows the same identity.
 
 Predictions, one row per image: y_true, y_pred (the nearest other image's identity),
-correct, distance (to it), nearest (its id), positive_distance (the farthest image of the same
+correct, confidence (``1 − distance / 2``), distance (to it), nearest (its position in the set), positive_distance (the farthest image of the same
 identity: a false reject when above τ), negative_distance (the closest other identity: a false
 accept when at most τ), loss (``max(pos² − neg² + α, 0)``, the hardest triplet of the image),
 and the embedding ``emb_0`` ... The reports read ``correct`` and the highest loss.
@@ -148,6 +148,8 @@ class Verification(Task):
                 "y_true": pd.array(labels[y_idx].tolist()) if len(y_idx) else pd.array([], dtype=object),
                 "y_pred": pd.array([labels[p] if p >= 0 else None for p in pred_idx], dtype=object),
                 "correct": pred_idx == y_idx,
+                # unit embeddings are at most 2 apart: 1 at distance 0, 0 at the far side
+                "confidence": np.clip(1.0 - near.distance / 2.0, 0.0, 1.0),
                 "distance": near.distance,
                 "nearest": np.where(has_other, near.index, -1),
                 "positive_distance": near.positive_distance,
