@@ -60,6 +60,7 @@ __all__ = [
     "diagnose",
     "evaluate",
     "gradcheck",
+    "identify",
     "learning_curve",
     "load_data",
     "load_recipe",
@@ -78,7 +79,6 @@ __all__ = [
     "tune",
     "tune_preview",
     "tune_refine",
-    "identify",
     "verify",
 ]
 
@@ -924,7 +924,9 @@ def style_transfer(
         from dlkit.tracking.mlflow_tracker import MLflowStore
 
         store = MLflowStore(tracking_uri)
-        run_id = store.start_run(experiment, f"style-{Path(content).stem}-{Path(style).stem}", {"dlkit.command": "style-transfer"})
+        run_id = store.start_run(
+            experiment, f"style-{Path(content).stem}-{Path(style).stem}", {"dlkit.command": "style-transfer"}
+        )
     status = "FAILED"
     try:
         result = transfer_style(loaded, content_image, style_image, options, Path(out), on_step)
@@ -942,7 +944,11 @@ def style_transfer(
                 },
             )
             for c in result.costs:
-                store.log_metrics(run_id, {"total": c.total, "content": c.content, "style": c.style, "tv": c.tv}, step=c.step)
+                store.log_metrics(
+                    run_id,
+                    {"total": c.total, "content": c.content, "style": c.style, "tv": c.tv},
+                    step=c.step,
+                )
             store.log_artifacts(run_id, Path(out))
             result.run_id, result.tracking_uri = run_id, store.uri
         status = "FINISHED"

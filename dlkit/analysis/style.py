@@ -59,6 +59,8 @@ def total_variation(image: np.ndarray) -> float:
     return float(np.abs(np.diff(x, axis=0)).sum() + np.abs(np.diff(x, axis=1)).sum())
 
 
-def total_cost(j_content: float, j_style: float, alpha: float, beta: float, tv: float = 0.0, gamma: float = 0.0) -> float:
+def total_cost(
+    j_content: float, j_style: float, alpha: float, beta: float, tv: float = 0.0, gamma: float = 0.0
+) -> float:
     """``α·J_content + β·J_style + γ·TV``."""
     return alpha * j_content + beta * j_style + gamma * tv

@@ -29,8 +29,8 @@ from dlkit.cli.runs import runs_app
 from dlkit.cli.split import split
 from dlkit.cli.style_transfer import style_transfer
 from dlkit.cli.tune import tune_app
-from dlkit.cli.verify import identify, verify
 from dlkit.cli.ui import ui
+from dlkit.cli.verify import identify, verify
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

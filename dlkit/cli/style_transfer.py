@@ -38,29 +38,43 @@ def style_transfer(
         str,
         typer.Option(
             "--base",
-            help="The network: a dlkit run, a .keras model file, or a VGG-19 weights file (include_top=False).",
+            help="The network: a dlkit run, a .keras model file, or VGG-19 weights (include_top=False).",
             metavar="RUN|FILE",
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Output folder.", metavar="DIR")] = Path("style-transfer"),
+    out: Annotated[Path, typer.Option("--out", help="Output folder.", metavar="DIR")] = Path(
+        "style-transfer"
+    ),
     steps: Annotated[int, typer.Option("--steps", help="Adam steps.", min=1)] = 200,
-    learning_rate: Annotated[float, typer.Option("--learning-rate", help="Adam's, on pixels in [0, 1].")] = 0.01,
+    learning_rate: Annotated[
+        float, typer.Option("--learning-rate", help="Adam's, on pixels in [0, 1].")
+    ] = 0.01,
     alpha: Annotated[float, typer.Option("--alpha", help="Weight of the content cost.")] = 10.0,
     beta: Annotated[float, typer.Option("--beta", help="Weight of the style cost.")] = 40.0,
-    tv_weight: Annotated[float, typer.Option("--tv-weight", help="Weight of the total variation (0: none).")] = 0.0,
+    tv_weight: Annotated[
+        float, typer.Option("--tv-weight", help="Weight of the total variation (0: none).")
+    ] = 0.0,
     content_layer: Annotated[
         Optional[str],  # noqa: UP045 (typer needs Optional)
-        typer.Option("--content-layer", help="Layer for the content cost (default: the base's).", metavar="NAME"),
+        typer.Option(
+            "--content-layer", help="Layer for the content cost (default: the base's).", metavar="NAME"
+        ),
     ] = None,
     style_layer: Annotated[
         Optional[list[str]],  # noqa: UP045 (typer needs Optional for list options)
         typer.Option(
-            "--style-layer", help="A style layer and its weight, NAME:WEIGHT (repeatable).", metavar="NAME:WEIGHT"
+            "--style-layer",
+            help="A style layer and its weight, NAME:WEIGHT (repeatable).",
+            metavar="NAME:WEIGHT",
         ),
     ] = None,
-    init: Annotated[str, typer.Option("--init", help="Start from: content (with noise) or noise.")] = "content",
+    init: Annotated[
+        str, typer.Option("--init", help="Start from: content (with noise) or noise.")
+    ] = "content",
     size: Annotated[int, typer.Option("--size", help="Longest side of the image, in pixels.", min=8)] = 128,
-    save_every: Annotated[int, typer.Option("--save-every", help="Write the image every N steps (0: final only).", min=0)] = 20,
+    save_every: Annotated[
+        int, typer.Option("--save-every", help="Write the image every N steps (0: final only).", min=0)
+    ] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the starting noise.")] = 0,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the run in MLflow.")] = False,
     experiment: Annotated[str, typer.Option("--experiment", help="MLflow experiment.")] = "style-transfer",
@@ -107,13 +121,15 @@ def style_transfer(
         return
     first, last = result.costs[0], result.costs[-1]
     console.print(
-        f"Style transfer with {escape(result.base)}: content layer {escape(result.content_layer)}, style layers "
-        + ", ".join(f"{escape(n)} ({w:g})" for n, w in result.style_layers)
+        f"Style transfer with {escape(result.base)}: content layer {escape(result.content_layer)}, "
+        "style layers " + ", ".join(f"{escape(n)} ({w:g})" for n, w in result.style_layers)
     )
     console.print(
         f"J {first.total:.4g} -> {last.total:.4g} in {last.step} steps "
         f"(content {last.content:.4g}, style {last.style:.4g}, tv {last.tv:.4g})"
     )
-    console.print(f"Image: {escape(str(result.image))}  (steps and costs.csv in {escape(str(result.out_dir))})")
+    console.print(
+        f"Image: {escape(str(result.image))}  (steps and costs.csv in {escape(str(result.out_dir))})"
+    )
     if result.run_id:
         console.print(f"Recorded in MLflow: {escape(str(result.tracking_uri))}  run id {result.run_id}")

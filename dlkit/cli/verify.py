@@ -68,7 +68,9 @@ def identify(
     if as_json:
         print_json(result.to_dict())
         return
-    name = f"[green]{escape(result.identity)}[/green]" if result.identity is not None else "[red]unknown[/red]"
+    name = (
+        f"[green]{escape(result.identity)}[/green]" if result.identity is not None else "[red]unknown[/red]"
+    )
     console.print(
         f"{name}: nearest distance {result.distance:.4f} {'<=' if result.identity else '>'} τ "
         f"{result.threshold:.4f} (run {escape(result.run_name)})"

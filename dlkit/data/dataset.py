@@ -8,7 +8,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Task = Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "verification"]
+Task = Literal[
+    "binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "verification"
+]
 Kind = Literal["tabular", "image", "sequence", "text"]
 # how a source reads labels: for training, required on new data (evaluate), optional (predict)
 Labels = Literal["train", "required", "optional"]

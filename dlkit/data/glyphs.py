@@ -34,7 +34,10 @@ class GlyphsSource(Spec):
     per_identity: int = Field(default=20, ge=1, le=1000, description="Images of each identity.")
     size: int = Field(default=16, ge=8, le=64, description="Height and width of the square images.")
     noise: float = Field(
-        default=0.05, ge=0, le=1, description="Standard deviation of the pixel noise (1 = the full 0-255 range)."
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Standard deviation of the pixel noise (1 = the full 0-255 range).",
     )
     variation: float = Field(
         default=1.0,
@@ -58,7 +61,7 @@ def render_glyphs(spec: GlyphsSource) -> tuple[np.ndarray, np.ndarray]:
         for _ in range(spec.per_identity):
             canvas = Image.new("L", (_CANVAS, _CANVAS), 0)
             draw = ImageDraw.Draw(canvas)
-            size = int(round(23 + v * rng.uniform(-5, 5)))
+            size = round(23 + v * rng.uniform(-5, 5))
             font = fonts.setdefault(size, ImageFont.load_default(size=size))
             dx, dy = v * rng.uniform(-3, 3, size=2)
             draw.text(
@@ -80,7 +83,9 @@ def render_glyphs(spec: GlyphsSource) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images)[..., np.newaxis], np.asarray(labels)
 
 
-def load_glyphs(spec: GlyphsSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()) -> Dataset:
+def load_glyphs(
+    spec: GlyphsSource, task: Task | None, base_dir: Path, columns: Sequence[str] = ()
+) -> Dataset:
     """Generate the glyph identities (the recipe's ``data.task``, multiclass when absent)."""
     where = f"glyphs:{spec.identities}x{spec.per_identity}"
     if columns:

@@ -597,7 +597,9 @@ def _register_more() -> None:
     SOURCES.register("text", TextSource, load_text, "a column of strings in a CSV/TSV/Parquet table")
     from dlkit.data.glyphs import GlyphsSource, load_glyphs
 
-    SOURCES.register("glyphs", GlyphsSource, load_glyphs, "generated glyph images, one identity per character")
+    SOURCES.register(
+        "glyphs", GlyphsSource, load_glyphs, "generated glyph images, one identity per character"
+    )
     from dlkit.data.text_pairs import TextPairsSource, load_text_pairs
 
     SOURCES.register(

@@ -72,7 +72,9 @@ class DataSpec(Spec):
         default=None, description="Absent: the size-aware default of docs/method.md §1."
     )
     task: (
-        Literal["binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "verification"]
+        Literal[
+            "binary", "multiclass", "regression", "multitask", "seq2seq", "sequence_labeling", "verification"
+        ]
         | None
     ) = Field(
         default=None,

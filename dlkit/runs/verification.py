@@ -89,13 +89,16 @@ def _encoder(run: RunDir) -> _Encoder:
     info, name = _finished(run)
     if info.get("task") != "verification":
         raise UnsupportedRunError(
-            f"run '{name}': verify and identify read a verification run (this one's task is {info.get('task')})"
+            f"run '{name}': verify and identify read a verification run "
+            f"(this one's task is {info.get('task')})"
         )
     shape = tuple(int(d) for d in info.get("input_shape") or ())
     if len(shape) != 3 or shape[2] not in (1, 3):
         raise UnsupportedRunError(f"run '{name}': its model does not take images (input shape {shape})")
     metrics = run.metrics()
-    threshold = next((metrics[s]["threshold"] for s in ("dev", "train") if "threshold" in metrics.get(s, {})), None)
+    threshold = next(
+        (metrics[s]["threshold"] for s in ("dev", "train") if "threshold" in metrics.get(s, {})), None
+    )
     if threshold is None:
         raise UnsupportedRunError(f"run '{name}': no threshold in its metrics ({run.metrics_path})")
     return _Encoder(name, _load_model(run), (shape[0], shape[1], shape[2]), float(threshold))
@@ -111,7 +114,9 @@ def verify_images(run: RunDir, first: Path, second: Path) -> VerifyResult:
     encoder = _encoder(run)
     e = encoder.embed([first, second])
     distance = float(np.linalg.norm(e[0] - e[1]))
-    return VerifyResult(encoder.name, (str(first), str(second)), distance, encoder.threshold, distance <= encoder.threshold)
+    return VerifyResult(
+        encoder.name, (str(first), str(second)), distance, encoder.threshold, distance <= encoder.threshold
+    )
 
 
 def identify_image(run: RunDir, image: Path, gallery: Path) -> IdentifyResult:

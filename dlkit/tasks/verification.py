@@ -14,7 +14,8 @@ chosen on dev after training (:meth:`Verification.calibrate`) and stored with th
 identification, the nearest other image of the set shows the same identity.
 
 Predictions, one row per image: y_true, y_pred (the nearest other image's identity),
-correct, confidence (``1 − distance / 2``), distance (to it), nearest (its position in the set), positive_distance (the farthest image of the same
+correct, confidence (``1 − distance / 2``), distance (to it), nearest (its position in the set),
+positive_distance (the farthest image of the same
 identity: a false reject when above τ), negative_distance (the closest other identity: a false
 accept when at most τ), loss (``max(pos² − neg² + α, 0)``, the hardest triplet of the image),
 and the embedding ``emb_0`` ... The reports read ``correct`` and the highest loss.
@@ -96,7 +97,9 @@ class Verification(Task):
                 f"and verification.mining instead of {recipe.train.loss})"
             )
         if recipe.train.class_weight is not None:
-            raise RecipeError("train.class_weight: not used by task verification (a triplet loss has no classes)")
+            raise RecipeError(
+                "train.class_weight: not used by task verification (a triplet loss has no classes)"
+            )
         if data.labelled and data.n_classes < 3:
             raise DataError(
                 f"{data.description}: task verification needs identities for train, dev and test "
@@ -121,7 +124,9 @@ class Verification(Task):
         x, _ = self.fit_arrays(data, indices)
         return np.asarray(model.predict(x, batch_size=max(recipe.train.batch_size, 256), verbose=0))
 
-    def calibrate(self, model: keras.Model, recipe: Recipe, data: Dataset, parts: SplitResult) -> Verification:
+    def calibrate(
+        self, model: keras.Model, recipe: Recipe, data: Dataset, parts: SplitResult
+    ) -> Verification:
         """τ with the best pair accuracy on dev (on train when the split has no dev)."""
         task = self.configured(recipe)
         name = "dev" if len(parts.indices("dev")) else "train"
@@ -167,7 +172,9 @@ class Verification(Task):
         accuracy = float(correct.mean()) if n else math.nan
         pairs = emb.verification_pairs(y_idx, PAIR_SEED, self.spec.negatives_per_positive)
         distances = emb.pair_distances(e, pairs)
-        threshold = self.threshold if self.threshold is not None else emb.choose_threshold(distances, pairs.same)
+        threshold = (
+            self.threshold if self.threshold is not None else emb.choose_threshold(distances, pairs.same)
+        )
         return {
             "n": n,
             "loss": float(frame["loss"].mean()) if n else math.nan,
@@ -188,4 +195,4 @@ class Verification(Task):
         return super().error_columns(metric)
 
     def label_summary(self, y: np.ndarray, classes: list[Any]) -> dict[str, Any]:
-        return {"identities": int(len(np.unique(np.asarray(y, dtype=np.int64))))}
+        return {"identities": len(np.unique(np.asarray(y, dtype=np.int64)))}

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 VGG_CONTENT = "block5_conv4"
 VGG_STYLE = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 SAMPLE_PREFIX = "sklearn:"  # sklearn:china.jpg, sklearn:flower.jpg (scikit-learn's sample images)
+SAMPLE_IMAGES = ("china.jpg", "flower.jpg")
 
 
 @dataclass
@@ -265,7 +266,9 @@ def load_base(base: str, resolve_run: Callable[[str], Path] | None = None) -> Ba
             return Base(load_model(path), f"model file {path}")
         except Exception as model_error:
             try:
-                vgg = keras.applications.VGG19(include_top=False, weights=str(path), input_shape=(None, None, 3))
+                vgg = keras.applications.VGG19(
+                    include_top=False, weights=str(path), input_shape=(None, None, 3)
+                )
             except Exception:
                 raise RecipeError(
                     f"--base: {path}: neither a Keras model nor VGG-19 weights (as a model: {model_error})",
@@ -293,10 +296,9 @@ def read_image(ref: str, channels: int, size: tuple[int, int] | int) -> np.ndarr
         from sklearn.datasets import load_sample_image
 
         name = ref[len(SAMPLE_PREFIX) :]
-        try:
-            image = Image.fromarray(load_sample_image(name))
-        except AttributeError:
-            raise DataError(f"{ref}: not one of scikit-learn's sample images (china.jpg, flower.jpg)") from None
+        if name not in SAMPLE_IMAGES:
+            raise DataError(f"{ref}: not one of scikit-learn's sample images ({', '.join(SAMPLE_IMAGES)})")
+        image = Image.fromarray(load_sample_image(name))
     else:
         path = Path(ref).expanduser()
         if not path.is_file():
@@ -376,7 +378,10 @@ def transfer_style(
         out = activations(image)
         j_content = content_cost(a_c, out[at[content_layer]])
         j_style = tf.add_n(
-            [w * layer_style_cost(s, out[at[n]]) for (n, _), s, w in zip(style_layers, a_s, weights, strict=True)]
+            [
+                w * layer_style_cost(s, out[at[n]])
+                for (n, _), s, w in zip(style_layers, a_s, weights, strict=True)
+            ]
         )
         tv = total_variation(image)
         total = options.alpha * j_content + options.beta * j_style + options.tv_weight * tv

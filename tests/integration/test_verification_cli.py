@@ -62,9 +62,15 @@ def test_unseen_identities_are_verified(glyph_run: tuple[Path, str]) -> None:
     # τ is chosen on dev and applied to every set
     assert len({m["threshold"] for m in metrics.values()}) == 1
     predictions = pd.read_parquet(run / "predictions" / "dev.parquet")
-    assert {"y_true", "y_pred", "correct", "distance", "positive_distance", "negative_distance", "loss"} <= set(
-        predictions.columns
-    )
+    assert {
+        "y_true",
+        "y_pred",
+        "correct",
+        "distance",
+        "positive_distance",
+        "negative_distance",
+        "loss",
+    } <= set(predictions.columns)
     embedding = predictions[[f"emb_{k}" for k in range(16)]].to_numpy()
     assert np.allclose(np.linalg.norm(embedding, axis=1), 1.0, atol=1e-4)  # L2-normalised
     assert predictions["correct"].mean() == pytest.approx(metrics["dev"]["accuracy"])
@@ -95,7 +101,9 @@ def test_verify_and_identify_images(glyph_run: tuple[Path, str], workdir: Path) 
     run, _ = glyph_run
     test_ids = sorted(_labels(run, "test"))[:3]
     # new images of the test identities (another seed): a gallery of two each, and probes
-    x, chars = render_glyphs(GlyphsSource(identities=36, per_identity=3, size=12, noise=0.0, variation=0.5, seed=9))
+    x, chars = render_glyphs(
+        GlyphsSource(identities=36, per_identity=3, size=12, noise=0.0, variation=0.5, seed=9)
+    )
     for char in test_ids:
         first, second, third = np.flatnonzero(chars == char)
         _save(x[first], workdir / "gallery" / char / "1.png")
@@ -104,7 +112,9 @@ def test_verify_and_identify_images(glyph_run: tuple[Path, str], workdir: Path) 
 
     verdicts = []
     for other in test_ids:
-        result = runner.invoke(app, ["verify", str(run), f"probe_{test_ids[0]}.png", f"gallery/{other}/1.png", "--json"])
+        result = runner.invoke(
+            app, ["verify", str(run), f"probe_{test_ids[0]}.png", f"gallery/{other}/1.png", "--json"]
+        )
         assert result.exit_code == 0, result.output
         verdict = json.loads(result.stdout)
         assert verdict["same"] == (verdict["distance"] <= verdict["threshold"])
@@ -114,10 +124,13 @@ def test_verify_and_identify_images(glyph_run: tuple[Path, str], workdir: Path) 
 
     right = 0
     for char in test_ids:
-        result = runner.invoke(app, ["identify", str(run), f"probe_{char}.png", "--gallery", "gallery", "--json"])
+        result = runner.invoke(
+            app, ["identify", str(run), f"probe_{char}.png", "--gallery", "gallery", "--json"]
+        )
         assert result.exit_code == 0, result.output
         found = json.loads(result.stdout)
-        assert [r["identity"] for r in found["ranking"]][0] == (found["identity"] or found["ranking"][0]["identity"])
+        distances = [r["distance"] for r in found["ranking"]]
+        assert distances == sorted(distances) and found["distance"] == distances[0]
         assert (found["identity"] is None) == (found["distance"] > found["threshold"])
         right += found["identity"] == char
     assert right >= 2

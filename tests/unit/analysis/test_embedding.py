@@ -46,7 +46,10 @@ def test_pairs_every_positive_and_as_many_seeded_negatives() -> None:
     positives = {(int(i), int(j)) for i, j, s in zip(pairs.first, pairs.second, pairs.same, strict=True) if s}
     assert positives == {(0, 1), (0, 2), (1, 2), (3, 4)}
     assert (~pairs.same).sum() == 4
-    assert all(labels[i] != labels[j] for i, j in zip(pairs.first[~pairs.same], pairs.second[~pairs.same], strict=True))
+    assert all(
+        labels[i] != labels[j]
+        for i, j in zip(pairs.first[~pairs.same], pairs.second[~pairs.same], strict=True)
+    )
     again = emb.verification_pairs(labels, seed=3)
     assert np.array_equal(pairs.first, again.first) and np.array_equal(pairs.second, again.second)
 

@@ -16,11 +16,15 @@ def test_tensorflow_costs_match_the_reference() -> None:
     a, b = rng.normal(size=(2, 3, 5, 4)).astype("float32")
     image = rng.uniform(size=(6, 7, 3)).astype("float32")
     assert np.allclose(style.gram_matrix(a[None]).numpy(), reference.gram_matrix(a), rtol=1e-5)
-    assert float(style.content_cost(a[None], b[None])) == pytest.approx(reference.content_cost(a, b), rel=1e-5)
+    assert float(style.content_cost(a[None], b[None])) == pytest.approx(
+        reference.content_cost(a, b), rel=1e-5
+    )
     assert float(style.layer_style_cost(a[None], b[None])) == pytest.approx(
         reference.layer_style_cost(a, b), rel=1e-5
     )
-    assert float(style.total_variation(image[None])) == pytest.approx(reference.total_variation(image), rel=1e-5)
+    assert float(style.total_variation(image[None])) == pytest.approx(
+        reference.total_variation(image), rel=1e-5
+    )
 
 
 def _base() -> object:
