@@ -39,7 +39,18 @@ if TYPE_CHECKING:
 STUDY_FILE = "study.json"
 
 #: Metrics where larger is better; every other metric (loss, error, mse, mae) is minimised.
-MAXIMISED = ("accuracy", "auc", "f1", "precision", "recall", "r2", "balanced_accuracy", "macro_f1", "roc_auc")
+MAXIMISED = (
+    "accuracy",
+    "auc",
+    "f1",
+    "precision",
+    "recall",
+    "r2",
+    "balanced_accuracy",
+    "macro_f1",
+    "roc_auc",
+    "verification_accuracy",
+)
 
 
 def now() -> str:
