@@ -17,16 +17,9 @@ from dlkit.tasks.sequence_labeling import SequenceLabeling
 from dlkit.tasks.verification import Verification
 
 TASKS = Registry()
-for _task in (
-    Binary(),
-    Multiclass(),
-    Regression(),
-    Multitask(),
-    Seq2Seq(),
-    SequenceLabeling(),
-    Verification(),
-):
+for _task in (Binary(), Multiclass(), Regression(), Multitask(), Seq2Seq(), SequenceLabeling()):
     TASKS.register(_task)
+TASKS.register(Verification())
 
 __all__ = ["REPORTS", "TASKS", "Scored", "Task", "task_for"]
 

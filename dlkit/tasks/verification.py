@@ -15,10 +15,10 @@ identification, the nearest other image of the set shows the same identity.
 
 Predictions, one row per image: y_true, y_pred (the nearest other image's identity),
 correct, confidence (``1 − distance / 2``), distance (to it), nearest (its position in the set),
-positive_distance (the farthest image of the same
-identity: a false reject when above τ), negative_distance (the closest other identity: a false
-accept when at most τ), loss (``max(pos² − neg² + α, 0)``, the hardest triplet of the image),
-and the embedding ``emb_0`` ... The reports read ``correct`` and the highest loss.
+positive_distance (the farthest image of the same identity: a false reject when above τ),
+negative_distance (the closest other identity: a false accept when at most τ), loss
+(``max(pos² − neg² + α, 0)``, the hardest triplet of the image), and the embedding ``emb_0``
+... The reports read ``correct`` and the highest loss.
 """
 
 from __future__ import annotations
