@@ -35,11 +35,13 @@ if TYPE_CHECKING:
     from dlkit.runs.inference import EvaluateResult, PredictResult
     from dlkit.runs.journal import Derivation
     from dlkit.runs.report import ReportResult
+    from dlkit.runs.verification import IdentifyResult, VerifyResult
     from dlkit.tracking.registry import RegisterResult
     from dlkit.training.cross_val import FoldEnd
     from dlkit.training.fit import EpochEnd
     from dlkit.training.gradcheck import GradCheckResult
     from dlkit.training.lr_find import LRFindResult
+    from dlkit.training.style import StepCosts, StyleOptions, StyleTransferResult
     from dlkit.tuning.preview import PreviewResult
     from dlkit.tuning.search import TuneResult
 
@@ -58,6 +60,7 @@ __all__ = [
     "diagnose",
     "evaluate",
     "gradcheck",
+    "identify",
     "learning_curve",
     "load_data",
     "load_recipe",
@@ -71,10 +74,12 @@ __all__ = [
     "runs_list",
     "runs_show",
     "split",
+    "style_transfer",
     "train",
     "tune",
     "tune_preview",
     "tune_refine",
+    "verify",
 ]
 
 
@@ -831,3 +836,123 @@ def doctor(
     from dlkit.doctor import run_checks
 
     return run_checks(tracking_uri, Path(runs_dir), smoke=smoke, on_check=on_check)
+
+
+def verify(
+    run_ref: str | Path,
+    image1: str | Path,
+    image2: str | Path,
+    *,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+) -> VerifyResult:
+    """Whether two images show the same identity, by a verification run's model and threshold.
+
+    Raises:
+        UnsupportedRunError: not a finished verification run on images.
+        DataError: an image is missing or unreadable.
+    """
+    from dlkit.runs.verification import verify_images
+
+    return verify_images(resolve_run(run_ref, runs_dir, tracking_uri), Path(image1), Path(image2))
+
+
+def identify(
+    run_ref: str | Path,
+    image: str | Path,
+    gallery: str | Path,
+    *,
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+) -> IdentifyResult:
+    """The identity of a gallery (one sub-folder of images per identity) nearest to ``image``,
+    or "unknown" (``identity`` None) when it is farther than the run's threshold.
+
+    Raises:
+        UnsupportedRunError: not a finished verification run on images.
+        DataError: a missing image, or a gallery that is not one folder per identity.
+    """
+    from dlkit.runs.verification import identify_image
+
+    return identify_image(resolve_run(run_ref, runs_dir, tracking_uri), Path(image), Path(gallery))
+
+
+def style_transfer(
+    content: str,
+    style: str,
+    base: str,
+    out: str | Path,
+    options: StyleOptions | None = None,
+    *,
+    track: bool = True,
+    experiment: str = "style-transfer",
+    runs_dir: str | Path = "runs",
+    tracking_uri: str | None = None,
+    on_step: Callable[[StepCosts], None] | None = None,
+) -> StyleTransferResult:
+    """Neural style transfer: an image with ``content``'s content and ``style``'s style.
+
+    Args:
+        content: an image file, or ``sklearn:china.jpg`` / ``sklearn:flower.jpg``.
+        style: the same.
+        base: the network whose layers see content and style: a ``.keras`` model file, a VGG-19
+            weights file, or a dlkit run (directory, name, MLflow run id or name).
+        out: the folder for ``result.png``, ``steps/`` and ``costs.csv``.
+        options: layers, weights α and β, steps (the defaults of :class:`StyleOptions`).
+        track: log the parameters, the costs per step and the images to MLflow.
+        experiment: the MLflow experiment.
+        runs_dir: where run names are looked up (``base``).
+        tracking_uri: the MLflow store (for ``base`` as a run id, and for the log).
+        on_step: called with the costs after every step.
+
+    Raises:
+        RecipeError: a base that is no model, or a layer it does not have.
+        DataError: an unreadable image.
+    """
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
+    from dlkit.training.style import StyleOptions, load_base, read_image, transfer_style
+
+    options = options or StyleOptions()
+    loaded = load_base(base, lambda ref: resolve_run(ref, runs_dir, tracking_uri).model_path)
+    content_image = read_image(content, loaded.channels, options.size)
+    style_image = read_image(style, loaded.channels, content_image.shape[:2])
+    store = None
+    run_id: str | None = None
+    if track:
+        from dlkit.tracking.mlflow_tracker import MLflowStore
+
+        store = MLflowStore(tracking_uri)
+        run_id = store.start_run(
+            experiment, f"style-{Path(content).stem}-{Path(style).stem}", {"dlkit.command": "style-transfer"}
+        )
+    status = "FAILED"
+    try:
+        result = transfer_style(loaded, content_image, style_image, options, Path(out), on_step)
+        if store is not None:
+            params = {k: v for k, v in vars(options).items() if k not in ("style_layers", "content_layer")}
+            store.log_params(
+                run_id,
+                {
+                    **params,
+                    "content": content,
+                    "style": style,
+                    "base": loaded.description,
+                    "content_layer": result.content_layer,
+                    "style_layers": ", ".join(f"{n}:{w:g}" for n, w in result.style_layers),
+                },
+            )
+            for c in result.costs:
+                store.log_metrics(
+                    run_id,
+                    {"total": c.total, "content": c.content, "style": c.style, "tv": c.tv},
+                    step=c.step,
+                )
+            store.log_artifacts(run_id, Path(out))
+            result.run_id, result.tracking_uri = run_id, store.uri
+        status = "FINISHED"
+        return result
+    finally:
+        if store is not None:
+            store.finish(run_id, status)

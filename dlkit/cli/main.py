@@ -27,8 +27,10 @@ from dlkit.cli.register import print_registered, register
 from dlkit.cli.report import report
 from dlkit.cli.runs import runs_app
 from dlkit.cli.split import split
+from dlkit.cli.style_transfer import style_transfer
 from dlkit.cli.tune import tune_app
 from dlkit.cli.ui import ui
+from dlkit.cli.verify import identify, verify
 
 # TensorFlow's C++ start-up chatter (CPU feature notes, missing CUDA) is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -175,6 +177,9 @@ app.command("predict")(predict)
 app.command("evaluate")(evaluate)
 app.command("init")(init)
 app.command("doctor")(doctor)
+app.command("verify")(verify)
+app.command("identify")(identify)
+app.command("style-transfer")(style_transfer)
 
 
 @recipe_app.command("validate")

@@ -233,7 +233,7 @@ def source_column(data: Dataset, target_column: str | None) -> str | None:
 
 
 def check_distribution(
-    data: Dataset, assignment: np.ndarray, target_column: str | None = None
+    data: Dataset, assignment: np.ndarray, target_column: str | None = None, *, labels: bool = True
 ) -> DistributionReport:
     """Per-source shares per set, and two-sample tests of dev against test.
 
@@ -243,6 +243,8 @@ def check_distribution(
     inputs: Kolmogorov-Smirnov on each feature (tables) or on per-example means and spreads
     (images, sequences), words per text (text). The warning uses a Bonferroni correction over
     all the tests at level 0.01, so one random split raises it about once in a hundred.
+    ``labels`` False leaves the labels out (a split that gives dev and test different labels
+    on purpose: the identities of a verification task).
     """
     from scipy import stats
 
@@ -264,7 +266,7 @@ def check_distribution(
     dev, test = np.flatnonzero(in_set["dev"]), np.flatnonzero(in_set["test"])
     tests: list[dict[str, Any]] = []
     if len(dev) >= 2 and len(test) >= 2:
-        if data.label_kind == "continuous":
+        if data.label_kind == "continuous" and labels:
             result = stats.ks_2samp(data.y[dev], data.y[test])
             tests.append(
                 {
@@ -274,7 +276,7 @@ def check_distribution(
                     "p": float(result.pvalue),
                 }
             )
-        elif data.classifies:  # several labels, texts, per-step labels: no one distribution
+        elif data.classifies and labels:  # several labels, texts, per-step labels: no one distribution
             table = np.stack(
                 [np.bincount(data.y[s].astype(int), minlength=data.n_classes) for s in (dev, test)]
             )

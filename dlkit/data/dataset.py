@@ -21,6 +21,7 @@ Task = Literal[
     "segmentation",
     "detection",
     "ctc",
+    "verification",
 ]
 Kind = Literal["tabular", "image", "sequence", "text"]
 # how a source reads labels: for training, required on new data (evaluate), optional (predict)
@@ -42,6 +43,7 @@ LABEL_KINDS: dict[str, str] = {
     "localization": "structured",
     "landmarks": "structured",
     "segmentation": "structured",
+    "verification": "categorical",
 }
 
 

@@ -618,6 +618,11 @@ def _register_more() -> None:
     from dlkit.data.masks import MaskFolderSource, load_masks
 
     SOURCES.register("masks", MaskFolderSource, load_masks, "images/ and masks/ folders (segmentation)")
+    from dlkit.data.glyphs import GlyphsSource, load_glyphs
+
+    SOURCES.register(
+        "glyphs", GlyphsSource, load_glyphs, "generated glyph images, one identity per character"
+    )
     from dlkit.data.text_pairs import TextPairsSource, load_text_pairs
 
     SOURCES.register(

@@ -302,13 +302,17 @@ def _allocate(group_sizes: list[int], fractions: dict[str, float]) -> list[dict[
 class _Context:
     """What the assignment rules read: labels, group codes, times, hash keys."""
 
-    def __init__(self, data: Dataset, spec: SplitSpec, seed: int) -> None:
+    def __init__(self, data: Dataset, spec: SplitSpec, seed: int, by_label: bool = False) -> None:
         self.data = data
         self.spec = spec
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.stratify = spec.stratify and data.classifies
+        # whole labels to one set (the identities of a verification task): no label in two sets
+        self.by_label = by_label and spec.group is None and spec.time is None and not spec.hash
+        self.stratify = spec.stratify and data.classifies and not self.by_label
         self.groups = _codes(data, spec.group) if spec.group else None
+        if self.by_label:
+            self.groups = np.asarray(data.y, dtype=np.int64)
         self.times = _times(data, spec.time) if spec.time else None
         self._keys: np.ndarray | None = None
 
@@ -417,8 +421,10 @@ def _assign_groups(ctx: _Context, members: np.ndarray, fractions: dict[str, floa
     uniques, inverse, sizes = np.unique(codes, return_inverse=True, return_counts=True)
     wanted = [k for k, f in fractions.items() if f > 0]
     if len(uniques) < len(wanted):
+        what = "label(s) (each goes whole to one set)" if ctx.by_label else "group(s)"
+        column = "labels" if ctx.by_label else f"group column '{ctx.spec.group}'"
         raise DataError(
-            f"{ctx.data.description}: group column '{ctx.spec.group}' has {len(uniques)} group(s), "
+            f"{ctx.data.description}: {column} has {len(uniques)} {what}, "
             f"too few for {len(wanted)} sets ({', '.join(wanted)})"
         )
     targets = _counts(len(members), fractions)
@@ -474,7 +480,8 @@ def _assign(
 ) -> None:
     if ctx.spec.hash:
         _assign_hash(ctx, members, fractions, out, salt)
-    elif ctx.spec.group is not None:
+    elif ctx.groups is not None and (salt != "train_dev" or not ctx.by_label):
+        # train-dev: unseen examples of train's labels, so whole labels only for the main split
         _assign_groups(ctx, members, fractions, out)
     else:
         _assign_random(ctx, members, fractions, out)
@@ -489,11 +496,13 @@ def _strategy_text(ctx: _Context) -> str:
         return f"stable hash of each {keyed}"
     if spec.group:
         return f"grouped by '{spec.group}'"
+    if ctx.by_label:
+        return "whole labels per set (dev and test labels unseen in train)"
     return "stratified" if ctx.stratify else "random"
 
 
 def split_dataset(
-    data: Dataset, spec: SplitSpec | None, seed: int, *, dedupe: bool | None = None
+    data: Dataset, spec: SplitSpec | None, seed: int, *, dedupe: bool | None = None, by_label: bool = False
 ) -> SplitResult:
     """Assign every example to one set, reproducibly for a given seed and data.
 
@@ -505,6 +514,9 @@ def split_dataset(
         spec: the recipe's ``data.split``; None for the size-aware default.
         seed: the recipe's seed.
         dedupe: drop exact duplicates across sets (the spec's ``dedupe`` when None).
+        by_label: every label goes whole to one set (train-dev still takes train's labels), unless
+            the spec groups, hashes or orders by time: the task asks for it
+            (:attr:`dlkit.tasks.Task.split_by_label`, one-shot verification).
 
     Raises:
         DataError: too few examples (or groups, or times) for the requested sets, a class too
@@ -520,17 +532,20 @@ def split_dataset(
         spec = spec.model_copy(update={"dev": default.dev, "test": default.test})
     else:
         rule = "recipe fractions"
-    ctx = _Context(data, spec, seed)
+    ctx = _Context(data, spec, seed, by_label)
     assignment = np.empty(data.n_examples, dtype=np.int8)  # every row gets a set code below
     everyone = np.arange(data.n_examples)
     if spec.target_distribution is not None:
         rule = _split_target(ctx, assignment, bool({"dev", "test"} & spec.model_fields_set))
-    elif spec.time is not None:
+    elif spec.time is not None or ctx.by_label:
+        # train-dev comes from train's examples afterwards (its times; its labels)
         fractions = spec.fractions()
         pool = fractions["train"] + fractions["train_dev"]
-        _assign_time(
-            ctx, everyone, {"train": pool, "dev": fractions["dev"], "test": fractions["test"]}, assignment
-        )
+        main = {"train": pool, "dev": fractions["dev"], "test": fractions["test"]}
+        if spec.time is not None:
+            _assign_time(ctx, everyone, main, assignment)
+        else:
+            _assign(ctx, everyone, main, assignment, "split")
         if spec.train_dev > 0:
             _carve_train_dev(ctx, assignment, spec.train_dev / pool)
         rule = f"{rule}; {_strategy_text(ctx)}"

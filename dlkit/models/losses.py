@@ -1,4 +1,11 @@
-"""dlkit's own Keras losses, registered so a saved model loads with them (``load_model``)."""
+"""dlkit's own Keras losses, registered so a saved model loads with them (``load_model``).
+
+``ClassBoxLoss`` (localization) and the triplet loss with in-batch mining (verification). The
+triplet loss is the same computation as :func:`dlkit.analysis.embedding.triplet_loss` (the NumPy
+reference the tests compare with), vectorised: for a batch of ``n`` embeddings the semi-hard
+mining looks at an `(n, n, n)` anchor x positive x negative cube, small at the batch sizes dlkit
+trains with. Imports Keras: load it lazily.
+"""
 
 from __future__ import annotations
 
@@ -38,3 +45,59 @@ class ClassBoxLoss(keras.losses.Loss):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "n_classes": self.n_classes, "box_weight": self.box_weight}
+
+
+def _squared_distances(e: Any) -> Any:
+    norms = ops.sum(ops.square(e), axis=1)
+    return ops.maximum(norms[:, None] + norms[None, :] - 2.0 * ops.matmul(e, ops.transpose(e)), 0.0)
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class TripletLoss(keras.losses.Loss):
+    """``max(‖f(A) − f(P)‖² − ‖f(A) − f(N)‖² + α, 0)`` averaged over the batch's triplets.
+
+    Args:
+        margin: α.
+        mining: ``semi_hard`` (per anchor-positive pair, the closest negative farther than the
+            positive, else the farthest negative) or ``hard`` (per anchor, its farthest
+            positive against its closest negative).
+
+    ``y_true`` holds each example's identity `(batch,)`; ``y_pred`` its embedding `(batch, d)`.
+    A batch without a positive pair has loss 0.
+    """
+
+    def __init__(self, margin: float = 0.2, mining: str = "semi_hard", name: str = "triplet", **kwargs: Any):
+        super().__init__(name=name, **kwargs)
+        self.margin = float(margin)
+        self.mining = mining
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+        e = ops.cast(y_pred, "float32")
+        d = _squared_distances(e)
+        n = ops.shape(labels)[0]
+        same = ops.equal(labels[:, None], labels[None, :])
+        positive = ops.logical_and(same, ops.logical_not(ops.cast(ops.eye(n), "bool")))
+        negative = ops.logical_not(same)
+        big = ops.max(d) + 1.0
+        closest_neg = ops.min(ops.where(negative, d, big), axis=1)
+        farthest_neg = ops.max(ops.where(negative, d, -1.0), axis=1)
+        has_neg = ops.any(negative, axis=1)
+        if self.mining == "hard":
+            farthest_pos = ops.max(ops.where(positive, d, -1.0), axis=1)
+            use = ops.logical_and(ops.any(positive, axis=1), has_neg)
+            losses = ops.relu(farthest_pos - closest_neg + self.margin)
+        else:
+            # (anchor, positive, negative): negatives farther than that positive
+            d_ap = d[:, :, None]
+            d_an = d[:, None, :]
+            semi = ops.logical_and(negative[:, None, :], ops.greater(d_an, d_ap))
+            semi_min = ops.min(ops.where(semi, d_an, big), axis=2)
+            chosen = ops.where(ops.any(semi, axis=2), semi_min, farthest_neg[:, None])
+            use = ops.logical_and(positive, has_neg[:, None])
+            losses = ops.relu(d - chosen + self.margin)
+        weight = ops.cast(use, "float32")
+        return ops.sum(losses * weight) / ops.maximum(ops.sum(weight), 1.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "margin": self.margin, "mining": self.mining}

@@ -37,6 +37,8 @@ class Head:
     grid: tuple[int, tuple[tuple[float, float], ...], int] | None = None
     """``(S, anchors, C)``: a detection grid `(S, S, B, 5 + C)` instead of a vector, for B anchor
     boxes ``(width, height)`` (:class:`dlkit.models.layers.GridOutput`, which keeps the anchors)."""
+    normalize: bool = False
+    """The outputs are divided by their L2 norm by a last layer (an embedding on the unit sphere)."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def build_model(
     else:
         outputs = entry.builder(spec, x, head)
     if isinstance(outputs, keras.Model):
-        if head.scale is None:
+        if head.scale is None and not head.normalize:
             return outputs
         inputs, outputs = outputs.inputs, outputs.outputs[0]
     if head.scale is not None:
@@ -134,6 +136,8 @@ def build_model(
             mean=mean, variance=std**2, invert=True, axis=-1, name="target_scale", dtype="float32"
         )
         outputs = unscale(outputs)
+    if head.normalize:
+        outputs = keras.layers.UnitNormalization(axis=-1, name="l2_normalize", dtype="float32")(outputs)
     return keras.Model(inputs, outputs, name=name or spec.type)
 
 

@@ -24,6 +24,7 @@ from dlkit.data.sources import SOURCES
 from dlkit.data.split import SplitSpec
 from dlkit.models import MODELS
 from dlkit.tasks import TASKS
+from dlkit.tasks.verification import VerificationSpec
 from dlkit.training.optimizers import OPTIMIZERS
 from dlkit.training.schedules import SCHEDULES, monitors
 from dlkit.training.spec import TrainSpec
@@ -83,6 +84,7 @@ class DataSpec(Spec):
             "localization",
             "landmarks",
             "segmentation",
+            "verification",
         ]
         | None
     ) = Field(
@@ -197,6 +199,9 @@ class Recipe(Spec):
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     tune: TuneSpec | None = Field(default=None, description="What `dlkit tune` searches (docs/method.md §5).")
+    verification: VerificationSpec | None = Field(
+        default=None, description="Embedding size, triplet margin and mining (task verification)."
+    )
 
     def known_task(self) -> str | None:
         """The task, where the recipe alone tells it (``data.task``, or a source that implies it)."""

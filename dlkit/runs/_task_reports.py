@@ -359,6 +359,7 @@ _ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
     "binary": ClassReports,
     "multiclass": ClassReports,
     "regression": RegressionReports,
+    "verification": ClassReports,  # one identity per image: y_pred is the nearest image's
     "multitask": PerTaskReports,
     "detection": DetectionReports,
     "localization": ClassReports,  # correct: the right class and IoU >= 0.5

@@ -19,6 +19,7 @@ from dlkit.tasks.regression import Regression
 from dlkit.tasks.segmentation import Segmentation
 from dlkit.tasks.seq2seq import Seq2Seq
 from dlkit.tasks.sequence_labeling import SequenceLabeling
+from dlkit.tasks.verification import Verification
 
 TASKS = Registry()
 for _task in (
@@ -35,6 +36,7 @@ for _task in (
     Segmentation(),
 ):
     TASKS.register(_task)
+TASKS.register(Verification())
 
 __all__ = ["REPORTS", "TASKS", "Scored", "Task", "task_for"]
 

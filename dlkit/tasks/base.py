@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import keras
 
     from dlkit.data.dataset import Dataset
+    from dlkit.data.split import SplitResult
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
     from dlkit.training.curves import CurveWarning
@@ -58,6 +59,8 @@ class Task:
         labels: ``categorical`` (one class index per example), ``continuous`` (one real
             target) or ``structured`` (several labels, token or step sequences): how the
             split compares the label distributions of dev and test.
+        split_by_label: every label goes whole to one set, so dev and test hold labels train
+            never saw (the identities of one-shot verification).
     """
 
     name: str = ""
@@ -68,6 +71,7 @@ class Task:
     reports: tuple[str, ...] = REPORTS
     streams: bool = False
     augments: bool = True
+    split_by_label: bool = False
     # prediction columns read from the labels (dropped when predicting unlabelled data)
     truth_columns: tuple[str, ...] = ("y_true", "correct", "loss")
 
@@ -104,6 +108,15 @@ class Task:
                 f"model.type: seq2seq decodes token sequences and needs a text_pairs source "
                 f"(the task is {self.name})"
             )
+
+    def configured(self, recipe: Recipe) -> Task:
+        """This task with the recipe's settings for it (a task with options returns a copy)."""
+        return self
+
+    def calibrate(self, model: keras.Model, recipe: Recipe, data: Dataset, parts: SplitResult) -> Task:
+        """This task with what scoring needs from the trained model on a set other than the one
+        scored (a verification task's threshold, chosen on dev); itself when nothing."""
+        return self
 
     def head(self, data: Dataset) -> Head:
         """The output layer."""

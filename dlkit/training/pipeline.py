@@ -52,7 +52,7 @@ def task_of(recipe: Recipe, data: Dataset) -> Task:
     """The data's task, with the recipe checked against it (one line naming the field)."""
     from dlkit.training.weights import check_weights
 
-    task = task_for(data.task)
+    task = task_for(data.task).configured(recipe)
     task.check(recipe, data)
     check_weights(recipe, data)
     return task
@@ -297,15 +297,17 @@ def predict_set(
     indices: np.ndarray,
     path: Path,
     on_progress: Callable[[int], None] | None = None,
+    task: Task | None = None,
 ) -> dict[str, float]:
     """Predict one set in inference mode, write its predictions file, return its metrics.
 
     A streamed source is predicted and written chunk by chunk (its tasks score per example),
-    ``on_progress`` called with the examples done after each chunk.
+    ``on_progress`` called with the examples done after each chunk. ``task``: the data's task
+    as :meth:`~dlkit.tasks.Task.calibrate` left it (the registered one when None).
     """
     from dlkit.training.streamed_predictions import write_streamed_predictions
 
-    task = task_for(data.task)
+    task = task or task_for(data.task)
     if data.stream and task.streams:
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_streamed_predictions(
@@ -334,12 +336,13 @@ def predict_sets(
     ``sets`` limits the sets predicted (a tuning trial never looks at test).
     """
     y_train = data.y[parts.indices("train")]
+    task = task_of(recipe, data).calibrate(model, recipe, data, parts)
     metrics: dict[str, dict[str, float]] = {}
     for name in parts.present():
         if sets is not None and name not in sets:
             continue
         idx = parts.indices(name)
-        metrics[name] = predict_set(model, recipe, data, idx, predictions_path(name))
+        metrics[name] = predict_set(model, recipe, data, idx, predictions_path(name), task=task)
         metrics[name].update(task_for(data.task).baseline_metrics(y_train, data.y[idx]))
     return metrics
 

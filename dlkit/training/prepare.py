@@ -81,7 +81,10 @@ def split_recipe(
 
     # split on the labels as given, so that label corrections never move an example to another set
     data = load_data(recipe, corrections=False)
-    result = split_dataset(data, recipe.data.split, recipe.seed, dedupe=dedupe)
+    from dlkit.tasks import task_for
+
+    by_label = task_for(data.task).split_by_label
+    result = split_dataset(data, recipe.data.split, recipe.seed, dedupe=dedupe, by_label=by_label)
     if train_fraction is not None:
         result = subsample_train(result, data, train_fraction, recipe.seed)
     if recipe.data.corrections is not None:
@@ -90,7 +93,7 @@ def split_recipe(
         data, _ = apply_corrections(data, recipe.data.corrections)
     data.prepare(result.indices("train"))
     td = recipe.data.split.target_distribution if recipe.data.split is not None else None
-    distribution = check_distribution(data, result.codes, td.column if td else None)
+    distribution = check_distribution(data, result.codes, td.column if td else None, labels=not by_label)
     return SplitOutcome(data, result, distribution)
 
 

@@ -35,6 +35,7 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "localization": (),
     "landmarks": (),
     "segmentation": ("accuracy",),
+    "verification": (),
 }
 
 

@@ -63,6 +63,7 @@ MAXIMISED = (
     "token_accuracy",
     "step_accuracy",
     "bleu",
+    "verification_accuracy",
 )
 
 

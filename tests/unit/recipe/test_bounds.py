@@ -109,7 +109,7 @@ def test_a_key_with_a_newline_stays_on_one_line(workdir: Path) -> None:
     path = write_recipe(workdir, BASE + '"a\\nb": 1\n')
     assert _error(path) == [
         f"{path}: 'a\\nb': unknown field. Expected one of: name, seed, data, model, train, metrics, "
-        "targets, tracking, analysis, tune."
+        "targets, tracking, analysis, tune, verification."
     ]
 
 

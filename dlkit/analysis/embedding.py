@@ -1,0 +1,179 @@
+"""Face verification and one-shot learning on embeddings: the pure NumPy reference.
+
+An encoder maps each image to an L2-normalised embedding; two images show the same identity
+when their distance is at most a threshold τ. This module holds what the task and the reports
+compute from embeddings (no TensorFlow):
+
+- :func:`squared_distances`: the pairwise squared L2 distances of a batch;
+- :func:`triplet_loss`: the triplet loss ``max(‖f(A) − f(P)‖² − ‖f(A) − f(N)‖² + α, 0)`` with
+  the negatives mined within the batch, ``semi_hard`` (FaceNet: the closest negative still
+  farther than the positive, else the farthest negative) or ``hard`` (per anchor its farthest
+  positive against its closest negative);
+- :func:`verification_pairs`: every positive pair of a set and a seeded sample of negatives;
+- :func:`choose_threshold` and :func:`verification_scores`: τ that maximises pair accuracy,
+  and accuracy and ROC AUC at a given τ;
+- :func:`nearest`: each embedding's nearest other embedding (one-shot identification).
+
+Distances between two images are Euclidean (``‖a − b‖``); the loss works on their squares, as
+the course writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Mining = Literal["semi_hard", "hard"]
+
+
+def squared_distances(embeddings: np.ndarray) -> np.ndarray:
+    """Pairwise squared L2 distances `(n, n)` of embeddings `(n, d)` (never below 0)."""
+    e = np.asarray(embeddings, dtype=np.float64)
+    norms = (e**2).sum(axis=1)
+    return np.maximum(norms[:, None] + norms[None, :] - 2.0 * e @ e.T, 0.0)
+
+
+def triplet_loss(
+    embeddings: np.ndarray, labels: np.ndarray, margin: float = 0.2, mining: Mining = "semi_hard"
+) -> float:
+    """The triplet loss of one batch with in-batch mining (0 when it has no positive pair).
+
+    Args:
+        embeddings: `(n, d)`.
+        labels: `(n,)` identity of each embedding.
+        margin: α, how much farther the negative must be than the positive.
+        mining: ``semi_hard``: for each anchor-positive pair the closest negative farther than
+            the positive (the farthest negative when there is none), averaged over the pairs;
+            ``hard``: for each anchor with a positive and a negative, its farthest positive
+            against its closest negative, averaged over those anchors.
+    """
+    d = squared_distances(embeddings)
+    y = np.asarray(labels).reshape(-1)
+    same = y[:, None] == y[None, :]
+    positive = same & ~np.eye(len(y), dtype=bool)
+    negative = ~same
+    losses: list[float] = []
+    for a in range(len(y)):
+        if not negative[a].any() or not positive[a].any():
+            continue
+        d_neg = d[a, negative[a]]
+        if mining == "hard":
+            losses.append(max(d[a, positive[a]].max() - d_neg.min() + margin, 0.0))
+            continue
+        for p in np.flatnonzero(positive[a]):
+            farther = d_neg[d_neg > d[a, p]]
+            chosen = farther.min() if len(farther) else d_neg.max()
+            losses.append(max(d[a, p] - chosen + margin, 0.0))
+    return float(np.mean(losses)) if losses else 0.0
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Pairs of examples of one set: positions into the set and whether they share an identity."""
+
+    first: np.ndarray
+    second: np.ndarray
+    same: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.same)
+
+
+def verification_pairs(labels: np.ndarray, seed: int = 0, negatives_per_positive: int = 1) -> Pairs:
+    """Every positive pair of a set and a seeded sample of negative pairs.
+
+    Args:
+        labels: `(n,)` identities.
+        seed: seeds the negative sample (the same set always gets the same pairs).
+        negatives_per_positive: negatives drawn per positive pair (at most all of them).
+    """
+    y = np.asarray(labels).reshape(-1)
+    i, j = np.triu_indices(len(y), k=1)
+    same = y[i] == y[j]
+    pos = np.flatnonzero(same)
+    neg = np.flatnonzero(~same)
+    n_neg = min(len(neg), max(1, negatives_per_positive * len(pos)))
+    neg = np.sort(np.random.default_rng(seed).choice(neg, size=n_neg, replace=False)) if len(neg) else neg
+    keep = np.concatenate([pos, neg])
+    return Pairs(i[keep], j[keep], same[keep])
+
+
+def pair_distances(embeddings: np.ndarray, pairs: Pairs) -> np.ndarray:
+    """Euclidean distance `(pairs,)` of each pair."""
+    e = np.asarray(embeddings, dtype=np.float64)
+    return np.sqrt(((e[pairs.first] - e[pairs.second]) ** 2).sum(axis=1))
+
+
+def choose_threshold(distances: np.ndarray, same: np.ndarray) -> float:
+    """τ with the highest pair accuracy (``same`` iff distance ≤ τ); midway between neighbouring
+    distances, the smallest such τ on ties. NaN without pairs."""
+    d = np.asarray(distances, dtype=np.float64)
+    s = np.asarray(same, dtype=bool)
+    if len(d) == 0:
+        return float("nan")
+    values = np.unique(d)
+    candidates = np.concatenate([[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]])
+    accuracy = [((d <= t) == s).mean() for t in candidates]
+    return float(candidates[int(np.argmax(accuracy))])
+
+
+def roc_auc(distances: np.ndarray, same: np.ndarray) -> float:
+    """ROC AUC of ``-distance`` as the score of "same identity" (ties count half); NaN when a
+    kind of pair is missing."""
+    d = np.asarray(distances, dtype=np.float64)
+    s = np.asarray(same, dtype=bool)
+    pos, neg = d[s], d[~s]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    closer = (pos[:, None] < neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(closer / (len(pos) * len(neg)))
+
+
+def verification_scores(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict[str, float]:
+    """Pair accuracy, false accept and false reject rates at τ, ROC AUC, and the pair counts."""
+    d = np.asarray(distances, dtype=np.float64)
+    s = np.asarray(same, dtype=bool)
+    accept = d <= threshold
+    nan = float("nan")
+    return {
+        "verification_accuracy": float((accept == s).mean()) if len(d) else nan,
+        "false_accept_rate": float(accept[~s].mean()) if (~s).any() else nan,
+        "false_reject_rate": float((~accept[s]).mean()) if s.any() else nan,
+        "roc_auc": roc_auc(d, s),
+        "threshold": float(threshold),
+        "n_pairs": float(len(d)),
+    }
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """Per example of a set: its nearest other example, its farthest same-identity example
+    (hardest positive) and its closest other-identity example (hardest negative); distances
+    Euclidean, positions into the set (-1 and NaN where there is none)."""
+
+    index: np.ndarray
+    distance: np.ndarray
+    positive_distance: np.ndarray
+    negative_distance: np.ndarray
+
+
+def nearest(embeddings: np.ndarray, labels: np.ndarray) -> Nearest:
+    """Each example's nearest other example and hardest positive and negative within the set."""
+    d = np.sqrt(squared_distances(embeddings))
+    y = np.asarray(labels).reshape(-1)
+    n = len(y)
+    same = y[:, None] == y[None, :]
+    eye = np.eye(n, dtype=bool)
+    others = np.where(eye, np.inf, d)
+    index = others.argmin(axis=1) if n > 1 else np.full(n, -1)
+    distance = others.min(axis=1) if n > 1 else np.full(n, np.nan)
+    positive = np.where(same & ~eye, d, -np.inf).max(axis=1) if n else np.zeros(0)
+    negative = np.where(~same, d, np.inf).min(axis=1) if n else np.zeros(0)
+    return Nearest(
+        index=np.asarray(index, dtype=np.int64),
+        distance=np.asarray(distance, dtype=np.float64),
+        positive_distance=np.where(np.isfinite(positive), positive, np.nan),
+        negative_distance=np.where(np.isfinite(negative), negative, np.nan),
+    )
