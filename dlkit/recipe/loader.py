@@ -430,10 +430,12 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
 
 def dump_recipe(recipe: Recipe) -> str:
     """The resolved recipe as YAML, every default written out, keys as the YAML spells them
-    (aliases such as a rule's ``in``), an absent ``tune`` section left out."""
+    (aliases such as a rule's ``in``), absent optional sections (``tune``, ``verification``)
+    left out."""
     data = recipe.model_dump(mode="json", by_alias=True)
-    if data.get("tune") is None:
-        data.pop("tune", None)
+    for section in ("tune", "verification"):
+        if data.get(section) is None:
+            data.pop(section, None)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
