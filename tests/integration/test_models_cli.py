@@ -37,6 +37,32 @@ def test_models_show_parameter_count_and_output_shape() -> None:
     assert "conv5_block3_out" in result.output
 
 
+def test_models_show_again_answers_without_tensorflow(workdir: Path) -> None:
+    args = ["models", "show", "cnn", "--set", "filters=[8, 16]", "--input-shape", "12,12,1"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    # convs 3*3*1*8+8 and 3*3*8*16+16, dense (3*3*16)*64+64, output 65*10
+    assert "parameters: 11,178" in first.output
+    assert len(list((workdir / "dlkit-cache" / "models").glob("*.json"))) == 1
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from typer.testing import CliRunner
+        from dlkit.cli import app
+        result = CliRunner().invoke(app, {args!r})
+        assert "tensorflow" not in sys.modules, "TensorFlow imported"
+        sys.stdout.write(result.output)
+        """
+    )
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.output
+    # another setting is another question: built, not read
+    other = runner.invoke(app, [*args[:3], "filters=[8]", *args[4:]])
+    assert "parameters: 19,226" in other.output  # 80, dense (6*6*8)*64+64, output 650
+    assert len(list((workdir / "dlkit-cache" / "models").glob("*.json"))) == 2
+
+
 def test_models_show_for_a_recipe(workdir: Path) -> None:
     recipe = write_recipe(
         workdir, TINY_DIGITS.replace("model: {type: cnn, filters: [8], dense: [16]}", "model: {type: lenet5}")
