@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from dlkit.cli import app
 from dlkit.models import MODELS
-from tests.conftest import TINY_DIGITS, write_recipe
+from tests.conftest import REPO, TINY_DIGITS, write_recipe
 
 runner = CliRunner()
 
@@ -54,7 +55,8 @@ def test_models_show_again_answers_without_tensorflow(workdir: Path) -> None:
         sys.stdout.write(result.output)
         """
     )
-    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's builders: the same cache key
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert again.returncode == 0, again.stderr
     assert "parameters: 11,178" in again.stdout and "conv_1" in again.stdout
     # another setting is another question: built, not read
