@@ -60,7 +60,7 @@ def test_models_show_again_answers_without_tensorflow(workdir: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "parameters: 11,178" in again.stdout and "conv_1" in again.stdout
     # another setting is another question: built, not read
-    other = runner.invoke(app, [*args[:3], "filters=[8]", *args[4:]])
+    other = runner.invoke(app, [*args[:4], "filters=[8]", *args[5:]])
     assert "parameters: 19,226" in other.output  # 80, dense (6*6*8)*64+64, output 650
     assert len(list((workdir / "dlkit-cache" / "models").glob("*.json"))) == 2
 
