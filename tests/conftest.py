@@ -44,6 +44,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run each test in its own empty folder, so nothing is written into the repository."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DLKIT_CACHE_DIR", str(tmp_path / "dlkit-cache"))  # never the user's cache
     return tmp_path
 
 

@@ -71,8 +71,7 @@ def models_show(
 
     from dlkit._dotted import set_path
     from dlkit.models import MODELS, BuildContext, Head
-    from dlkit.models.describe import describe_model, make_spec
-    from dlkit.tasks import task_for
+    from dlkit.models.describe import describe_model, describe_model_cached, make_spec
 
     if name not in MODELS.names():
         raise RecipeError(MODELS.unknown_message(name))
@@ -80,6 +79,7 @@ def models_show(
     context = BuildContext()
     if recipe is not None:
         from dlkit import api
+        from dlkit.tasks import task_for
 
         spec_recipe = api.load_recipe(recipe)
         data = api.load_data(spec_recipe)
@@ -113,7 +113,10 @@ def models_show(
     spec = make_spec(name, settings, where)
     if recipe is None and hasattr(spec, "resolve_paths"):
         spec.resolve_paths(Path.cwd())
-    described = describe_model(spec, shape, head, context)
+    if recipe is None:
+        described = describe_model_cached(spec, shape, head)
+    else:
+        described = describe_model(spec, shape, head, context)
     _render(described, recipe)
 
 

@@ -56,47 +56,67 @@ def _image_inputs(data: Dataset, files: np.ndarray) -> tf.data.Dataset:
     return paths.map(image_decoder(data), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def _table_inputs(data: Dataset, keep: np.ndarray) -> tf.data.Dataset:
-    """Feature rows of a CSV (``CsvDataset``) or Parquet file (record batches), ``keep`` rows only."""
+# rows a streamed table is parsed and filtered in at once: per-row tf.data steps (parse, filter,
+# map) cost microseconds each, more than a small model's training step per row
+CHUNK_ROWS = 8192
+
+
+def _table_chunks(data: Dataset, keep: np.ndarray) -> tf.data.Dataset:
+    """Feature rows of a CSV (lines parsed with ``decode_csv``) or Parquet file (record batches),
+    ``keep`` rows only, in chunks: `(k, features)` float32 arrays in file order (k may be 0)."""
     import tensorflow as tf
 
     options = data.options
     features: list[str] = options["features"]
-    mask = tf.data.Dataset.from_tensor_slices(keep)
     if options["format"] == "csv":
         import pandas as pd
 
         header = [str(c) for c in pd.read_csv(options["path"], sep=options["sep"], nrows=0).columns]
         select = [header.index(f) for f in features]
-        order = np.argsort(select)  # CsvDataset yields selected columns in file order
-        rows = tf.data.experimental.CsvDataset(
-            options["path"],
-            record_defaults=[tf.float32] * len(features),
-            header=True,
-            field_delim=options["sep"],
-            select_cols=sorted(select),
-        ).map(lambda *cols: tf.gather(tf.stack(cols), np.argsort(order)))
-    else:
-        import pyarrow.parquet as pq
+        unsort = np.argsort(np.argsort(select))  # decode_csv yields selected columns in file order
+        # an empty default: every value is required (an empty field is an error, as loaded whole)
+        required = [tf.constant([], tf.float32)] * len(features)
+        lines = tf.data.TextLineDataset(options["path"]).skip(1)  # the header
+        masks = tf.data.Dataset.from_tensor_slices(keep).batch(CHUNK_ROWS)
 
-        def batches():  # type: ignore[no-untyped-def]
-            for batch in pq.ParquetFile(options["path"]).iter_batches(batch_size=8192, columns=features):
-                yield from batch.to_pandas()[features].to_numpy(dtype=np.float32)
+        # plain tensor functions: AutoGraph has nothing to convert
+        @tf.autograph.experimental.do_not_convert
+        def kept(chunk: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+            columns = tf.io.decode_csv(
+                chunk, record_defaults=required, field_delim=options["sep"], select_cols=sorted(select)
+            )
+            return tf.boolean_mask(tf.gather(tf.stack(columns, axis=1), unsort, axis=1), mask)
 
-        rows = tf.data.Dataset.from_generator(
-            batches, output_signature=tf.TensorSpec((len(features),), tf.float32)
-        )
+        # whole chunks of lines parsed at once: three times faster than CsvDataset's row by row
+        return tf.data.Dataset.zip((lines.batch(CHUNK_ROWS), masks)).map(kept)
 
-    # plain tensor functions: AutoGraph has nothing to convert (and cannot parse twin lambdas)
-    @tf.autograph.experimental.do_not_convert
-    def kept(row: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
-        return k
+    import pyarrow.parquet as pq
 
-    @tf.autograph.experimental.do_not_convert
-    def features_of(row: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
-        return row
+    def chunks():  # type: ignore[no-untyped-def]
+        start = 0
+        for batch in pq.ParquetFile(options["path"]).iter_batches(batch_size=CHUNK_ROWS, columns=features):
+            values = batch.to_pandas()[features].to_numpy(dtype=np.float32)
+            yield values[keep[start : start + len(values)]]
+            start += len(values)
 
-    return tf.data.Dataset.zip((rows, mask)).filter(kept).map(features_of)
+    return tf.data.Dataset.from_generator(
+        chunks, output_signature=tf.TensorSpec((None, len(features)), tf.float32)
+    )
+
+
+def stream_input_chunks(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
+    """A streamed table's inputs at ``indices`` (sorted), in file order, read in chunks of rows.
+
+    Returns:
+        A ``tf.data.Dataset`` of `(k, features)` arrays; ``.rebatch(n)`` makes batches of ``n``
+        rows, ``.unbatch()`` single rows.
+    """
+    from dlkit._tf import import_tensorflow
+
+    import_tensorflow()
+    keep = np.zeros(data.n_examples, dtype=bool)
+    keep[indices] = True
+    return _table_chunks(data, keep)
 
 
 def stream_inputs(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
@@ -117,10 +137,9 @@ def stream_inputs(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
         return _image_inputs(data, data.files[indices])
     import tensorflow as tf
 
-    keep = np.zeros(data.n_examples, dtype=bool)
-    keep[indices] = True
-    # the filter hides the length; stating it lets Keras know where an epoch of dev ends
-    return _table_inputs(data, keep).apply(tf.data.experimental.assert_cardinality(int(keep.sum())))
+    # the chunks hide the length; stating it lets Keras know where an epoch of dev ends
+    rows = stream_input_chunks(data, indices).unbatch()
+    return rows.apply(tf.data.experimental.assert_cardinality(len(np.unique(indices))))
 
 
 def make_stream(

@@ -37,6 +37,8 @@ class PythonModelSpec(Spec):
 
     type: Literal["python"] = "python"
     example_input: ClassVar[tuple[int, ...]] = (8, 8, 1)
+    # the network comes from a file, which may change: never described from a cache
+    reads_files: ClassVar[bool] = True
     path: Path = Field(description="The Python file (relative to the recipe's folder).")
     function: str = Field(default="build", description="The function in it that builds the model.")
     options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the function.")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -64,6 +64,9 @@ class BaseSpec(Spec):
 
 class TransferSpec(Spec):
     """A base network from a run or file, and a new dense head."""
+
+    # the network comes from a run or file, which may change: never described from a cache
+    reads_files: ClassVar[bool] = True
 
     type: Literal["transfer"] = "transfer"
     base: BaseSpec

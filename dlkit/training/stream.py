@@ -106,7 +106,7 @@ def streamed_epochs(
     """
     import tensorflow as tf
 
-    from dlkit.data.pipeline import image_decoder, stream_inputs
+    from dlkit.data.pipeline import image_decoder, stream_input_chunks
 
     indices = np.sort(indices)
     targets = tf.constant(data.y[indices])
@@ -131,13 +131,14 @@ def streamed_epochs(
 
         one_epoch = image_epoch
     else:
+        # whole chunks of rows, never one row at a time: rebatch(n) is unbatch().batch(n) in one copy
+        chunks = stream_input_chunks(data, indices)
         labels = tf.data.Dataset.from_tensor_slices(targets)
-        rows = tf.data.Dataset.zip((stream_inputs(data, indices), labels))
 
         @tf.autograph.experimental.do_not_convert
         def table_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
             if not shuffle:
-                return rows.batch(batch_size)
+                return tf.data.Dataset.zip((chunks.rebatch(batch_size), labels.batch(batch_size)))
             key = _epoch_key(seed, epoch)
 
             @tf.autograph.experimental.do_not_convert
@@ -150,7 +151,8 @@ def streamed_epochs(
                 )
                 return tf.gather(x, order), tf.gather(y, order)
 
-            return rows.batch(block_rows).enumerate().map(mix).unbatch().batch(batch_size)
+            blocks = tf.data.Dataset.zip((chunks.rebatch(block_rows), labels.batch(block_rows)))
+            return blocks.enumerate().map(mix).rebatch(batch_size)
 
         one_epoch = table_epoch
     epochs_ds = tf.data.Dataset.range(initial_epoch, epochs)

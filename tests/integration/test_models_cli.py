@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from dlkit.cli import app
 from dlkit.models import MODELS
-from tests.conftest import TINY_DIGITS, write_recipe
+from tests.conftest import REPO, TINY_DIGITS, write_recipe
 
 runner = CliRunner()
 
@@ -35,6 +36,33 @@ def test_models_show_parameter_count_and_output_shape() -> None:
     assert "parameters: 25,636,712" in result.output
     assert "output shape: (None, 1000)" in result.output
     assert "conv5_block3_out" in result.output
+
+
+def test_models_show_again_answers_without_tensorflow(workdir: Path) -> None:
+    args = ["models", "show", "cnn", "--set", "filters=[8, 16]", "--input-shape", "12,12,1"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    # convs 3*3*1*8+8 and 3*3*8*16+16, dense (3*3*16)*64+64, output 65*10
+    assert "parameters: 11,178" in first.output
+    assert len(list((workdir / "dlkit-cache" / "models").glob("*.json"))) == 1
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from typer.testing import CliRunner
+        from dlkit.cli import app
+        result = CliRunner().invoke(app, {args!r})
+        assert "tensorflow" not in sys.modules, "TensorFlow imported"
+        sys.stdout.write(result.output)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's builders: the same cache key
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "parameters: 11,178" in again.stdout and "conv_1" in again.stdout
+    # another setting is another question: built, not read
+    other = runner.invoke(app, [*args[:4], "filters=[8]", *args[5:]])
+    assert "parameters: 19,226" in other.output  # 80, dense (6*6*8)*64+64, output 650
+    assert len(list((workdir / "dlkit-cache" / "models").glob("*.json"))) == 2
 
 
 def test_models_show_for_a_recipe(workdir: Path) -> None:

@@ -25,7 +25,7 @@ data:
 model: {type: mlp, units: [8]}
 train: {epochs: 1, batch_size: 128}
 tune:
-  trials: 4
+  trials: 2       # one per worker: enough for a trial run twice or lost to show
   space:
     train.optimizer.learning_rate: {log: [1.0e-3, 1.0e-1]}
 """
@@ -101,7 +101,7 @@ def test_chief_and_two_workers_record_every_trial_once(workdir: Path, migrated_s
         assert [p.returncode for p in procs] == [0, 0, 0], outputs
 
         table = pd.read_csv(study / "trials.csv")
-        assert sorted(table["trial"]) == [f"r1-t{i}" for i in range(4)]
+        assert sorted(table["trial"]) == [f"r1-t{i}" for i in range(2)]
         assert (table["status"] == "COMPLETED").all()
         assert set(table["tuner"]) <= {"worker1", "worker2"}
 
@@ -111,7 +111,7 @@ def test_chief_and_two_workers_record_every_trial_once(workdir: Path, migrated_s
         experiment = client.get_experiment_by_name("distributed")
         runs = client.search_runs([experiment.experiment_id])
         trials = [r for r in runs if r.data.tags.get("dlkit.kind") == "trial"]
-        assert sorted(r.data.tags["dlkit.trial"] for r in trials) == [f"r1-t{i}" for i in range(4)]
+        assert sorted(r.data.tags["dlkit.trial"] for r in trials) == [f"r1-t{i}" for i in range(2)]
         [round_run] = [r for r in runs if r.data.tags.get("dlkit.kind") == "round"]
         assert {r.data.tags["mlflow.parentRunId"] for r in trials} == {round_run.info.run_id}
         assert {r.info.status for r in runs} == {"FINISHED"}

@@ -1,0 +1,141 @@
+"""Benchmark: how long light ``dlkit`` commands take to start, and whether they load TensorFlow.
+
+Trains one tiny run (the breast-cancer logistic recipe, 1 epoch) in a temporary folder, then
+times each command below as a fresh subprocess (median of ``--repeats``) and reports whether
+``tensorflow`` was imported (``sys.modules`` at exit, in one more run of the command).
+``models show`` answers from its cache after the first time (``DLKIT_CACHE_DIR`` is pointed at
+an empty folder first): the first call is shown apart as "(first)".
+
+Target (issue 15): ``dlkit --help``, ``recipe validate`` and the report commands under 0.5 s and
+without TensorFlow; ``models show`` without building what it need not build.
+
+Usage: python bench/startup.py [--repeats 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "dlkit" / "gallery" / "cancer-logistic.yaml"
+
+RESNET50 = ["--set", "depth=50", "--input-shape", "224,224,3", "--classes", "1000"]
+# (label, arguments, must it stay without TensorFlow?)
+COMMANDS: list[tuple[str, list[str], bool]] = [
+    ("--help", ["--help"], True),
+    ("recipe validate", ["recipe", "validate", str(RECIPE)], True),
+    ("runs list", ["runs", "list"], True),
+    ("diagnose", ["diagnose", "RUN", "--human-error", "0.01"], True),
+    ("analyze-errors", ["analyze-errors", "RUN"], True),
+    ("models list", ["models", "list"], True),
+    ("models show cnn (first)", ["models", "show", "cnn"], False),
+    ("models show cnn", ["models", "show", "cnn"], True),
+    ("models show resnet50 (first)", ["models", "show", "resnet", *RESNET50], False),
+    ("models show resnet50", ["models", "show", "resnet", *RESNET50], True),
+]
+
+
+# runs the CLI as ``python -m dlkit`` does and writes whether TensorFlow got imported
+PROBE = """
+import atexit, os, runpy, sys
+def _mark():
+    with open(os.environ["STARTUP_MARK"], "w") as f:
+        f.write("yes" if "tensorflow" in sys.modules else "no")
+atexit.register(_mark)
+sys.argv = ["dlkit", *sys.argv[1:]]
+runpy.run_module("dlkit", run_name="__main__", alter_sys=True)
+"""
+
+
+def run_once(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[bool, int]:
+    """Whether ``dlkit ARGS`` imported TensorFlow, and its exit code."""
+    mark = cwd / "tf-mark.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=cwd,
+        env={**env, "STARTUP_MARK": str(mark)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return mark.read_text() == "yes", proc.returncode
+
+
+def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of ``python -m dlkit ARGS``.
+
+    On a shared machine the wall time grows with the load; the CPU time much less.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "dlkit", *args], cwd=cwd, env=env, capture_output=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PYTHONPATH"] = str(ROOT)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env["DLKIT_CACHE_DIR"] = str(work / "cache")
+        subprocess.run(
+            [sys.executable, "-m", "dlkit", "train", str(RECIPE), "--set", "train.epochs=1", "--no-track"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        run_dir = next(p for p in (work / "runs").iterdir() if p.is_dir())
+        for label, command, light in COMMANDS:
+            command = [str(run_dir) if a == "RUN" else a for a in command]
+            if label.endswith("(first)"):  # one run only: the second is answered from the cache
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                tf_loaded, rc = run_once(command, work, env)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                seconds = time.perf_counter() - start
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            else:
+                tf_loaded, rc = run_once(command, work, env)
+                runs = [timed(command, work, env) for _ in range(args.repeats)]
+                seconds = statistics.median(w for w, _ in runs)
+                cpu = statistics.median(c for _, c in runs)
+            rows.append(
+                {
+                    "command": f"dlkit {label}",
+                    "seconds": round(seconds, 2),
+                    "cpu_seconds": round(cpu, 2),
+                    "tensorflow": tf_loaded,
+                    "rc": rc,
+                }
+            )
+            ok = "ok" if rc == 0 and not (light and tf_loaded) else "CHECK"
+            if not args.json:
+                tf = "yes" if tf_loaded else "no"
+                print(
+                    f"{'dlkit ' + label:<32} {seconds:6.2f} s wall {cpu:6.2f} s CPU  "
+                    f"tensorflow={tf:<4} rc={rc} {ok}",
+                    flush=True,
+                )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
