@@ -1,4 +1,4 @@
-"""Fit a compiled model: the schedule from the registry, checkpoints every epoch, resumable,
+"""Fit a compiled model: the schedule from the registry, resumable checkpoints (``checkpoint_every_s``),
 with the training curve checked at the end (building and compiling: :mod:`dlkit.training.pipeline`)."""
 
 from __future__ import annotations
