@@ -11,7 +11,7 @@ Layout (``runs/<run name>/``)::
                              confidence, loss, proba_<k> (class index k), metadata columns
     metrics.json             per set: n, loss, accuracy and error (or mse, mae)
     history.csv              per epoch: Keras logs and the learning rate
-    checkpoints/             last.keras (every epoch) and best.keras (kept locally)
+    checkpoints/             last.keras, best.keras, state.json (kept locally)
 
 The same tree (less checkpoints) is logged to MLflow as the run's artifacts.
 

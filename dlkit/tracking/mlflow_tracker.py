@@ -14,7 +14,9 @@ import contextlib
 import logging
 import math
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -146,9 +148,14 @@ class MLflowStore:
                 attempt += 1
 
     def _call(self, what: str | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with default_uri(getattr(self, "uri", None)):
+            return self._call_own(what, func, *args, **kwargs)
+
+    def _call_own(self, what: str | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A call that needs only the client's own store: it leaves MLflow's default store alone,
+        so it may run on another thread (:class:`MLflowTracker` logs epochs from one)."""
         try:
-            with default_uri(getattr(self, "uri", None)):
-                return func(*args, **kwargs)
+            return func(*args, **kwargs)
         except self._errors as exc:
             where = f"{what}: " if what else ""
             raise TrackingError(f"tracking store {self.uri}: {where}{getattr(exc, 'message', exc)}") from None
@@ -316,7 +323,7 @@ class MLflowStore:
             if v is not None and math.isfinite(float(v))
         ]
         for i in range(0, len(items), _BATCH):
-            self._call(
+            self._call_own(
                 f"run {run_id}: log metrics", self._client.log_batch, run_id, metrics=items[i : i + _BATCH]
             )
 
@@ -428,7 +435,11 @@ class MLflowStore:
 class MLflowTracker:
     """One run of an :class:`MLflowStore`, as the :class:`~dlkit.tracking.base.Tracker` training uses.
 
-    The store is opened by :meth:`start` or :meth:`resume`, not before.
+    The store is opened by :meth:`start` or :meth:`resume`, not before. Metrics are written by a
+    thread of their own, in order, so that an epoch never waits for the store: :meth:`flush`
+    waits until all are written, and :meth:`finish` flushes before it ends the run (training
+    calls it whatever happens: the run ends, fails, or is interrupted). A store error in that
+    thread is raised by the next call that logs metrics, or by :meth:`flush`.
 
     Args:
         uri: the tracking URI; resolved by :func:`resolve_tracking_uri` when None.
@@ -440,6 +451,10 @@ class MLflowTracker:
         self.parent_run_id = parent_run_id
         self.run_id: str | None = None
         self._store: MLflowStore | None = None
+        self._lock = threading.Lock()  # one store call at a time: the metrics thread's or ours
+        self._metrics: queue.Queue[tuple[dict[str, float], int] | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     @property
     def store(self) -> MLflowStore:
@@ -447,9 +462,13 @@ class MLflowTracker:
             self._store = MLflowStore(self.uri)
         return self._store
 
+    def _locked(self, method: str, *args: Any) -> Any:
+        with self._lock:
+            return getattr(self.store, method)(*args)
+
     def start(self, experiment: str, run_name: str, tags: dict[str, str]) -> None:
         """Create (if needed) the experiment and start a run in it."""
-        self.run_id = self.store.start_run(experiment, run_name, tags, parent=self.parent_run_id)
+        self.run_id = self._locked("start_run", experiment, run_name, tags, self.parent_run_id)
 
     def resume(self, run_id: str) -> None:
         """Reopen an existing run (a resumed training): its status goes back to RUNNING.
@@ -457,33 +476,76 @@ class MLflowTracker:
         Raises:
             TrackingError: the store cannot be reached or the run is not in it.
         """
-        self.store.reopen(run_id)
+        self._locked("reopen", run_id)
         self.run_id = run_id
 
     def log_params(self, params: dict[str, Any]) -> None:
-        self.store.log_params(self.run_id, params)
+        self._locked("log_params", self.run_id, params)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self.store.log_metrics(self.run_id, metrics, step or 0)
+        """Queue metrics for the metrics thread (it is started by the first call)."""
+        self._raise_error()
+        if not self.run_id:
+            return
+        if self._writer is None:
+            self._writer = threading.Thread(
+                target=self._write_metrics, name="dlkit-mlflow-metrics", daemon=True
+            )
+            self._writer.start()
+        self._metrics.put((dict(metrics), step or 0))
+
+    def _write_metrics(self) -> None:
+        while (item := self._metrics.get()) is not None:
+            try:
+                if self._error is None:
+                    self._locked("log_metrics", self.run_id, *item)
+            except BaseException as exc:  # raised in the training thread by the next call
+                self._error = exc
+            finally:
+                self._metrics.task_done()
+        self._metrics.task_done()
+
+    def _raise_error(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def flush(self) -> None:
+        """Wait until every queued metric is in the store.
+
+        Raises:
+            TrackingError: the store refused or could not be reached.
+        """
+        if self._writer is not None:
+            self._metrics.join()
+        self._raise_error()
 
     def log_artifact(self, local_file: Path, artifact_path: str | None = None) -> None:
-        self.store.log_artifact(self.run_id, local_file, artifact_path)
+        self._locked("log_artifact", self.run_id, local_file, artifact_path)
 
     def log_artifacts(self, local_dir: Path, artifact_path: str | None = None) -> None:
-        self.store.log_artifacts(self.run_id, local_dir, artifact_path)
+        self._locked("log_artifacts", self.run_id, local_dir, artifact_path)
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        self.store.set_tags(self.run_id, tags)
+        self._locked("set_tags", self.run_id, tags)
 
     def log_model(self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0) -> None:
-        self.store.log_model(self.run_id, model, data, split, step)
+        self._locked("log_model", self.run_id, model, data, split, step)
 
     def log_inputs(self, data: Dataset, split: SplitResult) -> None:
-        self.store.log_inputs(self.run_id, data, split)
+        self._locked("log_inputs", self.run_id, data, split)
 
     def finish(self, status: RunStatus) -> None:
-        if self._store is not None:
-            self._store.finish(self.run_id, status)
+        """Write the queued metrics, stop the metrics thread and end the run as ``status``."""
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._metrics.put(None)
+                self._writer.join()
+                self._writer = None
+            if self._store is not None:
+                self._locked("finish", self.run_id, status)
 
 
 def find_run(ref: str, uri: str | None = None) -> tuple[str, str | None, Callable[[Path], None]] | None:

@@ -76,12 +76,22 @@ def version_tags() -> dict[str, str]:
     return {f"dlkit.version.{k}": v for k, v in versions.items() if v}
 
 
-def system_tags() -> dict[str, str]:
-    """User, source, git and versions: what a run started by dlkit is tagged with."""
-    from mlflow.tracking.context.registry import resolve_tags
+_resolved: dict[Path, dict[str, str]] = {}  # per working directory: a run asks twice (run, model)
 
-    tags = {str(k): str(v) for k, v in resolve_tags({}).items()}
-    tags.update(git_tags())
-    tags.update(version_tags())
-    tags["dlkit.version"] = __version__
-    return tags
+
+def system_tags() -> dict[str, str]:
+    """User, source, git and versions: what a run started by dlkit is tagged with.
+
+    Resolved once per working directory in a process (MLflow's context providers and ``git``
+    take about a second between them, and nothing they read changes while a run trains).
+    """
+    folder = Path.cwd()
+    if folder not in _resolved:
+        from mlflow.tracking.context.registry import resolve_tags
+
+        tags = {str(k): str(v) for k, v in resolve_tags({}).items()}
+        tags.update(git_tags(folder))
+        tags.update(version_tags())
+        tags["dlkit.version"] = __version__
+        _resolved[folder] = tags
+    return dict(_resolved[folder])

@@ -1,6 +1,9 @@
 """Checkpoints kept with a run, and what a resumed run needs to continue exactly.
 
-Every completed epoch writes, in the run's ``checkpoints/`` folder:
+A checkpoint is written at the end of an epoch, in the run's ``checkpoints/`` folder, when
+``train.checkpoint_every_s`` seconds have passed since the last one, and always at the last
+epoch, at an early stop, and when training is interrupted or fails (the last completed epoch,
+kept in memory until then: :class:`dlkit.training._callbacks.EpochRecorder`):
 
 - ``last.keras``: the model with its optimizer state (moments, iteration count, learning rate);
 - ``best.keras``: the model at the best epoch so far (early stopping's monitor, else val_loss);
@@ -26,7 +29,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,19 +135,36 @@ def recover(folder: Path) -> None:
         (folder / _NEXT[name]).unlink(missing_ok=True)
 
 
-def write_checkpoint(folder: Path, model: keras.Model, state: ResumeState, *, best: bool) -> None:
+def write_checkpoint(
+    folder: Path,
+    model: keras.Model,
+    state: ResumeState,
+    *,
+    best: bool,
+    best_values: list[Any] | None = None,
+) -> None:
     """Write one epoch's checkpoint (``last.keras``, ``best.keras`` when ``best``, ``state.json``)
-    as one change: a run killed at any moment keeps either the previous epoch's files or these."""
+    as one change: a run killed at any moment keeps either the previous epoch's files or these.
+
+    ``best_values``: an earlier best epoch's :func:`variable_values`, whose checkpoint was never
+    written: written as ``best.keras`` (the model's variables are put back afterwards).
+    """
     from dlkit.rundir import write_json
 
     folder.mkdir(parents=True, exist_ok=True)
     recover(folder)
-    written = [folder / _NEXT[LAST]]
-    if best:
-        written.append(folder / _NEXT[BEST])
-    for path in written:
-        model.save(path)
-        _fsync(path)
+    model.save(folder / _NEXT[LAST])
+    _fsync(folder / _NEXT[LAST])
+    if best or best_values is not None:
+        current = variable_values(model) if best_values is not None else None
+        if best_values is not None:
+            assign_values(model, best_values)
+        try:
+            model.save(folder / _NEXT[BEST])
+        finally:
+            if current is not None:
+                assign_values(model, current)
+        _fsync(folder / _NEXT[BEST])
     pause_for_test("checkpoint", state.epoch)
     write_json(folder / _NEXT[STATE_FILE], state.to_json())  # the commit
     _fsync(folder / _NEXT[STATE_FILE])
@@ -220,6 +240,40 @@ def _seed_variables(model: keras.Model) -> list[Any]:
 def seed_states(model: keras.Model) -> list[list[int]]:
     """The positions of the model's random generators (dropout, augmentation)."""
     return [[int(s) for s in v.numpy().reshape(-1)] for v in _seed_variables(model)]
+
+
+def _all_variables(model: keras.Model) -> list[Any]:
+    optimizer = model.optimizer.variables if model.optimizer is not None else []
+    return [*model.variables, *optimizer]
+
+
+def variable_values(model: keras.Model) -> list[Any]:
+    """A copy of every variable of the model and its optimizer (what a checkpoint holds)."""
+    return [v.numpy() for v in _all_variables(model)]
+
+
+def values_reader(model: keras.Model) -> Callable[[], list[Any]]:
+    """:func:`variable_values` as one graph call (a third of the time of reading each variable:
+    the copy is taken every epoch that writes no checkpoint). Call it once the optimizer is built."""
+    import tensorflow as tf
+
+    variables = _all_variables(model)
+    read = tf.function(lambda: [tf.identity(v) for v in variables])
+
+    def values() -> list[Any]:
+        try:
+            return [t.numpy() for t in read()]
+        except Exception:  # a variable tf.function cannot read as it is (a distributed one)
+            log.debug("checkpoint copy: reading variables one by one", exc_info=True)
+            return variable_values(model)
+
+    return values
+
+
+def assign_values(model: keras.Model, values: list[Any]) -> None:
+    """Put back :func:`variable_values` taken from this model."""
+    for var, value in zip(_all_variables(model), values, strict=True):
+        var.assign(value)
 
 
 def iterations(model: keras.Model) -> int:

@@ -1,4 +1,4 @@
-"""Fit a compiled model: the schedule from the registry, checkpoints every epoch, resumable,
+"""Fit a compiled model: the schedule from the registry, resumable checkpoints (``checkpoint_every_s``),
 with the training curve checked at the end (building and compiling: :mod:`dlkit.training.pipeline`)."""
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def fit(
         train: batched, shuffled training data; with ``steps_per_epoch``, one stream over all
             epochs from ``resume.epoch`` on (:func:`dlkit.training.stream.epoch_stream`).
         dev: batched dev data (Keras reports it as ``val_*``).
-        checkpoints: folder for last.keras, best.keras and state.json (every epoch).
+        checkpoints: folder for last.keras, best.keras and state.json
+            (``spec.checkpoint_every_s``).
         on_epoch: called after every epoch.
         steps_per_epoch: batches per epoch when ``train`` runs over all epochs.
         resume: continue after this many completed epochs, with their history and state; a
@@ -78,6 +79,7 @@ def fit(
     import keras
 
     from dlkit.training import _callbacks as cb
+    from dlkit.training.checkpoints import signals_held
 
     initial_epoch = resume.epoch if resume is not None else 0
     result = FitResult(history=list(resume.history) if resume else [], initial_epoch=initial_epoch)
@@ -106,17 +108,17 @@ def fit(
         if on_epoch is not None:
             on_epoch(EpochEnd(epoch + 1, spec.epochs, row, lr))
 
-    callbacks.append(
-        cb.EpochRecorder(
-            result.history,
-            report,
-            checkpoints,
-            early_stopping=early,
-            plateau=plateau,
-            stop=stop,
-            resume=resume,
-        )
+    recorder = cb.EpochRecorder(
+        result.history,
+        report,
+        checkpoints,
+        early_stopping=early,
+        plateau=plateau,
+        stop=stop,
+        resume=resume,
+        every_s=spec.checkpoint_every_s,
     )
+    callbacks.append(recorder)
     if resume is not None and resume.fitted(spec.epochs):
         # the run was stopped after its last epoch, before it was evaluated: end the fit as
         # Keras would have (early stopping puts back the best epoch's weights), epochs done
@@ -125,17 +127,23 @@ def fit(
             early.on_train_begin()
             early.on_train_end()
     else:
-        # shuffling happens in the tf.data pipeline (seeded), so Keras must not try again
-        model.fit(
-            train,
-            validation_data=dev,
-            epochs=spec.epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=callbacks,
-            shuffle=False,
-            verbose=0,
-        )
+        try:
+            # shuffling happens in the tf.data pipeline (seeded), so Keras must not try again
+            model.fit(
+                train,
+                validation_data=dev,
+                epochs=spec.epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                callbacks=callbacks,
+                shuffle=False,
+                verbose=0,
+            )
+        except BaseException:
+            # Ctrl-C, SIGTERM or an error: the last completed epoch is kept, if only in memory
+            with signals_held():
+                recorder.write_unwritten()
+            raise
     result.diverged_epoch = stop.diverged_epoch
     result.stopped_early = result.diverged_epoch is None and result.epochs_run < spec.epochs
     if early is not None and early.best is not None:

@@ -225,7 +225,7 @@ def fit_model(
         dev: indices it is validated on every epoch.
         runtime: from :func:`~dlkit.training.runtime.training_runtime`.
         context: passed to the builders.
-        checkpoints: folder for last.keras, best.keras and state.json (every epoch).
+        checkpoints: folder for last.keras, best.keras and state.json (``checkpoint_every_s``).
         resume: continue after a completed epoch (weights, optimizer, schedule, random state).
         warm_start: a model file whose weights the new model starts from (a Hyperband promotion).
         on_epoch: called after every epoch.

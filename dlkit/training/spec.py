@@ -119,6 +119,13 @@ class TrainSpec(Spec):
     deterministic: bool = Field(
         default=False, description="TensorFlow op determinism: identical results run to run (slower)."
     )
+    checkpoint_every_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds between resume checkpoints (written at an epoch's end; 0: every epoch). "
+        "The last epoch, an early stop, Ctrl-C, SIGTERM and an error always write the last completed "
+        "epoch's; only a hard kill loses the epochs since.",
+    )
 
     @field_validator("class_weight")
     @classmethod

@@ -50,6 +50,7 @@ train:
   schedule: {type: reduce_on_plateau, patience: 1, factor: 0.5, min_delta: 10.0}
   early_stopping: {patience: 10, min_delta: 10.0}
   deterministic: true
+  checkpoint_every_s: 0   # every epoch: the tests stop it while epoch 2's is written
 """
 STOPS_EARLY = ["train.early_stopping.patience=1"]  # stops after epoch 2 of 3
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -180,6 +181,38 @@ def test_a_run_stopped_early_and_terminated_before_evaluation_is_finished_not_tr
     assert "stopped early at epoch 2: it can be finished, not trained further" in further.output
     _check_resumed(run_dir, tracking_uri, run_id, 2)
     _assert_same(run_dir, uninterrupted["stops_early"])
+
+
+@pytest.mark.usefixtures("signals_as_from_outside")
+def test_epochs_kept_in_memory_are_written_when_interrupted_and_every_one_is_in_mlflow(
+    tracking_uri: str, workdir: Path, monkeypatch: pytest.MonkeyPatch, uninterrupted: dict[str, Any]
+) -> None:
+    """Checkpoints every 30 s: epochs 1 and 2 are only in memory when Ctrl-C comes in epoch 3;
+    the interrupted run writes epoch 2's, MLflow has every epoch the run directory has (its
+    metrics are logged from a thread), and the resumed run ends as an uninterrupted one."""
+    from mlflow.tracking import MlflowClient
+
+    written: list[int] = []
+    write = ckpt.write_checkpoint
+    monkeypatch.setattr(
+        ckpt,
+        "write_checkpoint",
+        lambda f, m, state, **kw: (written.append(state.epoch), write(f, m, state, **kw)),
+    )
+    command = ["train", str(write_recipe(workdir, RECIPE)), "--set", "train.checkpoint_every_s=30"]
+    with _signal_at(monkeypatch, "batch@3", signal.SIGINT):
+        stopped = runner.invoke(app, command)
+    assert stopped.exit_code == 130, stopped.output
+    assert written == [2]  # at the interrupt, not at the end of each epoch
+    (run_dir,) = (workdir / "runs").iterdir()
+    run_id = _check_killed(run_dir, tracking_uri, "interrupted", 2)
+    history = json.loads((run_dir / "checkpoints" / "state.json").read_text())["history"]
+    client = MlflowClient(tracking_uri=tracking_uri)
+    for key in history[0]:
+        logged = [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
+        assert sorted(logged) == [(step, row[key]) for step, row in enumerate(history)], key
+    _check_resumed(run_dir, tracking_uri, run_id, 2)
+    _assert_same(run_dir, uninterrupted["full"])
 
 
 def _start(workdir: Path, pause: str, **kwargs: Any) -> Any:

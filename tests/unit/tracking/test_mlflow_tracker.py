@@ -168,3 +168,31 @@ def test_registering_a_run_without_a_logged_model_leaves_no_registered_model(
         store.register(run, "orphan")
     assert info.value.message == f"run {run}: no logged MLflow model to register"
     assert client.search_registered_models() == []
+
+
+def test_epoch_metrics_are_written_by_a_thread_in_order_and_all_in_before_the_run_ends(
+    tracking_uri: str, client
+) -> None:
+    import threading
+
+    tracker = MLflowTracker(tracking_uri)
+    tracker.start("exp", "train", {})
+    for step in range(20):
+        tracker.log_metrics({"loss": 1.0 / (step + 1), "val_loss": float(step)}, step=step)
+    tracker.finish("KILLED")
+    assert [m.step for m in client.get_metric_history(tracker.run_id, "loss")] == list(range(20))
+    assert [m.value for m in client.get_metric_history(tracker.run_id, "val_loss")] == list(range(20))
+    assert client.get_run(tracker.run_id).info.status == "KILLED"
+    assert not any(t.name == "dlkit-mlflow-metrics" for t in threading.enumerate())
+
+
+def test_a_store_error_in_the_metrics_thread_is_raised_in_the_caller(tracking_uri: str, client) -> None:
+    tracker = MLflowTracker(tracking_uri)
+    tracker.start("exp", "train", {})
+    client.delete_run(tracker.run_id)  # MLflow refuses metrics for a deleted run
+    tracker.log_metrics({"loss": 0.5}, step=0)
+    with pytest.raises(TrackingError) as info:
+        tracker.flush()
+    where = f"tracking store {tracking_uri}: run {tracker.run_id}: log metrics: "
+    assert info.value.message.startswith(where)
+    tracker.flush()  # raised once

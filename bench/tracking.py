@@ -1,0 +1,82 @@
+"""Benchmark: the whole ``dlkit train`` command on the quick start, tracked in MLflow vs untracked.
+
+Runs ``python -m dlkit train recipes/digits-cnn.yaml --set train.epochs=N`` as a fresh process,
+in turn with ``--no-track`` and tracked in a SQLite store (created and migrated by a warm-up run
+first, as a user's store is after their first run), ``--repeats`` times each, and prints the
+median wall time of each and their ratio. A run's time is the whole command: imports, split,
+training, predictions, and for the tracked run the store, params, per-epoch metrics, artifacts
+and the logged MLflow Model.
+
+Usage: python bench/tracking.py [--epochs 1] [--repeats 5] [--code OTHER_CHECKOUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(folder: Path, epochs: int, track: bool, code: str) -> float:
+    """Seconds for one ``dlkit train`` command in a fresh process."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "dlkit",
+        "train",
+        str(REPO / "recipes" / "digits-cnn.yaml"),
+        "--set",
+        f"train.epochs={epochs}",
+        "--set",
+        f"tracking.runs_dir={folder / 'runs'}",
+    ]
+    if not track:
+        cmd.append("--no-track")
+    env = {
+        **os.environ,
+        "PYTHONPATH": code,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=folder, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--code", default=str(REPO), help="the dlkit checkout measured (before/after)")
+    args = parser.parse_args()
+    sys.path.insert(0, args.code)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from overhead import versions  # a script beside this one, not a package
+
+    print(versions())
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        first = run(folder, args.epochs, True, args.code)  # creates and migrates the store
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for i in range(args.repeats):
+            for track in (False, True) if i % 2 == 0 else (True, False):
+                times[track].append(run(folder, args.epochs, track, args.code))
+    untracked, tracked = (statistics.median(times[t]) for t in (False, True))
+    print(
+        f"dlkit train, quick start, {args.epochs} epoch(s), whole command, median of {args.repeats} "
+        f"(alternating)\n  untracked {untracked:.1f} s   tracked {tracked:.1f} s   "
+        f"ratio {tracked / untracked:.2f}x   (first tracked run, creating the store: {first:.1f} s)\n"
+        f"  all untracked: {', '.join(f'{t:.1f}' for t in times[False])}\n"
+        f"  all tracked:   {', '.join(f'{t:.1f}' for t in times[True])}"
+    )
+
+
+if __name__ == "__main__":
+    main()
