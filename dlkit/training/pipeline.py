@@ -115,9 +115,11 @@ def build_model(
             columns = with_encodings(data.options["columns"], getattr(recipe.data.source, "columns", {}))
             encoded = encode_columns(columns, table_columns(data), train, normalize=recipe.data.normalize)
         elif recipe.data.normalize and data.kind != "text":  # token ids are not normalised
-            # one scalar for images, per feature for tables and sequences
+            # one scalar for images, per feature for tables and sequences; in float32 whatever the
+            # dtype policy: it adapts on float32 inputs, and a float16 variance of 0-255 pixels
+            # (up to 65,025) is at float16's limit (65,504)
             normalizer = keras.layers.Normalization(
-                axis=None if data.kind == "image" else -1, name="normalize"
+                axis=None if data.kind == "image" else -1, name="normalize", dtype="float32"
             )
             normalizer.adapt(normalizer_inputs(data, train))
         y_train = data.y[train]

@@ -153,3 +153,22 @@ def test_tune_reads_a_streamed_source(workdir: Path) -> None:
     table = pd.read_csv(study / "trials.csv")
     assert (table["status"] == "COMPLETED").all() and len(table) == 2
     assert (table["dev_accuracy"] > 0.7).all()
+
+
+def test_streamed_images_train_in_mixed_precision(workdir: Path) -> None:
+    """The normaliser adapts on the float32 stream whatever the dtype policy (it computes in
+    float32: a float16 variance of 0-255 pixels is near float16's limit), and its statistics
+    are those of the same images loaded whole."""
+    from dlkit.models import load_model
+
+    _images(workdir)
+    found = []
+    for stream in ("true", "false"):
+        text = IMAGE_RECIPE.format(stream=stream).replace("epochs: 2,", "epochs: 1, mixed_precision: true,")
+        result = api.train(api.load_recipe(write_recipe(workdir, text, f"mp-{stream}.yaml")), track=False)
+        normalize = load_model(result.run_dir / "model" / "model.keras").get_layer("normalize")
+        assert normalize.dtype_policy.compute_dtype == "float32"
+        found.append(
+            (float(np.asarray(normalize.mean).ravel()[0]), float(np.asarray(normalize.variance).ravel()[0]))
+        )
+    assert found[0] == pytest.approx(found[1], rel=1e-5)
