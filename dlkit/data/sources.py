@@ -402,6 +402,7 @@ def load_table(
         }
         if isinstance(spec, CsvSource):
             options["sep"] = spec.sep
+            _check_one_row_a_line(path, n)
     return Dataset(
         x=x,
         y=y,
@@ -420,6 +421,24 @@ def load_table(
         examples=examples,
         rows=rows,
     )
+
+
+def _check_one_row_a_line(path: Path, n: int) -> None:
+    """A streamed CSV is read again by ``tf.data`` one line a row: refuse a file whose lines after
+    the header are not its ``n`` rows (blank lines, quoted values spanning lines)."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    lines += last != b"\n"  # a last line without its newline
+    if lines - 1 != n:
+        raise DataError(
+            f"{path}: {lines - 1} lines after the header hold {n} rows (blank lines, or quoted values "
+            "spanning lines); a streamed CSV is read one row a line",
+            hint="remove the blank lines or line breaks inside values, or read the table whole "
+            "(data.source.stream: false)",
+        )
 
 
 def _read_rows(

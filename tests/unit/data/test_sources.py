@@ -178,3 +178,19 @@ def test_parquet_index_is_not_taken_for_a_column(workdir: Path) -> None:
     _table(workdir).set_index("uid").to_parquet(workdir / "i.parquet")
     data = load_source(ParquetSource(path="i.parquet", target="label", metadata=["source"]), None, workdir)
     assert data.feature_names == ["a", "b"] and data.n_examples == 40
+
+
+def test_a_streamed_csv_must_hold_one_row_a_line(workdir: Path) -> None:
+    """tf.data reads a streamed CSV again line by line: a blank line or a quoted line break would
+    shift every later row onto another's label, so the file is refused in one line."""
+    lines = "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n"
+    (workdir / "ok.csv").write_text(lines.rstrip("\n"))  # a last line without its newline is fine
+    assert len(load_source(CsvSource(path="ok.csv", target="y", stream=True), None, workdir).ids) == 4
+    (workdir / "blank.csv").write_text(lines.replace("3,4,1\n", "3,4,1\n\n"))
+    (workdir / "quoted.csv").write_text('a,b,y\n1,"2\n",0\n3,4,1\n')
+    for name, n_lines, n_rows in (("blank.csv", 5, 4), ("quoted.csv", 3, 2)):
+        assert _message(CsvSource(path=name, target="y", stream=True), workdir) == (
+            f"{workdir / name}: {n_lines} lines after the header hold {n_rows} rows (blank lines, or "
+            "quoted values spanning lines); a streamed CSV is read one row a line"
+        )
+        assert len(load_source(CsvSource(path=name, target="y"), None, workdir).ids) == n_rows
