@@ -49,6 +49,7 @@ from dlkit.runs.label_issues import folds_label_issues, write_label_issues
 from dlkit.tasks import Task, task_for
 
 if TYPE_CHECKING:
+    from dlkit.data.dataset import Dataset
     from dlkit.training.cross_val import FoldEnd
 
 log = logging.getLogger(__name__)
@@ -668,17 +669,20 @@ def _draw_worst(
     from dlkit.reporting.boxes import draw_frame
 
     dataset = _run_data(info, recipe)
-    if dataset is None:
+    index = _positions(dataset, worst) if dataset is not None else None
+    if dataset is None or index is None:
         return None
-    position = {str(i): k for k, i in enumerate(dataset.ids.tolist())}
-    rows = [position.get(str(i)) for i in worst]
-    if any(r is None for r in rows):
-        return None
-    index = np.asarray(rows, dtype=np.int64)
     frame = dev.set_index(dev["id"].astype(str)).loc[worst].reset_index(drop=True)
     scale = max(1, 256 // max(dataset.input_shape[:2]))
     draw_frame(dataset.x[index], dataset.sizes[index], frame, folder / "worst", scale)
     return folder / "worst"
+
+
+def _positions(dataset: Dataset, ids: list[Any]) -> np.ndarray | None:
+    """The positions `(k,)` of ``ids`` in the run's data read again, or None when one is gone."""
+    position = {str(i): k for k, i in enumerate(dataset.ids.tolist())}
+    rows = [position.get(str(i)) for i in ids]
+    return None if any(r is None for r in rows) else np.asarray(rows, dtype=np.int64)
 
 
 def example_inputs(info: dict[str, Any], recipe: dict[str, Any], ids: list[Any]) -> tuple[str, Any] | None:
@@ -692,17 +696,14 @@ def example_inputs(info: dict[str, Any], recipe: dict[str, Any], ids: list[Any])
     if not reports_for(task_for(str(info.get("task", "multiclass")))).example_inputs:
         return None
     dataset = _run_data(info, recipe)
-    if dataset is None:
-        return None
-    position = {str(i): k for k, i in enumerate(dataset.ids.tolist())}
-    rows = [position.get(str(i)) for i in ids]
-    if any(r is None for r in rows):
+    index = _positions(dataset, ids) if dataset is not None else None
+    if dataset is None or index is None:
         return None
     if "columns" in dataset.options:  # typed table columns
         from dlkit.data.columns import table_columns
 
-        return "tabular", table_columns(dataset).frame(np.asarray(rows, dtype=np.int64))
-    x = dataset.x[np.asarray(rows, dtype=np.int64)]
+        return "tabular", table_columns(dataset).frame(index)
+    x = dataset.x[index]
     if dataset.kind == "image":
         return "image", x[..., 0] if x.ndim == 4 else x
     return "tabular", pd.DataFrame(x, columns=dataset.feature_names or None)
