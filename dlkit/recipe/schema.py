@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -20,6 +20,7 @@ from dlkit._spec import Spec
 from dlkit.analysis.satisficing import DESCRIPTIONS as MEASURES
 from dlkit.analysis.satisficing import parse_constraint
 from dlkit.analysis.spec import AnalysisSpec
+from dlkit.data.dataset import Task as TaskName
 from dlkit.data.sources import SOURCES
 from dlkit.data.split import SplitSpec
 from dlkit.models import MODELS
@@ -71,23 +72,7 @@ class DataSpec(Spec):
     split: SplitSpec | None = Field(
         default=None, description="Absent: the size-aware default of docs/method.md §1."
     )
-    task: (
-        Literal[
-            "binary",
-            "multiclass",
-            "regression",
-            "multitask",
-            "seq2seq",
-            "sequence_labeling",
-            "detection",
-            "ctc",
-            "localization",
-            "landmarks",
-            "segmentation",
-            "verification",
-        ]
-        | None
-    ) = Field(
+    task: TaskName | None = Field(
         default=None,
         description="Inferred from the target when absent (multitask for a list of targets, "
         "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`); "
