@@ -316,8 +316,9 @@ def gradcheck_recipe(
     plain.train.mixed_precision = False
     keras.backend.clear_session()
     keras.utils.set_random_seed(recipe.seed)
-    model = build_model(plain, data, train_idx, augment=False)
     task = task_for(data.task)
+    task.refuse("gradcheck", recipe.name)
+    model = build_model(plain, data, train_idx, augment=False)
     x, y = task.fit_arrays(data, chosen)
     return check_gradients(
         model,

@@ -117,6 +117,11 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         "data:\n  source: {type: canvas, n_images: 60, size: 16, max_objects: 1, scale: [1.0, 1.5], "
         f"digits: [0, 1], grid: 2, anchors: 1}}\n  {SPLIT}\nmodel: {{type: cnn, filters: [4, 8], dense: []}}",
     ),
+    "verification": (
+        _nothing,
+        "data:\n  task: verification\n  source: {type: glyphs, identities: 12, per_identity: 6, size: 12}\n"
+        f"  {SPLIT}\nmodel: {{type: cnn, filters: [4], dense: [8]}}\nverification: {{embedding: 4}}",
+    ),
     "sequence_labeling": (
         _steps,
         f"data:\n  source: {{type: sequence, path: parity.npz, padding_label: -1}}\n  {SPLIT}\n"
