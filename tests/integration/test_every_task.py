@@ -62,7 +62,7 @@ def _steps(folder: Path) -> None:
 
 def _strings(folder: Path) -> None:
     with np.load(SHIPPED / "digit-strings.npz") as strings:
-        np.savez(folder / "strings.npz", x=strings["x"][:240], y=strings["y"][:240])
+        np.savez(folder / "strings.npz", x=strings["x"][:150], y=strings["y"][:150])
 
 
 def _nothing(folder: Path) -> None:

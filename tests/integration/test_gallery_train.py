@@ -21,10 +21,13 @@ EXTRA = {
 }
 
 
+IMAGE_PREFIXES = ("digits-", "transfer-", "canvas-", "localize-", "landmarks-", "segment-", "glyphs-")
+
+
 def is_image_recipe(name: str) -> bool:
     """The image recipes train here; the rest in test_gallery_train_others.py (two files: the
     test runners spread files over workers, and one file of every recipe was the suite's long pole)."""
-    return name.startswith(("digits-", "transfer-"))
+    return name.startswith(IMAGE_PREFIXES)
 
 
 def train_each(workdir: Path, *, images: bool) -> dict[str, str]:
@@ -48,4 +51,16 @@ def train_each(workdir: Path, *, images: bool) -> dict[str, str]:
 def test_every_image_gallery_recipe_trains_one_epoch(workdir: Path) -> None:
     trained = train_each(workdir, images=True)
     assert {"digits-cnn", "digits-resnet", "digits-lenet5", "transfer-digits"} <= set(trained)
-    assert set(trained.values()) == {"multiclass"}
+    assert trained["canvas-yolo"] == "detection"
+    assert trained["localize-digits"] == "localization"
+    assert trained["landmarks-triangles"] == "landmarks"
+    assert trained["segment-shapes-unet"] == "segmentation"
+    assert trained["glyphs-verification"] == "verification"
+    assert set(trained.values()) == {
+        "multiclass",
+        "detection",
+        "localization",
+        "landmarks",
+        "segmentation",
+        "verification",
+    }
