@@ -61,6 +61,20 @@ class PlateauCallback(keras.callbacks.Callback):
         self.model.optimizer.learning_rate = self.plateau.update(float(value))
 
 
+class DeliverSignals(keras.callbacks.Callback):
+    """Delivers SIGINT and SIGTERM held during the fit at the start of a batch or an epoch
+    (:func:`dlkit.training.checkpoints.deliver_held`), where a KeyboardInterrupt cannot be lost."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        ckpt.deliver_held()
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        ckpt.deliver_held()
+
+    def on_test_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        ckpt.deliver_held()
+
+
 class StopOnNonFinite(keras.callbacks.Callback):
     """Stops at the first batch whose loss is NaN or infinite, remembering the epoch.
 

@@ -173,6 +173,7 @@ def write_checkpoint(
 
 _held: list[int] = []  # signals received while held, in order
 _holding = threading.Event()  # set while a block holds them (not nested)
+_previous: dict[int, Any] = {}  # the handlers a holding block replaced
 
 
 @contextlib.contextmanager
@@ -188,7 +189,8 @@ def signals_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread() or _holding.is_set():
         yield
         return
-    previous: dict[int, Any] = {}
+    previous = _previous
+    previous.clear()
 
     def hold(signum: int, frame: Any) -> None:
         if signum in _held:  # the second one: deliver it now
@@ -213,6 +215,24 @@ def signals_held() -> Iterator[None]:
         pending, _held[:] = list(_held), []
         for number in pending:
             signal.raise_signal(number)  # its handler runs now: KeyboardInterrupt for Ctrl-C
+
+
+def deliver_held() -> None:
+    """Deliver now, at a safe point inside a :func:`signals_held` block, a signal it holds.
+
+    Training holds SIGINT and SIGTERM for the whole fit and delivers them at a batch's start:
+    a KeyboardInterrupt raised while TensorFlow runs a step or reads the input pipeline can be
+    taken for the end of the data, and the run would go on as if never interrupted.
+    """
+    if not _held or threading.current_thread() is not threading.main_thread():
+        return
+    signum = _held.pop(0)
+    handler = _previous.get(signum, signal.SIG_DFL)
+    if callable(handler):
+        handler(signum, None)  # KeyboardInterrupt for Ctrl-C, Terminated for SIGTERM
+    else:
+        signal.signal(signum, handler)
+        signal.raise_signal(signum)
 
 
 def pause_for_test(point: str, epoch: int | None = None) -> None:

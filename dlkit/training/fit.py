@@ -119,6 +119,7 @@ def fit(
         every_s=spec.checkpoint_every_s,
     )
     callbacks.append(recorder)
+    callbacks.insert(0, cb.DeliverSignals())
     if resume is not None and resume.fitted(spec.epochs):
         # the run was stopped after its last epoch, before it was evaluated: end the fit as
         # Keras would have (early stopping puts back the best epoch's weights), epochs done
@@ -128,17 +129,19 @@ def fit(
             early.on_train_end()
     else:
         try:
-            # shuffling happens in the tf.data pipeline (seeded), so Keras must not try again
-            model.fit(
-                train,
-                validation_data=dev,
-                epochs=spec.epochs,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch,
-                callbacks=callbacks,
-                shuffle=False,
-                verbose=0,
-            )
+            # shuffling happens in the tf.data pipeline (seeded), so Keras must not try again;
+            # Ctrl-C and SIGTERM are held and delivered at a batch's start (DeliverSignals)
+            with signals_held():
+                model.fit(
+                    train,
+                    validation_data=dev,
+                    epochs=spec.epochs,
+                    initial_epoch=initial_epoch,
+                    steps_per_epoch=steps_per_epoch,
+                    callbacks=callbacks,
+                    shuffle=False,
+                    verbose=0,
+                )
         except BaseException:
             # Ctrl-C, SIGTERM or an error: the last completed epoch is kept, if only in memory
             with signals_held():
