@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from dlkit._naming import did_you_mean
-from dlkit.data.dataset import Task
+from dlkit.data.dataset import LABEL_KINDS, Task
 from dlkit.errors import DataError
 
 
@@ -261,7 +261,7 @@ def encode_target(
             hint="drop or fill those rows; every example needs a target",
         )
     task = task or infer_task(y)
-    if task == "regression":
+    if LABEL_KINDS[task] == "continuous":
         if not pd.api.types.is_numeric_dtype(y):
             bad = first_not_number(y)
             if bad is not None:  # quote the value that is no number, not the column's first
@@ -313,11 +313,11 @@ def no_labels(
     Raises:
         DataError: the task or, for a classification, the classes are unknown.
     """
-    if task is None or (task != "regression" and not classes):
+    if task is None or (LABEL_KINDS[task] != "continuous" and not classes):
         raise DataError(f"{where}: no labels, and no trained task and classes to predict for")
     if task == "multitask":
         return np.zeros((n, len(classes or [])), dtype=np.float32), task, list(classes or [])
-    if task == "regression":
+    if LABEL_KINDS[task] == "continuous":
         return np.zeros(n, dtype=np.float32), task, []
     return np.zeros(n, dtype=np.int64), task, list(classes or [])
 

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from dlkit._spec import Pixels, Spec
 from dlkit.data._common import encode_target, hash_bytes64, no_labels, resolve
-from dlkit.data.dataset import Dataset, Labels, Task
+from dlkit.data.dataset import LABEL_KINDS, Dataset, Labels, Task
 from dlkit.errors import DataError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -137,8 +137,10 @@ def load_images(
     root = resolve(spec.path, base_dir)
     if columns:
         raise DataError(f"{root}: image folders have no column '{columns[0]}' (only class and file)")
-    if task == "regression":
-        raise DataError(f"{root}: an image folder gives class labels; task regression needs a table or npz")
+    if task is not None and LABEL_KINDS[task] != "categorical":
+        raise DataError(
+            f"{root}: an image folder gives one class label per image; task {task} needs a table or npz"
+        )
     files, found, classes = list_images(spec, root, labels)
     if labels != "train":
         classes = list(spec.classes or [])

@@ -153,6 +153,13 @@ def _number(value: float) -> str:
     return f"{value:.1e}".replace("e-0", "e-")
 
 
+def _default_metric(task: str) -> str:
+    """What the task's ``metrics.optimize`` is when a recipe leaves it out."""
+    from dlkit.tasks import task_for
+
+    return task_for(task).default_metric
+
+
 def _train(epochs: int, lr: float, extra: str = "") -> str:
     return (
         "train:\n"
@@ -235,7 +242,7 @@ def _tabular(path: Path, data: Path | None) -> StarterResult:
                 f"classes: {', '.join(map(str, classes[:20]))}{'' if whole else ' (in the first rows)'}"
             )
         source = f"  source: {_flow(spec)}\n  task: {task}\n"
-        optimize = "accuracy" if task != "regression" else "mse"
+        optimize = _default_metric(task)
     text = (
         _header("tabular", path, data, notes)
         + f"name: {_flow(name)}\nseed: 0\n"
@@ -439,8 +446,8 @@ def _text(path: Path, data: Path | None) -> StarterResult:
     source = f"  source: {_flow(spec)}\n"
     if example:
         source += "  # ^ an example shipped with dlkit (generated reviews, pos / neg)\n"
-    if task == "regression":
-        source += "  task: regression\n"
+    if classes is None:  # a number target: the task is said, never left to inference
+        source += f"  task: {task}\n"
     if classes is not None:
         source += f"  # classes (index order): {_flow(classes)}\n"
     text = (
@@ -456,7 +463,7 @@ def _text(path: Path, data: Path | None) -> StarterResult:
         + _train(15, 1e-3)
         + _tail(
             name,
-            "accuracy" if task != "regression" else "mse",
+            _default_metric(task),
             "    model.dropout: {uniform: [0.0, 0.5]}\n    model.num_layers: {int: [1, 4]}\n",
         )
     )

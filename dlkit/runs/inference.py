@@ -211,7 +211,7 @@ def _source_for(recipe: Recipe, info: dict[str, Any], data_path: Path, name: str
     update: dict[str, Any] = {"path": data_path}
     fields = type(source).model_fields
     task = info.get("task")
-    if "classes" in fields and task not in ("regression", "multitask", "seq2seq"):
+    if "classes" in fields and (task is None or task_for(str(task)).keeps_classes):
         update["classes"] = list(info.get("classes") or [])
     if "sample_weight" in fields:
         update["sample_weight"] = None  # a training weight: new data need not have it

@@ -21,6 +21,7 @@ class ClassTask(Task):
 
     streams = True
     set_metrics = ("loss", "accuracy", "error", "balanced_accuracy", "macro_f1", "roc_auc")
+    maximised = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc")
     # set-level metrics with no per-example form: diagnose reads their per-example mistakes
     RATE_METRICS = ("balanced_accuracy", "macro_f1", "roc_auc")
 

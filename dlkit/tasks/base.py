@@ -52,6 +52,8 @@ class Task:
         classifies: one class label per example (stratified splits, class counts, confusion).
         default_metric: what ``metrics.optimize`` means when the recipe leaves it out.
         set_metrics: dev-set metrics ``metrics.optimize`` may name (tune and diagnose).
+        maximised: those of ``set_metrics`` where larger is better; the others (loss, error,
+            mse, cer, ...) are minimised.
         error_metric: the metric the reports turn into a per-example error.
         reports: the reports this task takes part in (see :data:`REPORTS`).
         streams: predictions of a streamed source can be written chunk by chunk.
@@ -59,6 +61,8 @@ class Task:
         labels: ``categorical`` (one class index per example), ``continuous`` (one real
             target) or ``structured`` (several labels, token or step sequences): how the
             split compares the label distributions of dev and test.
+        keeps_classes: new data for a trained model is read with the run's class list (the
+            source's ``classes``), so labels keep their training indices.
         split_by_label: every label goes whole to one set, so dev and test hold labels train
             never saw (the identities of one-shot verification).
     """
@@ -67,11 +71,13 @@ class Task:
     summary: str = ""
     default_metric: str = "accuracy"
     set_metrics: tuple[str, ...] = ("loss", "accuracy", "error")
+    maximised: tuple[str, ...] = ("accuracy",)
     error_metric: str = "accuracy"
     reports: tuple[str, ...] = REPORTS
     streams: bool = False
     augments: bool = True
     split_by_label: bool = False
+    keeps_classes: bool = True
     # prediction columns read from the labels (dropped when predicting unlabelled data)
     truth_columns: tuple[str, ...] = ("y_true", "correct", "loss")
 
@@ -82,6 +88,10 @@ class Task:
     @property
     def classifies(self) -> bool:
         return self.labels == "categorical"
+
+    def direction(self, metric: str) -> str:
+        """``max`` for a metric where larger is better, ``min`` for losses and errors."""
+        return "max" if metric in self.maximised else "min"
 
     # -- recipe and model ------------------------------------------------------------------
 

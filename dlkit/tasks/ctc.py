@@ -100,6 +100,7 @@ class CTC(Task):
     summary = "a string per example, not aligned to the input: CTC loss, greedy or beam decoding, CER"
     default_metric = "cer"
     set_metrics = ("loss", "accuracy", "error", "exact_match", "cer")
+    maximised = ("accuracy", "exact_match")
     error_metric = "cer"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False

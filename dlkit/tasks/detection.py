@@ -65,6 +65,7 @@ class Detection(Task):
     summary = "boxes and classes of the objects in an image: YOLO grid head, YOLO loss, NMS, mAP"
     default_metric = "map50"
     set_metrics = ("map50", "map", "precision50", "recall50", "mean_iou", "accuracy", "error")
+    maximised = ("map50", "map", "precision50", "recall50", "mean_iou", "accuracy")
     error_metric = "accuracy"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False  # flips and shifts would move the boxes the targets hold

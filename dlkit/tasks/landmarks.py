@@ -33,6 +33,7 @@ class Landmarks(Task):
     summary = "k keypoints in a fixed order: 2k sigmoid outputs, MSE; normalised mean point error"
     default_metric = "nme"
     set_metrics = ("loss", "nme", "pck", "error")
+    maximised = ("pck",)
     error_metric = "nme"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False  # a flip would swap the points' order

@@ -45,6 +45,7 @@ class Localization(Task):
     summary = "one object per image: its class (softmax) and box (4 sigmoid outputs), IoU scores"
     default_metric = "hit_rate"
     set_metrics = ("loss", "accuracy", "mean_iou", "iou50", "hit_rate", "error")
+    maximised = ("accuracy", "mean_iou", "iou50", "hit_rate")
     error_metric = "hit_rate"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False  # a flip or shift would move the box without moving its label

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 class Multitask(Task):
     name = "multitask"
+    keeps_classes = False
     summary = "several 0/1 targets, labels may be missing: one sigmoid per task, masked loss"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     truth_columns = ("labels", "correct", "loss")

@@ -31,9 +31,11 @@ _ABSOLUTE_LOSSES = frozenset({"mean_absolute_error", "mae", "MAE", "MeanAbsolute
 
 class Regression(Task):
     name = "regression"
+    keeps_classes = False
     summary = "a real-valued target: linear output, mean squared error"
     default_metric = "mse"
     set_metrics = ("loss", "mse", "mae", "rmse", "r2", "error")
+    maximised = ("r2",)
     error_metric = "mse"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     streams = True

@@ -46,6 +46,7 @@ class Segmentation(Task):
     summary = "one class per pixel (U-Net): per-pixel softmax; per-class IoU and Dice, masks written"
     default_metric = "mean_iou"
     set_metrics = ("loss", "mean_iou", "mean_dice", "pixel_accuracy", "error")
+    maximised = ("mean_iou", "mean_dice", "pixel_accuracy")
     error_metric = "mean_iou"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False  # the mask would have to move with the image

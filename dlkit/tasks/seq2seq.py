@@ -58,8 +58,10 @@ def sequence_scores(predicted: list[list[str]], truth: list[list[str]]) -> dict[
 
 class Seq2Seq(Task):
     name = "seq2seq"
+    keeps_classes = False
     summary = "token sequence in, token sequence out: encoder-decoder, teacher forcing, decoded scores"
     set_metrics = ("loss", "accuracy", "error", "exact_match", "token_accuracy", "bleu")
+    maximised = ("accuracy", "exact_match", "token_accuracy", "bleu")
     error_metric = "exact_match"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False

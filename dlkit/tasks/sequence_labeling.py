@@ -35,6 +35,7 @@ class SequenceLabeling(Task):
     name = "sequence_labeling"
     summary = "one label per timestep: per-step softmax, masked per-step loss"
     set_metrics = ("loss", "accuracy", "error", "step_accuracy", "exact_match")
+    maximised = ("accuracy", "step_accuracy", "exact_match")
     error_metric = "exact_match"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     augments = False

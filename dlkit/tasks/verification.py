@@ -71,6 +71,7 @@ class Verification(Task):
     summary = "one-shot verification: L2-normalised embedding, triplet loss, identities unseen in train"
     default_metric = "verification_accuracy"
     set_metrics = ("loss", "accuracy", "error", "verification_accuracy", "roc_auc")
+    maximised = ("accuracy", "verification_accuracy", "roc_auc")
     error_metric = "accuracy"
     reports = ("diagnose", "analyze_errors", "tune", "learning_curve", "lr_find")
     split_by_label = True

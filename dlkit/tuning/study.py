@@ -38,43 +38,17 @@ if TYPE_CHECKING:
 
 STUDY_FILE = "study.json"
 
-#: Metrics where larger is better; every other metric (loss, error, mse, mae) is minimised.
-MAXIMISED = (
-    "accuracy",
-    "auc",
-    "f1",
-    "precision",
-    "recall",
-    "r2",
-    "balanced_accuracy",
-    "macro_f1",
-    "roc_auc",
-    "map50",
-    "map",
-    "precision50",
-    "recall50",
-    "mean_iou",
-    "iou50",
-    "hit_rate",
-    "pck",
-    "mean_dice",
-    "pixel_accuracy",
-    "exact_match",
-    "token_accuracy",
-    "step_accuracy",
-    "bleu",
-    "verification_accuracy",
-)
-
 
 def now() -> str:
     """The time in UTC, as study.json and a trial's run.json record it."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def direction_of(metric: str) -> str:
-    """``max`` for accuracy-like metrics, ``min`` for losses and errors."""
-    return "max" if metric in MAXIMISED else "min"
+def direction_of(metric: str, task: str) -> str:
+    """``max`` for accuracy-like metrics of the task, ``min`` for losses and errors."""
+    from dlkit.tasks import task_for
+
+    return task_for(task).direction(metric)
 
 
 @dataclass

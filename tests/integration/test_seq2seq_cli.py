@@ -67,7 +67,7 @@ def test_reverse_recipe_learns_reversal(workdir: Path, tracking_uri: str) -> Non
     # metrics.optimize: bleu reads each example's error as 1 - its sentence BLEU, maximised in tune
     task = task_for("seq2seq")
     np.testing.assert_allclose(task.example_errors(predictions, "bleu"), 1 - predictions["bleu"])
-    assert direction_of("bleu") == "max"
+    assert direction_of("bleu", "seq2seq") == "max"
     assert load_recipe(workdir / "recipe.yaml", ["metrics.optimize=bleu"]).metrics.optimize == "bleu"
 
     # diagnose reads whole decoded sequences: its error is 1 - exact match, as metrics.json's

@@ -86,3 +86,30 @@ def test_regression_baseline_is_the_train_mean_and_a_worse_model_is_warned() -> 
     )
     assert task.metric_warnings({"dev": {"rmse": 1.5, "baseline_rmse": 2.0}}) == []
     assert task_for("binary").baseline_metrics(np.array([0, 1]), np.array([1])) == {}
+
+
+def test_every_task_says_which_of_its_metrics_grow_when_it_gets_better() -> None:
+    from dlkit.tasks import TASKS
+
+    for task in TASKS:
+        assert set(task.maximised) <= set(task.set_metrics), task.name
+        assert task.direction("loss") == task.direction("error") == "min", task.name
+        assert task.direction(task.default_metric) == (
+            "min" if task.default_metric in ("mse", "nme", "cer") else "max"
+        ), task.name
+    assert task_for("seq2seq").direction("bleu") == "max"
+    assert task_for("regression").direction("r2") == "max"
+    assert task_for("regression").direction("rmse") == "min"
+
+
+def test_a_better_model_scores_higher_on_the_metrics_said_to_grow() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 300)
+    good = np.eye(3)[y] * 0.8 + 0.2 / 3
+    noisy = np.full((300, 3), 1 / 3) + rng.normal(0, 0.05, (300, 3))
+    task = task_for("multiclass")
+    better = _scored("multiclass", good, y, [0, 1, 2]).metrics
+    worse = _scored("multiclass", np.clip(noisy, 0.01, 1), y, [0, 1, 2]).metrics
+    for metric in task.set_metrics:
+        sign = 1 if task.direction(metric) == "max" else -1
+        assert sign * (better[metric] - worse[metric]) > 0, metric
