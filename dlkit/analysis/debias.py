@@ -43,9 +43,15 @@ ROLES = ("definitional", "equalized", "neutralized", "kept")
 neutralised, or kept as it was (normalised) because neither was asked."""
 
 
+def _float(values: np.ndarray) -> np.ndarray:
+    # float32 stays float32: a large vocabulary (millions of words) in float64 doubles the memory
+    a = np.asarray(values)
+    return a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
+
+
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Each row divided by its L2 norm; an all-zero row stays zero."""
-    m = np.asarray(matrix, dtype=np.float64)
+    """Each row divided by its L2 norm; an all-zero row stays zero (float32 stays float32)."""
+    m = _float(matrix)
     norms = np.linalg.norm(m, axis=-1, keepdims=True)
     return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
 
@@ -81,14 +87,16 @@ def bias_direction(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, f
 
 def projection(vectors: np.ndarray, g: np.ndarray) -> np.ndarray:
     """``e·ĝ`` of each row (or of one vector), ``ĝ`` the unit bias direction."""
+    e = _float(vectors)
     g = np.asarray(g, dtype=np.float64)
-    return np.asarray(vectors, dtype=np.float64) @ (g / np.linalg.norm(g))
+    return e @ (g / np.linalg.norm(g)).astype(e.dtype)
 
 
 def neutralize(vectors: np.ndarray, g: np.ndarray) -> np.ndarray:
     """``e − (e·g / ‖g‖²) g``: the component along ``g`` removed, of one vector `(d,)` or rows `(n, d)`."""
-    e = np.asarray(vectors, dtype=np.float64)
+    e = _float(vectors)
     g = np.asarray(g, dtype=np.float64)
+    g = g.astype(e.dtype)
     return e - np.multiply.outer(e @ g / (g @ g), g)
 
 

@@ -47,12 +47,12 @@ def test_debias_the_shipped_gender_vectors(embed: typer.Typer, workdir: Path) ->
         v = before[word].astype(np.float64)
         assert report.loc[word, "before"] == pytest.approx(v @ g / np.linalg.norm(v), abs=1e-6)
         assert report.loc[word, "role"] == "neutralized"
-        assert report.loc[word, "after"] == pytest.approx(0.0, abs=1e-12)
+        assert report.loc[word, "after"] == pytest.approx(0.0, abs=1e-6)  # float32, as read
         assert after[word] @ g == pytest.approx(0.0, abs=1e-6)  # what was written, read back
     assert report.loc["receptionist", "before"] > 0.3 and report.loc["engineer", "before"] < -0.3
     # equalised pairs: opposite projections, equally far from every neutralised word
     assert report.loc["actress", "before"] != pytest.approx(-report.loc["actor", "before"], abs=1e-3)
-    assert report.loc["actress", "after"] == pytest.approx(-report.loc["actor", "after"], abs=1e-9)
+    assert report.loc["actress", "after"] == pytest.approx(-report.loc["actor", "after"], abs=1e-6)
     for word in ("receptionist", "engineer", "doctor"):
         d1 = np.linalg.norm(after["actress"] - after[word])
         d2 = np.linalg.norm(after["actor"] - after[word])
