@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
     from dlkit.runs.catalog import DeletedRun, RunComparison, RunDetails, RunList
     from dlkit.runs.corrections import ApplyCorrectionsResult
+    from dlkit.runs.debias import DebiasOutcome
     from dlkit.runs.diagnose import RunDiagnosis
     from dlkit.runs.inference import EvaluateResult, PredictResult
     from dlkit.runs.journal import Derivation
@@ -56,6 +57,7 @@ __all__ = [
     "analyze_errors",
     "apply_corrections",
     "check_split",
+    "debias_vectors",
     "derivation",
     "diagnose",
     "evaluate",
@@ -956,3 +958,39 @@ def style_transfer(
     finally:
         if store is not None:
             store.finish(run_id, status)
+
+
+def debias_vectors(
+    vectors: str | Path,
+    out: str | Path,
+    *,
+    definitional: str | Path | None = None,
+    equalize: str | Path | None = None,
+    no_equalize: bool = False,
+    neutralize: str | Path | None = None,
+    report: str | Path | None = None,
+) -> DebiasOutcome:
+    """Debias word vectors (Bolukbasi et al.): bias direction from definitional pairs, neutralise,
+    equalise (:mod:`dlkit.analysis.debias`); write them in the same GloVe text format.
+
+    Args:
+        vectors: a GloVe-format text file.
+        out: where the debiased vectors go.
+        definitional: pairs defining the direction, one a line (the shipped gender pairs when None).
+        equalize: pairs to equalise (the shipped gender pairs when None, none with ``no_equalize``).
+        neutralize: words to neutralise, one a line (every word in no pair when None).
+        report: a CSV of each word's projection on the direction before and after.
+
+    Raises:
+        DataError: an unreadable file, or a listed word the vectors lack.
+    """
+    from dlkit.runs.debias import DEFINITIONAL, EQUALIZE, debias_file
+
+    return debias_file(
+        Path(vectors),
+        Path(out),
+        Path(definitional) if definitional is not None else DEFINITIONAL,
+        None if no_equalize else Path(equalize) if equalize is not None else EQUALIZE,
+        Path(neutralize) if neutralize is not None else None,
+        Path(report) if report is not None else None,
+    )

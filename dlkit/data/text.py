@@ -7,6 +7,7 @@ split is known), so dev and test words never shape the inputs; every example bec
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +56,17 @@ class TextSource(Spec):
     classes: list[str | int] | None = Field(
         default=None, description="The expected labels in index order; any other label is an error."
     )
+    vocabulary: Path | None = Field(
+        default=None,
+        description="Tokens, one a line, or a GloVe-format vectors file (each line's first word): "
+        "the vocabulary (its first max_tokens - 2 tokens) instead of train's, so words no training "
+        "text has still get their own ids (and pretrained vectors).",
+    )
+
+    def resolve_paths(self, base_dir: Path) -> None:
+        """Make the vocabulary file absolute, relative to the recipe's folder."""
+        if self.vocabulary is not None and not self.vocabulary.is_absolute():
+            self.vocabulary = (base_dir / self.vocabulary).resolve()
 
 
 def _separator(path: Path, sep: str | None) -> str:
@@ -127,6 +139,18 @@ def load_text(
         if dup.any():
             raise DataError(duplicate_id(ids, dup, f"{path}: id column '{spec.id_column}'", rows))
     strings = texts.astype(str).to_numpy(dtype=object)
+    content_hash = hash_file(path)
+    options: dict[str, Any] = {
+        "max_tokens": spec.max_tokens,
+        "output_sequence_length": spec.output_sequence_length,
+        "input_shape": [spec.output_sequence_length],
+    }
+    if spec.vocabulary is not None:
+        vocabulary = resolve(spec.vocabulary, base_dir)
+        require_file(vocabulary)
+        options["vocabulary_file"] = str(vocabulary)
+        # the token ids depend on the vocabulary as much as on the texts
+        content_hash = hashlib.sha256((content_hash + hash_file(vocabulary)).encode()).hexdigest()
     return Dataset(
         x=np.zeros((len(df), 0), dtype=np.int32),
         y=y,
@@ -134,16 +158,12 @@ def load_text(
         task=task,
         kind="text",
         classes=classes,
-        content_hash=hash_file(path),
+        content_hash=content_hash,
         description=str(path),
         metadata=df[keep].reset_index(drop=True),
         input_hashes=text_hashes(strings),
         texts=strings,
-        options={
-            "max_tokens": spec.max_tokens,
-            "output_sequence_length": spec.output_sequence_length,
-            "input_shape": [spec.output_sequence_length],
-        },
+        options=options,
         labelled=labelled,
         rows=rows,
     )
@@ -152,7 +172,8 @@ def load_text(
 def vectorize(
     texts: np.ndarray, train: np.ndarray | None, options: dict[str, Any], vocabulary: list[str] | None = None
 ) -> tuple[np.ndarray, list[str]]:
-    """Token ids `(n, output_sequence_length)` int32 for every text, vocabulary from ``train`` only.
+    """Token ids `(n, output_sequence_length)` int32 for every text, vocabulary from ``train`` only
+    (or from the source's vocabulary file, never from the texts).
 
     Args:
         texts: every example's string `(n,)`.
@@ -168,6 +189,8 @@ def vectorize(
     import_tensorflow()
     import keras
 
+    if vocabulary is None and options.get("vocabulary_file"):
+        vocabulary = vocabulary_tokens(Path(options["vocabulary_file"]), int(options["max_tokens"]))
     layer = keras.layers.TextVectorization(
         max_tokens=int(options["max_tokens"]),
         output_mode="int",
@@ -179,3 +202,23 @@ def vectorize(
         layer.adapt(np.asarray(texts[train], dtype=str))
     ids = np.asarray(layer(np.asarray(texts, dtype=str)), dtype=np.int32)
     return ids, [str(t) for t in layer.get_vocabulary()]
+
+
+def vocabulary_tokens(path: Path, max_tokens: int) -> list[str]:
+    """The first ``max_tokens - 2`` distinct tokens of a vocabulary file (the first word of each
+    line: a token list or a GloVe-format vectors file), ids 0 and 1 left to padding and OOV.
+
+    Raises:
+        DataError: a file without tokens.
+    """
+    tokens: dict[str, None] = {}
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            token = line.rstrip("\n").split(" ", 1)[0]
+            if token and token != "[UNK]":
+                tokens[token] = None
+                if len(tokens) >= max_tokens - 2:
+                    break
+    if not tokens:
+        raise DataError(f"{path}: the vocabulary file has no tokens; expected one a line")
+    return list(tokens)

@@ -1,6 +1,7 @@
 """Model registry; importing this package registers every built-in model (no TensorFlow)."""
 
 from dlkit.models import (  # noqa: F401  (registration side effect)
+    avg_embedding,
     classic,
     cnn,
     crnn,

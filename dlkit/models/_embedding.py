@@ -61,8 +61,11 @@ def read_vocabulary(path: Path) -> list[str]:
     return tokens
 
 
-def read_vectors(path: Path, vocabulary: list[str]) -> tuple[dict[str, np.ndarray], int]:
+def read_vectors(path: Path, vocabulary: list[str] | None) -> tuple[dict[str, np.ndarray], int]:
     """Vectors of the vocabulary's tokens found in a GloVe-format file, and the vector size.
+
+    With ``vocabulary`` None, every token's, in the file's order (the first line of a token
+    that appears twice).
 
     Raises:
         DataError: missing file, a line that is not a token followed by numbers, or lines of
@@ -70,7 +73,7 @@ def read_vectors(path: Path, vocabulary: list[str]) -> tuple[dict[str, np.ndarra
     """
     if not path.is_file():
         raise DataError(f"{path}: vectors file not found")
-    wanted = set(vocabulary)
+    wanted = set(vocabulary) if vocabulary is not None else None
     found: dict[str, np.ndarray] = {}
     dim: int | None = None
     with path.open(encoding="utf-8") as f:
@@ -89,7 +92,8 @@ def read_vectors(path: Path, vocabulary: list[str]) -> tuple[dict[str, np.ndarra
                     f"{path}: line {number}: expected {dim} numbers after the token, as on line 1 "
                     f"(got {len(parts) - 1})"
                 )
-            if parts[0] in wanted:
+            keep = parts[0] not in found if wanted is None else parts[0] in wanted
+            if keep:
                 try:
                     found[parts[0]] = np.asarray(parts[1:], dtype="float32")
                 except ValueError:
@@ -99,6 +103,25 @@ def read_vectors(path: Path, vocabulary: list[str]) -> tuple[dict[str, np.ndarra
     if dim is None:
         raise DataError(f"{path}: the vectors file is empty")
     return found, dim
+
+
+def write_vectors(path: Path, words: list[str], vectors: np.ndarray) -> None:
+    """Write vectors in the GloVe text format :func:`read_vectors` reads (float32 values, printed
+    with 9 significant digits so they read back exactly).
+
+    Raises:
+        DataError: a word that is empty or holds whitespace (it would not read back as one token).
+    """
+    for word in words:
+        if not word or any(c.isspace() for c in word):
+            raise DataError(
+                f"{path}: cannot write the word {word!r}: a token must be non-empty, without spaces"
+            )
+    values = np.asarray(vectors, dtype=np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for word, row in zip(words, values, strict=True):
+            f.write(word + " " + " ".join(f"{v:.9g}" for v in row.tolist()) + "\n")
 
 
 def _vocabulary(spec: EmbeddingSpec, context: BuildContext) -> list[str] | None:

@@ -399,6 +399,9 @@ def validate_recipe(data: dict[str, Any], source: str, base_dir: Path) -> Recipe
     path = getattr(source_spec, "path", None)
     if path is not None and not path.is_absolute():
         source_spec.path = (base_dir / path).resolve()
+    resolve_source_paths = getattr(source_spec, "resolve_paths", None)
+    if callable(resolve_source_paths):  # the source's other files (a text vocabulary)
+        resolve_source_paths(base_dir)
     corrections = recipe.data.corrections
     if corrections is not None and not corrections.is_absolute():
         recipe.data.corrections = (base_dir / corrections).resolve()

@@ -88,6 +88,10 @@ CASES: dict[str, list[tuple[str, dict[str, Any], tuple[int | None, ...], Any]]] 
         ),
         ("simple-many-to-many", {"cell": "simple_rnn", "output": "sequence"}, (6, 3), images((6, 3))),
     ],
+    "avg_embedding": [
+        ("tokens", {"embedding": {"input_dim": 20, "output_dim": 4}, "dense": [4]}, (7,), tokens(7, 20)),
+        ("features", {"dropout": 0.1}, (6, 3), images((6, 3))),
+    ],
     "transformer": [
         ("tokens", {"embedding": {"input_dim": 20}, "d_model": 16}, (7,), tokens(7, 20)),
         ("features", {"d_model": 8, "num_layers": 1}, (6, 3), images((6, 3))),
@@ -116,7 +120,10 @@ def test_unknown_model_did_you_mean() -> None:
     with pytest.raises(BuildError) as info:
         MODELS.get("resnt")
     assert info.value.message.endswith("Did you mean 'resnet'?")
-    assert "Available: alexnet, cnn, crnn, efficientnet_b0, inception, lenet5, mlp" in info.value.message
+    assert (
+        "Available: alexnet, avg_embedding, cnn, crnn, efficientnet_b0, inception, lenet5, mlp"
+        in info.value.message
+    )
 
 
 PARAMS = [

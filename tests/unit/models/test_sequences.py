@@ -33,6 +33,7 @@ def test_positional_encoding_layer_adds_the_encoding() -> None:
         ("transformer", {"embedding": {"input_dim": 20}, "d_model": 8, "num_layers": 2, "dropout": 0.0}),
         ("rnn", {"embedding": {"input_dim": 20}, "cell": "gru", "bidirectional": True, "units": [6, 6]}),
         ("rnn", {"embedding": {"input_dim": 20}, "cell": "lstm"}),
+        ("avg_embedding", {"embedding": {"input_dim": 20}, "dense": [4]}),
     ],
 )
 def test_padding_does_not_change_the_prediction(name: str, settings: dict) -> None:
@@ -120,6 +121,37 @@ def test_glove_errors(workdir: Path) -> None:
     spec = MODELS.get("rnn").spec(embedding={"vectors": "vectors.txt", "input_dim": 4})
     with pytest.raises(BuildError, match=r"embedding\.vectors needs the vocabulary"):
         build_model(spec, (5,), Head(2, "softmax"), context=context)
+
+
+def test_avg_embedding_is_the_mean_of_the_real_tokens_vectors(workdir: Path) -> None:
+    import keras
+
+    _glove(workdir)
+    spec = MODELS.get("avg_embedding").spec(
+        embedding={"vectors": "vectors.txt", "vocabulary": "vocab.txt", "trainable": False}
+    )
+    model = build_model(spec, (None,), Head(2, "softmax"), context=BuildContext(base_dir=workdir))
+    mean = keras.Model(model.inputs[0], model.get_layer("mean").output)
+    ids = np.array([[1, 2, 0, 0], [2, 2, 2, 0]], "int32")  # "the cat" and "cat cat cat", padded
+    expected = [[(0.1 + 1.0) / 2, (0.2 - 1.0) / 2, (0.3 + 0.5) / 2], [1.0, -1.0, 0.5]]
+    np.testing.assert_allclose(np.asarray(mean(ids)), expected, rtol=1e-6)
+    assert not model.get_layer("embedding").trainable
+
+
+def test_vectors_round_trip_through_the_glove_format(workdir: Path) -> None:
+    from dlkit.models._embedding import read_vectors, write_vectors
+
+    words = ["zebra", "the", "ünïcode"]
+    values = np.array([[0.1, -2.5e-8, 3.0], [1 / 3, 0.0, -7.25], [1e6, 2.0, -0.5]], "float32")
+    write_vectors(workdir / "out" / "v.txt", words, values)
+    found, dim = read_vectors(workdir / "out" / "v.txt", None)
+    assert dim == 3 and list(found) == words  # every word, in the file's order
+    np.testing.assert_array_equal(np.stack(list(found.values())), values)  # exactly, float32
+    with pytest.raises(DataError, match=r"v.txt: cannot write the word 'two words'"):
+        write_vectors(workdir / "v.txt", ["two words"], values[:1])
+    (workdir / "dup.txt").write_text("a 1 2\nb 3 4\na 5 6\n", encoding="utf-8")
+    found, _ = read_vectors(workdir / "dup.txt", None)
+    assert list(found) == ["a", "b"] and found["a"].tolist() == [1.0, 2.0]  # the first line of a word
 
 
 def test_teacher_forcing_known_answer() -> None:
