@@ -48,7 +48,9 @@ def train(
     ] = 1,
     subsample: Annotated[
         float,
-        typer.Option("--subsample", help="Skip-gram: subsampling threshold t (0: keep every word).", metavar="T"),
+        typer.Option(
+            "--subsample", help="Skip-gram: subsampling threshold t (0: keep every word).", metavar="T"
+        ),
     ] = 1e-3,
     learning_rate: Annotated[
         Optional[float],  # noqa: UP045 (typer needs Optional)
@@ -57,11 +59,8 @@ def train(
         ),
     ] = None,
     batch_size: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option(
-            "--batch-size", help="Pairs (skip-gram, 1024) or counts (GloVe, 256) per step.", show_default=False
-        ),
-    ] = None,
+        int, typer.Option("--batch-size", help="Pairs (skip-gram) or counts (GloVe) per step.")
+    ] = 256,
     x_max: Annotated[float, typer.Option("--x-max", help="GloVe: counts from here weigh 1.")] = 100.0,
     seed: Annotated[int, typer.Option("--seed", help="Seeds sampling and initial vectors.")] = 0,
     column: Annotated[
@@ -73,9 +72,16 @@ def train(
     ] = Path("vectors.txt"),
     analogies: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--analogies", help="Score the vectors on this questions file.", show_default=False, metavar="FILE"),
+        typer.Option(
+            "--analogies",
+            help="Score the vectors on this questions file.",
+            show_default=False,
+            metavar="FILE",
+        ),
     ] = None,
-    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw the most frequent words (PCA).")] = True,
+    plot: Annotated[
+        bool, typer.Option("--plot/--no-plot", help="Draw the most frequent words (PCA).")
+    ] = True,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Record the run in MLflow.")] = True,
     experiment: Annotated[str, typer.Option("--experiment", help="MLflow experiment.")] = "embeddings",
     as_json: JsonOpt = False,
@@ -184,7 +190,10 @@ def evaluate(
     similarity: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
-            "--similarity", help="Lines 'word word score': Spearman's rho.", show_default=False, metavar="FILE"
+            "--similarity",
+            help="Lines 'word word score': Spearman's rho.",
+            show_default=False,
+            metavar="FILE",
         ),
     ] = None,
     as_json: JsonOpt = False,

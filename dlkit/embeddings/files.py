@@ -48,9 +48,7 @@ def read_corpus(path: Path, column: str | None = None) -> list[list[str]]:
                 )
             column = str(frame.columns[0])
         if column not in frame.columns:
-            raise DataError(
-                f"{path}: no column '{column}' (columns: {', '.join(map(str, frame.columns))})"
-            )
+            raise DataError(f"{path}: no column '{column}' (columns: {', '.join(map(str, frame.columns))})")
         texts = frame[column].tolist()
     else:
         try:

@@ -118,7 +118,7 @@ class EmbedTrainResult:
         return {
             "vectors": str(self.vectors),
             "plot": str(self.plot) if self.plot else None,
-            "options": {**asdict(self.options), "learning_rate": self.options.rate, "batch_size": self.options.batch},
+            "options": {**asdict(self.options), "learning_rate": self.options.rate},
             "n_sentences": self.n_sentences,
             "n_tokens": self.n_tokens,
             "n_words": self.n_words,
@@ -327,7 +327,9 @@ def solve_analogy(path: Path, a: str, b: str, c: str, k: int = 5) -> NeighborsRe
     """
     vectors = load_vectors(path)
     query = [a.lower(), b.lower(), c.lower()]
-    return NeighborsResult(path, query, wv.analogy(vectors, *query, k=k, source=str(path)))
+    return NeighborsResult(
+        path, query, wv.analogy(vectors, query[0], query[1], query[2], k=k, source=str(path))
+    )
 
 
 def evaluate_vectors(
@@ -359,11 +361,15 @@ def draw(vectors: wv.WordVectors, words: list[str], out: Path, method: str, seed
     index = vectors.index
     rows = [index[w] for w in words]
     coordinates = wv.project_2d(vectors.matrix[rows], "tsne" if method == "tsne" else "pca", seed)
-    plot_words(words, coordinates, out, f"{'PCA' if method == 'pca' else 't-SNE'} of {len(words)} word vectors")
+    plot_words(
+        words, coordinates, out, f"{'PCA' if method == 'pca' else 't-SNE'} of {len(words)} word vectors"
+    )
     return PlotResult(out, method, words, coordinates)
 
 
-def plot_vectors(path: Path, out: Path, words: list[str] | None = None, method: str = "pca", n: int = PLOT_WORDS) -> PlotResult:
+def plot_vectors(
+    path: Path, out: Path, words: list[str] | None = None, method: str = "pca", n: int = PLOT_WORDS
+) -> PlotResult:
     """Draw ``words`` (default: the file's first ``n``, the most frequent for a file ``dlkit embed``
     wrote) in two dimensions.
 
@@ -376,7 +382,8 @@ def plot_vectors(path: Path, out: Path, words: list[str] | None = None, method: 
     missing = [w for w in chosen if w not in index]
     if missing:
         raise DataError(
-            f"{path}: {', '.join(repr(w) for w in missing[:5])} not in the vocabulary ({len(vectors.words)} words)"
+            f"{path}: {', '.join(repr(w) for w in missing[:5])} not in the vocabulary "
+            f"({len(vectors.words)} words)"
         )
     if len(chosen) < 2:
         raise DataError(f"{path}: a plot needs at least 2 words (got {len(chosen)})")

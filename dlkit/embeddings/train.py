@@ -48,7 +48,7 @@ class EmbedOptions:
         min_count: words seen fewer times are left out of the vocabulary.
         subsample: skip-gram: the threshold t of subsampling (0: keep every word).
         learning_rate: Adam's (skip-gram) or AdaGrad's (GloVe); None: 0.01 and 0.1.
-        batch_size: pairs (skip-gram) or counts (GloVe) per step; None: 1024 and 256.
+        batch_size: pairs (skip-gram) or counts (GloVe) per step.
         x_max: GloVe: counts at or above it get weight 1.
         alpha: GloVe: the exponent of the weighting below ``x_max``.
         seed: seeds the subsampling, the negatives and the initial vectors.
@@ -62,7 +62,7 @@ class EmbedOptions:
     min_count: int = 1
     subsample: float = 1e-3
     learning_rate: float | None = None
-    batch_size: int | None = None
+    batch_size: int = 256
     x_max: float = 100.0
     alpha: float = 0.75
     seed: int = 0
@@ -72,8 +72,10 @@ class EmbedOptions:
         if self.method not in METHODS:
             raise RecipeError(f"--method: expected one of {', '.join(METHODS)} (got {self.method!r})")
         for name in ("dim", "window", "epochs", "min_count", "batch_size"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise RecipeError(f"--{name.replace('_', '-')}: expected at least 1 (got {getattr(self, name)})")
+            if getattr(self, name) < 1:
+                raise RecipeError(
+                    f"--{name.replace('_', '-')}: expected at least 1 (got {getattr(self, name)})"
+                )
         if self.negatives < 1:
             raise RecipeError(f"--negatives: expected at least 1 (got {self.negatives})")
         if self.subsample < 0:
@@ -85,13 +87,6 @@ class EmbedOptions:
         if self.learning_rate is not None:
             return self.learning_rate
         return 0.01 if self.method == "skipgram" else 0.1
-
-    @property
-    def batch(self) -> int:
-        """The batch size: given, else 1024 pairs for skip-gram and 256 counts for GloVe."""
-        if self.batch_size is not None:
-            return self.batch_size
-        return 1024 if self.method == "skipgram" else 256
 
 
 @dataclass
@@ -170,13 +165,18 @@ def _skipgram(
     init = keras.initializers.RandomUniform(-0.5 / d, 0.5 / d, seed=options.seed)
     target = keras.layers.Embedding(n, d, embeddings_initializer=init, name="target")
     context = keras.layers.Embedding(
-        n, d, embeddings_initializer=keras.initializers.RandomUniform(-0.5 / d, 0.5 / d, seed=options.seed + 1),
+        n,
+        d,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.5 / d, 0.5 / d, seed=options.seed + 1),
         name="context",
     )
     logits = keras.layers.Dot(axes=(2, 1))([context(contexts), target(centre)])
     model = keras.Model([centre, contexts], logits)
+    # XLA (Keras's "auto" on TensorFlow) compiles for longer than these small steps run
     model.compile(
-        optimizer=keras.optimizers.Adam(options.rate), loss=keras.losses.BinaryCrossentropy(from_logits=True)
+        optimizer=keras.optimizers.Adam(options.rate),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        jit_compile=False,
     )
     rng = np.random.default_rng(options.seed)
     distribution = wv.unigram_distribution(vocabulary.counts)
@@ -195,7 +195,7 @@ def _skipgram(
                 ((examples.centres.astype("int32"), examples.contexts.astype("int32")), examples.targets)
             )
             .shuffle(len(centres), seed=options.seed + epoch)
-            .batch(options.batch)
+            .batch(options.batch_size)
         )
         model.fit(data, epochs=1, verbose=0, shuffle=False, callbacks=[_EpochLoss(epoch, losses, on_epoch)])
     return np.asarray(target.embeddings.numpy(), dtype=np.float32), losses, n_examples
@@ -229,7 +229,7 @@ def _glove(
     # Keras's AdaGrad starts its accumulators at 0.1, which damps the first (tiny) gradients of
     # vectors initialised near 0 for hundreds of steps; near 0 it is the paper's scale-free AdaGrad
     optimizer = keras.optimizers.Adagrad(options.rate, initial_accumulator_value=1e-6)
-    model.compile(optimizer=optimizer, loss="mse")
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=False)
     data = (
         tf.data.Dataset.from_tensor_slices(
             (
@@ -239,9 +239,11 @@ def _glove(
             )
         )
         .shuffle(len(co.counts), seed=options.seed)
-        .batch(options.batch)
+        .batch(options.batch_size)
     )
     losses: list[float] = []
-    model.fit(data, epochs=options.epochs, verbose=0, shuffle=False, callbacks=[_EpochLoss(0, losses, on_epoch)])
+    model.fit(
+        data, epochs=options.epochs, verbose=0, shuffle=False, callbacks=[_EpochLoss(0, losses, on_epoch)]
+    )
     vectors = (np.asarray(w.embeddings.numpy()) + np.asarray(w_tilde.embeddings.numpy())) / 2.0
     return vectors.astype(np.float32), losses, len(co.counts)

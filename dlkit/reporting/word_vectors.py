@@ -52,7 +52,9 @@ def render_analogies(console: Console, report: AnalogyReport) -> None:
     for head in ("section", "accuracy", "correct", "answered", "questions"):
         table.add_column(head, justify="left" if head == "section" else "right")
     for x in s.sections:
-        table.add_row(escape(x.section or "-"), _pct(x.accuracy), str(x.correct), str(x.answered), str(x.n_questions))
+        table.add_row(
+            escape(x.section or "-"), _pct(x.accuracy), str(x.correct), str(x.answered), str(x.n_questions)
+        )
     table.add_row("all", _pct(s.accuracy), str(s.correct), str(s.answered), str(s.n_questions), style="bold")
     console.print(table)
     console.print(

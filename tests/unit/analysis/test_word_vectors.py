@@ -23,7 +23,9 @@ def test_the_vocabulary_is_most_frequent_first_and_min_count_drops_rare_words() 
 def test_unigram_table_is_counts_to_the_three_quarters_normalised() -> None:
     p = wv.unigram_distribution(np.array([4, 2, 1, 1]))
     # 4^0.75 = 2.828427, 2^0.75 = 1.681793, 1, 1: sum 6.510220
-    np.testing.assert_allclose(p, [2.828427 / 6.510220, 1.681793 / 6.510220, 1 / 6.510220, 1 / 6.510220], rtol=1e-6)
+    np.testing.assert_allclose(
+        p, [2.828427 / 6.510220, 1.681793 / 6.510220, 1 / 6.510220, 1 / 6.510220], rtol=1e-6
+    )
     assert p.sum() == pytest.approx(1.0)
     # flatter than the unigram distribution itself: the rare words gain
     assert p[2] > 1 / 8 and p[0] < 4 / 8
@@ -42,7 +44,12 @@ def test_subsampling_keeps_frequent_words_with_sqrt_t_over_f() -> None:
 
 def test_skipgram_pairs_of_a_window() -> None:
     centres, contexts = wv.skipgram_pairs([np.array([10, 11, 12]), np.array([7])], window=1)
-    assert list(zip(centres.tolist(), contexts.tolist(), strict=True)) == [(10, 11), (11, 10), (11, 12), (12, 11)]
+    assert list(zip(centres.tolist(), contexts.tolist(), strict=True)) == [
+        (10, 11),
+        (11, 10),
+        (11, 12),
+        (12, 11),
+    ]
     centres, contexts = wv.skipgram_pairs([np.array([10, 11, 12])], window=2)
     assert list(zip(centres.tolist(), contexts.tolist(), strict=True)) == [
         (10, 11), (10, 12), (11, 10), (11, 12), (12, 10), (12, 11),
@@ -141,7 +148,9 @@ def test_analogy_accuracy_and_coverage() -> None:
 
 
 def test_malformed_question_and_pair_lines_name_the_line() -> None:
-    with pytest.raises(DataError, match=r"^q.txt: line 2: expected four words 'a b c d' or a ': section' line"):
+    with pytest.raises(
+        DataError, match=r"^q.txt: line 2: expected four words 'a b c d' or a ': section' line"
+    ):
         wv.parse_analogies([": s", "a b c"], "q.txt")
     with pytest.raises(DataError, match=r"^q.txt: no analogy questions"):
         wv.parse_analogies([": only a section"], "q.txt")
