@@ -12,7 +12,7 @@ import typer
 
 from dlkit.cli._errors import report_errors
 from dlkit.cli._json import print_json
-from dlkit.cli._options import JsonOpt, TrackingUriOpt
+from dlkit.cli._options import JsonOpt
 
 app = typer.Typer(
     help="Word vectors: train (skip-gram, GloVe), nearest words, analogies, evaluation, plots.",
@@ -85,7 +85,12 @@ def train(
     track: Annotated[bool, typer.Option("--track/--no-track", help="Record the run in MLflow.")] = True,
     experiment: Annotated[str, typer.Option("--experiment", help="MLflow experiment.")] = "embeddings",
     as_json: JsonOpt = False,
-    tracking_uri: TrackingUriOpt = None,
+    tracking_uri: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--tracking-uri", help="The MLflow store to record in.", show_default=False, metavar="URI"
+        ),
+    ] = None,
 ) -> None:
     """Learn word vectors from CORPUS: skip-gram with negative sampling (subsampling frequent
     words), or GloVe (weighted least squares on co-occurrence counts). Writes them in GloVe's

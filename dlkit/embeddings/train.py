@@ -134,20 +134,26 @@ def train_vectors(
     return Trained(wv.WordVectors(vocabulary.words, matrix), losses, n_examples)
 
 
-class _EpochLoss:
-    """A Keras callback relaying each epoch's loss, shifted by the epochs already run."""
+def _epoch_relay(first: int, losses: list[float], on_epoch: Callable[[int, float], None] | None) -> Any:
+    """A Keras callback that records each epoch's loss and relays it, numbered after ``first``
+    epochs already run (skip-gram fits one epoch at a time)."""
+    import keras
 
-    def __new__(cls, first: int, losses: list[float], on_epoch: Callable[[int, float], None] | None) -> Any:
-        import keras
+    class Relay(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            loss = float((logs or {}).get("loss", float("nan")))
+            losses.append(loss)
+            if on_epoch is not None:
+                on_epoch(first + epoch + 1, loss)
 
-        class Relay(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-                loss = float((logs or {}).get("loss", float("nan")))
-                losses.append(loss)
-                if on_epoch is not None:
-                    on_epoch(first + epoch + 1, loss)
+    return Relay()
 
-        return Relay()
+
+def _uniform(dim: int, seed: int) -> Any:
+    """word2vec's and GloVe's initial vectors: uniform in ±0.5/dim."""
+    import keras
+
+    return keras.initializers.RandomUniform(-0.5 / dim, 0.5 / dim, seed=seed)
 
 
 def _skipgram(
@@ -162,13 +168,9 @@ def _skipgram(
     n, d = len(vocabulary), options.dim
     centre = keras.Input((), dtype="int32", name="centre")
     contexts = keras.Input((options.negatives + 1,), dtype="int32", name="contexts")
-    init = keras.initializers.RandomUniform(-0.5 / d, 0.5 / d, seed=options.seed)
-    target = keras.layers.Embedding(n, d, embeddings_initializer=init, name="target")
+    target = keras.layers.Embedding(n, d, embeddings_initializer=_uniform(d, options.seed), name="target")
     context = keras.layers.Embedding(
-        n,
-        d,
-        embeddings_initializer=keras.initializers.RandomUniform(-0.5 / d, 0.5 / d, seed=options.seed + 1),
-        name="context",
+        n, d, embeddings_initializer=_uniform(d, options.seed + 1), name="context"
     )
     logits = keras.layers.Dot(axes=(2, 1))([context(contexts), target(centre)])
     model = keras.Model([centre, contexts], logits)
@@ -197,7 +199,7 @@ def _skipgram(
             .shuffle(len(centres), seed=options.seed + epoch)
             .batch(options.batch_size)
         )
-        model.fit(data, epochs=1, verbose=0, shuffle=False, callbacks=[_EpochLoss(epoch, losses, on_epoch)])
+        model.fit(data, epochs=1, verbose=0, shuffle=False, callbacks=[_epoch_relay(epoch, losses, on_epoch)])
     return np.asarray(target.embeddings.numpy(), dtype=np.float32), losses, n_examples
 
 
@@ -216,11 +218,10 @@ def _glove(
     i_in = keras.Input((), dtype="int32", name="word")
     j_in = keras.Input((), dtype="int32", name="context")
 
-    def uniform(seed: int) -> Any:
-        return keras.initializers.RandomUniform(-0.5 / d, 0.5 / d, seed=seed)
-
-    w = keras.layers.Embedding(n, d, embeddings_initializer=uniform(options.seed), name="w")
-    w_tilde = keras.layers.Embedding(n, d, embeddings_initializer=uniform(options.seed + 1), name="w_tilde")
+    w = keras.layers.Embedding(n, d, embeddings_initializer=_uniform(d, options.seed), name="w")
+    w_tilde = keras.layers.Embedding(
+        n, d, embeddings_initializer=_uniform(d, options.seed + 1), name="w_tilde"
+    )
     b = keras.layers.Embedding(n, 1, embeddings_initializer="zeros", name="b")
     b_tilde = keras.layers.Embedding(n, 1, embeddings_initializer="zeros", name="b_tilde")
     dot = keras.layers.Dot(axes=1)([w(i_in), w_tilde(j_in)])
@@ -243,7 +244,7 @@ def _glove(
     )
     losses: list[float] = []
     model.fit(
-        data, epochs=options.epochs, verbose=0, shuffle=False, callbacks=[_EpochLoss(0, losses, on_epoch)]
+        data, epochs=options.epochs, verbose=0, shuffle=False, callbacks=[_epoch_relay(0, losses, on_epoch)]
     )
     vectors = (np.asarray(w.embeddings.numpy()) + np.asarray(w_tilde.embeddings.numpy())) / 2.0
     return vectors.astype(np.float32), losses, len(co.counts)
