@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from dlkit.analysis.learning_curve import LearningCurveResult, PointEnd, PointStart
     from dlkit.data.manifest import ManifestCheck
     from dlkit.doctor import Check, DoctorReport
+    from dlkit.embeddings.pipeline import EmbedTrainResult, EvaluateVectorsResult, NeighborsResult, PlotResult
+    from dlkit.embeddings.train import EmbedOptions
     from dlkit.gallery import GalleryRecipe
     from dlkit.recipe.starter import StarterResult
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
@@ -60,6 +62,11 @@ __all__ = [
     "debias_vectors",
     "derivation",
     "diagnose",
+    "embed_analogy",
+    "embed_evaluate",
+    "embed_neighbors",
+    "embed_plot",
+    "embed_train",
     "evaluate",
     "gradcheck",
     "identify",
@@ -994,3 +1001,85 @@ def debias_vectors(
         Path(neutralize) if neutralize is not None else None,
         Path(report) if report is not None else None,
     )
+
+
+def embed_train(
+    corpus: str | Path,
+    options: EmbedOptions | None = None,
+    out: str | Path = "vectors.txt",
+    *,
+    column: str | None = None,
+    analogies: str | Path | None = None,
+    plot: bool = True,
+    track: bool = True,
+    experiment: str = "embeddings",
+    tracking_uri: str | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> EmbedTrainResult:
+    """Word vectors from a corpus (skip-gram with negative sampling, or GloVe), written in the
+    GloVe text format ``model.embedding.vectors`` reads, with a PCA plot beside them.
+
+    Args:
+        corpus: a text file (one sentence per line) or a CSV (its ``column``).
+        options: method, dimension, window, negatives, epochs, ... (:class:`EmbedOptions`).
+        out: the vectors file (the plot goes to the same name with ``.png``).
+        analogies: a questions file to score the vectors on (logged as ``analogy_accuracy``).
+        track: log params, the loss per epoch and the files to MLflow.
+        on_epoch: called with each epoch (from 1) and its loss.
+
+    Raises:
+        DataError: an unreadable or empty corpus, or a malformed questions file.
+        RecipeError: an option out of range.
+    """
+    from dlkit.embeddings.pipeline import train_embeddings
+    from dlkit.embeddings.train import EmbedOptions
+
+    return train_embeddings(
+        Path(corpus),
+        options or EmbedOptions(),
+        Path(out),
+        column=column,
+        analogies=Path(analogies) if analogies is not None else None,
+        plot=plot,
+        track=track,
+        experiment=experiment,
+        tracking_uri=tracking_uri,
+        on_epoch=on_epoch,
+    )
+
+
+def embed_neighbors(vectors: str | Path, word: str, k: int = 10) -> NeighborsResult:
+    """The ``k`` words of a vectors file most cosine-similar to ``word``."""
+    from dlkit.embeddings.pipeline import nearest_words
+
+    return nearest_words(Path(vectors), word, k)
+
+
+def embed_analogy(vectors: str | Path, a: str, b: str, c: str, k: int = 5) -> NeighborsResult:
+    """``a : b :: c : ?``: the ``k`` words nearest ``b − a + c`` by cosine, the query words excluded."""
+    from dlkit.embeddings.pipeline import solve_analogy
+
+    return solve_analogy(Path(vectors), a, b, c, k)
+
+
+def embed_evaluate(
+    vectors: str | Path, analogies: str | Path | None = None, similarity: str | Path | None = None
+) -> EvaluateVectorsResult:
+    """Analogy accuracy (Mikolov's questions layout) and Spearman's ρ on ``word word score`` pairs,
+    each with its coverage."""
+    from dlkit.embeddings.pipeline import evaluate_vectors
+
+    return evaluate_vectors(
+        Path(vectors),
+        Path(analogies) if analogies is not None else None,
+        Path(similarity) if similarity is not None else None,
+    )
+
+
+def embed_plot(
+    vectors: str | Path, out: str | Path, words: list[str] | None = None, method: str = "pca"
+) -> PlotResult:
+    """Words of a vectors file in two dimensions (PCA, or t-SNE), labelled, as a PNG."""
+    from dlkit.embeddings.pipeline import plot_vectors
+
+    return plot_vectors(Path(vectors), Path(out), words, method)

@@ -9,6 +9,7 @@ sets these names once for the whole command tree.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -63,9 +64,19 @@ class _NamedArgument(TyperArgument):
         return None
 
 
+def one_line_summary(help_text: str | None) -> str | None:
+    """``help_text`` with its first paragraph on one line: rich help keeps a docstring's line
+    breaks, which would cut the command listings' summaries mid-sentence."""
+    if not help_text:
+        return help_text
+    first, sep, rest = inspect.cleandoc(help_text).partition("\n\n")
+    return " ".join(first.split()) + sep + rest
+
+
 def name_values(command: Any) -> None:
     """Set :func:`value_name` as the metavar of ``command``'s parameters (its help option
-    included), and of its sub-commands' when it is a group."""
+    included), and of its sub-commands' when it is a group; put each summary on one line."""
+    command.help = one_line_summary(command.help)
     help_option = command.get_help_option(typer.Context(command, **(command.context_settings or {})))
     for param in [*command.params, *([help_option] if help_option is not None else [])]:
         param.metavar = value_name(param)

@@ -18,6 +18,7 @@ from dlkit.cli._options import JsonOpt, ReadableHelp, RecipeArg, SetOpt
 from dlkit.cli.analyze_errors import analyze_errors
 from dlkit.cli.diagnose import diagnose
 from dlkit.cli.doctor import doctor
+from dlkit.cli.embed import app as embed_app
 from dlkit.cli.gradcheck import gradcheck
 from dlkit.cli.init import init
 from dlkit.cli.lr_find import lr_find
@@ -48,6 +49,7 @@ app.add_typer(recipe_app, name="recipe")
 app.add_typer(models_app, name="models")
 app.add_typer(tune_app, name="tune")
 app.add_typer(runs_app, name="runs")
+app.add_typer(embed_app, name="embed")
 
 
 def _version(value: bool) -> None:

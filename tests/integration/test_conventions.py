@@ -47,6 +47,13 @@ def test_help_names_values_not_python_types(argv: tuple[str, ...]) -> None:
     assert re.search(r"--help\s+Show this message and exit", text), text
 
 
+def test_command_summaries_read_as_sentences_not_docstring_lines() -> None:
+    listing = _help([])
+    # gradcheck's docstring breaks its first sentence after "(float64,"; the listing does not
+    assert re.search(r"gradcheck\s+Compare .*\(float64, dropout off, regularisation included\)", listing)
+    assert re.search(r"evaluate\s+Analogy accuracy .* with coverage \(questions skipped", _help(["embed"]))
+
+
 def test_one_spelling_of_each_argument() -> None:
     assert "Usage: dlkit train [OPTIONS] [RECIPE]" in _help(["train"])
     assert "--resume          RUN" in _help(["train"])
