@@ -62,26 +62,22 @@ def read_corpus(path: Path, column: str | None = None) -> list[list[str]]:
 
 
 def write_vectors(path: Path, vectors: WordVectors) -> Path:
-    """Write ``word v1 ... vd`` lines (6 significant digits), the words in ``vectors``' order."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for word, row in zip(vectors.words, vectors.matrix, strict=True):
-            f.write(word + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
+    """Write ``word v1 ... vd`` lines, the words in ``vectors``' order (see
+    :func:`dlkit.models._embedding.write_vectors`: values read back exactly)."""
+    from dlkit.models._embedding import write_vectors as write_glove
+
+    write_glove(path, vectors.words, vectors.matrix)
     return path
 
 
 def load_vectors(path: Path) -> WordVectors:
     """Every word and vector of a GloVe-format file, in file order (a word listed twice keeps its
-    last vector).
+    first vector).
 
     Raises:
         DataError: a missing or empty file, or a malformed line (as ``read_vectors`` words it).
     """
-    if not path.is_file():
-        raise DataError(f"{path}: vectors file not found")
-    with path.open(encoding="utf-8") as f:
-        words = [line.split(" ", 1)[0] for line in f if line.strip()]
-    found, dim = read_vectors(path, words)
+    found, dim = read_vectors(path, None)
     if not found:
         raise DataError(f"{path}: the vectors file has no vectors")
     ordered = list(found)
