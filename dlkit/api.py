@@ -927,17 +927,10 @@ def style_transfer(
     loaded = load_base(base, lambda ref: resolve_run(ref, runs_dir, tracking_uri).model_path)
     content_image = read_image(content, loaded.channels, options.size)
     style_image = read_image(style, loaded.channels, content_image.shape[:2])
-    store = None
-    run_id: str | None = None
-    if track:
-        from dlkit.tracking.mlflow_tracker import MLflowStore
+    from dlkit.tracking.mlflow_tracker import command_run
 
-        store = MLflowStore(tracking_uri)
-        run_id = store.start_run(
-            experiment, f"style-{Path(content).stem}-{Path(style).stem}", {"dlkit.command": "style-transfer"}
-        )
-    status = "FAILED"
-    try:
+    name = f"style-{Path(content).stem}-{Path(style).stem}"
+    with command_run(track, tracking_uri, experiment, name, "style-transfer") as (store, run_id):
         result = transfer_style(loaded, content_image, style_image, options, Path(out), on_step)
         if store is not None:
             params = {k: v for k, v in vars(options).items() if k not in ("style_layers", "content_layer")}
@@ -960,11 +953,7 @@ def style_transfer(
                 )
             store.log_artifacts(run_id, Path(out))
             result.run_id, result.tracking_uri = run_id, store.uri
-        status = "FINISHED"
         return result
-    finally:
-        if store is not None:
-            store.finish(run_id, status)
 
 
 def debias_vectors(

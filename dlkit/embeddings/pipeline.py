@@ -239,24 +239,17 @@ def train_embeddings(
     if questions is not None:  # a malformed file fails before the training, not after
         wv.parse_analogies(questions, str(analogies))
     import_tensorflow()
-    store = None
-    run_id: str | None = None
-    if track:
-        from dlkit.tracking.mlflow_tracker import MLflowStore
+    from dlkit.tracking.mlflow_tracker import command_run
 
-        store = MLflowStore(tracking_uri)
-        run_id = store.start_run(
-            experiment, f"embed-{options.method}-{corpus.stem}", {"dlkit.command": "embed train"}
-        )
+    name = f"embed-{options.method}-{corpus.stem}"
+    with command_run(track, tracking_uri, experiment, name, "embed train") as (store, run_id):
 
-    def epoch_end(epoch: int, loss: float) -> None:
-        if store is not None:
-            store.log_metrics(run_id, {"loss": loss}, step=epoch)
-        if on_epoch is not None:
-            on_epoch(epoch, loss)
+        def epoch_end(epoch: int, loss: float) -> None:
+            if store is not None:
+                store.log_metrics(run_id, {"loss": loss}, step=epoch)
+            if on_epoch is not None:
+                on_epoch(epoch, loss)
 
-    status = "FAILED"
-    try:
         started = time.perf_counter()
         trained = train_vectors(sentences, options, str(corpus), epoch_end)
         duration = time.perf_counter() - started
@@ -298,14 +291,7 @@ def train_embeddings(
             if picture is not None:
                 store.log_artifact(run_id, picture)
             result.run_id, result.tracking_uri, result.experiment = run_id, store.uri, experiment
-        status = "FINISHED"
         return result
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    finally:
-        if store is not None:
-            store.finish(run_id, status)
 
 
 def nearest_words(path: Path, word: str, k: int = 10) -> NeighborsResult:

@@ -548,6 +548,29 @@ class MLflowTracker:
                 self._locked("finish", self.run_id, status)
 
 
+@contextlib.contextmanager
+def command_run(
+    track: bool, uri: str | None, experiment: str, name: str, command: str
+) -> Iterator[tuple[MLflowStore | None, str | None]]:
+    """An MLflow run for a command that trains no recipe (style transfer, word vectors): the
+    store and run id (``(None, None)`` untracked). The run ends FINISHED when the block does,
+    KILLED on Ctrl-C, FAILED on an error, so no run is left RUNNING."""
+    if not track:
+        yield None, None
+        return
+    store = MLflowStore(uri)
+    run_id = store.start_run(experiment, name, {"dlkit.command": command})
+    status: RunStatus = "FAILED"
+    try:
+        yield store, run_id
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        store.finish(run_id, status)
+
+
 def find_run(ref: str, uri: str | None = None) -> tuple[str, str | None, Callable[[Path], None]] | None:
     """Look ``ref`` up as an MLflow run id, then as a run name (newest first).
 
