@@ -1,8 +1,9 @@
 """A verification run on images a person gives: ``dlkit verify`` and ``dlkit identify``.
 
 Both embed images with the run's model (each image read as the run's images were: resized to
-its input size, grey or colour as its channels say, pixels in [0, 255]) and compare Euclidean
-distances with the run's threshold τ (chosen on dev after training, stored in its metrics).
+its input size, grey or colour as its channels say, pixels in [0, 255]) and compare distances
+with the run's threshold τ (chosen on dev after training, stored in its metrics): Euclidean for a
+triplet-loss run, L1 of the weighted embeddings for a pair classifier (its logit is β − distance).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class _Encoder:
     model: Any
     input_shape: tuple[int, int, int]
     threshold: float
+    task: Any  # the run's Verification task, configured by its recipe (its distance)
 
     def embed(self, paths: list[Path]) -> np.ndarray:
         from dlkit.data.images import decode
@@ -101,7 +103,11 @@ def _encoder(run: RunDir) -> _Encoder:
     )
     if threshold is None:
         raise UnsupportedRunError(f"run '{name}': no threshold in its metrics ({run.metrics_path})")
-    return _Encoder(name, _load_model(run), (shape[0], shape[1], shape[2]), float(threshold))
+    from dlkit.recipe.loader import load_recipe
+    from dlkit.tasks import task_for
+
+    task = task_for("verification").configured(load_recipe(run.recipe_path))
+    return _Encoder(name, _load_model(run), (shape[0], shape[1], shape[2]), float(threshold), task)
 
 
 def verify_images(run: RunDir, first: Path, second: Path) -> VerifyResult:
@@ -113,7 +119,7 @@ def verify_images(run: RunDir, first: Path, second: Path) -> VerifyResult:
     """
     encoder = _encoder(run)
     e = encoder.embed([first, second])
-    distance = float(np.linalg.norm(e[0] - e[1]))
+    distance = float(encoder.task.distances(e[1:], e[0])[0])
     return VerifyResult(
         encoder.name, (str(first), str(second)), distance, encoder.threshold, distance <= encoder.threshold
     )
@@ -134,7 +140,7 @@ def identify_image(run: RunDir, image: Path, gallery: Path) -> IdentifyResult:
     files, labels, _ = list_images(ImageFolderSource(path=gallery, image_size=(h, w)), gallery)
     assert labels is not None  # labels="train": every image sits in an identity's folder
     e = encoder.embed([image, *files])
-    distances = np.linalg.norm(e[1:] - e[0], axis=1)
+    distances = encoder.task.distances(e[1:], e[0])
     best: dict[str, float] = {}
     for label, d in zip(labels, distances, strict=True):
         best[label] = min(best.get(label, np.inf), float(d))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,16 @@ class Scored:
     metrics: dict[str, float]
     # per-example outputs a table cannot hold (a segmentation's predicted masks), by name
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class BatchSampler(Protocol):
+    """A task's own training batches: ``steps`` per epoch, drawn for epoch ``e`` as positions
+    `(steps, batch)` into the training examples (:meth:`Task.batch_sampler`)."""
+
+    @property
+    def steps(self) -> int: ...
+
+    def __call__(self, epoch: int) -> np.ndarray: ...
 
 
 class Task:
@@ -141,6 +151,15 @@ class Task:
         from dlkit.data.pipeline import inputs
 
         return inputs(data, indices), data.y[indices]
+
+    def batch_sampler(self, y_train: np.ndarray, seed: int) -> BatchSampler | None:
+        """The training batches this task draws itself (verification's P identities × K images),
+        or None (the default): shuffled batches of ``train.batch_size``.
+
+        Raises:
+            RecipeError: the task's batch options cannot be met by the training labels.
+        """
+        return None
 
     def array_labels(
         self, y: np.ndarray | None, x_shape: tuple[int, ...], classes: list[Any] | None, where: str
