@@ -25,7 +25,7 @@ class IdentityBatches:
     Attributes:
         labels: `(n,)` identity of each training example.
         identities: P.
-        per_identity: K; an identity with fewer images gives some twice (drawn with replacement).
+        per_identity: K; an identity with fewer images gives each once and some again.
         seed: the recipe's seed.
     """
 
@@ -70,6 +70,9 @@ class IdentityBatches:
             for i, label in enumerate(chosen.tolist()):
                 positions = where[label]
                 k = self.per_identity
-                picked = rng.choice(positions, size=k, replace=len(positions) < k)
+                if len(positions) >= k:
+                    picked = rng.choice(positions, size=k, replace=False)
+                else:  # every image once, the rest drawn again
+                    picked = np.concatenate([positions, rng.choice(positions, size=k - len(positions))])
                 out[step, i * k : (i + 1) * k] = picked
         return out

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from dlkit.errors import DataError, UnsupportedRunError
 from dlkit.rundir import RunDir
+
+if TYPE_CHECKING:
+    from dlkit.tasks.verification import Verification
 
 
 @dataclass
@@ -97,17 +100,16 @@ def _encoder(run: RunDir) -> _Encoder:
     shape = tuple(int(d) for d in info.get("input_shape") or ())
     if len(shape) != 3 or shape[2] not in (1, 3):
         raise UnsupportedRunError(f"run '{name}': its model does not take images (input shape {shape})")
-    metrics = run.metrics()
-    threshold = next(
-        (metrics[s]["threshold"] for s in ("dev", "train") if "threshold" in metrics.get(s, {})), None
-    )
-    if threshold is None:
-        raise UnsupportedRunError(f"run '{name}': no threshold in its metrics ({run.metrics_path})")
     from dlkit.recipe.loader import load_recipe
     from dlkit.tasks import task_for
 
-    task = task_for("verification").configured(load_recipe(run.recipe_path))
-    return _Encoder(name, _load_model(run), (shape[0], shape[1], shape[2]), float(threshold), task)
+    try:
+        restored = task_for("verification").restored(load_recipe(run.recipe_path), run.metrics())
+        task = cast("Verification", restored)
+    except UnsupportedRunError:
+        raise UnsupportedRunError(f"run '{name}': no threshold in its metrics ({run.metrics_path})") from None
+    assert task.threshold is not None  # restored() sets it or raises
+    return _Encoder(name, _load_model(run), (shape[0], shape[1], shape[2]), task.threshold, task)
 
 
 def verify_images(run: RunDir, first: Path, second: Path) -> VerifyResult:

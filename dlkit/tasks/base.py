@@ -128,6 +128,16 @@ class Task:
         scored (a verification task's threshold, chosen on dev); itself when nothing."""
         return self
 
+    def restored(self, recipe: Recipe, metrics: dict[str, dict[str, float]]) -> Task:
+        """This task as a finished run left it, for its model on new data (``predict``,
+        ``evaluate``): the recipe's settings and what :meth:`calibrate` chose, read back from
+        the run's metrics per set (a verification run's τ), never chosen again on the new data.
+
+        Raises:
+            UnsupportedRunError: the metrics lack what scoring needs.
+        """
+        return self.configured(recipe)
+
     def head(self, data: Dataset) -> Head:
         """The output layer."""
         raise NotImplementedError

@@ -83,7 +83,7 @@ class VerificationSpec(Spec):
         "none: shuffled batches of train.batch_size.",
     )
     images_per_identity: int = Field(
-        default=4, ge=2, le=1000, description="K: images of each identity in a batch (with identities_per_batch)."
+        default=4, ge=2, le=1000, description="K: images of each identity in a batch (identities_per_batch)."
     )
     negatives_per_positive: int = Field(
         default=1, ge=1, le=100, description="Negative pairs sampled per positive pair when scoring a set."
@@ -190,6 +190,18 @@ class Verification(Task):
         e = task.embed(model, data, indices, recipe)
         pairs = emb.verification_pairs(data.y[indices], PAIR_SEED, task.spec.negatives_per_positive)
         task.threshold = emb.choose_threshold(emb.pair_distances(e, pairs, task.metric), pairs.same)
+        return task
+
+    def restored(self, recipe: Recipe, metrics: dict[str, dict[str, float]]) -> Verification:
+        """With the run's τ (chosen on dev, else on train, when it trained)."""
+        task = self.configured(recipe)
+        sets = [s for s in ("dev", "train") if "threshold" in metrics.get(s, {})]
+        stored = metrics[sets[0]]["threshold"] if sets else None
+        if stored is None or math.isnan(float(stored)):
+            from dlkit.errors import UnsupportedRunError
+
+            raise UnsupportedRunError(f"run '{recipe.name}': no threshold τ in its metrics (dev or train)")
+        task.threshold = float(stored)
         return task
 
     def predict(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> Scored:
