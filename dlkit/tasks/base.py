@@ -185,6 +185,31 @@ class Task:
         """
         return None
 
+    def image_csv_labels(
+        self,
+        frame: pd.DataFrame,
+        images: pd.Series,
+        sizes: np.ndarray,
+        x_shape: tuple[int, ...],
+        classes: list[Any] | None,
+        where: str,
+    ) -> tuple[np.ndarray, list[object]] | None:
+        """Labels an image CSV gives (:mod:`dlkit.data.image_csv`: one row per image), encoded as
+        :meth:`array_labels` encodes an npz's; None (the default): this task reads no image CSV.
+
+        Args:
+            frame: the label columns (every column but ``image``), indexed by the CSV's lines.
+            images: each row's image path as the CSV gives it.
+            sizes: `(n, 2)` each image's ``(width, height)`` as stored (the CSV's pixels).
+            x_shape: the resized images' shape `(n, height, width, channels)`.
+            classes: the recipe's (or the trained run's) classes, or None.
+            where: the CSV, for messages.
+
+        Raises:
+            DataError: labels that do not fit the task, naming the line.
+        """
+        return None
+
     def baseline_loss(self, y_train: np.ndarray) -> float | None:
         """The loss of a constant predictor fitted on train (the flat-curve check), or None."""
         return None
