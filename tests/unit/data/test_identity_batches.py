@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,3 +56,27 @@ def test_more_identities_per_batch_than_train_has_is_refused() -> None:
         "verification.identities_per_batch: 7 identities per batch, but train has 6 identities with "
         "two or more images"
     )
+
+
+def test_the_training_pipeline_yields_identity_batches_for_a_verification_task(tmp_path: Path) -> None:
+    from dlkit.data.arrays import NpzSource
+    from dlkit.data.sources import load_source
+    from dlkit.tasks.verification import Verification, VerificationSpec
+    from dlkit.training.pipeline import training_data
+    from dlkit.training.spec import TrainSpec
+
+    x = np.arange(len(LABELS) * 4, dtype=np.float32).reshape(len(LABELS), 2, 2, 1)
+    np.savez(tmp_path / "faces.npz", x=x, y=np.array([f"id{v}" for v in LABELS]))
+    data = load_source(NpzSource(path=tmp_path / "faces.npz"), "verification", tmp_path)
+    train, dev = np.arange(0, 20), np.arange(20, len(LABELS))  # identities 0-4 train, 5-6 dev
+    task = Verification(VerificationSpec(identities_per_batch=2, images_per_identity=3))
+    spec = TrainSpec(epochs=2, batch_size=32)
+    stream, dev_batches, steps = training_data(spec, data, train, dev, seed=1, task=task)
+    assert steps == 4  # 20 images / (2 x 3) per batch, rounded up
+    batches = [(np.asarray(bx), np.asarray(by)) for bx, by in stream]
+    assert len(batches) == 2 * steps
+    for bx, by in batches:
+        assert sorted(Counter(by.tolist()).values()) == [3, 3]  # 2 identities, 3 images each
+        rows = (bx[:, 0, 0, 0] // 4).astype(int)  # example i's first pixel is 4i
+        assert set(rows) <= set(train) and data.y[rows].tolist() == by.tolist()  # inputs match labels
+    assert sum(len(np.asarray(b)) for _, b in dev_batches) == 4  # dev keeps its own batches
