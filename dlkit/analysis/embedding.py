@@ -12,10 +12,15 @@ compute from embeddings (no TensorFlow):
 - :func:`verification_pairs`: every positive pair of a set and a seeded sample of negatives;
 - :func:`choose_threshold` and :func:`verification_scores`: τ that maximises pair accuracy,
   and accuracy and ROC AUC at a given τ;
-- :func:`nearest`: each embedding's nearest other embedding (one-shot identification).
+- :func:`nearest`: each embedding's nearest other embedding (one-shot identification);
+- :func:`pair_loss`: the binary cross-entropy of a pair classifier on every pair of a batch
+  (verification trained on pairs instead of triplets).
 
-Distances between two images are Euclidean (``‖a − b‖``); the loss works on their squares, as
-the course writes it.
+Distances between two images are Euclidean (``‖a − b‖``, ``metric="euclidean"``); the loss works
+on their squares, as the course writes it. A model trained as a pair classifier reads the
+element-wise difference instead: ``ŷ = σ(β − Σ_k w_k·|f(x1)_k − f(x2)_k|)``, its learned weights
+``w_k`` folded into the embedding's last layer, so its distance is the L1 distance
+(``metric="l1"``) and the classifier's probability is ``σ(β − distance)`` (:func:`same_probability`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from typing import Literal
 import numpy as np
 
 Mining = Literal["semi_hard", "hard"]
+Metric = Literal["euclidean", "l1"]
+# β, the pair classifier's fixed bias: its weights are learned, so a fixed bias loses nothing
+# but the scale of the logits (the decision is made at τ chosen on dev anyway)
+PAIR_BIAS = 4.0
 
 
 def squared_distances(embeddings: np.ndarray) -> np.ndarray:
@@ -69,6 +78,41 @@ def triplet_loss(
     return float(np.mean(losses)) if losses else 0.0
 
 
+def distance_matrix(embeddings: np.ndarray, metric: Metric = "euclidean") -> np.ndarray:
+    """Pairwise distances `(n, n)`: Euclidean, or L1 (a pair classifier's weighted difference)."""
+    e = np.asarray(embeddings, dtype=np.float64)
+    if metric == "l1":
+        return np.abs(e[:, None, :] - e[None, :, :]).sum(axis=2)
+    return np.sqrt(squared_distances(e))
+
+
+def same_probability(distances: np.ndarray) -> np.ndarray:
+    """A pair classifier's probability that two images show one identity, ``σ(β − distance)``."""
+    return 1.0 / (1.0 + np.exp(np.asarray(distances, dtype=np.float64) - PAIR_BIAS))
+
+
+def pair_loss(embeddings: np.ndarray, labels: np.ndarray, bias: float = PAIR_BIAS) -> float:
+    """The pair classifier's loss on one batch: binary cross-entropy of ``σ(β − L1)`` on every
+    pair ``i < j``, the mean over same pairs and the mean over different pairs weighted half
+    each (a batch holds many more different pairs); a kind of pair the batch lacks is left out.
+
+    Args:
+        embeddings: `(n, d)` weighted embeddings (the learned ``w_k`` already applied).
+        labels: `(n,)` identities.
+        bias: β.
+    """
+    d = distance_matrix(embeddings, "l1")
+    y = np.asarray(labels).reshape(-1)
+    i, j = np.triu_indices(len(y), k=1)
+    same = y[i] == y[j]
+    logits = bias - d[i, j]
+    # -log σ(z) and -log(1 - σ(z)), stable for large |z|
+    ce = np.where(same, np.logaddexp(0.0, -logits), np.logaddexp(0.0, logits))
+    parts = [ce[same].mean()] if same.any() else []
+    parts += [ce[~same].mean()] if (~same).any() else []
+    return float(np.mean(parts)) if parts else 0.0
+
+
 @dataclass(frozen=True)
 class Pairs:
     """Pairs of examples of one set: positions into the set and whether they share an identity."""
@@ -100,10 +144,13 @@ def verification_pairs(labels: np.ndarray, seed: int = 0, negatives_per_positive
     return Pairs(i[keep], j[keep], same[keep])
 
 
-def pair_distances(embeddings: np.ndarray, pairs: Pairs) -> np.ndarray:
-    """Euclidean distance `(pairs,)` of each pair."""
+def pair_distances(embeddings: np.ndarray, pairs: Pairs, metric: Metric = "euclidean") -> np.ndarray:
+    """Distance `(pairs,)` of each pair: Euclidean, or L1."""
     e = np.asarray(embeddings, dtype=np.float64)
-    return np.sqrt(((e[pairs.first] - e[pairs.second]) ** 2).sum(axis=1))
+    diff = e[pairs.first] - e[pairs.second]
+    if metric == "l1":
+        return np.abs(diff).sum(axis=1)
+    return np.sqrt((diff**2).sum(axis=1))
 
 
 def choose_threshold(distances: np.ndarray, same: np.ndarray) -> float:
@@ -151,7 +198,7 @@ def verification_scores(distances: np.ndarray, same: np.ndarray, threshold: floa
 class Nearest:
     """Per example of a set: its nearest other example, its farthest same-identity example
     (hardest positive) and its closest other-identity example (hardest negative); distances
-    Euclidean, positions into the set (-1 and NaN where there is none)."""
+    in the set's metric, positions into the set (-1 and NaN where there is none)."""
 
     index: np.ndarray
     distance: np.ndarray
@@ -159,9 +206,9 @@ class Nearest:
     negative_distance: np.ndarray
 
 
-def nearest(embeddings: np.ndarray, labels: np.ndarray) -> Nearest:
+def nearest(embeddings: np.ndarray, labels: np.ndarray, metric: Metric = "euclidean") -> Nearest:
     """Each example's nearest other example and hardest positive and negative within the set."""
-    d = np.sqrt(squared_distances(embeddings))
+    d = distance_matrix(embeddings, metric)
     y = np.asarray(labels).reshape(-1)
     n = len(y)
     same = y[:, None] == y[None, :]

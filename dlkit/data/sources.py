@@ -653,6 +653,9 @@ def _register_more() -> None:
     SOURCES.register(
         "canvas", CanvasSource, load_canvas, "digits on blank canvases with known boxes (made here)"
     )
+    from dlkit.data.image_csv import ImageCsvSource, load_image_csv
+
+    SOURCES.register("image_csv", ImageCsvSource, load_image_csv, "a CSV of images and a box or points each")
 
 
 _register_more()

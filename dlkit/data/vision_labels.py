@@ -15,9 +15,11 @@ Without labels (``dlkit predict``) each gives zeros of the right shape.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from dlkit.errors import DataError
 
@@ -149,3 +151,135 @@ def class_masks(
             f"({len(names)} classes)"
         )
     return y.astype(np.int32), names
+
+
+# -- labels read from an image CSV (dlkit.data.image_csv): one row per image, lines named ------
+
+BOX_COLUMNS = ("class", "x_min", "y_min", "x_max", "y_max")
+
+
+def _numbers(frame: pd.DataFrame, names: Sequence[str], where: str) -> np.ndarray:
+    """The columns ``names`` as floats `(n, len(names))`; a value that is no number names its line."""
+    out = np.empty((len(frame), len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        values = pd.to_numeric(frame[name], errors="coerce")
+        bad = frame[name].notna() & values.isna()
+        if bad.any():
+            line = frame.index[int(np.flatnonzero(bad.to_numpy())[0])]
+            raise DataError(f"{where}: line {line}: {name} is not a number ({frame.at[line, name]!r})")
+        out[:, j] = values.to_numpy(dtype=np.float64)
+    return out
+
+
+def _columns(frame: pd.DataFrame, expected: Sequence[str], layout: str, where: str) -> None:
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise DataError(f"{where}: missing column(s) {', '.join(missing)} ({layout})")
+    extra = [str(c) for c in frame.columns if c not in expected]
+    if extra:
+        raise DataError(f"{where}: unexpected column '{extra[0]}' ({layout})")
+
+
+def csv_class_boxes(
+    frame: pd.DataFrame,
+    images: pd.Series,
+    sizes: np.ndarray,
+    x_shape: tuple[int, ...],
+    classes: list[Any] | None,
+    where: str,
+) -> tuple[np.ndarray, list[object]]:
+    """``class, x_min, y_min, x_max, y_max`` per image (pixels of the image as stored), encoded by
+    :func:`class_boxes` after scaling to the resized images.
+
+    Args:
+        frame: the label columns, indexed by the CSV's line numbers.
+        images: each row's image name (for messages).
+        sizes: `(n, 2)` each image's stored ``(width, height)``.
+        x_shape: the resized images' shape `(n, height, width, channels)`.
+        classes: the class names in index order, or None (the sorted names found).
+        where: the CSV, for messages.
+
+    Raises:
+        DataError: a missing column, a missing class, a coordinate that is no number, a box
+            outside its image or with max <= min, a class not in ``classes`` (each naming its line).
+    """
+    layout = "localization expects image, class, x_min, y_min, x_max, y_max: one box per image"
+    _columns(frame, BOX_COLUMNS, layout, where)
+    box = _numbers(frame, BOX_COLUMNS[1:], where)
+    lines = frame.index
+    empty = frame["class"].isna().to_numpy() | np.isnan(box).any(axis=1)
+    if empty.any():
+        raise DataError(
+            f"{where}: line {lines[int(np.flatnonzero(empty)[0])]}: a class and all four coordinates needed"
+        )
+    w, h = sizes[:, 0:1].astype(np.float64), sizes[:, 1:2].astype(np.float64)
+    bad = (box[:, 0] >= box[:, 2]) | (box[:, 1] >= box[:, 3]) | (box < 0).any(axis=1)
+    bad |= (box[:, 2] > w[:, 0]) | (box[:, 3] > h[:, 0])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{where}: line {lines[i]}: box {box[i].tolist()} is not inside the {sizes[i, 0]}x{sizes[i, 1]} "
+            f"image '{images.iloc[i]}' with x_min < x_max and y_min < y_max (pixels)"
+        )
+    values = frame["class"].tolist()
+    names: list[object] = list(classes) if classes is not None else sorted(set(values))
+    index = {str(c): i for i, c in enumerate(names)}
+    unknown = [i for i, v in enumerate(values) if str(v) not in index]
+    if unknown:
+        i = unknown[0]
+        raise DataError(
+            f"{where}: line {lines[i]}: class {values[i]!r} is not one of data.source.classes {names!r}"
+        )
+    height, width = int(x_shape[1]), int(x_shape[2])
+    raw = np.empty((len(frame), 5), dtype=np.float64)
+    raw[:, 0] = [index[str(v)] for v in values]
+    # stored pixels -> pixels of the resized image (divided first: a box to the edge stays there)
+    raw[:, 1:] = box / np.hstack([w, h, w, h]) * np.array([width, height, width, height])
+    y, _ = class_boxes(raw, x_shape, list(range(len(names))), where)
+    return y, names
+
+
+def csv_keypoints(
+    frame: pd.DataFrame,
+    images: pd.Series,
+    sizes: np.ndarray,
+    x_shape: tuple[int, ...],
+    classes: list[Any] | None,
+    where: str,
+) -> tuple[np.ndarray, list[object]]:
+    """Points ``x1, y1, x2, y2, ..., xk, yk`` per image (pixels of the image as stored, in one
+    order), encoded by :func:`keypoints` after scaling to the resized images.
+
+    Arguments as :func:`csv_class_boxes`.
+
+    Raises:
+        DataError: columns that are not x1, y1 ... xk, yk, a row without all k points, a
+            coordinate that is no number or outside its image (each naming its line).
+    """
+    numbered = [int(str(c)[1:]) for c in frame.columns if str(c)[:1] in "xy" and str(c)[1:].isdigit()]
+    k = max(numbered, default=0)
+    expected = [f"{axis}{i}" for i in range(1, k + 1) for axis in "xy"]
+    layout = "landmarks expects image, x1, y1, x2, y2, ..., xk, yk: every image's points in one order"
+    if not k:
+        raise DataError(f"{where}: no point columns x1, y1 ({layout})")
+    _columns(frame, expected, layout, where)
+    xy = _numbers(frame, expected, where).reshape(len(frame), k, 2)
+    lines = frame.index
+    given = (~np.isnan(xy).any(axis=2)).sum(axis=1)
+    short = np.flatnonzero(np.isnan(xy).any(axis=(1, 2)))
+    if len(short):
+        i = int(short[0])
+        raise DataError(
+            f"{where}: line {lines[i]}: {int(given[i])} of {k} points (every image needs all {k}, x and y)"
+        )
+    w, h = sizes[:, 0].astype(np.float64), sizes[:, 1].astype(np.float64)
+    outside = (xy[..., 0] < 0) | (xy[..., 0] > w[:, None]) | (xy[..., 1] < 0) | (xy[..., 1] > h[:, None])
+    if outside.any():
+        i, point = (int(v) for v in np.argwhere(outside)[0])
+        raise DataError(
+            f"{where}: line {lines[i]}: point {point + 1} {xy[i, point].tolist()} is outside the "
+            f"{sizes[i, 0]}x{sizes[i, 1]} image '{images.iloc[i]}'"
+        )
+    height, width = int(x_shape[1]), int(x_shape[2])
+    scaled = xy / np.stack([w, h], axis=1)[:, None, :] * np.array([width, height])
+    return keypoints(scaled, x_shape, classes, where)

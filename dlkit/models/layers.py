@@ -380,3 +380,15 @@ def ctc_forward(labels: Any, log_probs: Any) -> Any:
         alpha = ops.logsumexp(ops.stack([alpha, one, two], axis=-1), axis=-1) + emit[:, t, :]
     last = ops.take_along_axis(alpha, ops.stack([2 * length, 2 * length - 1], axis=-1), axis=1)
     return -ops.logsumexp(last, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class UnitWeights(keras.layers.Layer):
+    """``x ⊙ w``: one learned weight per unit (a pair classifier's weights on ``|f(x1) − f(x2)|``
+    folded into the embedding, :class:`dlkit.models.losses.PairLoss`), starting at 1."""
+
+    def build(self, input_shape: Any) -> None:
+        self.w = self.add_weight(shape=(int(input_shape[-1]),), initializer="ones", name="w")
+
+    def call(self, inputs: Any) -> Any:
+        return inputs * keras.ops.cast(self.w, inputs.dtype)

@@ -101,3 +101,43 @@ class TripletLoss(keras.losses.Loss):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "margin": self.margin, "mining": self.mining}
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class PairLoss(keras.losses.Loss):
+    """Verification trained as a binary classifier on pairs: for every pair ``i < j`` of the
+    batch, ``ŷ = σ(β − Σ_k |g_ik − g_jk|)`` against "same identity", binary cross-entropy, the
+    mean over same pairs and the mean over different pairs weighted half each.
+
+    ``g = w ⊙ f(x)``: the L2-normalised embedding times the classifier's learned weights
+    (:class:`dlkit.models.layers.UnitWeights`), so ``Σ_k |w_k|·|f(x1)_k − f(x2)_k|`` is the
+    course's ``Σ_k w_k·|f(x1)_k − f(x2)_k|`` with weights that never count a difference as
+    evidence for "same". The NumPy reference is :func:`dlkit.analysis.embedding.pair_loss`.
+
+    Args:
+        bias: β, the classifier's fixed bias.
+    """
+
+    def __init__(self, bias: float = 4.0, name: str = "pairs", **kwargs: Any):
+        super().__init__(name=name, **kwargs)
+        self.bias = float(bias)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+        g = ops.cast(y_pred, "float32")
+        distance = ops.sum(ops.abs(g[:, None, :] - g[None, :, :]), axis=2)
+        logits = self.bias - distance
+        n = ops.shape(labels)[0]
+        upper = ops.greater(ops.triu(ops.ones((n, n)), k=1), 0.0)
+        same = ops.equal(labels[:, None], labels[None, :])
+        positive = ops.cast(ops.logical_and(upper, same), "float32")
+        negative = ops.cast(ops.logical_and(upper, ops.logical_not(same)), "float32")
+        # -log σ(z) = softplus(-z), -log(1 - σ(z)) = softplus(z)
+        pos_loss = ops.sum(ops.softplus(-logits) * positive) / ops.maximum(ops.sum(positive), 1.0)
+        neg_loss = ops.sum(ops.softplus(logits) * negative) / ops.maximum(ops.sum(negative), 1.0)
+        has_pos = ops.cast(ops.sum(positive) > 0, "float32")
+        has_neg = ops.cast(ops.sum(negative) > 0, "float32")
+        return (pos_loss * has_pos + neg_loss * has_neg) / ops.maximum(has_pos + has_neg, 1.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "bias": self.bias}

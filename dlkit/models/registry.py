@@ -39,6 +39,9 @@ class Head:
     boxes ``(width, height)`` (:class:`dlkit.models.layers.GridOutput`, which keeps the anchors)."""
     normalize: bool = False
     """The outputs are divided by their L2 norm by a last layer (an embedding on the unit sphere)."""
+    weighted: bool = False
+    """The (normalised) outputs are then multiplied by one learned weight each
+    (:class:`dlkit.models.layers.UnitWeights`: a pair classifier's weights)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def build_model(
     else:
         outputs = entry.builder(spec, x, head)
     if isinstance(outputs, keras.Model):
-        if head.scale is None and not head.normalize:
+        if head.scale is None and not head.normalize and not head.weighted:
             return outputs
         inputs, outputs = outputs.inputs, outputs.outputs[0]
     if head.scale is not None:
@@ -138,6 +141,10 @@ def build_model(
         outputs = unscale(outputs)
     if head.normalize:
         outputs = keras.layers.UnitNormalization(axis=-1, name="l2_normalize", dtype="float32")(outputs)
+    if head.weighted:
+        from dlkit.models.layers import UnitWeights
+
+        outputs = UnitWeights(name="pair_weights", dtype="float32")(outputs)
     return keras.Model(inputs, outputs, name=name or spec.type)
 
 

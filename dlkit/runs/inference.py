@@ -326,6 +326,12 @@ def _check_out(out: Path) -> Path:
     return out
 
 
+def _restored_task(run: RunDir, recipe: Recipe, data: Dataset) -> Any:
+    """The run's task with its recipe's settings and what it chose after training (a
+    verification run's τ): new data is scored as the run scored its own sets."""
+    return task_for(data.task).restored(recipe, run.metrics() if run.metrics_path.is_file() else {})
+
+
 def predict_run(
     run: RunDir,
     data_path: str | Path,
@@ -355,7 +361,8 @@ def predict_run(
     if on_start is not None:
         on_start(data.n_examples)
     model = _load_model(run)
-    metrics = predict_set(model, recipe, data, np.arange(data.n_examples), target, on_progress)
+    task = _restored_task(run, recipe, data)
+    metrics = predict_set(model, recipe, data, np.arange(data.n_examples), target, on_progress, task)
     info = run.info()
     return PredictResult(
         run_name=_run_name(run, info),
@@ -412,7 +419,8 @@ def evaluate_run(
     model = _load_model(run)
     with tempfile.TemporaryDirectory(prefix="dlkit-evaluate-") as tmp:
         target = kept or Path(tmp) / "predictions.parquet"
-        metrics = predict_set(model, recipe, data, np.arange(data.n_examples), target, on_progress)
+        scorer = _restored_task(run, recipe, data)
+        metrics = predict_set(model, recipe, data, np.arange(data.n_examples), target, on_progress, scorer)
         frame = pd.read_csv(target) if target.suffix.lower() == ".csv" else pd.read_parquet(target)
     result = EvaluateResult(
         run_name=name,

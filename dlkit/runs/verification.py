@@ -1,20 +1,24 @@
 """A verification run on images a person gives: ``dlkit verify`` and ``dlkit identify``.
 
 Both embed images with the run's model (each image read as the run's images were: resized to
-its input size, grey or colour as its channels say, pixels in [0, 255]) and compare Euclidean
-distances with the run's threshold τ (chosen on dev after training, stored in its metrics).
+its input size, grey or colour as its channels say, pixels in [0, 255]) and compare distances
+with the run's threshold τ (chosen on dev after training, stored in its metrics): Euclidean for a
+triplet-loss run, L1 of the weighted embeddings for a pair classifier (its logit is β − distance).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from dlkit.errors import DataError, UnsupportedRunError
 from dlkit.rundir import RunDir
+
+if TYPE_CHECKING:
+    from dlkit.tasks.verification import Verification
 
 
 @dataclass
@@ -69,6 +73,7 @@ class _Encoder:
     model: Any
     input_shape: tuple[int, int, int]
     threshold: float
+    task: Any  # the run's Verification task, configured by its recipe (its distance)
 
     def embed(self, paths: list[Path]) -> np.ndarray:
         from dlkit.data.images import decode
@@ -95,13 +100,16 @@ def _encoder(run: RunDir) -> _Encoder:
     shape = tuple(int(d) for d in info.get("input_shape") or ())
     if len(shape) != 3 or shape[2] not in (1, 3):
         raise UnsupportedRunError(f"run '{name}': its model does not take images (input shape {shape})")
-    metrics = run.metrics()
-    threshold = next(
-        (metrics[s]["threshold"] for s in ("dev", "train") if "threshold" in metrics.get(s, {})), None
-    )
-    if threshold is None:
-        raise UnsupportedRunError(f"run '{name}': no threshold in its metrics ({run.metrics_path})")
-    return _Encoder(name, _load_model(run), (shape[0], shape[1], shape[2]), float(threshold))
+    from dlkit.recipe.loader import load_recipe
+    from dlkit.tasks import task_for
+
+    try:
+        restored = task_for("verification").restored(load_recipe(run.recipe_path), run.metrics())
+        task = cast("Verification", restored)
+    except UnsupportedRunError:
+        raise UnsupportedRunError(f"run '{name}': no threshold in its metrics ({run.metrics_path})") from None
+    assert task.threshold is not None  # restored() sets it or raises
+    return _Encoder(name, _load_model(run), (shape[0], shape[1], shape[2]), task.threshold, task)
 
 
 def verify_images(run: RunDir, first: Path, second: Path) -> VerifyResult:
@@ -113,7 +121,7 @@ def verify_images(run: RunDir, first: Path, second: Path) -> VerifyResult:
     """
     encoder = _encoder(run)
     e = encoder.embed([first, second])
-    distance = float(np.linalg.norm(e[0] - e[1]))
+    distance = float(encoder.task.distances(e[1:], e[0])[0])
     return VerifyResult(
         encoder.name, (str(first), str(second)), distance, encoder.threshold, distance <= encoder.threshold
     )
@@ -134,7 +142,7 @@ def identify_image(run: RunDir, image: Path, gallery: Path) -> IdentifyResult:
     files, labels, _ = list_images(ImageFolderSource(path=gallery, image_size=(h, w)), gallery)
     assert labels is not None  # labels="train": every image sits in an identity's folder
     e = encoder.embed([image, *files])
-    distances = np.linalg.norm(e[1:] - e[0], axis=1)
+    distances = encoder.task.distances(e[1:], e[0])
     best: dict[str, float] = {}
     for label, d in zip(labels, distances, strict=True):
         best[label] = min(best.get(label, np.inf), float(d))

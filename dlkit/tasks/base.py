@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,16 @@ class Scored:
     metrics: dict[str, float]
     # per-example outputs a table cannot hold (a segmentation's predicted masks), by name
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class BatchSampler(Protocol):
+    """A task's own training batches: ``steps`` per epoch, drawn for epoch ``e`` as positions
+    `(steps, batch)` into the training examples (:meth:`Task.batch_sampler`)."""
+
+    @property
+    def steps(self) -> int: ...
+
+    def __call__(self, epoch: int) -> np.ndarray: ...
 
 
 class Task:
@@ -128,6 +138,16 @@ class Task:
         scored (a verification task's threshold, chosen on dev); itself when nothing."""
         return self
 
+    def restored(self, recipe: Recipe, metrics: dict[str, dict[str, float]]) -> Task:
+        """This task as a finished run left it, for its model on new data (``predict``,
+        ``evaluate``): the recipe's settings and what :meth:`calibrate` chose, read back from
+        the run's metrics per set (a verification run's τ), never chosen again on the new data.
+
+        Raises:
+            UnsupportedRunError: the metrics lack what scoring needs.
+        """
+        return self.configured(recipe)
+
     def head(self, data: Dataset) -> Head:
         """The output layer."""
         raise NotImplementedError
@@ -152,6 +172,15 @@ class Task:
 
         return inputs(data, indices), data.y[indices]
 
+    def batch_sampler(self, y_train: np.ndarray, seed: int) -> BatchSampler | None:
+        """The training batches this task draws itself (verification's P identities × K images),
+        or None (the default): shuffled batches of ``train.batch_size``.
+
+        Raises:
+            RecipeError: the task's batch options cannot be met by the training labels.
+        """
+        return None
+
     def array_labels(
         self, y: np.ndarray | None, x_shape: tuple[int, ...], classes: list[Any] | None, where: str
     ) -> tuple[np.ndarray, list[object]] | None:
@@ -163,6 +192,31 @@ class Task:
             x_shape: the inputs' shape `(n, ...)`.
             classes: the recipe's (or the trained run's) classes, or None.
             where: the file and array, for messages.
+        """
+        return None
+
+    def image_csv_labels(
+        self,
+        frame: pd.DataFrame,
+        images: pd.Series,
+        sizes: np.ndarray,
+        x_shape: tuple[int, ...],
+        classes: list[Any] | None,
+        where: str,
+    ) -> tuple[np.ndarray, list[object]] | None:
+        """Labels an image CSV gives (:mod:`dlkit.data.image_csv`: one row per image), encoded as
+        :meth:`array_labels` encodes an npz's; None (the default): this task reads no image CSV.
+
+        Args:
+            frame: the label columns (every column but ``image``), indexed by the CSV's lines.
+            images: each row's image path as the CSV gives it.
+            sizes: `(n, 2)` each image's ``(width, height)`` as stored (the CSV's pixels).
+            x_shape: the resized images' shape `(n, height, width, channels)`.
+            classes: the recipe's (or the trained run's) classes, or None.
+            where: the CSV, for messages.
+
+        Raises:
+            DataError: labels that do not fit the task, naming the line.
         """
         return None
 

@@ -58,6 +58,19 @@ class Localization(Task):
 
         return class_boxes(y, x_shape, classes, where)
 
+    def image_csv_labels(
+        self,
+        frame: pd.DataFrame,
+        images: pd.Series,
+        sizes: np.ndarray,
+        x_shape: tuple[int, ...],
+        classes: list[Any] | None,
+        where: str,
+    ) -> tuple[np.ndarray, list[object]] | None:
+        from dlkit.data.vision_labels import csv_class_boxes
+
+        return csv_class_boxes(frame, images, sizes, x_shape, classes, where)
+
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head
 

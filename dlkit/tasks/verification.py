@@ -19,6 +19,17 @@ positive_distance (the farthest image of the same identity: a false reject when 
 negative_distance (the closest other identity: a false accept when at most τ), loss
 (``max(pos² − neg² + α, 0)``, the hardest triplet of the image), and the embedding ``emb_0``
 ... The reports read ``correct`` and the highest loss.
+
+``verification.objective: pairs`` trains the same encoder as a binary classifier on pairs
+instead (the siamese alternative to the triplet loss): ``ŷ = σ(β − Σ_k w_k·|f(x1)_k − f(x2)_k|)``
+on every pair of each batch, binary cross-entropy (:class:`dlkit.models.losses.PairLoss`). The
+classifier's weights ``w`` are the model's last layer, so the model still outputs one vector
+per image (``w ⊙ f(x)``) and the distance of two images is the L1 distance of their vectors:
+the classifier's logit is ``β − distance``. Verification then uses the classifier: "same" when
+its probability is at least the one at τ, that is when the distance is at most τ (τ chosen on
+dev as for the triplet loss); ``confidence`` is the classifier's probability for the nearest
+image, and ``loss`` the binary cross-entropy of the image's hardest positive and hardest
+negative, averaged.
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ if TYPE_CHECKING:
     import keras
 
     from dlkit.data.dataset import Dataset
+    from dlkit.data.identity_batches import IdentityBatches
     from dlkit.data.split import SplitResult
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
@@ -47,13 +59,31 @@ PAIR_SEED = 0  # the pairs of a set are the same in every run and every report
 
 
 class VerificationSpec(Spec):
-    """The embedding and its triplet loss (task verification)."""
+    """The embedding and what trains it (task verification)."""
 
+    objective: Literal["triplet", "pairs"] = Field(
+        default="triplet",
+        description="triplet: the triplet loss; pairs: a binary classifier on |f(x1) - f(x2)| of "
+        "every pair of a batch.",
+    )
     embedding: int = Field(default=32, ge=2, le=4096, description="Units of the L2-normalised embedding.")
-    margin: float = Field(default=0.2, gt=0, le=4, description="α: how much farther a negative must be.")
+    margin: float = Field(
+        default=0.2, gt=0, le=4, description="α: how much farther a negative must be (objective triplet)."
+    )
     mining: Literal["semi_hard", "hard"] = Field(
         default="semi_hard",
-        description="Negatives mined within the batch: semi_hard (FaceNet) or hard (per anchor).",
+        description="Negatives mined within the batch: semi_hard (FaceNet) or hard (per anchor) "
+        "(objective triplet).",
+    )
+    identities_per_batch: int | None = Field(
+        default=None,
+        ge=2,
+        le=1000,
+        description="P: train on batches of P identities x images_per_identity images each (FaceNet); "
+        "none: shuffled batches of train.batch_size.",
+    )
+    images_per_identity: int = Field(
+        default=4, ge=2, le=1000, description="K: images of each identity in a batch (identities_per_batch)."
     )
     negatives_per_positive: int = Field(
         default=1, ge=1, le=100, description="Negative pairs sampled per positive pair when scoring a set."
@@ -83,6 +113,18 @@ class Verification(Task):
         self.spec = spec or VerificationSpec()
         self.threshold = threshold
 
+    @property
+    def metric(self) -> emb.Metric:
+        """How two images' distance is measured: Euclidean (triplet) or L1 (pair classifier)."""
+        return "l1" if self.spec.objective == "pairs" else "euclidean"
+
+    def distances(self, embeddings: np.ndarray, probe: np.ndarray) -> np.ndarray:
+        """The distance `(n,)` of each of ``embeddings`` `(n, d)` to ``probe`` `(d,)`."""
+        diff = np.asarray(embeddings, dtype=np.float64) - np.asarray(probe, dtype=np.float64)
+        if self.metric == "l1":
+            return np.abs(diff).sum(axis=-1)
+        return np.sqrt((diff**2).sum(axis=-1))
+
     def configured(self, recipe: Recipe) -> Verification:
         task = copy.copy(self)
         task.spec = getattr(recipe, "verification", None) or VerificationSpec()
@@ -94,8 +136,13 @@ class Verification(Task):
 
         if recipe.train.loss is not None:
             raise RecipeError(
-                f"train.loss: task verification trains with the triplet loss (set verification.margin "
-                f"and verification.mining instead of {recipe.train.loss})"
+                f"train.loss: task verification trains with the triplet loss or a pair classifier "
+                f"(set verification.objective, margin and mining instead of {recipe.train.loss})"
+            )
+        if self.spec.identities_per_batch is not None and data.stream:
+            raise RecipeError(
+                "verification.identities_per_batch: identity batches are drawn from data in memory; "
+                "the source is streamed (set data.source.stream: false)"
             )
         if recipe.train.class_weight is not None:
             raise RecipeError(
@@ -107,14 +154,23 @@ class Verification(Task):
                 f"(got {data.n_classes})"
             )
 
+    def batch_sampler(self, y_train: np.ndarray, seed: int) -> IdentityBatches | None:
+        if self.spec.identities_per_batch is None:
+            return None
+        from dlkit.data.identity_batches import IdentityBatches
+
+        return IdentityBatches(y_train, self.spec.identities_per_batch, self.spec.images_per_identity, seed)
+
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head
 
-        return Head(self.spec.embedding, "linear", normalize=True)
+        return Head(self.spec.embedding, "linear", normalize=True, weighted=self.spec.objective == "pairs")
 
     def loss(self, data: Dataset) -> Any:
-        from dlkit.models.losses import TripletLoss
+        from dlkit.models.losses import PairLoss, TripletLoss
 
+        if self.spec.objective == "pairs":
+            return PairLoss(emb.PAIR_BIAS)
         return TripletLoss(self.spec.margin, self.spec.mining)
 
     def compile_metrics(self, data: Dataset) -> list[Any]:
@@ -134,7 +190,19 @@ class Verification(Task):
         indices = parts.indices(name)
         e = task.embed(model, data, indices, recipe)
         pairs = emb.verification_pairs(data.y[indices], PAIR_SEED, task.spec.negatives_per_positive)
-        task.threshold = emb.choose_threshold(emb.pair_distances(e, pairs), pairs.same)
+        task.threshold = emb.choose_threshold(emb.pair_distances(e, pairs, task.metric), pairs.same)
+        return task
+
+    def restored(self, recipe: Recipe, metrics: dict[str, dict[str, float]]) -> Verification:
+        """With the run's τ (chosen on dev, else on train, when it trained)."""
+        task = self.configured(recipe)
+        sets = [s for s in ("dev", "train") if "threshold" in metrics.get(s, {})]
+        stored = metrics[sets[0]]["threshold"] if sets else None
+        if stored is None or math.isnan(float(stored)):
+            from dlkit.errors import UnsupportedRunError
+
+            raise UnsupportedRunError(f"run '{recipe.name}': no threshold τ in its metrics (dev or train)")
+        task.threshold = float(stored)
         return task
 
     def predict(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> Scored:
@@ -145,17 +213,25 @@ class Verification(Task):
         e = np.asarray(outputs, dtype=np.float64)
         labels = np.asarray(data.classes, dtype=object)
         y_idx = np.asarray(y).astype(int)
-        near = emb.nearest(e, y_idx)
+        near = emb.nearest(e, y_idx, self.metric)
         has_other = near.index >= 0
         pred_idx = np.where(has_other, y_idx[np.maximum(near.index, 0)], -1)
-        loss = np.maximum(near.positive_distance**2 - near.negative_distance**2 + self.spec.margin, 0.0)
+        if self.spec.objective == "pairs":
+            # cross-entropy of the hardest positive (called same) and hardest negative (different)
+            p_pos = emb.same_probability(near.positive_distance)
+            p_neg = emb.same_probability(near.negative_distance)
+            loss = -(np.log(np.clip(p_pos, 1e-12, 1)) + np.log(np.clip(1 - p_neg, 1e-12, 1))) / 2
+            confidence = emb.same_probability(near.distance)
+        else:
+            loss = np.maximum(near.positive_distance**2 - near.negative_distance**2 + self.spec.margin, 0.0)
+            # unit embeddings are at most 2 apart: 1 at distance 0, 0 at the far side
+            confidence = np.clip(1.0 - near.distance / 2.0, 0.0, 1.0)
         frame = pd.DataFrame(
             {
                 "y_true": pd.array(labels[y_idx].tolist()) if len(y_idx) else pd.array([], dtype=object),
                 "y_pred": pd.array([labels[p] if p >= 0 else None for p in pred_idx], dtype=object),
                 "correct": pred_idx == y_idx,
-                # unit embeddings are at most 2 apart: 1 at distance 0, 0 at the far side
-                "confidence": np.clip(1.0 - near.distance / 2.0, 0.0, 1.0),
+                "confidence": confidence,
                 "distance": near.distance,
                 "nearest": np.where(has_other, near.index, -1),
                 "positive_distance": near.positive_distance,
@@ -172,7 +248,7 @@ class Verification(Task):
         correct = frame["correct"].to_numpy(dtype=bool)
         accuracy = float(correct.mean()) if n else math.nan
         pairs = emb.verification_pairs(y_idx, PAIR_SEED, self.spec.negatives_per_positive)
-        distances = emb.pair_distances(e, pairs)
+        distances = emb.pair_distances(e, pairs, self.metric)
         threshold = (
             self.threshold if self.threshold is not None else emb.choose_threshold(distances, pairs.same)
         )

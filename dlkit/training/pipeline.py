@@ -157,12 +157,15 @@ def training_data(
     seed: int,
     initial_epoch: int = 0,
     weights: np.ndarray | None = None,
+    task: Task | None = None,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset, int]:
     """The training batches from ``initial_epoch`` to the last epoch (epoch ``e`` shuffled by
     ``(seed, e)``, so a resumed run sees the same batches), the dev batches, and the steps per
     epoch. A streamed source is read from its files batch by batch, never whole. ``weights``:
     one loss weight per training example (:func:`dlkit.training.weights.example_weights`),
-    carried in every batch; dev stays unweighted."""
+    carried in every batch; dev stays unweighted. ``task``: the data's task as the recipe
+    configures it (its own batches, :meth:`~dlkit.tasks.Task.batch_sampler`); the registered one
+    when None."""
     from dlkit.data.pipeline import make_dataset, make_stream
     from dlkit.training.stream import epoch_stream, steps_per_epoch, streamed_epochs
 
@@ -179,8 +182,9 @@ def training_data(
         )
         dev_batches = make_stream(data, dev, spec.batch_size)
     else:
-        task = task_for(data.task)
+        task = task or task_for(data.task)
         x, y = task.fit_arrays(data, train)
+        sampler = task.batch_sampler(data.y[train], seed)
         stream = epoch_stream(
             x,
             y,
@@ -190,8 +194,11 @@ def training_data(
             initial_epoch=initial_epoch,
             epochs=spec.epochs,
             weights=weights,
+            sampler=sampler,
         )
         dev_batches = make_dataset(*task.fit_arrays(data, dev), spec.batch_size)
+        if sampler is not None:
+            return stream, dev_batches, sampler.steps
     return stream, dev_batches, steps_per_epoch(len(train), size)
 
 
@@ -257,6 +264,7 @@ def fit_model(
         recipe.seed,
         resume.epoch if resume is not None else 0,
         weights=example_weights(recipe, data, train),
+        task=task_for(data.task).configured(recipe),
     )
     baseline = task.baseline_loss(data.y[train]) if spec.loss is None else None
     fitted = fit(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
     from dlkit.data.dataset import Dataset
+    from dlkit.tasks.base import BatchSampler
 
 # rows of a streamed table shuffled together: the memory a table's training stream holds
 BLOCK_ROWS = 10_000
@@ -37,9 +38,14 @@ def epoch_stream(
     initial_epoch: int,
     epochs: int,
     weights: np.ndarray | None = None,
+    sampler: BatchSampler | None = None,
 ) -> tf.data.Dataset:
     """Batches of ``(x, y)`` (``(x, y, weights)`` with per-example loss weights) for epochs
     ``initial_epoch .. epochs - 1``, one after the other.
+
+    ``sampler``: a task's own batches (:meth:`dlkit.tasks.Task.batch_sampler`), drawn per epoch
+    by position; ``shuffle`` and ``batch_size`` are then its business, and an epoch is its
+    ``steps`` batches.
 
     ``x`` is an array or a tuple of arrays (a model with several inputs), one row per example.
     Fit it with ``steps_per_epoch=steps_per_epoch(len(y), batch_size)``: Keras then keeps one
@@ -54,6 +60,9 @@ def epoch_stream(
     # plain Python branching on `shuffle`; AutoGraph need not look at it
     @tf.autograph.experimental.do_not_convert
     def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+        if sampler is not None:
+            drawn = tf.numpy_function(lambda e: sampler(int(e)).astype(np.int64), [epoch], tf.int64)
+            return tf.data.Dataset.from_tensor_slices(tf.ensure_shape(drawn, (sampler.steps, None)))
         order = tf.range(n, dtype=tf.int64)
         if shuffle:
             key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])

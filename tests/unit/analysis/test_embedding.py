@@ -75,3 +75,28 @@ def test_nearest_and_hardest_pairs() -> None:
     assert near.distance.tolist() == [1, 1, 2, 2]
     assert near.positive_distance.tolist() == [1, 1, 2, 2]
     assert near.negative_distance.tolist() == [3, 2, 2, 4]
+
+
+def test_l1_distances_and_the_pair_classifier_by_hand() -> None:
+    # a pair classifier's weighted embeddings: L1 distance, probability σ(β − distance)
+    g = np.array([[0.0, 0.0], [1.0, -2.0], [3.0, 1.0]])
+    d = emb.distance_matrix(g, "l1")
+    assert d[0].tolist() == [0, 3, 4] and d[1].tolist() == [3, 0, 5]
+    pairs = emb.Pairs(np.array([0, 1]), np.array([2, 2]), np.array([False, True]))
+    assert emb.pair_distances(g, pairs, "l1").tolist() == [4, 5]
+    assert emb.same_probability(np.array([emb.PAIR_BIAS]))[0] == pytest.approx(0.5)
+    near = emb.nearest(g, np.array([0, 0, 1]), "l1")
+    assert near.index.tolist() == [1, 0, 0] and near.negative_distance.tolist() == [4, 5, 4]
+
+
+def test_pair_loss_by_hand() -> None:
+    # identities a, a, b at 0, 1, 3 on a line, β = 4: the same pair (0, 1) at distance 1 has logit
+    # 3; the different pairs (0, 2) and (1, 2) at 3 and 2 have logits 1 and 2
+    line = np.array([[0.0], [1.0], [3.0]])
+    same = np.log1p(np.exp(-3.0))  # -log σ(3)
+    different = (np.log1p(np.exp(1.0)) + np.log1p(np.exp(2.0))) / 2  # -log(1 - σ(z)), averaged
+    assert emb.pair_loss(line, np.array([0, 0, 1]), 4.0) == pytest.approx((same + different) / 2)
+    # only different pairs: their mean alone
+    assert emb.pair_loss(line, np.array([0, 1, 2]), 4.0) == pytest.approx(
+        np.mean(np.log1p(np.exp(4.0 - np.array([1.0, 3.0, 2.0]))))
+    )

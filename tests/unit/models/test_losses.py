@@ -36,3 +36,16 @@ def test_triplet_loss_round_trips_through_its_config() -> None:
 
     loss = TripletLoss.from_config(TripletLoss(0.3, "hard").get_config())
     assert (loss.margin, loss.mining) == (0.3, "hard")
+
+
+def test_keras_pair_loss_matches_the_reference() -> None:
+    from dlkit.analysis.embedding import pair_loss
+    from dlkit.models.losses import PairLoss
+
+    rng = np.random.default_rng(1)
+    g = rng.normal(size=(12, 5)).astype("float32")
+    for y in (rng.integers(0, 3, size=12), np.arange(12)):  # with same pairs, and without
+        got = float(PairLoss(4.0)(y, g))
+        assert got == pytest.approx(pair_loss(g, y, 4.0), rel=1e-4)
+    loss = PairLoss.from_config(PairLoss(2.5).get_config())
+    assert loss.bias == 2.5
