@@ -73,7 +73,7 @@ def skip_final_collection() -> None:
     At exit the interpreter collects everything still alive; with TensorFlow and Keras loaded
     that is over half a million objects, seconds spent before a finished command returns to the
     shell (Python does not promise finalizers for objects alive at exit, and dlkit closes its
-    files and stores itself). For a process that ends when its command ends: the CLI.
+    files and stores itself). For a process that ends when its work ends: the CLI, a trial worker.
     """
     atexit.unregister(_freeze_heap)  # once, however many commands ran in this process
     atexit.register(_freeze_heap)
