@@ -11,7 +11,9 @@ The import takes seconds; the CLI shows that it is under way through :func:`anno
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -59,3 +61,19 @@ def import_tensorflow() -> ModuleType:
         os.dup2(saved, 2)
         os.close(saved)
     return tensorflow
+
+
+def _freeze_heap() -> None:
+    gc.freeze()
+
+
+def skip_final_collection() -> None:
+    """Have this process exit without the garbage collector's last full scan.
+
+    At exit the interpreter collects everything still alive; with TensorFlow and Keras loaded
+    that is over half a million objects, seconds spent before a finished command returns to the
+    shell (Python does not promise finalizers for objects alive at exit, and dlkit closes its
+    files and stores itself). For a process that ends when its work ends: the CLI, a trial worker.
+    """
+    atexit.unregister(_freeze_heap)  # once, however many commands ran in this process
+    atexit.register(_freeze_heap)

@@ -7,6 +7,7 @@ made per test session (per xdist worker) and copied for each test that tracks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -64,6 +65,13 @@ def _clear_keras_session():
     if "keras" in sys.modules:
         # no full gc here: it scans TensorFlow's ~500k import-time objects, 0.4 s after every test
         sys.modules["keras"].backend.clear_session(free_memory=False)
+        if gc.get_freeze_count() == 0:
+            # the collector's own full scans would visit those objects too, a second or more each
+            # under load (about twenty in one every-task case): keep what lives between tests
+            # (TensorFlow, Keras, session fixtures) out of them. Garbage is collected first, so
+            # nothing a test left is kept; a tuning study unfreezes on leaving (frozen_heap).
+            gc.collect()
+            gc.freeze()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlkit import __version__
-from dlkit._tf import announce_import
+from dlkit._tf import announce_import, skip_final_collection
 from dlkit.cli._console import console, loading_status
 from dlkit.cli._errors import report_errors
 from dlkit.cli._options import JsonOpt, ReadableHelp, RecipeArg, SetOpt
@@ -71,6 +71,7 @@ def main(
     # MLflow announces store migrations at INFO (it reads this when imported, later)
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", logging.getLevelName(level))
     announce_import(loading_status)
+    skip_final_collection()
 
 
 @app.command()

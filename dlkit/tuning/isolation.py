@@ -29,8 +29,9 @@ _POLL_S = 0.2
 def _serve(conn: Connection, study_path: str) -> None:
     """The worker's loop: one task in, one ``(kind, payload)`` out, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the study's process
-    from dlkit._tf import import_tensorflow
+    from dlkit._tf import import_tensorflow, skip_final_collection
 
+    skip_final_collection()  # the study waits for the worker's exit when it recycles it
     import_tensorflow()
     import keras
 
