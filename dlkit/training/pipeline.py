@@ -262,9 +262,9 @@ def fit_model(
     fitted = fit(
         model,
         spec,
-        stream,
-        dev_batches,
-        checkpoints=checkpoints,
+        runtime.shard(stream),
+        runtime.shard(dev_batches),
+        checkpoints=checkpoints if runtime.chief else None,  # a multi_worker worker writes none
         on_epoch=on_epoch,
         steps_per_epoch=steps,
         resume=resume,
