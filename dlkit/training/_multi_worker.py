@@ -17,11 +17,14 @@ import contextlib
 import faulthandler
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from dlkit.errors import DlkitError
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,7 @@ def exit_within(seconds: float) -> None:
 
 # after a failed multi-worker training: time to mark the run FAILED and report the error
 EXIT_AFTER_FAILURE_S = 60.0
+HEARTBEAT_S = 10  # a worker silent this long is taken for dead
 
 
 def local_copy(model: Any, folder: Path) -> Any:
@@ -126,3 +130,26 @@ def local_copy(model: Any, folder: Path) -> Any:
         path = Path(tmp) / "model.keras"
         model.save(path)
         return load_model(path)
+
+
+class WorkerLostError(DlkitError):
+    """A multi-worker training lost one of its processes (it crashed, was killed or hangs)."""
+
+
+def lost_worker(exc: BaseException) -> WorkerLostError | None:
+    """The error to report for ``exc`` when it says a peer was lost; None for any other error."""
+    import tensorflow as tf
+
+    if not isinstance(exc, (tf.errors.UnavailableError, tf.errors.AbortedError)):
+        return None
+    message = str(getattr(exc, "message", exc))
+    tasks = sorted(
+        {f"{job} {index}" for job, index in re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", message)}
+    )
+    who = ", ".join(tasks) if tasks else "a worker"
+    return WorkerLostError(
+        f"train.strategy: multi_worker: {who} stopped during training (no heartbeat for {HEARTBEAT_S} s "
+        "or a failed exchange); this process stops too",
+        hint="see that machine's output for why; the chief keeps its last checkpoint: start every "
+        "process again with `dlkit train --resume RUN`",
+    )

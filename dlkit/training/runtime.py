@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dlkit.errors import RecipeError
+from dlkit.training._multi_worker import HEARTBEAT_S
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -37,7 +38,6 @@ MIN_COMPUTE_CAPABILITY = (7, 0)  # Volta and later have float16 tensor cores
 
 WORKER_TIMEOUT_ENV = "DLKIT_WORKER_TIMEOUT_S"
 WORKER_TIMEOUT_S = 300.0  # how long workers wait for each other, at the start and at the end
-HEARTBEAT_S = 10  # a worker silent this long is taken for dead
 
 
 @dataclass

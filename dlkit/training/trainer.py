@@ -275,7 +275,7 @@ def _train_run(
 
     import_tensorflow()
     from dlkit.data.corrections import corrections_params
-    from dlkit.training._multi_worker import EXIT_AFTER_FAILURE_S, exit_within, local_copy
+    from dlkit.training._multi_worker import EXIT_AFTER_FAILURE_S, exit_within, local_copy, lost_worker
     from dlkit.training.checkpoints import pause_for_test
     from dlkit.training.lifecycle import TrainingRun
     from dlkit.training.pipeline import describe_options, fit_model, predict_sets, task_of
@@ -322,11 +322,14 @@ def _train_run(
                     runtime=describe_options(model, runtime),
                 ),
             )
-        except BaseException:
+        except BaseException as exc:
             if spec.strategy == "multi_worker":
                 # the error is reported and the run marked as usual, but TensorFlow's shutdown
                 # may wait for the workers still in the training: the process ends regardless
                 exit_within(EXIT_AFTER_FAILURE_S)
+                lost = lost_worker(exc)
+                if lost is not None:
+                    raise lost from None
             raise
     if worker is not None:
         return _worker_result(recipe, outcome, fitted, worker, started)

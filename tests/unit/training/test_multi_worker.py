@@ -71,3 +71,22 @@ def test_a_block_within_its_deadline_goes_on() -> None:
     import faulthandler
 
     faulthandler.cancel_dump_traceback_later()
+
+
+def test_a_lost_worker_is_named_in_one_line() -> None:
+    import tensorflow as tf
+
+    from dlkit.training._multi_worker import lost_worker
+
+    # what TensorFlow raises in the survivor when a worker stops sending heartbeats
+    message = (
+        "Collective ops is aborted by: Error reported from /job:worker/task:1: The following tasks "
+        "are unhealthy (stopped sending heartbeats):\n/job:worker/replica:0/task:1\nThe tasks have crashed."
+    )
+    lost = lost_worker(tf.errors.UnavailableError(None, None, message))
+    assert lost is not None and lost.exit_code == 1
+    assert lost.message == (
+        "train.strategy: multi_worker: worker 1 stopped during training (no heartbeat for 10 s or a "
+        "failed exchange); this process stops too"
+    )
+    assert lost_worker(ValueError("not a lost worker")) is None
