@@ -136,16 +136,18 @@ class WorkerLostError(DlkitError):
     """A multi-worker training lost one of its processes (it crashed, was killed or hangs)."""
 
 
-def lost_worker(exc: BaseException) -> WorkerLostError | None:
-    """The error to report for ``exc`` when it says a peer was lost; None for any other error."""
+def lost_worker(exc: BaseException, this_task: str) -> WorkerLostError | None:
+    """The error to report for ``exc`` when it says a peer was lost; None for any other error.
+
+    ``this_task``: this process's task (``worker 0``), left out of the tasks named.
+    """
     import tensorflow as tf
 
     if not isinstance(exc, (tf.errors.UnavailableError, tf.errors.AbortedError)):
         return None
     message = str(getattr(exc, "message", exc))
-    tasks = sorted(
-        {f"{job} {index}" for job, index in re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", message)}
-    )
+    found = re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", message)
+    tasks = sorted({f"{job} {index}" for job, index in found} - {this_task})
     who = ", ".join(tasks) if tasks else "a worker"
     return WorkerLostError(
         f"train.strategy: multi_worker: {who} stopped during training (no heartbeat for {HEARTBEAT_S} s "

@@ -129,12 +129,16 @@ def is_chief(strategy: str) -> bool:
     return kind == "chief" or (kind == "worker" and index == 0 and "chief" not in _tf_config()["cluster"])
 
 
+def this_task() -> str:
+    """``worker 1``: this multi_worker process's task (from TF_CONFIG)."""
+    task = _tf_config()["task"]
+    return f"{task.get('type')} {task.get('index', 0)}"
+
+
 def worker_name() -> str:
     """``worker 1 of 2`` for this multi_worker process (from TF_CONFIG)."""
-    config = _tf_config()
-    task = config["task"]
-    n = sum(len(hosts) for hosts in config["cluster"].values())
-    return f"{task.get('type')} {task.get('index', 0)} of {n}"
+    n = sum(len(hosts) for hosts in _tf_config()["cluster"].values())
+    return f"{this_task()} of {n}"
 
 
 def worker_timeout_s() -> float:

@@ -279,7 +279,7 @@ def _train_run(
     from dlkit.training.checkpoints import pause_for_test
     from dlkit.training.lifecycle import TrainingRun
     from dlkit.training.pipeline import describe_options, fit_model, predict_sets, task_of
-    from dlkit.training.runtime import is_chief, training_runtime, worker_name
+    from dlkit.training.runtime import is_chief, this_task, training_runtime, worker_name
     from dlkit.training.weights import describe_weights
 
     data, parts = outcome.data, outcome.split
@@ -327,7 +327,7 @@ def _train_run(
                 # the error is reported and the run marked as usual, but TensorFlow's shutdown
                 # may wait for the workers still in the training: the process ends regardless
                 exit_within(EXIT_AFTER_FAILURE_S)
-                lost = lost_worker(exc)
+                lost = lost_worker(exc, this_task())
                 if lost is not None:
                     raise lost from None
             raise

@@ -83,10 +83,18 @@ def test_a_lost_worker_is_named_in_one_line() -> None:
         "Collective ops is aborted by: Error reported from /job:worker/task:1: The following tasks "
         "are unhealthy (stopped sending heartbeats):\n/job:worker/replica:0/task:1\nThe tasks have crashed."
     )
-    lost = lost_worker(tf.errors.UnavailableError(None, None, message))
+    lost = lost_worker(tf.errors.UnavailableError(None, None, message), "worker 0")
     assert lost is not None and lost.exit_code == 1
     assert lost.message == (
         "train.strategy: multi_worker: worker 1 stopped during training (no heartbeat for 10 s or a "
         "failed exchange); this process stops too"
     )
-    assert lost_worker(ValueError("not a lost worker")) is None
+    # a broken connection names the peer and this process's own device: the peer is named alone
+    reset = (
+        "{{function_node __wrapped__CollectiveReduceV2_device_/job:worker/replica:0/task:0/device:CPU:0}} "
+        "recvmsg:Connection reset by peer\nAdditional GRPC error information from remote target "
+        "/job:worker/replica:0/task:1 while calling /tensorflow.WorkerService/RecvBuf"
+    )
+    lost = lost_worker(tf.errors.UnavailableError(None, None, reset), "worker 0")
+    assert lost is not None and lost.message.startswith("train.strategy: multi_worker: worker 1 stopped")
+    assert lost_worker(ValueError("not a lost worker"), "worker 0") is None
