@@ -18,8 +18,8 @@ import faulthandler
 import logging
 import os
 import re
+import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,29 +71,34 @@ def patch_keras() -> None:
     _patched = True
 
 
-def _end(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
-    sys.stderr.flush()
-    os._exit(1)
+# a separate process says why, since the one that waits may hold the interpreter: it prints the
+# line unless its input (a pipe from the waiting process) closes first
+_WATCHER = """
+import select, sys
+ready, _, _ = select.select([sys.stdin], [], [], float(sys.argv[1]))
+if not ready:
+    sys.stderr.write("error: " + sys.argv[2] + "\\n")
+"""
 
 
 @contextlib.contextmanager
 def deadline(seconds: float, message: str) -> Iterator[None]:
     """End the process (exit code 1, ``message`` on stderr) if the block lasts over ``seconds``.
 
-    For waits inside TensorFlow that neither time out nor give way to a signal.
+    For waits inside TensorFlow that neither time out nor give way to a signal, nor let another
+    Python thread run: a watcher process prints the line, and faulthandler's native watchdog
+    ends this process a second later.
     """
-    timer = threading.Timer(seconds, _end, (message,))
-    timer.daemon = True
-    timer.start()
-    # a timer thread needs the interpreter; this one does not (a native wait that holds it)
+    watcher = subprocess.Popen([sys.executable, "-c", _WATCHER, str(seconds), message], stdin=subprocess.PIPE)
     with open(os.devnull, "w") as devnull:
-        faulthandler.dump_traceback_later(seconds + 5, exit=True, file=devnull)
+        faulthandler.dump_traceback_later(seconds + 1, exit=True, file=devnull)
         try:
             yield
         finally:
             faulthandler.cancel_dump_traceback_later()
-            timer.cancel()
+            assert watcher.stdin is not None
+            watcher.stdin.close()
+            watcher.wait()
 
 
 _devnull: Any = None

@@ -178,7 +178,8 @@ def _configure_cluster(config: dict[str, Any], timeout_s: float) -> None:
     context.context().configure_coordination_service(
         service_type="standalone",
         service_leader=multi_worker_util.coordination_leader(cluster),
-        cluster_register_timeout_in_ms=int(timeout_s * 1000),
+        # later than make_strategy's own deadline, which ends the process with a clear line
+        cluster_register_timeout_in_ms=int((timeout_s + 30) * 1000),
         heartbeat_timeout_in_ms=HEARTBEAT_S * 1000,
         shutdown_barrier_timeout_in_ms=int(timeout_s * 1000),
         coordinated_jobs=jobs,
