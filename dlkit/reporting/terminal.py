@@ -90,12 +90,13 @@ class TrainProgress:
         self.run_dir: Path | None = None  # the run's folder, once it exists (for a resume hint)
 
     def start(self, event: TrainStart) -> None:
-        self.run_dir = event.run_dir
+        self.run_dir = event.run_dir if event.worker is None else None
         self.console.print(split_table(event.data))
         from dlkit.reporting.split import render_split_warnings
 
         render_split_warnings(self.console, event.data.get("warnings", []))
-        self.console.print(escape(f"Model: {event.n_params:,} parameters. Run directory: {event.run_dir}"))
+        where = f"Run directory: {event.run_dir}" if event.worker is None else _worker_line(event.worker)
+        self.console.print(escape(f"Model: {event.n_params:,} parameters. {where}"))
         if self.console.is_terminal:
             self._progress = Progress(
                 TextColumn("epoch"),
@@ -142,8 +143,20 @@ def task_table(metrics: dict[str, dict[str, float]]) -> Table | None:
     return table
 
 
+def _worker_line(worker: str) -> str:
+    return f"Training as {worker}: the chief writes the run and records it in MLflow."
+
+
 def render_train_result(console: Console, result: TrainResult) -> None:
     """The metrics table and where the run was recorded."""
+    if result.worker is not None:
+        stop = " (early stopping)" if result.stopped_early else ""
+        console.print(
+            f"Trained {result.epochs_run} epoch(s){stop} in {result.duration_s:.1f} s as {result.worker}; "
+            "the chief evaluates and records the run.",
+            highlight=False,
+        )
+        return
     console.print(metrics_table(result.metrics))
     per_task = task_table(result.metrics)
     if per_task is not None:

@@ -74,6 +74,7 @@ class TrainingRun:
     run_name: str
     experiment: str
     started: float
+    worker: str | None = None  # a multi_worker process that is not the chief: it records nothing
 
     def model_ready(self, n_params: int, epochs: int, *, log_params: bool = True, **info: Any) -> None:
         """Record the built model's size (and ``info`` in run.json) and tell the caller."""
@@ -92,6 +93,7 @@ class TrainingRun:
                     self.summary,
                     n_params,
                     epochs,
+                    self.worker,
                 )
             )
 

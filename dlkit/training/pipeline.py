@@ -251,7 +251,8 @@ def fit_model(
     model = build_model(recipe, data, train, runtime, context=context)
     if resume is not None and checkpoints is not None:
         restore_best = bool(spec.early_stopping and spec.early_stopping.restore_best_weights)
-        ckpt.restore(model, checkpoints, resume, best_weights=restore_best)
+        with runtime.strategy.scope():  # the optimizer's variables are made here, the strategy's
+            ckpt.restore(model, checkpoints, resume, best_weights=restore_best)
     if warm_start is not None and warm_start.is_file():
         model.set_weights(keras.saving.load_model(warm_start, compile=False).get_weights())
     if on_built is not None:
@@ -270,9 +271,9 @@ def fit_model(
     fitted = fit(
         model,
         spec,
-        stream,
-        dev_batches,
-        checkpoints=checkpoints,
+        runtime.shard(stream),
+        runtime.shard(dev_batches),
+        checkpoints=checkpoints if runtime.chief else None,  # a multi_worker worker writes none
         on_epoch=on_epoch,
         steps_per_epoch=steps,
         resume=resume,

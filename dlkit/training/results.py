@@ -20,6 +20,7 @@ class TrainStart:
     data: dict[str, Any]
     n_params: int
     epochs: int
+    worker: str | None = None  # a multi_worker process that is not the chief: ``worker 1 of 2``
 
 
 @dataclass
@@ -43,6 +44,9 @@ class TrainResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     initial_epoch: int = 0
     split_warnings: list[dict[str, Any]] = field(default_factory=list)
+    # a multi_worker process that is not the chief (``worker 1 of 2``): it trained with the
+    # chief, which alone evaluates and records the run; no metrics, no run directory of its own
+    worker: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (``dlkit train --json``): the fields, paths as text, no NaN."""

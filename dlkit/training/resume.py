@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from dlkit.recipe.loader import load_recipe
 from dlkit.rundir import run_state
 from dlkit.training.checkpoints import ResumeError, ResumeState, read_state
+from dlkit.training.runtime import is_chief
 
 if TYPE_CHECKING:
     from dlkit.recipe.schema import Recipe
@@ -43,7 +44,9 @@ def prepare_resume(run: RunDir, overrides: list[str]) -> tuple[Recipe, ResumeSta
     name = info.get("run_name", run.path.name)
     if not run.recipe_path.is_file():
         raise ResumeError(f"{run.path}: not a training run (no recipe.yaml)")
-    if run_state(run) == "RUNNING":
+    recipe = load_recipe(run.recipe_path, overrides)
+    # a multi_worker worker follows the chief, which may already have marked the run RUNNING
+    if run_state(run) == "RUNNING" and is_chief(recipe.train.strategy):
         beat = datetime.fromisoformat(info["heartbeat"])
         age = int((datetime.now(UTC) - beat).total_seconds())
         raise ResumeError(
@@ -51,7 +54,6 @@ def prepare_resume(run: RunDir, overrides: list[str]) -> tuple[Recipe, ResumeSta
             f"heartbeat {age} s ago): nothing to resume",
             hint="stop it first (Ctrl-C, or kill its pid); a run whose process died can be resumed",
         )
-    recipe = load_recipe(run.recipe_path, overrides)
     if info.get("tracking_uri"):
         recipe.tracking.uri = info["tracking_uri"]
     if info.get("stopped_early"):

@@ -119,8 +119,12 @@ def train_recipe(
 
     See :func:`dlkit.api.train`.
     """
+    from dlkit.training.runtime import is_chief
+
     started = time.perf_counter()
     outcome = split_recipe(recipe, train_fraction)
+    if not is_chief(recipe.train.strategy):
+        return _train_worker(recipe, outcome, on_start, on_epoch, started)
     run_name, path = new_run_dir(Path(recipe.tracking.runs_dir), recipe.name)
     run = RunDir(path)
     experiment = recipe.tracking.experiment or recipe.name
@@ -162,6 +166,30 @@ def train_recipe(
     )
 
 
+def _train_worker(
+    recipe: Recipe,
+    outcome: SplitOutcome,
+    on_start: OnStart,
+    on_epoch: OnEpoch,
+    started: float,
+    resume: tuple[ResumeState, Path] | None = None,
+) -> TrainResult:
+    """A multi_worker process other than the chief: the same split and the same training, in step
+    with the chief, written to a temporary folder it removes (as Keras's multi-worker guide has
+    workers do); nothing tracked, nothing evaluated. ``resume``: the chief's state and checkpoint
+    folder (read, never written)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="dlkit-worker-") as folder:
+        run = RunDir(Path(folder))
+        record_run_info(run, recipe, outcome, run_name=recipe.name, experiment=recipe.name)
+        summary = write_split(run, outcome)
+        state, checkpoints = resume if resume is not None else (None, None)
+        return _train_run(
+            recipe, outcome, run, NullTracker(), summary, on_start, on_epoch, started, state, checkpoints
+        )
+
+
 def resume_run(
     run: RunDir, overrides: list[str], *, on_start: OnStart = None, on_epoch: OnEpoch = None
 ) -> TrainResult:
@@ -173,6 +201,10 @@ def resume_run(
     info = run.info()
     outcome = split_recipe(recipe, info.get("train_fraction"))
     check_same_split(f"run '{info.get('run_name')}'", outcome, info.get("content_hash"), run.manifest())
+    from dlkit.training.runtime import is_chief
+
+    if not is_chief(recipe.train.strategy):  # the chief resumes the run; a worker follows it
+        return _train_worker(recipe, outcome, on_start, on_epoch, started, (state, run.checkpoints))
     tracker: Tracker = NullTracker()
     if info.get("run_id"):
         from dlkit.tracking.mlflow_tracker import MLflowTracker
@@ -235,15 +267,19 @@ def _train_run(
     on_epoch: OnEpoch,
     started: float,
     resume: ResumeState | None = None,
+    checkpoints: Path | None = None,
 ) -> TrainResult:
+    """Build, fit and evaluate; ``checkpoints``: where a resumed run's checkpoint is read (the
+    run's own folder unless given: a multi_worker worker reads the chief's)."""
     from dlkit._tf import import_tensorflow
 
     import_tensorflow()
     from dlkit.data.corrections import corrections_params
+    from dlkit.training._multi_worker import EXIT_AFTER_FAILURE_S, exit_within, local_copy, lost_worker
     from dlkit.training.checkpoints import pause_for_test
     from dlkit.training.lifecycle import TrainingRun
     from dlkit.training.pipeline import describe_options, fit_model, predict_sets, task_of
-    from dlkit.training.runtime import training_runtime
+    from dlkit.training.runtime import is_chief, this_task, training_runtime, worker_name
     from dlkit.training.weights import describe_weights
 
     data, parts = outcome.data, outcome.split
@@ -262,28 +298,44 @@ def _train_run(
             }
         )
     info = run.info()
-    life = TrainingRun(
-        run, tracker, summary, on_start, on_epoch, info["run_name"], info["experiment"], started
-    )
     spec = recipe.train
+    worker = None if is_chief(spec.strategy) else worker_name()
+    life = TrainingRun(
+        run, tracker, summary, on_start, on_epoch, info["run_name"], info["experiment"], started, worker
+    )
     with training_runtime(spec, recipe.seed) as runtime:
-        fitted = fit_model(
-            recipe,
-            data,
-            parts.indices("train"),
-            parts.indices("dev"),
-            runtime,
-            context=build_context(recipe, data),
-            checkpoints=run.checkpoints,
-            resume=resume,
-            on_epoch=life.epoch_end,
-            on_built=lambda model: life.model_ready(
-                int(model.count_params()),
-                spec.epochs,
-                log_params=resume is None,
-                runtime=describe_options(model, runtime),
-            ),
-        )
+        try:
+            fitted = fit_model(
+                recipe,
+                data,
+                parts.indices("train"),
+                parts.indices("dev"),
+                runtime,
+                context=build_context(recipe, data),
+                checkpoints=checkpoints or run.checkpoints,
+                resume=resume,
+                on_epoch=life.epoch_end,
+                on_built=lambda model: life.model_ready(
+                    int(model.count_params()),
+                    spec.epochs,
+                    log_params=resume is None,
+                    runtime=describe_options(model, runtime),
+                ),
+            )
+        except BaseException as exc:
+            if spec.strategy == "multi_worker":
+                # the error is reported and the run marked as usual, but TensorFlow's shutdown
+                # may wait for the workers still in the training: the process ends regardless
+                exit_within(EXIT_AFTER_FAILURE_S)
+                lost = lost_worker(exc, this_task())
+                if lost is not None:
+                    raise lost from None
+            raise
+    if worker is not None:
+        return _worker_result(recipe, outcome, fitted, worker, started)
+    if spec.strategy == "multi_worker":
+        # evaluated here alone: a model outside the strategy predicts without the workers
+        fitted.model = local_copy(fitted.model, run.path)
     pause_for_test("fit")
     life.record_fit(fitted.fit)
     metrics = predict_sets(fitted.model, recipe, data, parts, run.predictions_path)
@@ -291,3 +343,28 @@ def _train_run(
     if more:
         life.record_warnings(fitted.fit, more)
     return life.finish(fitted.model, metrics, fitted.fit, data, parts, fitted.n_params)
+
+
+def _worker_result(
+    recipe: Recipe, outcome: SplitOutcome, fitted: Any, worker: str, started: float
+) -> TrainResult:
+    """What a multi_worker worker reports: how the training went, no metrics (the chief's)."""
+    parts = outcome.split
+    return TrainResult(
+        run_name=recipe.name,
+        run_dir=Path(),
+        run_id=None,
+        tracking_uri=None,
+        experiment=recipe.tracking.experiment or recipe.name,
+        task=outcome.data.task,
+        metrics={},
+        split_sizes=parts.sizes(),
+        split_rule=parts.rule,
+        n_params=fitted.n_params,
+        epochs_run=fitted.fit.epochs_run,
+        stopped_early=fitted.fit.stopped_early,
+        duration_s=time.perf_counter() - started,
+        history=fitted.fit.history,
+        initial_epoch=fitted.fit.initial_epoch,
+        worker=worker,
+    )
