@@ -653,6 +653,9 @@ def _register_more() -> None:
     SOURCES.register(
         "canvas", CanvasSource, load_canvas, "digits on blank canvases with known boxes (made here)"
     )
+    from dlkit.data.audio import WavSource, load_wav
+
+    SOURCES.register("wav", WavSource, load_wav, "a folder of mono WAV clips and their trigger times")
 
 
 _register_more()

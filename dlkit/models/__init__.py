@@ -3,6 +3,7 @@
 from dlkit.models import (  # noqa: F401  (registration side effect)
     classic,
     cnn,
+    conv_gru,
     crnn,
     custom,
     mlp,
