@@ -7,9 +7,10 @@ empty for a clip without one). Clips are read with the standard library's ``wave
 PCM, one channel, at ``sample_rate``; anything else is refused in one line naming the file.
 
 Each clip becomes a log-magnitude spectrogram `(frames, bins)` (``tf.signal.stft``, optionally
-on a mel scale), computed once when the data is read: a spectrogram is about as large as its
-clip, and recomputing it in the ``tf.data`` map every epoch cost more than keeping it. The
-labels are one per *output step* of the model: the model downsamples time by ``stride``
+on a mel scale), computed once when the data is read: measured on the gallery's 120 clips, the
+spectrograms take 0.1 s of CPU and 5.7 MB (twice the float32 samples: 65 bins every 32 samples),
+so computing them in the ``tf.data`` map would cost that 0.1 s again every epoch to save a few
+MB. The labels are one per *output step* of the model: the model downsamples time by ``stride``
 (``conv_gru``'s strides), so a clip of ``frames`` frames has ``ceil(frames / stride)`` steps,
 and ``window`` steps after each trigger end are 1 (:func:`dlkit.analysis.triggers.trigger_labels`).
 New data for ``dlkit predict`` may come without the labels file.

@@ -27,7 +27,7 @@ data:
             stride: 4, window: 4}}
   split: {{train: 0.6, dev: 0.2, test: 0.2}}
 {MODEL}
-train: {{epochs: 12, batch_size: 8, optimizer: {{type: adam, learning_rate: 1.0e-2}}}}
+train: {{epochs: 20, batch_size: 8, optimizer: {{type: adam, learning_rate: 1.0e-2}}}}
 tracking: {{experiment: triggers}}
 """
 
