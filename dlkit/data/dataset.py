@@ -22,6 +22,7 @@ Task = Literal[
     "detection",
     "ctc",
     "verification",
+    "trigger_word",
 ]
 Kind = Literal["tabular", "image", "sequence", "text"]
 # how a source reads labels: for training, required on new data (evaluate), optional (predict)
@@ -44,6 +45,8 @@ LABEL_KINDS: dict[str, str] = {
     "landmarks": "structured",
     "segmentation": "structured",
     "verification": "categorical",
+    # one 0/1 label per output step of an audio clip (dlkit.data.audio)
+    "trigger_word": "structured",
 }
 
 

@@ -4,6 +4,7 @@ from dlkit.models import (  # noqa: F401  (registration side effect)
     avg_embedding,
     classic,
     cnn,
+    conv_gru,
     crnn,
     custom,
     mlp,

@@ -75,7 +75,8 @@ class DataSpec(Spec):
     task: TaskName | None = Field(
         default=None,
         description="Inferred from the target when absent (multitask for a list of targets, "
-        "seq2seq for a text_pairs source, sequence_labeling for per-step labels `(n, timesteps)`); "
+        "seq2seq for a text_pairs source, trigger_word for a wav source, sequence_labeling for per-step "
+        "labels `(n, timesteps)`); "
         "localization, landmarks, segmentation and ctc (one unaligned string per example) are "
         "always named.",
     )
@@ -199,6 +200,8 @@ class Recipe(Spec):
             return "seq2seq"
         if source.type in ("boxes", "canvas"):
             return "detection"
+        if source.type == "wav":
+            return "trigger_word"
         if isinstance(getattr(source, "target", None), list):
             return "multitask"
         return None

@@ -394,6 +394,14 @@ _ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
         "cer per set is pooled over characters (edits / reference characters), as metrics.json's",
         higher_better=False,
     ),
+    "trigger_word": _sequence(
+        "f1",
+        False,
+        ("triggers", "detections", "missed", "false_detections", "f1"),
+        "a clip is an error when it misses a planted trigger or detects one that is not there; its "
+        "score is the F1 of its positive steps (1 with no trigger and no detection), whose mean is "
+        "not metrics.json's f1 (pooled over the set's steps); length is the clip's planted triggers",
+    ),
 }
 
 

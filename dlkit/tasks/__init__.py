@@ -19,6 +19,7 @@ from dlkit.tasks.regression import Regression
 from dlkit.tasks.segmentation import Segmentation
 from dlkit.tasks.seq2seq import Seq2Seq
 from dlkit.tasks.sequence_labeling import SequenceLabeling
+from dlkit.tasks.trigger_word import TriggerWord
 from dlkit.tasks.verification import Verification
 
 TASKS = Registry()
@@ -37,6 +38,7 @@ for _task in (
 ):
     TASKS.register(_task)
 TASKS.register(Verification())
+TASKS.register(TriggerWord())
 
 __all__ = ["REPORTS", "TASKS", "Scored", "Task", "task_for"]
 

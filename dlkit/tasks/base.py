@@ -123,6 +123,11 @@ class Task:
                 f"model.type: crnn predicts one distribution per image column, for strings (data.task: "
                 f"ctc); the task is {self.name}"
             )
+        if getattr(recipe.model, "type", None) == "conv_gru":
+            raise RecipeError(
+                f"model.type: conv_gru predicts one output per time step, for per-step trigger labels "
+                f"(a wav source, data.task: trigger_word); the task is {self.name}"
+            )
         if getattr(recipe.model, "type", None) == "seq2seq":
             raise RecipeError(
                 f"model.type: seq2seq decodes token sequences and needs a text_pairs source "

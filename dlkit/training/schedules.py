@@ -30,6 +30,7 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "regression": ("mae",),
     "seq2seq": (),
     "sequence_labeling": (),
+    "trigger_word": (),
     "detection": (),
     "ctc": (),
     "localization": (),

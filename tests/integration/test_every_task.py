@@ -65,6 +65,15 @@ def _strings(folder: Path) -> None:
         np.savez(folder / "strings.npz", x=strings["x"][:150], y=strings["y"][:150])
 
 
+def _clips(folder: Path) -> None:
+    """30 of the shipped trigger-word clips and their labels."""
+    (folder / "clips").mkdir()
+    labels = pd.read_csv(SHIPPED / "triggers" / "labels.csv", dtype=str, keep_default_na=False).head(30)
+    for name in labels["file"]:
+        shutil.copy(SHIPPED / "triggers" / name, folder / "clips" / name)
+    labels.to_csv(folder / "clips" / "labels.csv", index=False)
+
+
 def _nothing(folder: Path) -> None:
     pass
 
@@ -131,6 +140,11 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         _strings,
         f"data:\n  task: ctc\n  source: {{type: npz, path: strings.npz}}\n  {SPLIT}\n"
         "model: {type: crnn, filters: [4], units: 8}",
+    ),
+    "trigger_word": (
+        _clips,
+        "data:\n  source: {type: wav, path: clips, sample_rate: 4000, frame_length: 128, frame_step: 64, "
+        f"stride: 4, window: 3}}\n  {SPLIT}\nmodel: {{type: conv_gru, filters: 4, units: [4]}}",
     ),
     "localization": (
         _images("digit_boxes"),

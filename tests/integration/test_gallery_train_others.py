@@ -16,6 +16,7 @@ def test_every_other_gallery_recipe_trains_one_epoch(workdir: Path) -> None:
     assert trained["multitask"] == "multitask"
     assert trained["reverse-seq2seq"] == "seq2seq"
     assert trained["digit-strings-ctc"] == "ctc"
+    assert trained["trigger-word"] == "trigger_word"
     assert trained["sequence-tagging-lstm"] == "sequence_labeling"
     assert trained["shift-target"] == "binary"
     assert {"cancer-logistic", "cancer-mlp", "cancer-deep-mlp", "reviews-transformer"} <= set(trained)

@@ -105,6 +105,7 @@ CASES: dict[str, list[tuple[str, dict[str, Any], tuple[int | None, ...], Any]]] 
             tokens(6, 12),
         ),
     ],
+    "conv_gru": [("strided", {"filters": 4, "units": [4, 4], "strides": 4}, (12, 5), images((12, 5)))],
     "crnn": [("columns", {"filters": [4, 8], "units": 4, "cell": "lstm"}, (8, 16, 1), images((8, 16, 1)))],
     "transfer": [("frozen", {"base": {"path": "BASE"}, "dense": [4]}, (8, 8, 1), images((8, 8, 1)))],
     "unet": [("depth-2", {"depth": 2, "filters": 4, "batch_norm": True}, (16, 16, 1), images((16, 16, 1)))],
@@ -157,6 +158,9 @@ def test_builds_trains_a_step_and_round_trips(
     elif name == "crnn":  # one distribution per column of the last feature map (width 16 / 2)
         inputs, y = x, RNG.integers(0, 3, size=(8, 8))
         assert model.output_shape == (None, 8, 3)
+    elif name == "conv_gru":  # one output per 4 frames: ceil(12 / 4) steps
+        inputs, y = x, RNG.integers(0, 3, size=(8, 3))
+        assert model.output_shape == (None, 3, 3)
     elif name == "unet":  # a class per pixel
         inputs, y = x, RNG.integers(0, 3, size=(8, *shape[:2]))
         assert model.output_shape == (None, *shape[:2], 3)
