@@ -82,7 +82,8 @@ def test_missing_type_in_source(workdir: Path) -> None:
     path = write_recipe(workdir, BASE.replace("{type: sklearn, name: iris}", "{name: iris}"))
     assert _error(path) == [
         f"{path}: data.source.type: missing; expected one of: "
-        "boxes, canvas, csv, glyphs, image_csv, images, masks, npz, parquet, sequence, sklearn, text, text_pairs, wav"
+        "boxes, canvas, csv, glyphs, image_csv, images, masks, npz, parquet, sequence, sklearn, text, "
+        "text_pairs, wav"
     ]
 
 
