@@ -246,11 +246,17 @@ class Task:
         """What the finished run's metrics per set say is wrong (e.g. worse than the baseline)."""
         return []
 
+    def outputs(self, model: keras.Model, x: Any, recipe: Recipe) -> Any:
+        """The model's outputs on inputs ``x`` in inference mode, as ``model.predict`` gives them
+        (:func:`dlkit.models.outputs.predict_arrays`: one traced function for every set)."""
+        from dlkit.models.outputs import predict_arrays
+
+        return predict_arrays(model, x, max(recipe.train.batch_size, 256))
+
     def predict(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> Scored:
         """Predict the examples at ``indices`` in inference mode and score them."""
         x, y = self.fit_arrays(data, indices)
-        outputs = np.asarray(model.predict(x, batch_size=max(recipe.train.batch_size, 256), verbose=0))
-        return self.score(outputs, y, data)
+        return self.score(np.asarray(self.outputs(model, x, recipe)), y, data)
 
     def score(self, outputs: np.ndarray, y: np.ndarray, data: Dataset) -> Scored:
         """Per-example columns and the set's metrics from the model's outputs (pure NumPy)."""

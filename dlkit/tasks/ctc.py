@@ -151,7 +151,7 @@ class CTC(Task):
     def predict(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> Scored:
         """Decode as the model's ``decoding`` says (greedy unless it says beam) and score."""
         x, y = self.fit_arrays(data, indices)
-        probs = np.asarray(model.predict(x, batch_size=max(recipe.train.batch_size, 256), verbose=0))
+        probs = np.asarray(self.outputs(model, x, recipe))
         decoding = getattr(recipe.model, "decoding", None)
         if decoding is not None and decoding.method == "beam":
             decoded = beam_decode(probs, decoding.beam_width)

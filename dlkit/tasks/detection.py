@@ -109,9 +109,7 @@ class Detection(Task):
         """Predict, decode (score threshold, per-class NMS) and score against the true boxes."""
         from dlkit.analysis.detection import decode
 
-        outputs = np.asarray(
-            model.predict(data.x[indices], batch_size=max(recipe.train.batch_size, 256), verbose=0)
-        )
+        outputs = np.asarray(self.outputs(model, data.x[indices], recipe))
         # the saved model keeps its anchors: new data needs no training boxes to decode
         anchors = np.asarray(model.get_layer("output").anchors)
         found = [

@@ -179,7 +179,7 @@ class Verification(Task):
     def embed(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> np.ndarray:
         """The embeddings `(n, d)` of the examples at ``indices``, in inference mode."""
         x, _ = self.fit_arrays(data, indices)
-        return np.asarray(model.predict(x, batch_size=max(recipe.train.batch_size, 256), verbose=0))
+        return np.asarray(self.outputs(model, x, recipe))
 
     def calibrate(
         self, model: keras.Model, recipe: Recipe, data: Dataset, parts: SplitResult

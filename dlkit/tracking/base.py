@@ -9,7 +9,7 @@ implementation of both is :mod:`dlkit.tracking.mlflow_tracker`; :func:`open_stor
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -115,6 +115,10 @@ class RunStore(Protocol):
 
     def log_metrics(self, run_id: str | None, metrics: Mapping[str, float | None], step: int = 0) -> None: ...
 
+    def log_metric_steps(
+        self, run_id: str | None, steps: Sequence[tuple[int, Mapping[str, float | None]]]
+    ) -> None: ...
+
     def set_tags(self, run_id: str | None, tags: dict[str, str]) -> None: ...
 
     def log_artifact(self, run_id: str | None, path: Path, folder: str | None = None) -> None: ...
@@ -149,6 +153,11 @@ class NullStore:
         pass
 
     def log_metrics(self, run_id: str | None, metrics: Mapping[str, float | None], step: int = 0) -> None:
+        pass
+
+    def log_metric_steps(
+        self, run_id: str | None, steps: Sequence[tuple[int, Mapping[str, float | None]]]
+    ) -> None:
         pass
 
     def set_tags(self, run_id: str | None, tags: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +126,10 @@ class MLflowStore:
         self.uri: str = resolve_tracking_uri(uri)
         self._errors: type[Exception] = mlflow.exceptions.MlflowException
         self._client = self._open(MlflowClient)
+        # what this store made itself needs no lookup: experiment ids by name, and the params of
+        # the runs it created (a study's trials each log theirs once)
+        self._experiment_ids: dict[str, str] = {}
+        self._params: dict[str, dict[str, str]] = {}
 
     def _open(self, client: Callable[..., Any]) -> Any:
         """The client, made under :func:`store_lock` (it creates or migrates a new store's tables).
@@ -168,10 +172,14 @@ class MLflowStore:
         Raises:
             TrackingError: the experiment is deleted, or the store cannot be reached.
         """
+        if experiment in self._experiment_ids:
+            return self._experiment_ids[experiment]
         found = self._call("experiment", self._client.get_experiment_by_name, experiment)
         if found is None:
             try:
-                return str(self._client.create_experiment(experiment))
+                created = str(self._client.create_experiment(experiment))
+                self._experiment_ids[experiment] = created
+                return created
             except self._errors:
                 # another process (a study's worker) created it between the lookup and here
                 found = self._call("experiment", self._client.get_experiment_by_name, experiment)
@@ -182,6 +190,7 @@ class MLflowStore:
                 f"tracking store {self.uri}: experiment '{experiment}' is deleted",
                 hint="restore it in MLflow, or set tracking.experiment to another name",
             )
+        self._experiment_ids[experiment] = str(found.experiment_id)
         return str(found.experiment_id)
 
     def experiment_of(self, run_id: str) -> str:
@@ -205,6 +214,7 @@ class MLflowStore:
             all_tags["mlflow.parentRunId"] = parent
         experiment_id = self.experiment_id(experiment)
         run = self._call("create run", self._client.create_run, experiment_id, run_name=name, tags=all_tags)
+        self._params[str(run.info.run_id)] = {}
         return str(run.info.run_id)
 
     def reopen(self, run_id: str | None) -> None:
@@ -299,7 +309,9 @@ class MLflowStore:
 
         if not run_id or not params:
             return
-        existing = self._call(f"run {run_id}", self._client.get_run, run_id).data.params
+        existing = self._params.get(run_id)
+        if existing is None:
+            existing = self._call(f"run {run_id}", self._client.get_run, run_id).data.params
         items = [
             Param(k, text)
             for k, v in sorted(params.items())
@@ -309,9 +321,18 @@ class MLflowStore:
             self._call(
                 f"run {run_id}: log params", self._client.log_batch, run_id, params=items[i : i + _BATCH]
             )
+            if run_id in self._params:
+                self._params[run_id].update((p.key, p.value) for p in items[i : i + _BATCH])
 
     def log_metrics(self, run_id: str | None, metrics: Mapping[str, float | None], step: int = 0) -> None:
         """Log metrics at ``step`` in batches; None and non-finite values are skipped."""
+        self.log_metric_steps(run_id, [(step, metrics)])
+
+    def log_metric_steps(
+        self, run_id: str | None, steps: Sequence[tuple[int, Mapping[str, float | None]]]
+    ) -> None:
+        """Log metrics at several steps (a finished fit's epochs) in as few requests as the batch
+        limit allows; None and non-finite values are skipped."""
         from mlflow.entities import Metric
 
         if not run_id:
@@ -319,6 +340,7 @@ class MLflowStore:
         now = int(time.time() * 1000)
         items = [
             Metric(k, float(v), now, step)
+            for step, metrics in steps
             for k, v in metrics.items()
             if v is not None and math.isfinite(float(v))
         ]

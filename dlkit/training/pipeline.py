@@ -202,6 +202,52 @@ def training_data(
     return stream, dev_batches, steps_per_epoch(len(train), size)
 
 
+class TrainingStreams:
+    """:func:`training_data` kept for the next call with the same arguments.
+
+    The trials of a tuning study train on the same data; building the ``tf.data`` pipelines
+    (tracing their functions) costs a small trial about as much as an epoch. The pipelines hold
+    no state between iterations (epoch ``e``'s order is keyed by ``(seed, e)``; dev is not
+    shuffled), so a kept one gives every trial the batches a new one would.
+    """
+
+    def __init__(self) -> None:
+        self._data: Dataset | None = None
+        self._key: tuple[Any, ...] = ()
+        self._arrays: tuple[np.ndarray | None, ...] = ()
+        self._streams: tuple[tf.data.Dataset, tf.data.Dataset, int] | None = None
+
+    def __call__(
+        self,
+        spec: TrainSpec,
+        data: Dataset,
+        train: np.ndarray,
+        dev: np.ndarray,
+        seed: int,
+        initial_epoch: int = 0,
+        weights: np.ndarray | None = None,
+    ) -> tuple[tf.data.Dataset, tf.data.Dataset, int]:
+        """What :func:`training_data` returns for these arguments (the kept pipelines when they match)."""
+        key = (spec.batch_size, spec.full_batch, spec.shuffle, spec.epochs, seed, initial_epoch)
+        arrays = (train, dev, weights)
+        same = (
+            self._streams is not None
+            and data is self._data
+            and key == self._key
+            and all(map(_same_array, arrays, self._arrays))
+        )
+        if not same:
+            self._streams = None  # the old pipelines go before the new ones are built
+            self._streams = training_data(spec, data, train, dev, seed, initial_epoch, weights)
+            self._data, self._key, self._arrays = data, key, arrays
+        assert self._streams is not None
+        return self._streams
+
+
+def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    return a is b or (a is not None and b is not None and np.array_equal(a, b))
+
+
 @dataclass
 class Fitted:
     """A trained model and how its training went."""
@@ -224,6 +270,7 @@ def fit_model(
     warm_start: Path | None = None,
     on_epoch: Callable[[EpochEnd], None] | None = None,
     on_built: Callable[[keras.Model], None] | None = None,
+    streams: TrainingStreams | None = None,
 ) -> Fitted:
     """Build the recipe's model, fit it on ``train`` validating on ``dev``, every epoch checkpointed.
 
@@ -239,6 +286,8 @@ def fit_model(
         warm_start: a model file whose weights the new model starts from (a Hyperband promotion).
         on_epoch: called after every epoch.
         on_built: called with the built (and restored) model before the first epoch.
+        streams: keeps the training and dev pipelines between calls (a study's trials);
+            none: built for this call.
     """
     import keras
 
@@ -257,7 +306,7 @@ def fit_model(
         model.set_weights(keras.saving.load_model(warm_start, compile=False).get_weights())
     if on_built is not None:
         on_built(model)
-    stream, dev_batches, steps = training_data(
+    stream, dev_batches, steps = (streams or training_data)(
         spec,
         data,
         train,

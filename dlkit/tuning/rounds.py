@@ -19,6 +19,7 @@ from dlkit._tf_memory import frozen_heap
 from dlkit.errors import DlkitError
 from dlkit.recipe.schema import Recipe
 from dlkit.tracking import RunStore, open_store
+from dlkit.training.pipeline import TrainingStreams
 from dlkit.tuning._interrupts import Interrupts
 from dlkit.tuning.checks import base_mapping
 from dlkit.tuning.isolation import TrialWorker
@@ -72,6 +73,7 @@ class StudyRunner:
         self.dims: list[Dimension] = []
         self.interrupts = Interrupts()
         self.worker: TrialWorker | None = None
+        self.streams = TrainingStreams()  # the trials' training pipelines, built once
 
     def emit(self, kind: str, **kwargs: Any) -> None:
         """Tell the live view what happened (a round or a trial started or ended)."""

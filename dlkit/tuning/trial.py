@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from dlkit.errors import BuildError, DlkitError, RecipeError
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir, write_json
 from dlkit.training.prepare import SplitOutcome
+
+if TYPE_CHECKING:
+    from dlkit.training.pipeline import TrainingStreams
 
 
 class TrialFailed(DlkitError):
@@ -66,6 +69,7 @@ def train_trial(
     warm_start: Path | None = None,
     measure: tuple[str, ...] = (),
     on_epoch: Callable[[Any], None] | None = None,
+    streams: TrainingStreams | None = None,
 ) -> TrialOutcome:
     """Build, train and score one configuration; write its run directory.
 
@@ -77,6 +81,7 @@ def train_trial(
         warm_start: a model file whose weights start this trial (a Hyperband promotion).
         measure: satisficing measures to take: params, latency_ms, model_size_mb.
         on_epoch: called after every epoch with the :class:`~dlkit.training.fit.EpochEnd`.
+        streams: the study's training pipelines, kept from one trial to the next.
 
     Returns:
         The metrics of train, train-dev and dev (inference mode; never test), the parameter count
@@ -91,7 +96,7 @@ def train_trial(
     import_tensorflow()
     # the trial's model is saved and dropped here: what TensorFlow keeps of it globally goes too
     with released_custom_gradients():
-        return _train(recipe, study, run, epochs, warm_start, measure, on_epoch)
+        return _train(recipe, study, run, epochs, warm_start, measure, on_epoch, streams)
 
 
 def _train(
@@ -102,6 +107,7 @@ def _train(
     warm_start: Path | None,
     measure: tuple[str, ...],
     on_epoch: Callable[[Any], None] | None,
+    streams: TrainingStreams | None,
 ) -> TrialOutcome:
     import keras
 
@@ -125,6 +131,7 @@ def _train(
                 runtime,
                 warm_start=warm_start,
                 on_epoch=on_epoch,
+                streams=streams,
             )
     except BuildError as exc:
         raise TrialFailed(f"cannot build the model: {exc.message}") from None

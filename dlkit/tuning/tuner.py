@@ -84,14 +84,15 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
         values = decode_values(runner.dims, trial.hyperparameters)
         name = f"r{runner.round}-t{trial.trial_id}"
         folder = runner.study.trial_dir(name)
-        if folder.exists():  # an interrupted attempt of this trial: start it again, cleanly
+        retried = folder.exists()
+        if retried:  # an interrupted attempt of this trial: start it again, cleanly
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         record = TrialRecord(name, runner.round, str(trial.trial_id), "RUNNING", values, tuner=self.tuner_id)
         budget = hp_values.get("tuner/epochs")
         initial = int(hp_values.get("tuner/initial_epoch", 0) or 0)
         parent_trial = hp_values.get("tuner/trial_id")
-        run_id = self._trial_run(name, folder)
+        run_id = self._trial_run(name, folder, retried)
         record.run_id = run_id
         runner.study.write_record(record)
         runner.emit("trial_start", trial=record)
@@ -159,11 +160,14 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
 
     # -- one trial -------------------------------------------------------------------------
 
-    def _trial_run(self, name: str, folder: Path) -> str | None:
-        """The trial's MLflow run under the round's: the one an interrupted attempt started, or a new one."""
+    def _trial_run(self, name: str, folder: Path, retried: bool) -> str | None:
+        """The trial's MLflow run under the round's: the one an interrupted attempt started, or a new one.
+
+        Only a trial whose folder was there (``retried``) can have one: the folder is made first.
+        """
         runner = self.runner
         tags = {"dlkit.study": runner.info["study_id"], "dlkit.trial": name}
-        run_id = runner.store.find_run(runner.experiment, tags)
+        run_id = runner.store.find_run(runner.experiment, tags) if retried else None
         if run_id is not None:
             runner.store.reopen(run_id)
             return run_id
@@ -236,6 +240,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             warm_start=warm,
             measure=measure,
             on_epoch=runner.interrupts.check,
+            streams=runner.streams,
         )
 
     def _complete(self, record: TrialRecord, outcome: TrialOutcome, run: RunDir) -> None:
@@ -263,17 +268,14 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             objective=record.objective,
             feasible=record.feasible,
         )
-        runner.store.log_metrics(
-            record.run_id,
-            {
-                **record.metrics,
-                **record.measured,
-                "n_params": outcome.n_params,
-                "feasible": float(record.feasible),
-            },
-        )
-        for step, row in enumerate(outcome.history):  # from 0, as train logs epochs
-            runner.store.log_metrics(record.run_id, row, step=step)
+        summary = {
+            **record.metrics,
+            **record.measured,
+            "n_params": outcome.n_params,
+            "feasible": float(record.feasible),
+        }
+        # the epochs from step 0, as train logs them; all in one request where the batch limit allows
+        runner.store.log_metric_steps(record.run_id, [(0, summary), *enumerate(outcome.history)])
 
     def _check_failure_budget(self) -> None:
         """Stop the study once more trials failed than ``tune.max_failures`` (over every round)."""

@@ -70,6 +70,23 @@ def test_metrics_are_logged_at_their_steps_and_non_finite_values_skipped(store: 
     assert metrics["m119"] == 119.0 and "inf" not in metrics and "none" not in metrics
 
 
+def test_metric_steps_go_in_batches_and_params_are_checked_against_what_another_store_logged(
+    store: MLflowStore, client, tracking_uri: str
+) -> None:
+    run = store.start_run("exp", "trial", {})
+    history = [{f"m{k}": float(10 * e + k) for k in range(60)} for e in range(3)]  # 180 over 2 batches
+    store.log_metric_steps(run, [(0, {"n_params": 7.0, "none": None}), *enumerate(history)])
+    logged = client.get_metric_history(run, "m59")
+    assert [(m.step, m.value) for m in logged] == [(0, 59.0), (1, 69.0), (2, 79.0)]
+    assert client.get_run(run).data.metrics["n_params"] == 7.0
+    store.log_params(run, {"lr": 0.1})
+    other = MLflowStore(tracking_uri)  # a resumed study: the run was made by an earlier process
+    other.log_params(run, {"lr": 0.1})
+    with pytest.raises(TrackingError):
+        other.log_params(run, {"lr": 0.2})
+    assert client.get_run(run).data.params == {"lr": "0.1"}
+
+
 def test_tags_and_artifacts(store: MLflowStore, client, workdir: Path) -> None:
     run = store.start_run("exp", "run", {"dlkit.kind": "study"})
     store.set_tags(run, {"dlkit.best_trial": "r1-t2", "dlkit.best_run_id": "abc"})
