@@ -226,9 +226,11 @@ class TrainingStreams:
         seed: int,
         initial_epoch: int = 0,
         weights: np.ndarray | None = None,
+        task: Task | None = None,
     ) -> tuple[tf.data.Dataset, tf.data.Dataset, int]:
-        """What :func:`training_data` returns for these arguments (the kept pipelines when they match)."""
-        key = (spec.batch_size, spec.full_batch, spec.shuffle, spec.epochs, seed, initial_epoch)
+        """What :func:`training_data` returns for these arguments (the kept pipelines when they
+        match; a task configured anew, as one with its own batches is per trial, rebuilds them)."""
+        key = (spec.batch_size, spec.full_batch, spec.shuffle, spec.epochs, seed, initial_epoch, task)
         arrays = (train, dev, weights)
         same = (
             self._streams is not None
@@ -238,7 +240,7 @@ class TrainingStreams:
         )
         if not same:
             self._streams = None  # the old pipelines go before the new ones are built
-            self._streams = training_data(spec, data, train, dev, seed, initial_epoch, weights)
+            self._streams = training_data(spec, data, train, dev, seed, initial_epoch, weights, task)
             self._data, self._key, self._arrays = data, key, arrays
         assert self._streams is not None
         return self._streams
