@@ -52,7 +52,7 @@ def test_help_validate_and_models_list_load_no_tensorflow() -> None:
 HEAVY_FOR_LIGHT_COMMANDS = ("numpy", "pandas", "pyarrow", "scipy", "sklearn", "mlflow", "tensorflow")
 
 
-def test_validate_and_runs_list_load_no_numpy_pandas_or_sklearn(workdir: Path) -> None:
+def test_validate_runs_list_and_models_list_load_no_numpy_pandas_or_sklearn(workdir: Path) -> None:
     (workdir / "t.csv").write_text("a,b,label\n1,2,0\n3,4,1\n", encoding="utf-8")
     table = write_recipe(
         workdir,
@@ -62,7 +62,12 @@ def test_validate_and_runs_list_load_no_numpy_pandas_or_sklearn(workdir: Path) -
         model: {type: mlp, units: [4]}
         """,
     )
-    commands = [["recipe", "validate", str(QUICKSTART)], ["recipe", "validate", str(table)], ["runs", "list"]]
+    commands = [
+        ["recipe", "validate", str(QUICKSTART)],
+        ["recipe", "validate", str(table)],
+        ["runs", "list"],
+        ["models", "list"],
+    ]
     code = (
         "from dlkit.cli import app\n"
         f"for argv in {commands!r}:\n"
