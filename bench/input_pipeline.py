@@ -11,6 +11,7 @@ streamed memory should stay flat when the file grows, loaded whole it grows with
 Target (issue 15): streamed at most 1.1x the in-memory step time; memory flat at 10x.
 
 Usage: python bench/input_pipeline.py [--rows 20000] [--images 400] [--epochs 4]
+                                      [--sources csv,parquet,images]
 """
 
 from __future__ import annotations
@@ -124,7 +125,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000, help="the small table; the large is 10x")
     parser.add_argument("--images", type=int, default=400, help="the small folder; the large is 10x")
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument(
+        "--sources", default="csv,parquet,images", help="which of csv, parquet, images to measure"
+    )
     args = parser.parse_args()
+    sources = set(args.sources.split(","))
     print("dlkit train, median step after the first epoch, batches of 64; memory = peak RSS - after imports")
     print(
         f"{'source':>8} {'examples':>9} {'in memory ms':>13} {'streamed ms':>12} {'ratio':>6} "
@@ -137,8 +142,9 @@ def main() -> None:
             csv, parquet = make_table(work, n)
             cases.append(("csv", n, TABLE, str(csv)))
             cases.append(("parquet", n, TABLE, str(parquet)))
-        for n in (args.images, 10 * args.images):
+        for n in (args.images, 10 * args.images) if "images" in sources else ():
             cases.append(("images", n, IMAGES, str(make_images(work, n))))
+        cases = [c for c in cases if c[0] in sources]
         for kind, n, template, path in sorted(cases, key=lambda c: (c[0], c[1])):
             figures = {
                 stream: measure(

@@ -15,7 +15,7 @@ class Spec(BaseModel):
     that slipped through (``learning_rate: .inf``) would only show up as a NaN loss mid-training.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, defer_build=True)
 
     @field_validator("*")
     @classmethod

@@ -33,11 +33,15 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.errors import RunNotFoundError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 RUN_FILE = "run.json"
 HEARTBEAT_S = 15.0

@@ -21,9 +21,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
+from dlkit._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy")
 
 GapName = Literal["avoidable_bias", "variance", "data_mismatch", "overfitting_to_dev"]
 ErrorKind = Literal["proportion", "mean"]

@@ -26,9 +26,15 @@ element-wise difference instead: ``ŷ = σ(β − Σ_k w_k·|f(x1)_k − f(x2)_k
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+from dlkit._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy")
+
 
 Mining = Literal["semi_hard", "hard"]
 Metric = Literal["euclidean", "l1"]

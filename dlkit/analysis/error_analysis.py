@@ -387,22 +387,42 @@ class SetReport:
 
 
 def per_class_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> list[ClassRow]:
-    """Precision, recall and F1 per class (scikit-learn; 0 where undefined)."""
-    from sklearn.metrics import precision_recall_fscore_support
+    """Precision, recall and F1 per class (0 where undefined, as scikit-learn's ``zero_division=0``).
 
+    Counted over every example: one whose prediction is not among ``classes`` still counts
+    against its true class's recall.
+    """
     labels = [str(c) for c in classes]
-    p, r, f, s = precision_recall_fscore_support(_text(y_true), _text(y_pred), labels=labels, zero_division=0)
-    return [
-        ClassRow(label, float(pi), float(ri), float(fi), int(si))
-        for label, pi, ri, fi, si in zip(labels, p, r, f, s, strict=True)
-    ]
+    true, pred = _indices(y_true, labels), _indices(y_pred, labels)
+    n = len(labels)
+    hits = np.bincount(true[(true == pred) & (true >= 0)], minlength=n)
+    support = np.bincount(true[true >= 0], minlength=n)
+    predicted = np.bincount(pred[pred >= 0], minlength=n)
+    rows = []
+    for label, tp, n_true, n_pred in zip(labels, hits, support, predicted, strict=True):
+        precision = tp / n_pred if n_pred else 0.0
+        recall = tp / n_true if n_true else 0.0
+        f1 = 2 * tp / (n_true + n_pred) if n_true + n_pred else 0.0  # 2tp / (2tp + fp + fn)
+        rows.append(ClassRow(label, float(precision), float(recall), float(f1), int(n_true)))
+    return rows
 
 
 def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
-    """The confusion matrix `(classes, classes)`: rows true class, columns predicted class."""
-    from sklearn.metrics import confusion_matrix
+    """The confusion matrix `(classes, classes)`: rows true class, columns predicted class.
 
-    return np.asarray(confusion_matrix(_text(y_true), _text(y_pred), labels=[str(c) for c in classes]))
+    Examples whose true or predicted label is not among ``classes`` are left out.
+    """
+    labels = [str(c) for c in classes]
+    true, pred = _indices(y_true, labels), _indices(y_pred, labels)
+    kept = (true >= 0) & (pred >= 0)
+    n = len(labels)
+    return np.bincount(true[kept] * n + pred[kept], minlength=n * n).reshape(n, n).astype(np.int64)
+
+
+def _indices(values: Sequence[Any], labels: list[str]) -> np.ndarray:
+    """Each value's index in ``labels`` `(n,)`, compared as text; -1 for a value not there."""
+    index = {label: i for i, label in enumerate(labels)}
+    return np.fromiter((index.get(v, -1) for v in _text(values)), dtype=np.int64, count=len(values))
 
 
 def most_confused(matrix: np.ndarray, classes: Sequence[Any], top: int = 10) -> list[ConfusedPair]:

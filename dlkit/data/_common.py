@@ -6,14 +6,19 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit._naming import did_you_mean
 from dlkit.data.dataset import LABEL_KINDS, Task
 from dlkit.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 
 def hash_arrays(*arrays: np.ndarray) -> str:
@@ -38,9 +43,10 @@ def hash_bytes64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+# splitmix64's constants, as ints: made uint64 where used, so importing this module needs no NumPy
+_GOLDEN = 0x9E3779B97F4A7C15
+_M1 = 0xBF58476D1CE4E5B9
+_M2 = 0x94D049BB133111EB
 
 
 def _mix(h: np.ndarray, tmp: np.ndarray) -> None:
@@ -49,7 +55,7 @@ def _mix(h: np.ndarray, tmp: np.ndarray) -> None:
         np.right_shift(h, np.uint64(shift), out=tmp)
         np.bitwise_xor(h, tmp, out=h)
         if factor is not None:
-            np.multiply(h, factor, out=h)
+            np.multiply(h, np.uint64(factor), out=h)
 
 
 # rows hashed per block: the block's running hashes and scratch stay in cache across columns
@@ -75,14 +81,15 @@ def row_hashes(x: np.ndarray) -> np.ndarray:
         block = max(1, min(n, _BLOCK_ROWS))
         word = np.empty(block, dtype=np.uint64)
         tmp = np.empty(block, dtype=np.uint64)
+        golden = np.uint64(_GOLDEN)
         with np.errstate(over="ignore"):
             for start in range(0, n, block):
                 stop = min(start + block, n)
                 h, w, t = out[start:stop], word[: stop - start], tmp[: stop - start]
-                h.fill(_GOLDEN)
+                h.fill(golden)
                 for j in range(words.shape[1]):
                     w[...] = words[start:stop, j]  # widened to uint64
-                    w += _GOLDEN * np.uint64(j + 1)
+                    w += golden * np.uint64(j + 1)
                     _mix(w, t)
                     h ^= w
                     _mix(h, t)

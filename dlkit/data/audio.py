@@ -23,17 +23,24 @@ import math
 import wave
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field, model_validator
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.analysis.triggers import trigger_labels
 from dlkit.data._common import hash_bytes64, resolve
 from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.errors import DataError, RecipeError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
+
 
 FILE, ENDS = "file", "trigger_ends"
 

@@ -30,17 +30,23 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Pixels, Spec
 from dlkit.data._common import hash_arrays, hash_bytes64, resolve, row_hashes
 from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.data.images import EXTENSIONS, decode
 from dlkit.errors import DataError, RecipeError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 CSV_COLUMNS = ("image", "class", "x_min", "y_min", "x_max", "y_max")
 

@@ -14,14 +14,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 ColumnType = Literal["numeric", "category", "boolean", "date", "text", "id"]
 # types that become no model input
@@ -55,7 +61,7 @@ DATE_FORMATS: tuple[str, ...] = (
 )
 _DAY_FIRST = {"%d/%m/%Y": "%m/%d/%Y", "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M", "%d-%m-%Y": "%m-%d-%Y"}
 _DAY_FIRST["%d/%m/%y"] = "%m/%d/%y"
-_EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
+_EPOCH = "1970-01-01T00:00:00"
 _NS_PER_DAY = 86_400 * 10**9
 
 
@@ -284,7 +290,7 @@ def parse_dates(
 def days(parsed: pd.Series) -> np.ndarray:
     """Dates as float32 days since 1970-01-01 `(n,)`, NaN where missing."""
     ns = parsed.to_numpy(dtype="datetime64[ns]")
-    out = (ns - _EPOCH).astype(np.float64) / _NS_PER_DAY
+    out = (ns - np.datetime64(_EPOCH, "ns")).astype(np.float64) / _NS_PER_DAY
     out[np.isnat(ns)] = np.nan
     return out.astype(np.float32)
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
+from dlkit._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
+
 
 Task = Literal[
     "binary",
@@ -97,7 +104,7 @@ class Dataset:
     content_hash: str
     description: str
     feature_names: list[str] = field(default_factory=list)
-    metadata: pd.DataFrame = field(default_factory=pd.DataFrame)
+    metadata: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
     input_hashes: np.ndarray | None = None
     files: np.ndarray | None = None
     texts: np.ndarray | None = None

@@ -11,16 +11,22 @@ from __future__ import annotations
 import string
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.data._common import encode_target, hash_arrays, row_hashes
 from dlkit.data.dataset import Dataset, Task
 from dlkit.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 CHARACTERS = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _CANVAS = 40

@@ -20,17 +20,24 @@ import hashlib
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Pixels, Spec
 from dlkit.data._common import hash_bytes64, resolve
 from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.data.images import _MAGIC, decode
 from dlkit.errors import DataError, RecipeError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
+
 
 IMAGE = "image"
 

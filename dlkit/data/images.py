@@ -12,16 +12,22 @@ import hashlib
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Pixels, Spec
 from dlkit.data._common import encode_target, hash_bytes64, no_labels, resolve
 from dlkit.data.dataset import LABEL_KINDS, Dataset, Labels, Task
 from dlkit.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")

@@ -11,16 +11,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 from pydantic import Field, model_validator
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Pixels, Spec
 from dlkit.data._common import hash_bytes64, resolve
 from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.data.images import _MAGIC, _check_image, _members, decode
 from dlkit.errors import DataError, RecipeError
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy")
 
 IMAGES, MASKS = "images", "masks"
 

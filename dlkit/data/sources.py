@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._naming import did_you_mean
 from dlkit._registry import Registry
 from dlkit._spec import Spec
@@ -40,6 +39,13 @@ from dlkit.data._common import (
 from dlkit.data.columns import ColumnSpec, TableColumns, input_hashes, type_columns
 from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.errors import DataError, RecipeError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 SOURCES: Registry[Spec] = Registry("data source")
 

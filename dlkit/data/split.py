@@ -13,16 +13,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field, model_validator
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.data.dataset import Dataset
 from dlkit.errors import DataError
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from dlkit.data.checks import LeakageReport
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 SPLITS: tuple[str, ...] = ("train", "train_dev", "dev", "test")
 SplitName = Literal["train", "train_dev", "dev", "test"]
@@ -31,7 +36,6 @@ SET_DTYPE = "<U9"  # fits every set name, "train_dev", "dropped" and "unused" in
 # every set an example can be in; an assignment is stored as int8 codes into this tuple
 SET_NAMES: tuple[str, ...] = (*SPLITS, DROPPED, "unused")
 CODE: dict[str, int] = {name: i for i, name in enumerate(SET_NAMES)}
-_NAMES = np.asarray(SET_NAMES, dtype=SET_DTYPE)
 _FRACTION_FIELDS = {"train", "train_dev", "dev", "test"}
 
 
@@ -185,7 +189,7 @@ class SplitResult:
     def assignment(self) -> np.ndarray:
         """The set name of each example `(n,)` (``dropped`` for duplicates removed by dedupe,
         ``unused`` for rows a learning curve leaves out), built from the codes when first asked."""
-        return _NAMES[self.codes]
+        return np.asarray(SET_NAMES, dtype=SET_DTYPE)[self.codes]
 
     def indices(self, name: str) -> np.ndarray:
         """Sorted indices of the examples in set ``name``."""

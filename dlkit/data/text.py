@@ -10,12 +10,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.data._common import (
     RowNames,
@@ -31,6 +30,13 @@ from dlkit.data._common import (
 )
 from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 
 class TextSource(Spec):

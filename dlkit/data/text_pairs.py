@@ -17,17 +17,23 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.data._common import RowNames, duplicate_id, hash_file, require_columns, resolve, text_hashes
 from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.data.text import read_text_table, table_rows
 from dlkit.errors import DataError, RecipeError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 SOURCE_SPECIALS = ["", "[UNK]"]
 TARGET_SPECIALS = ["", "<s>", "</s>", "[UNK]"]

@@ -12,17 +12,20 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.errors import DataError
 from dlkit.models._errors import ModelError
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
 
     from dlkit.models.registry import BuildContext
+else:
+    np = lazy_module("numpy")
 
 log = logging.getLogger(__name__)
 

@@ -20,15 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import numpy as np
 from pydantic import Field, model_validator
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.models._errors import ModelError
 from dlkit.models.registry import MODELS, BuildContext, Head
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
+else:
+    np = lazy_module("numpy")
 
 PAD = 0
 

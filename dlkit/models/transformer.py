@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-import numpy as np
 from pydantic import Field, model_validator
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Width
 from dlkit.models._embedding import embedding_layer, needs_tokens
 from dlkit.models._errors import ModelError
@@ -22,6 +22,9 @@ from dlkit.models.rnn import _SequenceSpec
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
+else:
+    np = lazy_module("numpy")
 
 
 def sinusoidal_encoding(length: int, depth: int) -> np.ndarray:

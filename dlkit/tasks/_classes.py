@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.tasks import _metrics
 from dlkit.tasks.base import Scored, Task, class_accuracy_metrics
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from dlkit.data.dataset import Dataset
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 _EPS = 1e-7
 

@@ -8,7 +8,15 @@ constant target) is NaN rather than an error: a small dev set may lack a class.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+from dlkit._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy")
+
 
 NAN = float("nan")
 
@@ -45,10 +53,25 @@ def binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
     n_neg = len(positive) - n_pos
     if n_pos == 0 or n_neg == 0:
         return NAN
-    from scipy.stats import rankdata  # here: the report commands import tasks, and scipy is slow to load
-
-    ranks = rankdata(np.asarray(score, dtype=np.float64))
+    score = np.asarray(score, dtype=np.float64)
+    if np.isnan(score).any():
+        return NAN
+    ranks = average_ranks(score)
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``values`` `(n,)`, tied values sharing the mean of their ranks (as SciPy's
+    ``rankdata``; here in NumPy, since the report commands score sets and SciPy is slow to load)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    # a tie group at sorted positions start..end-1 holds ranks start+1..end: their mean
+    group_rank = (starts + ends + 1) / 2.0
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.repeat(group_rank, ends - starts)
+    return ranks
 
 
 def roc_auc(y_idx: np.ndarray, proba: np.ndarray) -> float:

@@ -15,19 +15,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.data.dataset import LABEL_KINDS
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
+    import pandas as pd
 
     from dlkit.data.dataset import Dataset
     from dlkit.data.split import SplitResult
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
     from dlkit.training.curves import CurveWarning
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 # the reports a task can take part in
 REPORTS = ("diagnose", "analyze_errors", "label_issues", "tune", "gradcheck", "lr_find", "learning_curve")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from dlkit._lazy import lazy_module
 from dlkit.tasks._classes import ClassTask
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from dlkit.data.dataset import Dataset
     from dlkit.models import Head
+else:
+    np = lazy_module("numpy")
 
 
 class Binary(ClassTask):

@@ -26,20 +26,23 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.errors import RecipeError
 from dlkit.tasks.base import Scored, Task
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
+    import pandas as pd
 
     from dlkit.analysis.detection import Detections
     from dlkit.data.boxes import DetectionDataset
     from dlkit.data.dataset import Dataset
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 MATCH_IOU = 0.5
 

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.tasks._images import image_size
 from dlkit.tasks.base import Scored, Task
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from dlkit.data.dataset import Dataset
     from dlkit.models import Head
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 BOX_WEIGHT = 5.0
 HIT_IOU = 0.5

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dlkit.models.multitask import per_task_metrics
+from dlkit.tasks._metrics import binary_auc
 
 _EPS = 1e-7
 
@@ -70,9 +71,7 @@ def constant_loss(y: np.ndarray) -> float | None:
 def _auc(y: np.ndarray, proba: np.ndarray) -> float | None:
     if len(np.unique(y)) < 2:
         return None
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, proba))
+    return binary_auc(y == 1, proba)
 
 
 def score_multitask(

@@ -12,16 +12,20 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.tasks import _metrics
 from dlkit.tasks.base import Scored, Task
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from dlkit.data.dataset import Dataset
     from dlkit.models import Head
     from dlkit.training.curves import CurveWarning
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 # Keras loss names (and aliases) in the target's squared or absolute units: scaled by 1/std² and
 # 1/std so they read in standard deviations; any other loss is left as Keras computes it

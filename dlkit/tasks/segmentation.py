@@ -17,16 +17,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.tasks._images import column_name
 from dlkit.tasks.base import Scored, Task
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from dlkit.data.dataset import Dataset
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 
 def masks_folder(path: Path) -> Path:

@@ -20,20 +20,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.analysis.bleu import corpus_bleu, sentence_bleu
 from dlkit.errors import RecipeError
 from dlkit.tasks.base import Scored, Task
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
+    import pandas as pd
 
     from dlkit.data.dataset import Dataset
     from dlkit.data.text_pairs import PairDataset
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 
 def _matched(p: list[str], t: list[str]) -> tuple[int, int]:

@@ -15,16 +15,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.errors import RecipeError
 from dlkit.tasks.base import Scored, Task
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from dlkit.data.dataset import Dataset
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 
 def _labels(row: np.ndarray, classes: list[object]) -> list[str]:

@@ -21,12 +21,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.analysis import triggers as trig
 from dlkit.errors import RecipeError
 from dlkit.tasks.base import Scored, Task
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
+
 
 if TYPE_CHECKING:
     from dlkit.data.dataset import Dataset

@@ -38,22 +38,26 @@ import copy
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
+from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.analysis import embedding as emb
 from dlkit.tasks.base import Scored, Task
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
+    import pandas as pd
 
     from dlkit.data.dataset import Dataset
     from dlkit.data.identity_batches import IdentityBatches
     from dlkit.data.split import SplitResult
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 PAIR_SEED = 0  # the pairs of a set are the same in every run and every report
 

@@ -48,6 +48,38 @@ def test_help_validate_and_models_list_load_no_tensorflow() -> None:
         assert "mlflow" not in loaded, argv
 
 
+# libraries a recipe check or a run listing never needs (about a second of CPU each to import)
+HEAVY_FOR_LIGHT_COMMANDS = ("numpy", "pandas", "pyarrow", "scipy", "sklearn", "mlflow", "tensorflow")
+
+
+def test_validate_runs_list_and_models_list_load_no_numpy_pandas_or_sklearn(workdir: Path) -> None:
+    (workdir / "t.csv").write_text("a,b,label\n1,2,0\n3,4,1\n", encoding="utf-8")
+    table = write_recipe(
+        workdir,
+        """
+        name: t
+        data: {source: {type: csv, path: t.csv, target: label, stream: true}}
+        model: {type: mlp, units: [4]}
+        """,
+    )
+    commands = [
+        ["recipe", "validate", str(QUICKSTART)],
+        ["recipe", "validate", str(table)],
+        ["runs", "list"],
+        ["models", "list"],
+    ]
+    code = (
+        "from dlkit.cli import app\n"
+        f"for argv in {commands!r}:\n"
+        "    try:\n        app(argv)\n"
+        "    except SystemExit as e:\n        assert e.code in (0, None), (argv, e.code)\n"
+    )
+    loaded = _modules_after(code)
+    assert [m for m in HEAVY_FOR_LIGHT_COMMANDS if m in loaded] == []
+    # the schema's modules are all there: the check saw the real import graph
+    assert {"dlkit.recipe.schema", "dlkit.data.sources", "dlkit.tasks.base", "dlkit.models.seq2seq"} <= loaded
+
+
 def test_validate_ok_and_bad() -> None:
     result = runner.invoke(app, ["recipe", "validate", str(QUICKSTART)])
     assert result.exit_code == 0 and "valid (model cnn, 30 epochs)" in result.output

@@ -284,7 +284,8 @@ def test_diagnose_from_stored_predictions_imports_no_tensorflow(workdir):
         "import sys\n"
         "from dlkit.cli import app\n"
         f"app(['diagnose', {str(path)!r}, '--human-error', '0.01'], standalone_mode=False)\n"
-        "print('LOADED', sorted(m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules))\n"
+        "heavy = ('tensorflow', 'keras', 'mlflow', 'sklearn', 'scipy')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=workdir, check=True, timeout=300

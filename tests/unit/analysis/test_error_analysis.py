@@ -217,3 +217,21 @@ def test_set_report_counts_and_pairs():
     assert report.confusion.sum() == 200 and np.trace(report.confusion) == 150
     assert len(report.confused_pairs) == 3
     assert {s.value for s in report.slices} == {"even", "odd"}
+
+
+def test_per_class_and_confusion_agree_with_scikit_learn_with_labels_outside_the_classes():
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    rng = np.random.default_rng(0)
+    # "9" is a class no example has; "5" is a label outside the classes (counted as scikit-learn does)
+    y_true = [str(v) for v in rng.integers(0, 6, size=60)]
+    y_pred = [str(v) for v in rng.integers(0, 6, size=60)]
+    classes = ["0", "1", "2", "3", "4", "9"]
+    rows = per_class_metrics(y_true, y_pred, classes)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
+    assert [x.precision for x in rows] == pytest.approx(list(p))
+    assert [x.recall for x in rows] == pytest.approx(list(r))
+    assert [x.f1 for x in rows] == pytest.approx(list(f))
+    assert [x.support for x in rows] == list(s)
+    expected = confusion_matrix(y_true, y_pred, labels=classes)
+    assert confusion(y_true, y_pred, classes).tolist() == expected.tolist()

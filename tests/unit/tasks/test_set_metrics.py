@@ -113,3 +113,16 @@ def test_a_better_model_scores_higher_on_the_metrics_said_to_grow() -> None:
     for metric in task.set_metrics:
         sign = 1 if task.direction(metric) == "max" else -1
         assert sign * (better[metric] - worse[metric]) > 0, metric
+
+
+def test_average_ranks_and_auc_with_ties_agree_with_scipy_and_scikit_learn() -> None:
+    from scipy.stats import rankdata
+
+    from dlkit.tasks._metrics import average_ranks, binary_auc
+
+    rng = np.random.default_rng(1)
+    score = rng.integers(0, 4, size=50).astype(np.float64)  # many ties
+    positive = rng.random(50) < 0.4
+    assert average_ranks(score) == pytest.approx(rankdata(score))
+    assert binary_auc(positive, score) == pytest.approx(skm.roc_auc_score(positive, score))
+    assert average_ranks(np.array([2.0, 1.0, 2.0])).tolist() == [2.5, 1.0, 2.5]
