@@ -122,7 +122,7 @@ def test_unknown_model_did_you_mean() -> None:
         MODELS.get("resnt")
     assert info.value.message.endswith("Did you mean 'resnet'?")
     assert (
-        "Available: alexnet, avg_embedding, cnn, crnn, efficientnet_b0, inception, lenet5, mlp"
+        "Available: alexnet, avg_embedding, cnn, conv_gru, crnn, efficientnet_b0, inception, lenet5, mlp"
         in info.value.message
     )
 
