@@ -23,7 +23,7 @@ import math
 import wave
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -47,6 +47,9 @@ FILE, ENDS = "file", "trigger_ends"
 
 class WavSource(Spec):
     """A folder of mono WAV clips of one length and a CSV of the times each trigger ends."""
+
+    #: the task this source's labels always are (a recipe need not say data.task)
+    implied_task: ClassVar[str] = "trigger_word"
 
     type: Literal["wav"] = "wav"
     path: Path = Field(description="The folder of .wav clips; relative to the recipe's folder.")
@@ -211,7 +214,7 @@ def load_wav(
             sample rate, clips of different lengths, a bad labels row.
     """
     root = resolve(spec.path, base_dir)
-    if task not in (None, "trigger_word"):
+    if task not in (None, spec.implied_task):
         raise RecipeError(
             f"data.task: a wav source gives per-step trigger labels: task trigger_word (got {task})"
         )

@@ -30,7 +30,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -52,6 +52,9 @@ CSV_COLUMNS = ("image", "class", "x_min", "y_min", "x_max", "y_max")
 
 
 class _DetectionOptions(Spec):
+    #: the task this source's labels always are (a recipe need not say data.task)
+    implied_task: ClassVar[str] = "detection"
+
     grid: int = Field(default=4, ge=1, le=64, description="S: the grid has S x S cells.")
     anchors: int | list[tuple[float, float]] = Field(
         default=2,
@@ -215,7 +218,7 @@ def _options(spec: _DetectionOptions, image_size: tuple[int, int], channels: int
 
 
 def _check_task(task: Task | None, where: str) -> None:
-    if task not in (None, "detection"):
+    if task not in (None, _DetectionOptions.implied_task):
         raise RecipeError(f"{where}: data.task: images with boxes are task detection (got {task})")
 
 

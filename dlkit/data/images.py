@@ -12,7 +12,7 @@ import hashlib
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
@@ -36,6 +36,9 @@ STREAM_BYTES = 1 << 30
 
 class ImageFolderSource(Spec):
     """A folder with one sub-folder of PNG/JPEG images per class (the folder name is the label)."""
+
+    #: the task this source's labels always are (a recipe need not say data.task)
+    implied_task: ClassVar[str] = "multiclass"
 
     type: Literal["images"] = "images"
     path: Path = Field(description="The folder; relative paths are taken from the recipe's folder.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -62,6 +62,9 @@ __all__ = ["SOURCES", "CsvSource", "ParquetSource", "SklearnSource", "encode_tar
 
 class SklearnSource(Spec):
     """A dataset bundled with scikit-learn (no download)."""
+
+    #: the task this source's labels always are (a recipe need not say data.task)
+    implied_task: ClassVar[str] = "multiclass"
 
     type: Literal["sklearn"] = "sklearn"
     name: Literal["digits", "breast_cancer", "wine", "iris"] = Field(

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
@@ -42,6 +42,9 @@ START, END = 1, 2
 
 class TextPairsSource(Spec):
     """A table with an input text column and an output text column (task ``seq2seq``)."""
+
+    #: the task this source's labels always are (a recipe need not say data.task)
+    implied_task: ClassVar[str] = "seq2seq"
 
     type: Literal["text_pairs"] = "text_pairs"
     path: Path = Field(description="Relative paths are taken from the recipe's folder.")
@@ -155,7 +158,7 @@ def load_text_pairs(
     With ``labels="optional"`` a table without the output column loads unlabelled (empty outputs).
     """
     path = resolve(spec.path, base_dir)
-    if task not in (None, "seq2seq"):
+    if task not in (None, spec.implied_task):
         raise RecipeError(f"{path}: data.task: a text_pairs source is seq2seq (got {task})")
     df = read_text_table(path, spec.sep, "text pairs table", dtype=str)
     require_columns(df.columns, path, "input", [spec.input])

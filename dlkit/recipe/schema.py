@@ -194,14 +194,9 @@ class Recipe(Spec):
         if self.data.task is not None:
             return self.data.task
         source = self.data.source
-        if source.type in ("sklearn", "images"):  # bundled datasets and image folders are classes
-            return "multiclass"
-        if source.type == "text_pairs":
-            return "seq2seq"
-        if source.type in ("boxes", "canvas"):
-            return "detection"
-        if source.type == "wav":
-            return "trigger_word"
+        implied: str | None = getattr(type(source), "implied_task", None)
+        if implied is not None:
+            return implied
         if isinstance(getattr(source, "target", None), list):
             return "multitask"
         return None
