@@ -1,10 +1,16 @@
-"""Audio clips for trigger-word detection: a folder of mono WAV files and a labels CSV.
+"""Audio clips for trigger-word detection: a folder of mono WAV files and a labels CSV, or an npz.
 
 ``<path>/`` holds the clips (``*.wav``, sub-folders included, all of one length) and
 ``<path>/labels.csv`` (``data.source.labels``) one row per clip: ``file`` (its path in the
 folder) and ``trigger_ends`` (the seconds at which each trigger ends, separated by ``;``,
 empty for a clip without one). Clips are read with the standard library's ``wave`` module:
 PCM, one channel, at ``sample_rate``; anything else is refused in one line naming the file.
+
+``<path>`` may instead be an ``.npz`` of raw clips (what ``torchaudio.load`` or
+``tf.audio.decode_wav`` give, stacked): ``clips`` `(n, samples)` (float in [-1, 1], or integer
+PCM: int16, int32, uint8, scaled as a WAV file's samples are), ``sample_rate`` (a scalar, checked
+against ``sample_rate``), ``trigger_ends`` `(n, max_triggers)` seconds, right-padded with -1 (or
+NaN) as the npz sources pad ragged labels (``padding_label``), and optionally ``ids`` `(n,)`.
 
 Each clip becomes a log-magnitude spectrogram `(frames, bins)` (``tf.signal.stft``, optionally
 on a mel scale), computed once when the data is read: measured on the gallery's 120 clips, the
@@ -21,7 +27,9 @@ from __future__ import annotations
 import hashlib
 import math
 import wave
+import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -30,7 +38,7 @@ from pydantic import Field, model_validator
 from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.analysis.triggers import trigger_labels
-from dlkit.data._common import hash_bytes64, resolve
+from dlkit.data._common import data_row, duplicate_id, hash_bytes64, hash_file, resolve, row_hashes
 from dlkit.data.dataset import Dataset, Labels, Task
 from dlkit.errors import DataError, RecipeError
 
@@ -52,11 +60,14 @@ class WavSource(Spec):
     implied_task: ClassVar[str] = "trigger_word"
 
     type: Literal["wav"] = "wav"
-    path: Path = Field(description="The folder of .wav clips; relative to the recipe's folder.")
+    path: Path = Field(
+        description="The folder of .wav clips, or an .npz of clips (arrays clips, sample_rate, "
+        "trigger_ends); relative to the recipe's folder."
+    )
     labels: str = Field(
         default="labels.csv",
         description="The labels CSV inside the folder: columns file and trigger_ends (seconds, "
-        "separated by ';', empty for none). Optional for dlkit predict.",
+        "separated by ';', empty for none). Optional for dlkit predict. An npz holds its own.",
     )
     sample_rate: int = Field(ge=1000, le=192_000, description="Samples per second every clip must have (Hz).")
     frame_length: int = Field(default=256, ge=8, description="Samples per spectrogram frame (STFT window).")
@@ -110,12 +121,22 @@ def read_wav(path: Path, sample_rate: int) -> np.ndarray:
             f"{path}: sample rate {rate} Hz; expected {sample_rate} Hz (data.source.sample_rate)",
             hint="resample the clips, or set data.source.sample_rate to theirs",
         )
-    if width == 1:  # 8-bit WAV is unsigned
-        return (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
-    if width not in (2, 4):
+    if width not in (1, 2, 4):
         raise DataError(f"{path}: {8 * width}-bit samples; expected 8-, 16- or 32-bit PCM")
-    dtype = np.dtype("<i2") if width == 2 else np.dtype("<i4")
-    return np.frombuffer(raw, dtype=dtype).astype(np.float32) / float(2 ** (8 * width - 1))
+    dtype = {1: np.dtype(np.uint8), 2: np.dtype("<i2"), 4: np.dtype("<i4")}[width]
+    return pcm_to_float(np.frombuffer(raw, dtype=dtype))
+
+
+#: integer sample types read as PCM, as a WAV file of that width stores them
+PCM_TYPES = ("uint8", "int16", "int32")
+
+
+def pcm_to_float(samples: np.ndarray) -> np.ndarray:
+    """Integer PCM samples as float32 in [-1, 1]: 8-bit unsigned (offset 128), 16- and 32-bit
+    signed (divided by 2**15 and 2**31), as WAV readers scale them."""
+    if samples.dtype == np.uint8:  # 8-bit WAV is unsigned
+        return (samples.astype(np.float32) - 128.0) / 128.0
+    return samples.astype(np.float32) / float(2 ** (8 * samples.dtype.itemsize - 1))
 
 
 def spectrograms(signals: np.ndarray, spec: WavSource) -> np.ndarray:
@@ -198,30 +219,20 @@ def read_trigger_ends(csv: Path, names: list[str], duration: float) -> list[list
     return [by_name[n] for n in names]
 
 
-def load_wav(
-    spec: WavSource,
-    task: Task | None,
-    base_dir: Path,
-    columns: Sequence[str] = (),
-    *,
-    labels: Labels = "train",
-) -> Dataset:
-    """Read the clips, their spectrograms and per-step trigger labels (task trigger_word).
+@dataclass
+class _Clips:
+    """Clips as read, before their spectrograms: the part a folder and an npz differ in."""
 
-    Raises:
-        RecipeError: another task than trigger_word.
-        DataError: a missing folder or labels file, a clip that is not mono PCM WAV at the
-            sample rate, clips of different lengths, a bad labels row.
-    """
-    root = resolve(spec.path, base_dir)
-    if task not in (None, spec.implied_task):
-        raise RecipeError(
-            f"data.task: a wav source gives per-step trigger labels: task trigger_word (got {task})"
-        )
-    if columns:
-        raise DataError(f"{root}: a wav folder has no column '{columns[0]}' (only clips and labels)")
-    if not root.is_dir():
-        raise DataError(f"{root}: not a folder; expected a folder of .wav clips")
+    signals: np.ndarray  # (n, samples) float32 in [-1, 1]
+    ids: np.ndarray
+    hashes: np.ndarray  # one 64-bit hash per clip
+    content_hash: str
+    first: str  # the first clip, as messages name it
+    ends: list[list[float]] | None  # each clip's trigger ends; None without labels
+    files: np.ndarray | None = None
+
+
+def _read_folder(root: Path, spec: WavSource, labels: Labels) -> _Clips:
     files = _clips(root)
     if not files:
         raise DataError(f"{root}: no .wav clips")
@@ -242,15 +253,6 @@ def load_wav(
                 hint="cut or pad the clips to one length",
             )
         signals.append(samples)
-    n_samples = len(signals[0])
-    if n_samples < spec.frame_length:
-        raise DataError(
-            f"{files[0]}: {n_samples} samples, fewer than one frame "
-            f"(data.source.frame_length: {spec.frame_length})"
-        )
-    duration = n_samples / spec.sample_rate
-    x = spectrograms(np.stack(signals), spec)
-    n_steps = math.ceil(x.shape[1] / spec.stride)
     csv = root / spec.labels
     labelled = labels != "optional" or csv.is_file()
     if labelled and not csv.is_file():
@@ -258,15 +260,170 @@ def load_wav(
             f"{root}: no labels file {spec.labels}",
             hint="one row per clip: file, trigger_ends (seconds separated by ';')",
         )
+    ends = None
     if labelled:
         whole.update(csv.read_bytes())
-        ends = read_trigger_ends(csv, names, duration)
-        y = np.stack([trigger_labels(e, n_steps, spec.step_seconds(), spec.window) for e in ends])
+        ends = read_trigger_ends(csv, names, len(signals[0]) / spec.sample_rate)
+    return _Clips(
+        signals=np.stack(signals),
+        ids=np.asarray(names, dtype=object),
+        hashes=hashes,
+        content_hash=whole.hexdigest(),
+        first=str(files[0]),
+        ends=ends,
+        files=np.asarray([str(p) for p in files], dtype=object),
+    )
+
+
+CLIPS, RATE, IDS = "clips", "sample_rate", "ids"
+
+
+def _npz_array(arrays: Any, name: str, path: Path, what: str) -> np.ndarray:
+    if name not in arrays.files:
+        raise DataError(
+            f"{path}: no array '{name}' ({what}); arrays are: {', '.join(arrays.files) or 'none'}",
+            hint=f"an npz of clips holds {CLIPS} (n, samples), {RATE} and {ENDS} (n, max_triggers)",
+        )
+    try:
+        return np.asarray(arrays[name])
+    except ValueError as exc:  # object arrays need pickle, which is never enabled
+        raise DataError(f"{path}: array '{name}' cannot be read without pickle ({exc})") from None
+
+
+def _samples(clips: np.ndarray, where: str) -> np.ndarray:
+    """`(n, samples)` float32 in [-1, 1] from float samples or integer PCM."""
+    if clips.dtype.name in PCM_TYPES:
+        return pcm_to_float(clips)
+    if clips.dtype.kind != "f":
+        raise DataError(
+            f"{where}: dtype {clips.dtype}; expected float samples in [-1, 1] or integer PCM "
+            f"({', '.join(PCM_TYPES)})"
+        )
+    signals = clips.astype(np.float32)
+    bad = ~(np.abs(signals) <= 1.0).all(axis=1)  # NaN fails the comparison too
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{where}: {data_row(row)} has samples outside [-1, 1] or not finite (float samples are "
+            f"in [-1, 1])",
+            hint="store integer PCM as int16 (it is scaled as a WAV file's), or divide by 32768",
+        )
+    return signals
+
+
+def _npz_ends(ends: np.ndarray, n: int, duration: float, where: str) -> list[list[float]]:
+    """Each clip's trigger ends from `(n, max_triggers)` seconds padded with -1 or NaN (`(n,)`: one each)."""
+    if ends.ndim == 1:
+        ends = ends[:, np.newaxis]
+    if ends.ndim != 2 or len(ends) != n:
+        raise DataError(
+            f"{where} has shape {ends.shape}; expected ({n}, max_triggers): each clip's trigger end "
+            "times in seconds, padded with -1"
+        )
+    if ends.dtype.kind not in "fiu":
+        raise DataError(f"{where}: expected seconds, numbers (dtype {ends.dtype})")
+    values = ends.astype(np.float64)
+    padding = np.isnan(values) | (values == -1.0)
+    outside = ~padding & ((values < 0.0) | (values > duration))
+    if outside.any():
+        row, col = (int(i) for i in np.argwhere(outside)[0])
+        raise DataError(
+            f"{where}: {data_row(row)}: trigger end {values[row, col]:g} s is outside the clip "
+            f"(0 to {duration:g} s; -1 pads a clip with fewer triggers)"
+        )
+    return [[float(v) for v in row[~pad]] for row, pad in zip(values, padding, strict=True)]
+
+
+def _read_npz(path: Path, spec: WavSource, labels: Labels) -> _Clips:
+    if not zipfile.is_zipfile(path):  # np.load would take any other bytes for pickled data
+        raise DataError(f"{path}: expected an .npz archive of named arrays, as numpy.savez writes")
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: cannot read as npz: {str(exc).splitlines()[0]}") from None
+    with arrays:
+        clips = _npz_array(arrays, CLIPS, path, "the clips, (n, samples)")
+        rate = _npz_array(arrays, RATE, path, "the clips' sample rate in Hz")
+        labelled = labels != "optional" or ENDS in arrays.files
+        ends = _npz_array(arrays, ENDS, path, "each clip's trigger end times") if labelled else None
+        ids = _npz_array(arrays, IDS, path, "names") if IDS in arrays.files else np.arange(len(clips))
+    if clips.ndim != 2 or not len(clips):
+        raise DataError(
+            f"{path}: array '{CLIPS}' has shape {clips.shape}; expected (n, samples): mono clips, one length"
+        )
+    if rate.shape not in ((), (1,)) or rate.dtype.kind not in "fiu" or float(rate.reshape(-1)[0]) <= 0:
+        raise DataError(
+            f"{path}: array '{RATE}' must be one number, the sample rate in Hz (got shape {rate.shape}, "
+            f"dtype {rate.dtype})"
+        )
+    if float(rate.reshape(-1)[0]) != spec.sample_rate:
+        raise DataError(
+            f"{path}: sample rate {rate.reshape(-1)[0]:g} Hz; expected {spec.sample_rate} Hz "
+            "(data.source.sample_rate)",
+            hint="resample the clips, or set data.source.sample_rate to theirs",
+        )
+    n = len(clips)
+    if ids.shape != (n,):
+        raise DataError(f"{path}: array '{IDS}' has shape {ids.shape}; expected ({n},) like '{CLIPS}'")
+    dup = pd.Series(ids).duplicated().to_numpy()
+    if dup.any():
+        raise DataError(duplicate_id(ids, dup, f"{path}: array '{IDS}'"))
+    signals = _samples(clips, f"{path}: array '{CLIPS}'")
+    duration = clips.shape[1] / spec.sample_rate
+    return _Clips(
+        signals=signals,
+        ids=ids,
+        hashes=row_hashes(clips),
+        content_hash=hash_file(path),
+        first=f"{path}: array '{CLIPS}'",
+        ends=None if ends is None else _npz_ends(ends, n, duration, f"{path}: array '{ENDS}'"),
+    )
+
+
+def load_wav(
+    spec: WavSource,
+    task: Task | None,
+    base_dir: Path,
+    columns: Sequence[str] = (),
+    *,
+    labels: Labels = "train",
+) -> Dataset:
+    """Read the clips (a folder of WAV files or an npz), their spectrograms and per-step trigger
+    labels (task trigger_word).
+
+    Raises:
+        RecipeError: another task than trigger_word.
+        DataError: a missing folder, npz array or labels file, a clip that is not mono PCM WAV
+            at the sample rate, clips of different lengths, a bad labels row.
+    """
+    root = resolve(spec.path, base_dir)
+    if task not in (None, spec.implied_task):
+        raise RecipeError(
+            f"data.task: a wav source gives per-step trigger labels: task trigger_word (got {task})"
+        )
+    if columns:
+        raise DataError(f"{root}: a wav source has no column '{columns[0]}' (only clips and labels)")
+    if root.suffix.lower() == ".npz" and root.is_file():
+        clips = _read_npz(root, spec, labels)
+    elif root.is_dir():
+        clips = _read_folder(root, spec, labels)
     else:
-        y = np.zeros((len(files), n_steps), dtype=np.float32)
+        raise DataError(f"{root}: not a folder; expected a folder of .wav clips or an .npz of clips")
+    n_samples = clips.signals.shape[1]
+    if n_samples < spec.frame_length:
+        raise DataError(
+            f"{clips.first}: {n_samples} samples, fewer than one frame "
+            f"(data.source.frame_length: {spec.frame_length})"
+        )
+    x = spectrograms(clips.signals, spec)
+    n_steps = math.ceil(x.shape[1] / spec.stride)
+    if clips.ends is not None:
+        y = np.stack([trigger_labels(e, n_steps, spec.step_seconds(), spec.window) for e in clips.ends])
+    else:
+        y = np.zeros((len(x), n_steps), dtype=np.float32)
     options: dict[str, Any] = {
         "sample_rate": spec.sample_rate,
-        "duration": duration,
+        "duration": n_samples / spec.sample_rate,
         "stride": spec.stride,
         "window": spec.window,
         "step_seconds": spec.step_seconds(),
@@ -274,14 +431,14 @@ def load_wav(
     return Dataset(
         x=x,
         y=y,
-        ids=np.asarray(names, dtype=object),
+        ids=clips.ids,
         task="trigger_word",
         kind="sequence",
         classes=[],
-        content_hash=whole.hexdigest(),
+        content_hash=clips.content_hash,
         description=str(root),
-        input_hashes=hashes,
-        files=np.asarray([str(p) for p in files], dtype=object),
+        input_hashes=clips.hashes,
+        files=clips.files,
         options=options,
-        labelled=labelled,
+        labelled=clips.ends is not None,
     )
