@@ -123,8 +123,7 @@ def read_wav(path: Path, sample_rate: int) -> np.ndarray:
         )
     if width not in (1, 2, 4):
         raise DataError(f"{path}: {8 * width}-bit samples; expected 8-, 16- or 32-bit PCM")
-    dtype = {1: np.dtype(np.uint8), 2: np.dtype("<i2"), 4: np.dtype("<i4")}[width]
-    return pcm_to_float(np.frombuffer(raw, dtype=dtype))
+    return pcm_to_float(np.frombuffer(raw, dtype={1: "u1", 2: "<i2", 4: "<i4"}[width]))
 
 
 #: integer sample types read as PCM, as a WAV file of that width stores them
