@@ -6,7 +6,11 @@ labels, in pixels of the image as stored, in the layout the task reads
 
 - ``localization``: ``image, class, x_min, y_min, x_max, y_max`` (one object per image);
 - ``landmarks``: ``image, x1, y1, x2, y2, ..., xk, yk`` (the k points in one order for every
-  image; named by ``data.source.classes``, ``point_0`` ... when absent).
+  image; named by ``data.source.classes``, ``point_0`` ... when absent), or the long form
+  ``image, point, x, y``, one row per point, made wide first
+  (:func:`dlkit.data.vision_labels.wide_points`);
+- ``ctc``: ``image, text`` (the string written in the image, read as written: ``0071`` keeps
+  its zeros), encoded over the alphabet as an npz's strings are.
 
 Images are resized to ``image_size`` and the coordinates with them, then encoded by the task's
 :meth:`~dlkit.tasks.Task.array_labels`, as an npz source's are: the same labels whichever the
@@ -43,7 +47,8 @@ IMAGE = "image"
 
 
 class ImageCsvSource(Spec):
-    """A CSV of image paths (relative to it) and their labels: a box (localization) or points (landmarks)."""
+    """A CSV of image paths (relative to it) and their labels: a box (localization), points
+    (landmarks) or a string (ctc)."""
 
     type: Literal["image_csv"] = "image_csv"
     path: Path = Field(description="The CSV; relative paths are taken from the recipe's folder.")
@@ -52,7 +57,7 @@ class ImageCsvSource(Spec):
     classes: list[str | int] | None = Field(
         default=None,
         description="Localization: the class names in index order (the sorted names found when absent); "
-        "landmarks: the points' names, in order.",
+        "landmarks: the points' names, in order; ctc: the alphabet, single characters.",
     )
 
 
@@ -83,16 +88,18 @@ def load_image_csv(
     Raises:
         RecipeError: no ``data.task``, or a task that reads no labels from an image CSV.
         DataError: a missing column or image file, a coordinate that is not a number or lies
-            outside its image, an image listed twice, a row without all its points (each named
-            by its line).
+            outside its image, an image listed twice, a row without all its points, an empty
+            text (each named by its line).
     """
+    from dlkit.data.vision_labels import POINT_COLUMNS, TEXT, wide_points
     from dlkit.tasks import task_for
 
     path = resolve(spec.path, base_dir)
     readers = _tasks_reading_csv()
     if task is None or task not in readers:
         raise RecipeError(
-            f"data.task: an image_csv source gives labels for task {' or '.join(readers)} (got {task})"
+            f"data.task: an image_csv source gives labels for task {', '.join(readers[:-1])} or "
+            f"{readers[-1]} (got {task})"
         )
     if columns:
         raise DataError(
@@ -110,13 +117,19 @@ def load_image_csv(
         )
     if frame.empty:
         raise DataError(f"{path}: no rows (one row per image)")
+    if TEXT in frame.columns:  # strings as written: '0071' keeps its zeros, 'NA' is a word
+        text = pd.read_csv(path, usecols=[TEXT], dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame[TEXT] = text[TEXT].to_numpy(dtype=object)
     frame.index = pd.RangeIndex(2, len(frame) + 2)  # the CSV's line numbers: messages name them
-    names = frame[IMAGE]
-    empty = names.isna() | (names.str.strip() == "")
+    empty = frame[IMAGE].isna() | (frame[IMAGE].str.strip() == "")
     if empty.any():
         raise DataError(
-            f"{path}: line {names.index[int(np.flatnonzero(empty)[0])]}: column '{IMAGE}' is empty"
+            f"{path}: line {frame.index[int(np.flatnonzero(empty)[0])]}: column '{IMAGE}' is empty"
         )
+    classes = list(spec.classes) if spec.classes is not None else None
+    if POINT_COLUMNS[1] in frame.columns:  # the long landmarks layout, one row per point
+        frame, classes = wide_points(frame, classes, str(path))
+    names = frame[IMAGE]
     twice = names.duplicated()
     if twice.any():
         line = int(names.index[int(np.flatnonzero(twice)[0])])
@@ -142,7 +155,6 @@ def load_image_csv(
         sizes[i] = _stored_size(data)
         files.append(str(image_path))
     chosen = task_for(task)
-    classes = list(spec.classes) if spec.classes is not None else None
     label_columns = frame.drop(columns=[IMAGE])
     labelled = labels != "optional" or not label_columns.columns.empty
     if labelled:

@@ -664,10 +664,10 @@ def _register_more() -> None:
     )
     from dlkit.data.image_csv import ImageCsvSource, load_image_csv
 
-    SOURCES.register("image_csv", ImageCsvSource, load_image_csv, "a CSV of images and a box or points each")
+    SOURCES.register("image_csv", ImageCsvSource, load_image_csv, "a CSV of images: a box, points or text")
     from dlkit.data.audio import WavSource, load_wav
 
-    SOURCES.register("wav", WavSource, load_wav, "a folder of mono WAV clips and their trigger times")
+    SOURCES.register("wav", WavSource, load_wav, "mono WAV clips (a folder or an npz) and trigger times")
 
 
 _register_more()

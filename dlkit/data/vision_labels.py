@@ -276,10 +276,144 @@ def csv_keypoints(
     outside = (xy[..., 0] < 0) | (xy[..., 0] > w[:, None]) | (xy[..., 1] < 0) | (xy[..., 1] > h[:, None])
     if outside.any():
         i, point = (int(v) for v in np.argwhere(outside)[0])
+        line, what = lines[i], f"point {point + 1}"
+        point_lines = frame.attrs.get("point_lines")  # the long layout's (wide_points): a line a point
+        if point_lines is not None:
+            line, what = point_lines[i, point], "point"
         raise DataError(
-            f"{where}: line {lines[i]}: point {point + 1} {xy[i, point].tolist()} is outside the "
+            f"{where}: line {line}: {what} {xy[i, point].tolist()} is outside the "
             f"{sizes[i, 0]}x{sizes[i, 1]} image '{images.iloc[i]}'"
         )
     height, width = int(x_shape[1]), int(x_shape[2])
     scaled = xy / np.stack([w, h], axis=1)[:, None, :] * np.array([width, height])
     return keypoints(scaled, x_shape, classes, where)
+
+
+POINT_COLUMNS = ("image", "point", "x", "y")
+
+
+def wide_points(
+    frame: pd.DataFrame, classes: list[Any] | None, where: str
+) -> tuple[pd.DataFrame, list[Any] | None]:
+    """The long landmarks layout ``image, point, x, y`` (one row per point) made wide, as
+    :func:`csv_keypoints` reads it: one row per image, ``image, x1, y1, ..., xk, yk``.
+
+    A point is an index (an integer: the points in increasing order, named by ``classes`` as the
+    wide form's are) or a name (in the order of ``classes``, sorted when absent), as
+    ``pandas.pivot`` would order them; every image has each point once.
+
+    Args:
+        frame: the CSV, indexed by its line numbers.
+        classes: the recipe's (or the trained run's) point names, or None.
+        where: the CSV, for messages.
+
+    Returns:
+        The wide frame (images in order of first appearance, indexed by their first line; the
+        line of each image's every point in ``attrs["point_lines"]`` `(n, k)`, for messages) and
+        the points' names (None: ``point_0`` ... as the wide form's).
+
+    Raises:
+        DataError: other columns, an empty point, x or y missing or no number, a point name not in
+            ``classes``, an image with a point twice or without one (each naming its line).
+    """
+    layout = "landmarks long form expects image, point, x, y: one row per point"
+    _columns(frame, POINT_COLUMNS, layout, where)
+    lines = frame.index
+    points = frame["point"]
+    empty = points.isna().to_numpy() | (points.astype(str).str.strip() == "").to_numpy()
+    if empty.any():
+        raise DataError(f"{where}: line {lines[int(np.flatnonzero(empty)[0])]}: column 'point' is empty")
+    xy = _numbers(frame, ("x", "y"), where)
+    missing = np.isnan(xy).any(axis=1)
+    if missing.any():
+        raise DataError(f"{where}: line {lines[int(np.flatnonzero(missing)[0])]}: x and y needed")
+    numeric = pd.api.types.is_numeric_dtype(points)
+    if numeric and not np.all(points.to_numpy() == np.round(points.to_numpy())):
+        i = int(np.flatnonzero(points.to_numpy() != np.round(points.to_numpy()))[0])
+        raise DataError(
+            f"{where}: line {lines[i]}: point {float(points.iloc[i]):g} is no index (an integer) nor a name"
+        )
+    keys: list[Any] = [int(v) for v in points] if numeric else [str(v).strip() for v in points]
+    names: list[Any] | None = list(classes) if classes is not None else None
+    if numeric or names is None:
+        order = sorted(set(keys))
+    else:
+        order = [str(c) for c in names]
+        unknown = [i for i, key in enumerate(keys) if key not in order]
+        if unknown:
+            i = unknown[0]
+            raise DataError(
+                f"{where}: line {lines[i]}: point {keys[i]!r} is not one of data.source.classes {names!r}"
+            )
+    if names is None and not numeric:
+        names = list(order)
+    position = {key: j for j, key in enumerate(order)}
+    codes, images = pd.factorize(frame["image"])
+    n, k = len(images), len(order)
+    point_lines = np.zeros((n, k), dtype=np.int64)
+    out = np.full((n, k, 2), np.nan)
+    for row, (i, key) in enumerate(zip(codes, keys, strict=True)):
+        j = position[key]
+        if point_lines[i, j]:
+            raise DataError(
+                f"{where}: line {lines[row]}: image '{images[i]}' has point {key!r} twice "
+                f"(first on line {point_lines[i, j]})"
+            )
+        point_lines[i, j] = lines[row]
+        out[i, j] = xy[row]
+    first = pd.Series(lines).groupby(codes).min().to_numpy()
+    absent = np.argwhere(point_lines == 0)
+    if len(absent):
+        i, j = (int(v) for v in absent[0])
+        raise DataError(
+            f"{where}: line {first[i]}: image '{images[i]}' has no point {order[j]!r} (every image needs "
+            f"all {k} points: {', '.join(str(o) for o in order)})"
+        )
+    wide = pd.DataFrame(out.reshape(n, 2 * k), columns=[f"{a}{j}" for j in range(1, k + 1) for a in "xy"])
+    wide.insert(0, "image", np.asarray(images, dtype=object))
+    wide.index = pd.Index(first)
+    wide.attrs["point_lines"] = point_lines
+    return wide, names
+
+
+TEXT = "text"
+
+
+def csv_text_labels(
+    frame: pd.DataFrame,
+    images: pd.Series,
+    sizes: np.ndarray,
+    x_shape: tuple[int, ...],
+    classes: list[Any] | None,
+    where: str,
+) -> tuple[np.ndarray, list[object]]:
+    """``text`` per image (task ctc: the string written in it, read left to right), encoded by
+    :func:`dlkit.data.text_labels.encode_text_labels` as an npz's strings are.
+
+    Arguments as :func:`csv_class_boxes`; the text is read as written (``0071`` keeps its zeros,
+    ``NA`` is a word).
+
+    Raises:
+        DataError: columns other than ``text``, an empty text, a character outside
+            ``classes`` (each naming its line).
+    """
+    from dlkit.data.text_labels import encode_text_labels
+
+    _columns(frame, (TEXT,), "ctc expects image, text: the string written in each image", where)
+    texts = [str(v) if isinstance(v, str) else "" for v in frame[TEXT]]
+    lines = frame.index
+    empty = [i for i, text in enumerate(texts) if not text]
+    if empty:
+        raise DataError(
+            f"{where}: line {lines[empty[0]]}: text is empty (task ctc expects at least one character)"
+        )
+    alphabet = [str(c) for c in classes] if classes is not None else None
+    if alphabet is not None and all(len(c) == 1 for c in alphabet):  # else encode_text_labels says so
+        for i, text in enumerate(texts):
+            unknown = [c for c in text if c not in alphabet]
+            if unknown:
+                raise DataError(
+                    f"{where}: line {lines[i]}: character {unknown[0]!r} is not one of data.source.classes "
+                    f"{alphabet!r}"
+                )
+    return encode_text_labels(np.asarray(texts, dtype=str), classes, where)

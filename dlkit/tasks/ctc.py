@@ -130,6 +130,20 @@ class CTC(Task):
             return np.zeros((x_shape[0], 1), dtype=np.int32), list(classes or [])
         return encode_text_labels(y, classes, where)
 
+    def image_csv_labels(
+        self,
+        frame: pd.DataFrame,
+        images: pd.Series,
+        sizes: np.ndarray,
+        x_shape: tuple[int, ...],
+        classes: list[Any] | None,
+        where: str,
+    ) -> tuple[np.ndarray, list[object]] | None:
+        """``image, text``: the string written in each image (:mod:`dlkit.data.image_csv`)."""
+        from dlkit.data.vision_labels import csv_text_labels
+
+        return csv_text_labels(frame, images, sizes, x_shape, classes, where)
+
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head
 

@@ -124,5 +124,5 @@ def test_a_missing_image_and_another_task_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RecipeError) as refused:
         load_source(ImageCsvSource(path=csv, image_size=(8, 8)), "multiclass", tmp_path)
     assert refused.value.message == (
-        "data.task: an image_csv source gives labels for task landmarks or localization (got multiclass)"
+        "data.task: an image_csv source gives labels for task ctc, landmarks or localization (got multiclass)"
     )
