@@ -286,7 +286,10 @@ def _npz_array(arrays: Any, name: str, path: Path, what: str) -> np.ndarray:
     try:
         return np.asarray(arrays[name])
     except ValueError as exc:  # object arrays need pickle, which is never enabled
-        raise DataError(f"{path}: array '{name}' cannot be read without pickle ({exc})") from None
+        raise DataError(
+            f"{path}: array '{name}' cannot be read without pickle ({exc})",
+            hint="save strings as a fixed-width array: np.asarray(values, dtype=str)",
+        ) from None
 
 
 def _samples(clips: np.ndarray, where: str) -> np.ndarray:
