@@ -206,7 +206,7 @@ class Recipe(Spec):
         task = TASKS.get(task_name)
         errors: list[tuple[tuple[str | int, ...], str, Any]] = []
         human = self.targets.human_error
-        if human is not None and task_name != "regression" and human > 1:
+        if human is not None and task.labels != "continuous" and human > 1:  # a rate, not units
             errors.append(
                 (("targets", "human_error"), f"an error rate is at most 1 for a {task_name} model", human)
             )
