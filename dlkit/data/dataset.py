@@ -67,7 +67,9 @@ def task_rules(task: str) -> TaskRules:
         BuildError: no such task.
     """
     # the task registry sits above the data layer; this is the data layer's one door to it,
-    # opened at call time (the registry imports this module)
+    # opened at call time: the tasks import this module (and others that reach it), so the
+    # import is a lazy cycle by design, and no other module the tasks reach may open a second
+    # (tests/unit/test_task_names.py)
     from dlkit.tasks import task_for
 
     return task_for(task)
