@@ -49,7 +49,6 @@ else:
 
 SOURCES: Registry[Spec] = Registry("data source")
 
-TaskName = Literal["binary", "multiclass", "regression"]
 # tables bigger than this are streamed when the recipe does not say (1 GiB)
 STREAM_BYTES = 1 << 30
 CHUNK_ROWS = 200_000
