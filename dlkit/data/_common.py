@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dlkit._lazy import lazy_module
 from dlkit._naming import did_you_mean
-from dlkit.data.dataset import LABEL_KINDS, Task
+from dlkit.data.dataset import Task, task_rules
 from dlkit.errors import DataError
 
 if TYPE_CHECKING:
@@ -254,9 +254,9 @@ def encode_target(
         DataError: missing targets, a single class, a label not in ``expected``, or
             non-numeric regression targets.
     """
-    if task == "multitask":
+    if task is not None and task_rules(task).multiple_targets:
         raise DataError(
-            f"{where}: task multitask needs several 0/1 target columns (got one)",
+            f"{where}: task {task} needs several 0/1 target columns (got one)",
             hint="list the 0/1 columns under data.source.target (CSV and Parquet tables)",
         )
     rows = rows or RowNames()
@@ -268,7 +268,8 @@ def encode_target(
             hint="drop or fill those rows; every example needs a target",
         )
     task = task or infer_task(y)
-    if LABEL_KINDS[task] == "continuous":
+    rules = task_rules(task)
+    if rules.labels == "continuous":
         if not pd.api.types.is_numeric_dtype(y):
             bad = first_not_number(y)
             if bad is not None:  # quote the value that is no number, not the column's first
@@ -303,8 +304,10 @@ def encode_target(
         classes = sorted((plain(v) for v in uniques), key=lambda v: (str(type(v)), v))  # type: ignore[arg-type]
     if len(classes) < 2:
         raise DataError(f"{where}: classification needs at least 2 classes (got {classes!r})")
-    if task == "binary" and len(classes) != 2:
-        raise DataError(f"{where}: task binary needs exactly 2 classes (got {len(classes)})")
+    if rules.exact_classes is not None and len(classes) != rules.exact_classes:
+        raise DataError(
+            f"{where}: task {task} needs exactly {rules.exact_classes} classes (got {len(classes)})"
+        )
     # factorize is O(n) and keeps memory low on big tables; map its codes to the class order
     order = {str(c): i for i, c in enumerate(classes)}
     remap = np.asarray([order[str(plain(v))] for v in uniques], dtype=np.int64)
@@ -320,11 +323,12 @@ def no_labels(
     Raises:
         DataError: the task or, for a classification, the classes are unknown.
     """
-    if task is None or (LABEL_KINDS[task] != "continuous" and not classes):
+    if task is None or (task_rules(task).labels != "continuous" and not classes):
         raise DataError(f"{where}: no labels, and no trained task and classes to predict for")
-    if task == "multitask":
+    rules = task_rules(task)
+    if rules.multiple_targets:
         return np.zeros((n, len(classes or [])), dtype=np.float32), task, list(classes or [])
-    if LABEL_KINDS[task] == "continuous":
+    if rules.labels == "continuous":
         return np.zeros(n, dtype=np.float32), task, []
     return np.zeros(n, dtype=np.int64), task, list(classes or [])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
@@ -22,7 +22,7 @@ from dlkit.data._common import (
     resolve,
     row_hashes,
 )
-from dlkit.data.dataset import Dataset, Kind, Labels, Task
+from dlkit.data.dataset import Dataset, Kind, Labels, Task, task_rules
 from dlkit.errors import DataError
 
 if TYPE_CHECKING:
@@ -69,6 +69,9 @@ class NpzSource(Spec):
         description="Per-step labels `(n, timesteps)`: this label marks a step with no label "
         "(padding); it is masked from the loss and the metrics.",
     )
+
+    #: the task per-step labels `(n, timesteps)` are, when the recipe does not say data.task
+    step_task: ClassVar[Task] = "sequence_labeling"
 
 
 class SequenceSource(NpzSource):
@@ -149,7 +152,8 @@ def load_npz(
 
         where = f"{path}: array '{spec.y}'"
         shaped = task_for(task).array_labels(y_raw if labelled else None, x.shape, spec.classes, where)
-    per_step = shaped is None and (y_raw.ndim == 2 or task == "sequence_labeling")  # labels (n, timesteps)
+    # labels (n, timesteps): given so, or the task reads them so (its shape error then says what)
+    per_step = shaped is None and (y_raw.ndim == 2 or (task is not None and task_rules(task).step_labels))
     if not labelled and per_step:  # every step of every sequence predicted
         y_raw = np.full(x.shape[:2], (spec.classes or [0])[0])
     per_example = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from dlkit._lazy import lazy_module
 
@@ -35,26 +35,44 @@ Kind = Literal["tabular", "image", "sequence", "text"]
 # how a source reads labels: for training, required on new data (evaluate), optional (predict)
 Labels = Literal["train", "required", "optional"]
 
-# how each task's targets are held in ``y``: one class index per example (``categorical``), one
-# real value (``continuous``), or several labels, tokens or steps (``structured``); the task
-# registry (dlkit.tasks) reads this table too
-LABEL_KINDS: dict[str, str] = {
-    "binary": "categorical",
-    "multiclass": "categorical",
-    "regression": "continuous",
-    "multitask": "structured",
-    "seq2seq": "structured",
-    "sequence_labeling": "structured",
-    "detection": "structured",
-    "ctc": "structured",
-    # a class and a box, keypoints, a class per pixel (dlkit.data.vision_labels)
-    "localization": "structured",
-    "landmarks": "structured",
-    "segmentation": "structured",
-    "verification": "categorical",
-    # one 0/1 label per output step of an audio clip (dlkit.data.audio)
-    "trigger_word": "structured",
-}
+# how a task's targets are held in ``y``: one class index per example (``categorical``), one real
+# value (``continuous``), or several labels, tokens or steps (``structured``); each task says which
+LabelKind = Literal["categorical", "continuous", "structured"]
+
+
+class TaskRules(Protocol):
+    """What the data layer reads of a task: a :class:`dlkit.tasks.Task` (the registry's entry)
+    says it, so that no loader compares task names.
+
+    Attributes:
+        name: the task's name (``Dataset.task``).
+        labels: how its targets are held in ``y`` (:data:`LabelKind`).
+        exact_classes: the number of classes it takes (binary: 2); None: any number from 2.
+        multiple_targets: its labels are several 0/1 target columns `(n, targets)` (multitask).
+        step_labels: its labels are one class per step of a sequence `(n, timesteps)`, padding
+            masked (:mod:`dlkit.data.sequence_labels`).
+    """
+
+    name: str
+    labels: LabelKind
+    exact_classes: int | None
+    multiple_targets: bool
+    step_labels: bool
+
+
+def task_rules(task: str) -> TaskRules:
+    """The registered task called ``task``, for what a loader must know of it.
+
+    Raises:
+        BuildError: no such task.
+    """
+    # the task registry sits above the data layer; this is the data layer's one door to it,
+    # opened at call time: the tasks import this module (and others that reach it), so the
+    # import is a lazy cycle by design, and no other module the tasks reach may open a second
+    # (tests/unit/test_task_names.py)
+    from dlkit.tasks import task_for
+
+    return task_for(task)
 
 
 @dataclass
@@ -132,9 +150,9 @@ class Dataset:
         return len(self.vocabulary) if self.vocabulary else int(self.options["max_tokens"])
 
     @property
-    def label_kind(self) -> str:
-        """``categorical``, ``continuous`` or ``structured`` (:data:`LABEL_KINDS`)."""
-        return LABEL_KINDS[self.task]
+    def label_kind(self) -> LabelKind:
+        """``categorical``, ``continuous`` or ``structured``, as the task says (:class:`TaskRules`)."""
+        return task_rules(self.task).labels
 
     @property
     def classifies(self) -> bool:

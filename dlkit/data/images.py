@@ -19,7 +19,7 @@ from pydantic import Field
 from dlkit._lazy import lazy_module
 from dlkit._spec import Pixels, Spec
 from dlkit.data._common import encode_target, hash_bytes64, no_labels, resolve
-from dlkit.data.dataset import LABEL_KINDS, Dataset, Labels, Task
+from dlkit.data.dataset import Dataset, Labels, Task, task_rules
 from dlkit.errors import DataError
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def load_images(
     root = resolve(spec.path, base_dir)
     if columns:
         raise DataError(f"{root}: image folders have no column '{columns[0]}' (only class and file)")
-    if task is not None and LABEL_KINDS[task] != "categorical":
+    if task is not None and task_rules(task).labels != "categorical":
         raise DataError(
             f"{root}: an image folder gives one class label per image; task {task} needs a table or npz"
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -32,6 +32,9 @@ IMAGES, MASKS = "images", "masks"
 
 class MaskFolderSource(Spec):
     """A folder with ``images/`` and ``masks/`` sub-folders, one mask PNG per image, same name."""
+
+    #: the task this source's labels always are (a recipe need not say data.task)
+    implied_task: ClassVar[Task] = "segmentation"
 
     type: Literal["masks"] = "masks"
     path: Path = Field(description="The folder holding images/ and masks/; relative to the recipe's folder.")
@@ -115,9 +118,9 @@ def load_masks(
     from dlkit.data.vision_labels import class_masks
 
     root = resolve(spec.path, base_dir)
-    if task not in (None, "segmentation"):
+    if task not in (None, spec.implied_task):
         raise RecipeError(
-            f"data.task: a masks source gives a class per pixel: task segmentation (got {task})"
+            f"data.task: a masks source gives a class per pixel: task {spec.implied_task} (got {task})"
         )
     if columns:
         raise DataError(f"{root}: a masks folder has no column '{columns[0]}' (only images and masks)")
@@ -163,7 +166,7 @@ def load_masks(
         x=x,
         y=y,
         ids=np.asarray([p.relative_to(images).as_posix() for p in files], dtype=object),
-        task="segmentation",
+        task=spec.implied_task,
         kind="image",
         classes=classes,
         content_hash=whole.hexdigest(),

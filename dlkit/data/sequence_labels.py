@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dlkit.data._common import data_row, plain
+from dlkit.data.dataset import task_rules
 from dlkit.errors import DataError, RecipeError
 
 if TYPE_CHECKING:
@@ -30,16 +31,16 @@ def encode_step_labels(
     Classes are the sorted union of the non-padding labels (or ``spec.classes`` in that order).
 
     Raises:
-        RecipeError: the recipe names another task.
+        RecipeError: the recipe names a task that reads no per-step labels (``Task.step_labels``).
         DataError: shape not `(n, timesteps)` matching x, an unknown label, fewer than 2 classes,
             or a sequence with no labelled step.
     """
     where = f"{path}: array '{spec.y}'"
-    if task not in (None, "sequence_labeling"):
-        raise RecipeError(f"{path}: data.task: per-step labels {y.shape} are sequence_labeling (got {task})")
+    if task is not None and not task_rules(task).step_labels:
+        raise RecipeError(f"{path}: data.task: per-step labels {y.shape} are {spec.step_task} (got {task})")
     if len(x_shape) != 3 or y.shape != x_shape[:2]:
         raise DataError(
-            f"{where} has shape {y.shape}; sequence_labeling expects one label per step, "
+            f"{where} has shape {y.shape}; {task or spec.step_task} expects one label per step, "
             f"(n, timesteps) = {tuple(x_shape[:2])} like '{spec.x}' {tuple(x_shape)}"
         )
     if not (np.issubdtype(y.dtype, np.integer) or y.dtype.kind in "UbS"):
@@ -72,7 +73,7 @@ def encode_step_labels(
     order = {str(c): i for i, c in enumerate(classes)}
     encoded = np.full(y.shape, PAD, dtype=np.int64)
     encoded[labelled] = [order[v] for v in values[labelled]]
-    return encoded, "sequence_labeling", classes
+    return encoded, task or spec.step_task, classes
 
 
 def step_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:

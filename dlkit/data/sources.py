@@ -37,7 +37,7 @@ from dlkit.data._common import (
     row_hashes,
 )
 from dlkit.data.columns import ColumnSpec, TableColumns, input_hashes, type_columns
-from dlkit.data.dataset import Dataset, Labels, Task
+from dlkit.data.dataset import Dataset, Labels, Task, task_rules
 from dlkit.errors import DataError, RecipeError
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ else:
 
 SOURCES: Registry[Spec] = Registry("data source")
 
-TaskName = Literal["binary", "multiclass", "regression"]
 # tables bigger than this are streamed when the recipe does not say (1 GiB)
 STREAM_BYTES = 1 << 30
 CHUNK_ROWS = 200_000
@@ -117,6 +116,15 @@ class _TableSource(Spec):
         default=False,
         description="Drop rows without a target (their count is reported) instead of refusing them.",
     )
+
+    #: the task several target columns are, when the recipe does not say data.task
+    targets_task: ClassVar[Task] = "multitask"
+
+    @property
+    def implied_task(self) -> Task | None:
+        """The task this table's labels always are: :attr:`targets_task` for a list of target
+        columns; None for one column (its values tell, :func:`~dlkit.data._common.infer_task`)."""
+        return self.targets_task if isinstance(self.target, list) else None
 
 
 class CsvSource(_TableSource):
@@ -386,7 +394,7 @@ def load_table(
         known = list(spec.target) if isinstance(spec.target, list) else spec.classes
         y, task, classes = no_labels(task, n, f"{path}: target column '{spec.target}'", known)
     elif isinstance(spec.target, list):
-        y, task, classes = _encode_multitask(spec, target, path, rows)
+        y, task, classes = _encode_multitask(spec, task, target, path, rows)
     else:
         where = f"{path}: target column '{spec.target}'"
         y, task, classes = encode_target(target, task, where, spec.classes, rows)
@@ -588,19 +596,19 @@ def _targets(spec: CsvSource | ParquetSource, task: Task | None, path: Path) -> 
         RecipeError: an empty or repeated list, or a task that does not fit the targets.
     """
     if not isinstance(spec.target, list):
-        if task == "multitask":
+        if task is not None and task_rules(task).multiple_targets:
             raise RecipeError(
-                f"{path}: data.task: multitask needs a list of 0/1 target columns (got '{spec.target}')",
+                f"{path}: data.task: {task} needs a list of 0/1 target columns (got '{spec.target}')",
                 hint="list the 0/1 columns under data.source.target (a YAML list)",
             )
         return [spec.target]
     names = list(spec.target)
     if not names:
         raise RecipeError(f"{path}: data.source.target: expected a column or a list of columns (got [])")
-    if task not in (None, "multitask"):
+    if task is not None and not task_rules(task).multiple_targets:
         raise RecipeError(
             f"{path}: data.task: {task} takes one target column (got {len(names)}: {', '.join(names)})",
-            hint="set data.task: multitask, or name a single target",
+            hint=f"set data.task: {spec.targets_task}, or name a single target",
         )
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -611,12 +619,13 @@ def _targets(spec: CsvSource | ParquetSource, task: Task | None, path: Path) -> 
 
 
 def _encode_multitask(
-    spec: CsvSource | ParquetSource, target: Any, path: Path, rows: RowNames
+    spec: CsvSource | ParquetSource, task: Task | None, target: Any, path: Path, rows: RowNames
 ) -> tuple[np.ndarray, Task, list[object]]:
-    """Several 0/1 target columns: `(n, tasks)` labels, NaN where missing; the classes are the tasks."""
-    names = _targets(spec, "multitask", path)
+    """Several 0/1 target columns: `(n, tasks)` labels, NaN where missing; the classes are the tasks
+    (``task``: the recipe's, checked by :func:`_targets`; the table's ``targets_task`` when None)."""
+    names = _targets(spec, task, path)
     frame = target if isinstance(target, pd.DataFrame) else pd.DataFrame(target)
-    return encode_tasks(frame[names], path, rows), "multitask", list(names)
+    return encode_tasks(frame[names], path, rows), task or spec.targets_task, list(names)
 
 
 def _check_unique_ids(ids: np.ndarray, path: Path, column: str, rows: RowNames) -> None:

@@ -193,13 +193,9 @@ class Recipe(Spec):
         """The task, where the recipe alone tells it (``data.task``, or a source that implies it)."""
         if self.data.task is not None:
             return self.data.task
-        source = self.data.source
-        implied: str | None = getattr(type(source), "implied_task", None)
-        if implied is not None:
-            return implied
-        if isinstance(getattr(source, "target", None), list):
-            return "multitask"
-        return None
+        # a source spec's class says it (ClassVar), or its fields do (a table's list of targets)
+        implied: str | None = getattr(self.data.source, "implied_task", None)
+        return implied
 
     @model_validator(mode="after")
     def _fits_the_task(self) -> Recipe:
@@ -210,7 +206,7 @@ class Recipe(Spec):
         task = TASKS.get(task_name)
         errors: list[tuple[tuple[str | int, ...], str, Any]] = []
         human = self.targets.human_error
-        if human is not None and task_name != "regression" and human > 1:
+        if human is not None and task.labels != "continuous" and human > 1:  # a rate, not units
             errors.append(
                 (("targets", "human_error"), f"an error rate is at most 1 for a {task_name} model", human)
             )

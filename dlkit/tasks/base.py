@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, get_args
 
 from dlkit._lazy import lazy_module
-from dlkit.data.dataset import LABEL_KINDS
+from dlkit.data.dataset import LabelKind
 
 if TYPE_CHECKING:
     import keras
@@ -72,8 +72,16 @@ class Task:
         streams: predictions of a streamed source can be written chunk by chunk.
         augments: the recipe's ``train.augment`` applies to its inputs.
         labels: ``categorical`` (one class index per example), ``continuous`` (one real
-            target) or ``structured`` (several labels, token or step sequences): how the
-            split compares the label distributions of dev and test.
+            target) or ``structured`` (several labels, token or step sequences): how sources
+            encode its targets and how the split compares the label distributions of dev and
+            test. Every task says which (the registry refuses one that does not).
+        exact_classes: the number of classes it takes (binary: 2), checked when a source
+            encodes its labels; None: any number from 2.
+        multiple_targets: its labels are several 0/1 target columns, one per example and
+            target (a table's ``target`` list); a single target column is refused.
+        step_labels: an npz source's labels are one class per step `(n, timesteps)`, padding
+            masked (:func:`dlkit.data.sequence_labels.encode_step_labels`); per-step labels
+            for another task are refused.
         keeps_classes: new data for a trained model is read with the run's class list (the
             source's ``classes``), so labels keep their training indices.
         split_by_label: every label goes whole to one set, so dev and test hold labels train
@@ -82,6 +90,11 @@ class Task:
 
     name: str = ""
     summary: str = ""
+    # every task sets it; "" is refused by Registry.register
+    labels: LabelKind = ""  # type: ignore[assignment]  # no kind until the task says
+    exact_classes: int | None = None
+    multiple_targets: bool = False
+    step_labels: bool = False
     default_metric: str = "accuracy"
     set_metrics: tuple[str, ...] = ("loss", "accuracy", "error")
     maximised: tuple[str, ...] = ("accuracy",)
@@ -93,10 +106,6 @@ class Task:
     keeps_classes: bool = True
     # prediction columns read from the labels (dropped when predicting unlabelled data)
     truth_columns: tuple[str, ...] = ("y_true", "correct", "loss")
-
-    @property
-    def labels(self) -> str:
-        return LABEL_KINDS[self.name]
 
     @property
     def classifies(self) -> bool:
@@ -333,6 +342,11 @@ class Registry:
     def register(self, task: Task) -> Task:
         if task.name in self._tasks:
             raise ValueError(f"task '{task.name}' is registered twice")
+        if task.labels not in get_args(LabelKind):
+            raise ValueError(
+                f"task '{task.name}' says not how its labels are held: set labels to one of "
+                f"{', '.join(get_args(LabelKind))} (got {task.labels!r})"
+            )
         self._tasks[task.name] = task
         return task
 

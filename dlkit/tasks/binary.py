@@ -19,6 +19,8 @@ else:
 class Binary(ClassTask):
     name = "binary"
     summary = "two classes: one sigmoid output, binary cross-entropy"
+    labels = "categorical"
+    exact_classes = 2
 
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head

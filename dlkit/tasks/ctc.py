@@ -101,6 +101,7 @@ def ctc_scores(predicted: Sequence[str], truth: Sequence[str]) -> dict[str, floa
 class CTC(Task):
     name = "ctc"
     summary = "a string per example, not aligned to the input: CTC loss, greedy or beam decoding, CER"
+    labels = "structured"
     default_metric = "cer"
     set_metrics = ("loss", "accuracy", "error", "exact_match", "cer")
     maximised = ("accuracy", "exact_match")

@@ -66,6 +66,7 @@ def _pixels(box: np.ndarray, size: np.ndarray) -> list[float]:
 class Detection(Task):
     name = "detection"
     summary = "boxes and classes of the objects in an image: YOLO grid head, YOLO loss, NMS, mAP"
+    labels = "structured"
     default_metric = "map50"
     set_metrics = ("map50", "map", "precision50", "recall50", "mean_iou", "accuracy", "error")
     maximised = ("map50", "map", "precision50", "recall50", "mean_iou", "accuracy")

@@ -35,6 +35,7 @@ PCK_THRESHOLD = 0.05
 class Landmarks(Task):
     name = "landmarks"
     summary = "k keypoints in a fixed order: 2k sigmoid outputs, MSE; normalised mean point error"
+    labels = "structured"
     default_metric = "nme"
     set_metrics = ("loss", "nme", "pck", "error")
     maximised = ("pck",)

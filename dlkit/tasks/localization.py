@@ -47,6 +47,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 class Localization(Task):
     name = "localization"
     summary = "one object per image: its class (softmax) and box (4 sigmoid outputs), IoU scores"
+    labels = "structured"
     default_metric = "hit_rate"
     set_metrics = ("loss", "accuracy", "mean_iou", "iou50", "hit_rate", "error")
     maximised = ("accuracy", "mean_iou", "iou50", "hit_rate")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 class Multiclass(ClassTask):
     name = "multiclass"
     summary = "one of several classes: softmax output, sparse categorical cross-entropy"
+    labels = "categorical"
 
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head

@@ -28,6 +28,8 @@ class Multitask(Task):
     name = "multitask"
     keeps_classes = False
     summary = "several 0/1 targets, labels may be missing: one sigmoid per task, masked loss"
+    labels = "structured"
+    multiple_targets = True
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     truth_columns = ("labels", "correct", "loss")
 

@@ -37,6 +37,7 @@ class Regression(Task):
     name = "regression"
     keeps_classes = False
     summary = "a real-valued target: linear output, mean squared error"
+    labels = "continuous"
     default_metric = "mse"
     set_metrics = ("loss", "mse", "mae", "rmse", "r2", "error")
     maximised = ("r2",)

@@ -48,6 +48,7 @@ def mask_file_name(ident: object) -> str:
 class Segmentation(Task):
     name = "segmentation"
     summary = "one class per pixel (U-Net): per-pixel softmax; per-class IoU and Dice, masks written"
+    labels = "structured"
     default_metric = "mean_iou"
     set_metrics = ("loss", "mean_iou", "mean_dice", "pixel_accuracy", "error")
     maximised = ("mean_iou", "mean_dice", "pixel_accuracy")

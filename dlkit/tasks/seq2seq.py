@@ -63,6 +63,7 @@ class Seq2Seq(Task):
     name = "seq2seq"
     keeps_classes = False
     summary = "token sequence in, token sequence out: encoder-decoder, teacher forcing, decoded scores"
+    labels = "structured"
     set_metrics = ("loss", "accuracy", "error", "exact_match", "token_accuracy", "bleu")
     maximised = ("accuracy", "exact_match", "token_accuracy", "bleu")
     error_metric = "exact_match"

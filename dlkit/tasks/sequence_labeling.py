@@ -38,6 +38,8 @@ def _labels(row: np.ndarray, classes: list[object]) -> list[str]:
 class SequenceLabeling(Task):
     name = "sequence_labeling"
     summary = "one label per timestep: per-step softmax, masked per-step loss"
+    labels = "structured"
+    step_labels = True
     set_metrics = ("loss", "accuracy", "error", "step_accuracy", "exact_match")
     maximised = ("accuracy", "step_accuracy", "exact_match")
     error_metric = "exact_match"

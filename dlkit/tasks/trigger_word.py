@@ -54,6 +54,7 @@ def _steps(values: np.ndarray) -> np.ndarray:
 class TriggerWord(Task):
     name = "trigger_word"
     summary = "per-step trigger detection in audio: sigmoid per step, precision/recall/F1 on positive steps"
+    labels = "structured"
     default_metric = "f1"
     set_metrics = ("loss", "accuracy", "error", "precision", "recall", "f1")
     maximised = ("accuracy", "precision", "recall", "f1")

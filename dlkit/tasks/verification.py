@@ -103,6 +103,7 @@ def embedding_columns(frame: pd.DataFrame) -> list[str]:
 class Verification(Task):
     name = "verification"
     summary = "one-shot verification: L2-normalised embedding, triplet loss, identities unseen in train"
+    labels = "categorical"
     default_metric = "verification_accuracy"
     set_metrics = ("loss", "accuracy", "error", "verification_accuracy", "roc_auc")
     maximised = ("accuracy", "verification_accuracy", "roc_auc")
