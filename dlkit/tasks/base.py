@@ -86,6 +86,15 @@ class Task:
             source's ``classes``), so labels keep their training indices.
         split_by_label: every label goes whole to one set, so dev and test hold labels train
             never saw (the identities of one-shot verification).
+        epoch_metrics: the names Keras logs each epoch for :meth:`compile_metrics` (on train,
+            and ``val_<name>`` on dev): what early stopping and ``reduce_on_plateau`` may watch.
+        errors_per: what one error of the reports is read for: ``example`` (the data-mismatch
+            reading of new data compares them), or ``task`` (multitask: one per task).
+        takes_sample_weight: its targets are one value per example, as Keras weighs a loss per
+            example: a table's ``sample_weight`` column applies.
+        verifies: its model embeds an example and two are the same when their distance is
+            within the threshold τ the run chose (``distances``, ``threshold``):
+            ``dlkit verify`` and ``dlkit identify`` read its runs.
     """
 
     name: str = ""
@@ -104,6 +113,10 @@ class Task:
     augments: bool = True
     split_by_label: bool = False
     keeps_classes: bool = True
+    epoch_metrics: tuple[str, ...] = ("accuracy",)
+    errors_per: str = "example"
+    takes_sample_weight: bool = False
+    verifies: bool = False
     # prediction columns read from the labels (dropped when predicting unlabelled data)
     truth_columns: tuple[str, ...] = ("y_true", "correct", "loss")
 
@@ -174,8 +187,9 @@ class Task:
         raise NotImplementedError
 
     def compile_metrics(self, data: Dataset) -> list[Any]:
-        """Keras metrics reported per epoch (``accuracy``, ``val_accuracy``, ...)."""
-        return ["accuracy"]
+        """Keras metrics reported per epoch (``accuracy``, ``val_accuracy``, ...): by default
+        :attr:`epoch_metrics` by name; a task compiling metric objects names them the same."""
+        return list(self.epoch_metrics)
 
     def jit_compile(self, requested: bool | str) -> bool | str:
         """XLA as the recipe asks (``auto``: Keras's choice); a task may rule it out."""
@@ -352,6 +366,9 @@ class Registry:
 
     def names(self) -> list[str]:
         return sorted(self._tasks)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tasks
 
     def get(self, name: str) -> Task:
         """The task called ``name``.

@@ -21,6 +21,7 @@ class Binary(ClassTask):
     summary = "two classes: one sigmoid output, binary cross-entropy"
     labels = "categorical"
     exact_classes = 2
+    takes_sample_weight = True
 
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head

@@ -102,6 +102,7 @@ class CTC(Task):
     name = "ctc"
     summary = "a string per example, not aligned to the input: CTC loss, greedy or beam decoding, CER"
     labels = "structured"
+    epoch_metrics = ()
     default_metric = "cer"
     set_metrics = ("loss", "accuracy", "error", "exact_match", "cer")
     maximised = ("accuracy", "exact_match")
@@ -154,9 +155,6 @@ class CTC(Task):
         from dlkit.models.layers import CTCLoss
 
         return CTCLoss()
-
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return []
 
     def jit_compile(self, requested: bool | str) -> bool | str:
         return False

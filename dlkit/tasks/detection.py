@@ -67,6 +67,7 @@ class Detection(Task):
     name = "detection"
     summary = "boxes and classes of the objects in an image: YOLO grid head, YOLO loss, NMS, mAP"
     labels = "structured"
+    epoch_metrics = ()
     default_metric = "map50"
     set_metrics = ("map50", "map", "precision50", "recall50", "mean_iou", "accuracy", "error")
     maximised = ("map50", "map", "precision50", "recall50", "mean_iou", "accuracy")
@@ -93,9 +94,6 @@ class Detection(Task):
         from dlkit.models.layers import YoloLoss
 
         return YoloLoss()
-
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return []
 
     def fit_arrays(self, data: Dataset, indices: np.ndarray) -> tuple[Any, np.ndarray]:
         """The images and their YOLO targets `(n, S, S, B, 6)`."""

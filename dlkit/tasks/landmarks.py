@@ -36,6 +36,7 @@ class Landmarks(Task):
     name = "landmarks"
     summary = "k keypoints in a fixed order: 2k sigmoid outputs, MSE; normalised mean point error"
     labels = "structured"
+    epoch_metrics = ()
     default_metric = "nme"
     set_metrics = ("loss", "nme", "pck", "error")
     maximised = ("pck",)
@@ -71,9 +72,6 @@ class Landmarks(Task):
 
     def loss(self, data: Dataset) -> Any:
         return "mean_squared_error"
-
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return []
 
     def without_truth(self, frame: pd.DataFrame) -> pd.DataFrame:
         truth = [c for c in frame.columns if c.startswith(("true_", "error_")) or c in self.truth_columns]

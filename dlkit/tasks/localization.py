@@ -48,6 +48,7 @@ class Localization(Task):
     name = "localization"
     summary = "one object per image: its class (softmax) and box (4 sigmoid outputs), IoU scores"
     labels = "structured"
+    epoch_metrics = ()
     default_metric = "hit_rate"
     set_metrics = ("loss", "accuracy", "mean_iou", "iou50", "hit_rate", "error")
     maximised = ("accuracy", "mean_iou", "iou50", "hit_rate")
@@ -85,9 +86,6 @@ class Localization(Task):
         from dlkit.models.losses import ClassBoxLoss
 
         return ClassBoxLoss(data.n_classes, BOX_WEIGHT)
-
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return []
 
     def score(self, outputs: np.ndarray, y: np.ndarray, data: Dataset) -> Scored:
         """Class, confidence and both boxes in pixels per image; the set's scores."""

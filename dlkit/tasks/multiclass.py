@@ -15,6 +15,7 @@ class Multiclass(ClassTask):
     name = "multiclass"
     summary = "one of several classes: softmax output, sparse categorical cross-entropy"
     labels = "categorical"
+    takes_sample_weight = True
 
     def head(self, data: Dataset) -> Head:
         from dlkit.models import Head

@@ -30,6 +30,7 @@ class Multitask(Task):
     summary = "several 0/1 targets, labels may be missing: one sigmoid per task, masked loss"
     labels = "structured"
     multiple_targets = True
+    errors_per = "task"
     reports = ("diagnose", "analyze_errors", "tune", "gradcheck", "lr_find", "learning_curve")
     truth_columns = ("labels", "correct", "loss")
 

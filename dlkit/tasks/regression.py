@@ -38,6 +38,8 @@ class Regression(Task):
     keeps_classes = False
     summary = "a real-valued target: linear output, mean squared error"
     labels = "continuous"
+    epoch_metrics = ("mae",)
+    takes_sample_weight = True
     default_metric = "mse"
     set_metrics = ("loss", "mse", "mae", "rmse", "r2", "error")
     maximised = ("r2",)
@@ -52,9 +54,6 @@ class Regression(Task):
 
     def loss(self, data: Dataset) -> Any:
         return "mean_squared_error"
-
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return ["mae"]
 
     def target_scale(self, y_train: np.ndarray) -> tuple[float, float] | None:
         """Train's mean and standard deviation (1 for a constant target)."""

@@ -81,9 +81,6 @@ class Segmentation(Task):
     def loss(self, data: Dataset) -> Any:
         return "sparse_categorical_crossentropy"
 
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return ["accuracy"]
-
     def without_truth(self, frame: pd.DataFrame) -> pd.DataFrame:
         truth = [c for c in frame.columns if c.startswith("iou_") or c in self.truth_columns]
         return frame.drop(columns=truth)

@@ -64,6 +64,7 @@ class Seq2Seq(Task):
     keeps_classes = False
     summary = "token sequence in, token sequence out: encoder-decoder, teacher forcing, decoded scores"
     labels = "structured"
+    epoch_metrics = ()
     set_metrics = ("loss", "accuracy", "error", "exact_match", "token_accuracy", "bleu")
     maximised = ("accuracy", "exact_match", "token_accuracy", "bleu")
     error_metric = "exact_match"
@@ -97,9 +98,6 @@ class Seq2Seq(Task):
         from dlkit.models.seq2seq import seq2seq_loss
 
         return seq2seq_loss()
-
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return []
 
     def jit_compile(self, requested: bool | str) -> bool | str:
         return False  # the attention decoder's dynamic shapes

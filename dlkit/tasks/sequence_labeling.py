@@ -39,6 +39,7 @@ class SequenceLabeling(Task):
     name = "sequence_labeling"
     summary = "one label per timestep: per-step softmax, masked per-step loss"
     labels = "structured"
+    epoch_metrics = ()
     step_labels = True
     set_metrics = ("loss", "accuracy", "error", "step_accuracy", "exact_match")
     maximised = ("accuracy", "step_accuracy", "exact_match")
@@ -73,9 +74,6 @@ class SequenceLabeling(Task):
         from dlkit.data.sequence_labels import PAD
 
         return keras.losses.SparseCategoricalCrossentropy(ignore_class=PAD)
-
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return []
 
     def jit_compile(self, requested: bool | str) -> bool | str:
         return False

@@ -55,6 +55,7 @@ class TriggerWord(Task):
     name = "trigger_word"
     summary = "per-step trigger detection in audio: sigmoid per step, precision/recall/F1 on positive steps"
     labels = "structured"
+    epoch_metrics = ()
     default_metric = "f1"
     set_metrics = ("loss", "accuracy", "error", "precision", "recall", "f1")
     maximised = ("accuracy", "precision", "recall", "f1")
@@ -102,9 +103,6 @@ class TriggerWord(Task):
 
     def loss(self, data: Dataset) -> Any:
         return "binary_crossentropy"
-
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return []
 
     def fit_arrays(self, data: Dataset, indices: np.ndarray) -> tuple[Any, np.ndarray]:
         # (n, steps, 1): the same shape as the model's one sigmoid per step

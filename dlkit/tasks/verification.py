@@ -104,6 +104,8 @@ class Verification(Task):
     name = "verification"
     summary = "one-shot verification: L2-normalised embedding, triplet loss, identities unseen in train"
     labels = "categorical"
+    epoch_metrics = ()
+    verifies = True
     default_metric = "verification_accuracy"
     set_metrics = ("loss", "accuracy", "error", "verification_accuracy", "roc_auc")
     maximised = ("accuracy", "verification_accuracy", "roc_auc")
@@ -177,9 +179,6 @@ class Verification(Task):
         if self.spec.objective == "pairs":
             return PairLoss(emb.PAIR_BIAS)
         return TripletLoss(self.spec.margin, self.spec.mining)
-
-    def compile_metrics(self, data: Dataset) -> list[Any]:
-        return []
 
     def embed(self, model: keras.Model, data: Dataset, indices: np.ndarray, recipe: Recipe) -> np.ndarray:
         """The embeddings `(n, d)` of the examples at ``indices``, in inference mode."""

@@ -17,35 +17,18 @@ from dlkit._naming import did_you_mean
 from dlkit._registry import Registry
 from dlkit._spec import Spec
 from dlkit.errors import BuildError
+from dlkit.tasks import TASKS  # light (no numpy, pandas or TensorFlow): the recipe schema reads it too
 
 SCHEDULES: Registry[Spec] = Registry("schedule")
 
-# The metrics each task compiles (dlkit/tasks/*.py compile_metrics), which Keras logs each epoch
-# on train (plain) and dev (``val_``) next to the loss: what early stopping and
-# reduce_on_plateau can watch.
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "binary": ("accuracy",),
-    "multiclass": ("accuracy",),
-    "multitask": ("accuracy",),
-    "regression": ("mae",),
-    "seq2seq": (),
-    "sequence_labeling": (),
-    "trigger_word": (),
-    "detection": (),
-    "ctc": (),
-    "localization": (),
-    "landmarks": (),
-    "segmentation": ("accuracy",),
-    "verification": (),
-}
-
 
 def monitors(task: str | None = None) -> tuple[str, ...]:
-    """What a run of ``task`` logs each epoch (of any task when None): loss, metrics, val_ forms."""
+    """What a run of ``task`` logs each epoch (of any task when None): loss, the task's
+    ``epoch_metrics`` (what its ``compile_metrics`` names) and their ``val_`` forms on dev."""
     if task is None:
-        metrics = tuple(dict.fromkeys(m for ms in TASK_METRICS.values() for m in ms))
+        metrics = tuple(dict.fromkeys(m for t in TASKS for m in t.epoch_metrics))
     else:
-        metrics = TASK_METRICS.get(task, ())
+        metrics = TASKS.get(task).epoch_metrics if task in TASKS else ()
     names = ("loss", *metrics)
     return (*names, *(f"val_{n}" for n in names))
 
