@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dlkit.errors import DataError, RecipeError
+from dlkit.tasks import TASKS
 
 if TYPE_CHECKING:
     from dlkit.data.dataset import Dataset
     from dlkit.recipe.schema import Recipe
-
-# the tasks whose targets are one value per example, as Keras weighs them
-_WEIGHTED_TASKS = ("binary", "multiclass", "regression")
 
 
 def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -97,10 +95,9 @@ def check_weights(recipe: Recipe, data: Dataset) -> None:
         raise RecipeError(
             f"{field}: weights are not applied to a streamed source; load it whole (stream: false)"
         )
-    if column is not None and data.task not in _WEIGHTED_TASKS:
-        raise RecipeError(
-            f"data.source.sample_weight: applies to {', '.join(_WEIGHTED_TASKS)}, not {data.task}"
-        )
+    if column is not None and not TASKS.get(data.task).takes_sample_weight:
+        weighted = [task.name for task in TASKS if task.takes_sample_weight]
+        raise RecipeError(f"data.source.sample_weight: applies to {', '.join(weighted)}, not {data.task}")
     class_weights(recipe, data, np.arange(0))
     sample_weights(recipe, data)
 

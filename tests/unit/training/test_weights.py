@@ -144,3 +144,18 @@ def test_weights_on_a_streamed_table_are_refused(workdir: Path) -> None:
         "data.source.sample_weight: weights are not applied to a streamed source; "
         "load it whole (stream: false)"
     )
+
+
+def test_sample_weights_on_several_targets_are_refused_naming_the_tasks_that_take_them(
+    workdir: Path,
+) -> None:
+    frame = pd.DataFrame({"a": np.arange(10.0), "s": [0, 1] * 5, "t": [1, 0, 0] * 3 + [1], "w": [1] * 10})
+    frame.to_csv(workdir / "t.csv", index=False)
+    text = RECIPE.replace("target: label", "target: [s, t]").format(source=", sample_weight: w", train="")
+    recipe = load_recipe(write_recipe(workdir, text))
+    data = load_data(recipe)
+    with pytest.raises(RecipeError) as info:
+        check_weights(recipe, data)
+    assert info.value.message == (
+        "data.source.sample_weight: applies to binary, multiclass, regression, not multitask"
+    )
