@@ -512,16 +512,17 @@ def read_mismatch(run: RunDir, info: dict[str, Any], frame: pd.DataFrame) -> Mis
     """The new set's error against the run's train, train-dev and dev errors (stored predictions).
 
     Raises:
-        UnsupportedRunError: a multi-task run (one error per task), or no stored predictions.
+        UnsupportedRunError: a run whose errors are not one per example (multitask: one per
+            task), or no stored predictions.
     """
     from dlkit.analysis.bias_variance import difference_interval
     from dlkit.analysis.set_errors import errors_from_examples, set_error
 
     name = _run_name(run, info)
     task = task_for(str(info.get("task")))
-    if task.name == "multitask":
+    if task.errors_per != "example":
         raise UnsupportedRunError(
-            f"run '{name}': --diagnose reads one error per example; multitask has one per task"
+            f"run '{name}': --diagnose reads one error per example; {task.name} has one per {task.errors_per}"
         )
     metric = str(info.get("optimize") or task.default_metric)
     try:

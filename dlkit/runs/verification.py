@@ -90,9 +90,10 @@ class _Encoder:
 
 def _encoder(run: RunDir) -> _Encoder:
     from dlkit.runs.inference import _finished, _load_model
+    from dlkit.tasks import TASKS
 
     info, name = _finished(run)
-    if info.get("task") != "verification":
+    if info.get("task") not in TASKS or not TASKS.get(str(info["task"])).verifies:
         raise UnsupportedRunError(
             f"run '{name}': verify and identify read a verification run "
             f"(this one's task is {info.get('task')})"
@@ -101,10 +102,9 @@ def _encoder(run: RunDir) -> _Encoder:
     if len(shape) != 3 or shape[2] not in (1, 3):
         raise UnsupportedRunError(f"run '{name}': its model does not take images (input shape {shape})")
     from dlkit.recipe.loader import load_recipe
-    from dlkit.tasks import task_for
 
     try:
-        restored = task_for("verification").restored(load_recipe(run.recipe_path), run.metrics())
+        restored = TASKS.get(str(info["task"])).restored(load_recipe(run.recipe_path), run.metrics())
         task = cast("Verification", restored)
     except UnsupportedRunError:
         raise UnsupportedRunError(f"run '{name}': no threshold in its metrics ({run.metrics_path})") from None
