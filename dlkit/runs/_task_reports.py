@@ -2,15 +2,16 @@
 
 ``diagnose`` and ``analyze-errors`` ask the task registry (:func:`dlkit.tasks.task_for`) which
 reports apply (``refuse``), the default metric, and the per-example error (``error_columns``,
-``example_errors``). What else they need per task sits here, one entry per registered task,
-until it moves into the task classes:
+``example_errors``). What else they need per task sits here, one entry per task class (the
+readers register on the class, not its name: runs/ sits above tasks/, which cannot name them):
 
 - ``parts``: the frames a report reads: a multitask run's one binary frame per task
   (:meth:`~dlkit.tasks.multitask.Multitask.subtask_frame`), any other run's predictions as they are;
 - ``error_name``: the error in words, for the reports (``error = 1 − exact match``);
 - ``reading``: the error analysis of the dev set, and whether its errors go on a sheet to tag.
 
-A task without an entry is diagnosed as its registry entry says; ``analyze-errors`` refuses it.
+A task without an entry (nor a base class with one) is diagnosed as its registry entry says;
+``analyze-errors`` refuses it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,19 @@ from dlkit.analysis.residuals import RegressionReport, regression_report
 from dlkit.analysis.sequence_errors import SequenceReport, sequence_report
 from dlkit.errors import UnsupportedRunError
 from dlkit.tasks import Task
-from dlkit.tasks.landmarks import PCK_THRESHOLD
+from dlkit.tasks.binary import Binary
+from dlkit.tasks.ctc import CTC
+from dlkit.tasks.detection import Detection
+from dlkit.tasks.landmarks import PCK_THRESHOLD, Landmarks
+from dlkit.tasks.localization import Localization
+from dlkit.tasks.multiclass import Multiclass
+from dlkit.tasks.multitask import Multitask
+from dlkit.tasks.regression import Regression
+from dlkit.tasks.segmentation import Segmentation
+from dlkit.tasks.seq2seq import Seq2Seq
+from dlkit.tasks.sequence_labeling import SequenceLabeling
+from dlkit.tasks.trigger_word import TriggerWord
+from dlkit.tasks.verification import Verification
 
 if TYPE_CHECKING:
     from dlkit.rundir import RunDir
@@ -355,24 +368,24 @@ def _sequence(
     return lambda task: SequenceReports(task, score, weighted, carried, note, higher_better)
 
 
-_ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
-    "binary": ClassReports,
-    "multiclass": ClassReports,
-    "regression": RegressionReports,
-    "verification": ClassReports,  # one identity per image: y_pred is the nearest image's
-    "multitask": PerTaskReports,
-    "detection": DetectionReports,
-    "localization": ClassReports,  # correct: the right class and IoU >= 0.5
-    "landmarks": lambda task: PartsReports(
+_ENTRIES: dict[type[Task], Callable[[Task], TaskReports]] = {
+    Binary: ClassReports,
+    Multiclass: ClassReports,
+    Regression: RegressionReports,
+    Verification: ClassReports,  # one identity per image: y_pred is the nearest image's
+    Multitask: PerTaskReports,
+    Detection: DetectionReports,
+    Localization: ClassReports,  # correct: the right class and IoU >= 0.5
+    Landmarks: lambda task: PartsReports(
         task,
         "error_",
         lambda frame, points, cols: landmarks_report(frame, points, cols, PCK_THRESHOLD),
         "nme: mean distance of a point to its truth, as a share of the image side",
     ),
-    "segmentation": lambda task: PartsReports(
+    Segmentation: lambda task: PartsReports(
         task, "iou_", segmentation_report, "error = 1 − image IoU (mean IoU of the image's classes)"
     ),
-    "seq2seq": lambda task: Seq2SeqReports(
+    Seq2Seq: lambda task: Seq2SeqReports(
         task,
         "token_accuracy",
         False,
@@ -380,21 +393,21 @@ _ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
         "with metrics.optimize: bleu an example's error is 1 − its sentence BLEU (exp-smoothed), whose "
         "mean is not the corpus BLEU of metrics.json",
     ),
-    "sequence_labeling": _sequence(
+    SequenceLabeling: _sequence(
         "step_accuracy",
         True,
         ("step_accuracy", "length"),
         "a sequence is an error when any of its steps is wrong (1 − exact match); metrics.json's "
         "error for per-step labels is 1 − step accuracy, over steps",
     ),
-    "ctc": _sequence(
+    CTC: _sequence(
         "cer",
         True,
         ("cer", "length"),
         "cer per set is pooled over characters (edits / reference characters), as metrics.json's",
         higher_better=False,
     ),
-    "trigger_word": _sequence(
+    TriggerWord: _sequence(
         "f1",
         False,
         ("triggers", "detections", "missed", "false_detections", "f1"),
@@ -406,5 +419,7 @@ _ENTRIES: dict[str, Callable[[Task], TaskReports]] = {
 
 
 def reports_for(task: Task) -> TaskReports:
-    """The reports' reading of ``task`` (the default, diagnose only, for a task without an entry)."""
-    return _ENTRIES.get(task.name, TaskReports)(task)
+    """The reports' reading of ``task``: its class's entry, or its nearest base class's (a task
+    built on another reads as it does); the default, diagnose only, for a task without one."""
+    entry = next((_ENTRIES[c] for c in type(task).__mro__ if c in _ENTRIES), TaskReports)
+    return entry(task)
