@@ -174,7 +174,6 @@ def load_images(
         whole.update(hashlib.sha256(data).digest())
         if not stream:
             x[i] = decode(data, path, spec.image_size, spec.color_mode)
-    task = "multiclass" if len(classes) > 2 else task
     if found is None:
         y, task, class_list = no_labels(task, len(files), f"{root}", classes)
     else:

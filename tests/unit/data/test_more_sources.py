@@ -82,6 +82,22 @@ def test_image_folder_loaded_and_streamed(workdir: Path) -> None:
     assert (streamed.input_hashes == data.input_hashes).all()
 
 
+def test_an_image_folder_keeps_the_task_the_recipe_names(workdir: Path) -> None:
+    _folder(workdir / "imgs")
+    _png(workdir / "imgs" / "eel" / "0.png", 200)
+    spec = ImageFolderSource(path="imgs", image_size=(4, 4))
+    assert load_source(spec, None, workdir).task == "multiclass"  # three class folders
+    # identities of a verification run stay so; binary is refused, not turned into multiclass
+    assert load_source(spec, "verification", workdir).task == "verification"
+    with pytest.raises(DataError) as info:
+        load_source(spec, "binary", workdir)
+    assert info.value.message == f"{workdir / 'imgs'}: task binary needs exactly 2 classes (got 3)"
+    # class names are text: with no task named, more than two are multiclass, as for a table
+    (workdir / "imgs" / "eel").rename(workdir / "imgs" / "7")
+    assert load_source(spec, None, workdir).classes == ["7", "cat", "dog"]
+    assert load_source(spec, None, workdir).task == "multiclass"
+
+
 def test_image_folder_errors(workdir: Path) -> None:
     _folder(workdir / "imgs")
     spec = ImageFolderSource(path="imgs", image_size=(4, 4))
