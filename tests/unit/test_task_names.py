@@ -19,18 +19,7 @@ from dlkit.tasks import TASKS
 PACKAGE = Path(__file__).resolve().parents[2] / "dlkit"
 
 # the branches left outside dlkit/tasks/, by file: none may be added, each is a move still to make
-LEFT = {
-    # `--diagnose` of new data refuses a multitask run (one error per task, not per example)
-    "dlkit/runs/inference.py": 1,
-    # verify and identify are the verification task's own commands: they read only its runs
-    "dlkit/runs/verification.py": 1,
-    # sample weights apply to the tasks with one target per example (_WEIGHTED_TASKS)
-    "dlkit/training/weights.py": 1,
-    # each task's report reader, by name (_ENTRIES): runs/ sits above tasks/, so it keeps its own table
-    "dlkit/runs/_task_reports.py": 1,
-    # the metrics each task compiles, by name (TASK_METRICS), beside each Task's compile_metrics
-    "dlkit/training/schedules.py": 1,
-}
+LEFT: dict[str, int] = {}
 
 
 def _strings(node: ast.AST, constants: dict[str, set[str]]) -> set[str]:
