@@ -20,8 +20,9 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from dlkit.analysis.ctc_errors import CTCErrors
     from dlkit.analysis.detection import DetectionErrors
-    from dlkit.analysis.error_analysis import CategoryReport, SetReport
+    from dlkit.analysis.error_analysis import CategoryReport, CategoryRow, SetReport
     from dlkit.analysis.residuals import RegressionReport
     from dlkit.analysis.sequence_errors import SequenceReport
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
@@ -54,6 +55,10 @@ _CAT_HEAD = [
 
 
 def _rows_categories(c: CategoryReport) -> list[list[str]]:
+    return _rows_cat_list(c.categories)
+
+
+def _rows_cat_list(categories: list[CategoryRow]) -> list[list[str]]:
     return [
         [
             r.name,
@@ -64,7 +69,7 @@ def _rows_categories(c: CategoryReport) -> list[list[str]]:
             _points(r.ceiling),
             _pct(r.error_if_fixed),
         ]
-        for r in c.categories
+        for r in categories
     ]
 
 
@@ -335,6 +340,75 @@ def _detection_summary(r: AnalyzeErrorsResult) -> str:
     )
 
 
+# a CTC model's character edits
+_EDIT_HEAD = ["set", "n", "characters", "edits", "CER", "substitutions", "deletions", "insertions"]
+
+
+def _char(c: str) -> str:
+    return repr(c) if c.strip() != c or not c else c
+
+
+def _ctc_summary(c: CTCErrors) -> str:
+    d = c.dev
+    if d is None or not d.n_edits:
+        return f"{c.set_name}: no character edits."
+    ceiling = c.categories[0].ceiling if c.categories else float("nan")
+    return (
+        f"{c.set_name} CER {_pct(d.cer)}: {d.n_edits} edits over {d.n_chars} reference characters, "
+        f"{_pct(d.share('substitution'))} substitutions, {_pct(d.share('deletion'))} deletions, "
+        f"{_pct(d.share('insertion'))} insertions. Collapsed repeats (a repeated character read once: "
+        f"greedy decoding merges repeats no blank separates) are the whole error of {c.n_collapsed} "
+        f"examples: {c.collapsed_edits} edits, CER {_pct(d.cer)} -> {_pct(c.cer_if_fixed)} if fixed "
+        f"(ceiling {_points(c.collapsed_cer)} CER points; {_points(ceiling)} points of exact-match error)."
+    )
+
+
+def _ctc_tables(c: CTCErrors) -> list[tuple[str, list[str], list[list[str]]]]:
+    edits = [
+        [
+            s.set,
+            str(s.n),
+            str(s.n_chars),
+            str(s.n_edits),
+            _pct(s.cer),
+            f"{s.substitutions} ({_pct(s.share('substitution'))})",
+            f"{s.deletions} ({_pct(s.share('deletion'))})",
+            f"{s.insertions} ({_pct(s.share('insertion'))})",
+        ]
+        for s in c.sets
+    ]
+    tables = [("Character edits per set (they sum to the CER's numerator)", _EDIT_HEAD, edits)]
+    share = "share of kind"
+    tables += [
+        (
+            f"Most frequent substitutions on {c.set_name} (true -> predicted)",
+            ["true", "predicted", "count", share],
+            [[_char(r.true), _char(r.predicted), str(r.count), _pct(r.share)] for r in c.substitutions],
+        ),
+        (
+            f"Most deleted characters on {c.set_name}",
+            ["true", "count", share],
+            [[_char(r.true), str(r.count), _pct(r.share)] for r in c.deletions],
+        ),
+        (
+            f"Most inserted characters on {c.set_name}",
+            ["predicted", "count", share],
+            [[_char(r.predicted), str(r.count), _pct(r.share)] for r in c.insertions],
+        ),
+        (f"CTC's failure mode on {c.set_name}: collapsed repeats", _CAT_HEAD, _rows_cat_list(c.categories)),
+    ]
+    if len(c.collapsed_examples):
+        head = ["id", "reference", "predicted", "characters lost"]
+        tables.append(("Collapsed-repeat examples", head, _rows_frame(c.collapsed_examples)))
+    return tables
+
+
+def _render_ctc(console: Console, c: CTCErrors) -> None:
+    console.print(_ctc_summary(c), highlight=False, markup=False)
+    for title, head, rows in _ctc_tables(c):
+        console.print(_table(title, head, rows))
+
+
 def _render_sequence(console: Console, q: SequenceReport) -> None:
     unit = _unit(q)
     console.print(_table(f"Exact match and {unit} per set", _seq_sets_head(q), _rows_seq_sets(q)))
@@ -416,6 +490,8 @@ def render_errors(console: Console, r: AnalyzeErrorsResult) -> None:
         _render_set_report(console, r.whole_set)
     if r.sequence is not None:
         _render_sequence(console, r.sequence)
+    if r.ctc is not None:
+        _render_ctc(console, r.ctc)
     if r.regression is not None:
         _render_regression(console, r.regression)
     if r.detection is not None:
@@ -718,6 +794,10 @@ def to_html(r: AnalyzeErrorsResult) -> str:
         body += _html_set_report(r.whole_set)
     if r.sequence is not None:
         body += _html_sequence(r.sequence)
+    if r.ctc is not None:
+        body += ["<h2>Character edits (CTC)</h2>", f"<p>{e(_ctc_summary(r.ctc))}</p>"]
+        for title, head, rows in _ctc_tables(r.ctc):
+            body += [f"<h3>{e(title)}</h3>", _html_table(head, rows)]
     if r.attention:
         body += [
             f"<h2>Attention of chosen {e(r.set_name)} examples</h2>",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dlkit.analysis.ctc_errors import CTCErrors, ctc_errors
 from dlkit.analysis.detection import DetectionErrors, detection_errors
 from dlkit.analysis.error_analysis import SetReport, highest_loss, set_report
 from dlkit.analysis.image_errors import PartsReport, landmarks_report, segmentation_report
@@ -63,6 +64,7 @@ class Reading:
         per_task: a multitask run's classification reading of each task.
         detection: a detector's misses and false detections by class, box size and IoU.
         parts: an image task read by part (class, point) and by image.
+        ctc: a CTC model's character edits, confusions and collapsed repeats.
     """
 
     whole_set: SetReport | None = None
@@ -71,6 +73,7 @@ class Reading:
     per_task: dict[str, SetReport] = field(default_factory=dict)
     detection: DetectionErrors | None = None
     parts: PartsReport | None = None
+    ctc: CTCErrors | None = None
 
 
 class TaskReports:
@@ -270,6 +273,22 @@ class Seq2SeqReports(SequenceReports):
         return attention_maps(run, recipe, dev)
 
 
+class CTCReports(SequenceReports):
+    """Strings read by a CTC model: the sequence reading, and what its CER is made of (character
+    substitutions, deletions and insertions; confusions; repeats collapsed by the decoding)."""
+
+    def reading(
+        self,
+        sets: Mapping[str, pd.DataFrame],
+        looked: pd.DataFrame,
+        classes: Sequence[Any],
+        metadata: Sequence[str],
+    ) -> Reading:
+        reading = super().reading(sets, looked, classes, metadata)
+        reading.ctc = ctc_errors(sets)
+        return reading
+
+
 class PerTaskReports(TaskReports):
     """Several 0/1 targets: every task read as a binary classification of its labelled examples."""
 
@@ -400,7 +419,8 @@ _ENTRIES: dict[type[Task], Callable[[Task], TaskReports]] = {
         "a sequence is an error when any of its steps is wrong (1 − exact match); metrics.json's "
         "error for per-step labels is 1 − step accuracy, over steps",
     ),
-    CTC: _sequence(
+    CTC: lambda task: CTCReports(
+        task,
         "cer",
         True,
         ("cer", "length"),

@@ -25,6 +25,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from dlkit._naming import did_you_mean
+from dlkit.analysis.ctc_errors import CTCErrors, ctc_dict
 from dlkit.analysis.detection import DetectionErrors
 from dlkit.analysis.error_analysis import (
     CategoryReport,
@@ -85,6 +86,8 @@ class AnalyzeErrorsResult:
         worst_images: the folder of its worst dev images with their boxes drawn (None when the
             run's data source cannot be read again).
         parts: an image task read by part and by image (segmentation, landmarks).
+        ctc: a CTC model's character edits per set, confusions and collapsed repeats (with
+            ``sequence``).
         sheet_path: the error sheet (CSV; a Parquet copy sits beside it); None for a task
             without one (regression, multitask).
         examples_path: the page showing the sheet's examples.
@@ -119,6 +122,7 @@ class AnalyzeErrorsResult:
     detection: DetectionErrors | None = None
     worst_images: Path | None = None
     parts: PartsReport | None = None
+    ctc: CTCErrors | None = None
     sheet_path: Path | None = None
     examples_path: Path | None = None
     n_sampled: int = 0
@@ -184,6 +188,8 @@ class AnalyzeErrorsResult:
                 "attention": [m.to_dict() for m in self.attention],
             }
             out["slices"] = [asdict(s) for s in q.slices]
+        if self.ctc is not None:
+            out["ctc"] = ctc_dict(self.ctc)
         if self.regression is not None:
             g = self.regression
             out.update({"n": g.n, "mse": g.mse, "mae": g.mae, "mean_residual": g.mean_residual})
@@ -439,6 +445,7 @@ def analyze_run(
         per_task=reading.per_task,
         detection=reading.detection,
         parts=reading.parts,
+        ctc=reading.ctc,
         sheet_columns=[*reader.sheet_columns, *metadata],
         classes=[str(c) for c in classes],
         rules=rule_summary(spec.rules),

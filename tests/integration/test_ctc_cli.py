@@ -84,6 +84,9 @@ def test_ctc_reads_digit_strings(workdir: Path, tracking_uri: str) -> None:
     assert sum(r["n"] for r in sequence["by_length"]) == metrics["dev"]["n"]
     cers = [row["cer"] for row in sequence["worst"]]
     assert cers == sorted(cers, reverse=True)  # the highest error rate first
+    # the character edits of each set sum to its CER's numerator
+    for edits in json.loads(analysed.stdout)["ctc"]["edits"]:
+        assert edits["n_edits"] == pytest.approx(metrics[edits["set"]]["cer"] * edits["n_chars"])
 
     # new images without labels: the saved model reads them
     with np.load(workdir / "strings.npz") as arrays:
