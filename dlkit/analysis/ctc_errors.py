@@ -131,24 +131,20 @@ def edit_operations(truth: Sequence[Any], predicted: Sequence[Any]) -> list[tupl
         edit distance.
     """
     n, m = len(truth), len(predicted)
-    cost = np.zeros((n + 1, m + 1), dtype=np.int64)
-    cost[:, 0] = np.arange(n + 1)
-    cost[0, :] = np.arange(m + 1)
+    # plain lists: indexing a numpy array element by element is several times slower
+    cost = [[i + j if i == 0 or j == 0 else 0 for j in range(m + 1)] for i in range(n + 1)]
     for i in range(1, n + 1):
+        above, row = cost[i - 1], cost[i]
         for j in range(1, m + 1):
-            cost[i, j] = min(
-                cost[i - 1, j - 1] + (truth[i - 1] != predicted[j - 1]),
-                cost[i - 1, j] + 1,
-                cost[i, j - 1] + 1,
-            )
+            row[j] = min(above[j - 1] + (truth[i - 1] != predicted[j - 1]), above[j] + 1, row[j - 1] + 1)
     ops: list[tuple[str, Any, Any]] = []
     i, j = n, m
     while i or j:
-        if i and j and cost[i, j] == cost[i - 1, j - 1] + (truth[i - 1] != predicted[j - 1]):
+        if i and j and cost[i][j] == cost[i - 1][j - 1] + (truth[i - 1] != predicted[j - 1]):
             if truth[i - 1] != predicted[j - 1]:
                 ops.append((SUB, truth[i - 1], predicted[j - 1]))
             i, j = i - 1, j - 1
-        elif i and cost[i, j] == cost[i - 1, j] + 1:
+        elif i and cost[i][j] == cost[i - 1][j] + 1:
             ops.append((DEL, truth[i - 1], ""))
             i -= 1
         else:
