@@ -78,3 +78,26 @@ print(json.dumps([ru.Markdown is rich.markdown.Markdown, ru.Traceback is rich.tr
 """
     proc = _run(code)
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [True, True]
+
+
+def test_command_signatures_are_evaluated_at_import() -> None:
+    # typer evaluates string annotations (from __future__ import annotations) four times per
+    # command each time dlkit starts (dlkit/cli/__init__.py)
+    import typer
+
+    from dlkit.cli import app
+
+    def callbacks(group: typer.Typer) -> list[tuple[str, object]]:
+        found = [(str(c.name or c.callback.__name__), c.callback) for c in group.registered_commands]  # type: ignore[union-attr]
+        for sub in group.registered_groups:
+            assert sub.typer_instance is not None
+            found += callbacks(sub.typer_instance)
+        return found
+
+    found = callbacks(app)
+    assert len(found) > 30
+    quoted = {
+        name: [k for k, v in getattr(callback, "__annotations__", {}).items() if isinstance(v, str)]
+        for name, callback in found
+    }
+    assert {name: keys for name, keys in quoted.items() if keys} == {}
