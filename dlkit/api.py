@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from dlkit.embeddings.pipeline import EmbedTrainResult, EvaluateVectorsResult, NeighborsResult, PlotResult
     from dlkit.embeddings.train import EmbedOptions
     from dlkit.gallery import GalleryRecipe
-    from dlkit.recipe.loader import load_recipe
     from dlkit.recipe.schema import Recipe
     from dlkit.recipe.starter import StarterResult
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
@@ -52,8 +51,9 @@ log = logging.getLogger(__name__)
 
 # The recipe schema, with every data source, model and task spec, takes about a third of a
 # second to import: the commands that read finished runs (diagnose, runs list, ...) come through
-# this module without it. These names are imported when first asked for.
-_ON_FIRST_USE = {"load_recipe": "dlkit.recipe.loader", "SplitOutcome": "dlkit.training.prepare"}
+# this module without it. It is imported inside the functions that need it (load_recipe, split),
+# and these names when first asked for.
+_ON_FIRST_USE = {"SplitOutcome": "dlkit.training.prepare"}
 
 
 def __getattr__(name: str) -> Any:
@@ -62,6 +62,24 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read, override and validate the recipe at ``path``.
+
+    Args:
+        path: the YAML file.
+        overrides: ``dotted.path=value`` strings, applied in order.
+
+    Returns:
+        The validated recipe, with data paths made absolute.
+
+    Raises:
+        RecipeError: the file, an override or the content is invalid.
+    """
+    from dlkit.recipe.loader import load_recipe as load
+
+    return load(path, overrides)
 
 
 __all__ = [
@@ -556,7 +574,6 @@ def tune_refine(study: str | Path, **options: Any) -> TuneResult:
 
 def tune_preview(recipe_path: str | Path, overrides: list[str] | None = None, n: int = 2000) -> PreviewResult:
     """Check a recipe's search space and draw ``n`` configurations from it (no training)."""
-    from dlkit.recipe.loader import load_recipe
     from dlkit.tuning.preview import preview_space
 
     return preview_space(load_recipe(recipe_path, overrides or []), str(recipe_path), n)

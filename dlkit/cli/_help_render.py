@@ -66,6 +66,10 @@ class _Loader(importlib.abc.Loader):
     def __init__(self, loader: Any) -> None:
         self.loader = loader
 
+    def __getattr__(self, attr: str) -> Any:
+        # get_source, get_filename, ...: linecache and inspect ask the module's loader
+        return getattr(self.loader, attr)
+
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
         return self.loader.create_module(spec)  # type: ignore[no-any-return]
 
