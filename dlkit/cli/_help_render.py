@@ -17,12 +17,16 @@ them, ``typer.rich_utils`` is imported again as it is, stand-ins gone.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 import types
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
+else:  # importlib.abc imports importlib.resources and tempfile: more than this saves
+    Loader = object
 
 RENDERER = "typer.rich_utils"
 # module -> the names typer.rich_utils imports from it
@@ -60,7 +64,7 @@ def _stand_ins() -> dict[str, types.ModuleType]:
     return modules
 
 
-class _Loader(importlib.abc.Loader):
+class _Loader(Loader):
     """Runs the renderer's module with the stand-ins in ``sys.modules``, then takes them out."""
 
     def __init__(self, loader: Any) -> None:
@@ -94,7 +98,7 @@ def _remove(stand_ins: dict[str, types.ModuleType]) -> None:
             del sys.modules[name]
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
     """Finds ``typer.rich_utils`` as the path finder does, with :class:`_Loader` around its loader."""
 
     def find_spec(
