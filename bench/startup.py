@@ -10,7 +10,11 @@ an empty folder first): the first call is shown apart as "(first)".
 Target (issue 15): ``dlkit --help``, ``recipe validate`` and the report commands under 0.5 s and
 without TensorFlow; ``models show`` without building what it need not build.
 
-Usage: python bench/startup.py [--repeats 5] [--json]
+Usage: python bench/startup.py [--repeats 5] [--json] [--run RUN_DIR] [--only LABEL,...]
+
+``--run`` times the report commands on a finished run instead of training one (on a loaded
+machine the training takes minutes); give a copy of another checkout's ``bench/startup.py`` the
+same run to compare two versions in the same minutes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "dlkit" / "gallery" / "cancer-logistic.yaml"
 
+TRAIN_ARGS = ["--set", "train.epochs=1", "--no-track"]
 RESNET50 = ["--set", "depth=50", "--input-shape", "224,224,3", "--classes", "1000"]
 # (label, arguments, must it stay without TensorFlow?)
 COMMANDS: list[tuple[str, list[str], bool]] = [
@@ -36,7 +42,9 @@ COMMANDS: list[tuple[str, list[str], bool]] = [
     ("recipe validate", ["recipe", "validate", str(RECIPE)], True),
     ("runs list", ["runs", "list"], True),
     ("diagnose", ["diagnose", "RUN", "--human-error", "0.01"], True),
+    ("diagnose --no-report", ["diagnose", "RUN", "--human-error", "0.01", "--no-report"], True),
     ("analyze-errors", ["analyze-errors", "RUN"], True),
+    ("analyze-errors --no-report", ["analyze-errors", "RUN", "--no-report"], True),
     ("models list", ["models", "list"], True),
     ("models show cnn (first)", ["models", "show", "cnn"], False),
     ("models show cnn", ["models", "show", "cnn"], True),
@@ -88,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--run", type=Path, help="a finished run directory to read (default: train one)")
+    parser.add_argument("--only", help="time only these commands (labels, comma-separated)")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env["PYTHONPATH"] = str(ROOT)
@@ -99,15 +109,20 @@ def main() -> None:
         # has it: compiling dlkit's sources again in every run would cost about 0.25 s each
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
-        subprocess.run(
-            [sys.executable, "-m", "dlkit", "train", str(RECIPE), "--set", "train.epochs=1", "--no-track"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            check=True,
-        )
-        run_dir = next(p for p in (work / "runs").iterdir() if p.is_dir())
-        for label, command, light in COMMANDS:
+        if args.run is None:
+            subprocess.run(
+                [sys.executable, "-m", "dlkit", "train", str(RECIPE), *TRAIN_ARGS],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                check=True,
+            )
+            run_dir = next(p for p in (work / "runs").iterdir() if p.is_dir())
+        else:  # a copy: diagnose and analyze-errors write their reports into the run directory
+            run_dir = work / "runs" / args.run.name
+            shutil.copytree(args.run, run_dir)
+        chosen = COMMANDS if args.only is None else [c for c in COMMANDS if c[0] in args.only.split(",")]
+        for label, command, light in chosen:
             command = [str(run_dir) if a == "RUN" else a for a in command]
             if label.endswith("(first)"):  # one run only: the second is answered from the cache
                 before = resource.getrusage(resource.RUSAGE_CHILDREN)

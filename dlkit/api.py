@@ -15,11 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from dlkit.analysis.learning_curve import MAX_EPOCH_SCALE
 from dlkit.data.dataset import Dataset
-from dlkit.recipe.loader import load_recipe
-from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir
 from dlkit.tracking.resolve import resolve_run
-from dlkit.training.prepare import SplitOutcome, split_recipe
 from dlkit.training.results import TrainingDivergedError, TrainResult, TrainStart
 
 if TYPE_CHECKING:
@@ -29,6 +26,7 @@ if TYPE_CHECKING:
     from dlkit.embeddings.pipeline import EmbedTrainResult, EvaluateVectorsResult, NeighborsResult, PlotResult
     from dlkit.embeddings.train import EmbedOptions
     from dlkit.gallery import GalleryRecipe
+    from dlkit.recipe.schema import Recipe
     from dlkit.recipe.starter import StarterResult
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
     from dlkit.runs.catalog import DeletedRun, RunComparison, RunDetails, RunList
@@ -44,11 +42,45 @@ if TYPE_CHECKING:
     from dlkit.training.fit import EpochEnd
     from dlkit.training.gradcheck import GradCheckResult
     from dlkit.training.lr_find import LRFindResult
+    from dlkit.training.prepare import SplitOutcome
     from dlkit.training.style import StepCosts, StyleOptions, StyleTransferResult
     from dlkit.tuning.preview import PreviewResult
     from dlkit.tuning.search import TuneResult
 
 log = logging.getLogger(__name__)
+
+# The recipe schema, with every data source, model and task spec, takes about a third of a
+# second to import: the commands that read finished runs (diagnose, runs list, ...) come through
+# this module without it. It is imported inside the functions that need it (load_recipe, split),
+# and these names when first asked for.
+_ON_FIRST_USE = {"SplitOutcome": "dlkit.training.prepare"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ON_FIRST_USE:
+        import importlib
+
+        return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read, override and validate the recipe at ``path``.
+
+    Args:
+        path: the YAML file.
+        overrides: ``dotted.path=value`` strings, applied in order.
+
+    Returns:
+        The validated recipe, with data paths made absolute.
+
+    Raises:
+        RecipeError: the file, an override or the content is invalid.
+    """
+    from dlkit.recipe.loader import load_recipe as load
+
+    return load(path, overrides)
+
 
 __all__ = [
     "RunDir",
@@ -111,6 +143,8 @@ def split(recipe: Recipe, train_fraction: float | None = None, *, dedupe: bool |
         train_fraction: keep only this seeded, stratified share of train (learning curves).
         dedupe: drop duplicates across sets (the recipe's ``data.split.dedupe`` when None).
     """
+    from dlkit.training.prepare import split_recipe
+
     return split_recipe(recipe, train_fraction, dedupe=dedupe)
 
 

@@ -1,7 +1,5 @@
 """``dlkit analyze-errors RUN``: the error sheet, tagged categories and their ceilings (docs/method.md §4)."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, Any, Optional

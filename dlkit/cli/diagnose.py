@@ -1,7 +1,5 @@
 """``dlkit diagnose RUN [RUN ...]``: the gaps of docs/method.md §2 and what to do next."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -98,7 +96,7 @@ def _learning_curve(
     runs_dir: Path,
     tracking_uri: str | None,
     as_json: bool,
-) -> LearningCurveResult:
+) -> "LearningCurveResult":
     """One run's curve, with a line as each point starts and ends (on stderr with --json)."""
     from rich.markup import escape
 

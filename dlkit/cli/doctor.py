@@ -1,7 +1,5 @@
 """``dlkit doctor``: versions, devices, the MLflow store, the runs folder and a one-epoch smoke run."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -3,8 +3,6 @@
 The sub-app is :data:`app`; other commands on word vectors join it here.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

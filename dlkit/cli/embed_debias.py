@@ -1,7 +1,5 @@
 """``dlkit embed debias VECTORS --out FILE``: debias word vectors (Bolukbasi et al.)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

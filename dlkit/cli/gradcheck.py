@@ -1,7 +1,5 @@
 """``dlkit gradcheck RECIPE``: autodiff against numerical gradients, per layer."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``dlkit init [KIND] FILE [--data PATH]``: a commented starter recipe; ``--list``: the recipe gallery."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

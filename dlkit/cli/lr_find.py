@@ -1,7 +1,5 @@
 """``dlkit lr-find RECIPE``: a learning-rate range test, its plot and a range for tuning."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """The ``dlkit`` command: parse, call :mod:`dlkit.api`, render. The only place that prints."""
 
-from __future__ import annotations
-
 import json
 import logging
 import os

@@ -1,7 +1,5 @@
 """``dlkit models``: list the registered model types, show one built for some data."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

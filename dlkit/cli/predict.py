@@ -1,7 +1,5 @@
 """``dlkit predict RUN DATA`` and ``dlkit evaluate RUN DATA``: a finished run's model on new data."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

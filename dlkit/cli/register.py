@@ -1,7 +1,5 @@
 """``dlkit register RUN NAME``: a run's MLflow Model as a new version in MLflow's model registry."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

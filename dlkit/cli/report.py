@@ -1,7 +1,5 @@
 """``dlkit report RUN|STUDY``: one self-contained HTML page, logged to the run in MLflow."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,7 +1,5 @@
 """``dlkit runs list|show|compare|delete``: the runs of the MLflow store and the run directories."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any, Optional
 

@@ -1,7 +1,5 @@
 """``dlkit split RECIPE``: the split as a table, leakage and distribution checks, the manifest."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,7 +1,5 @@
 """``dlkit style-transfer CONTENT STYLE --base RUN|FILE``: neural style transfer."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -4,8 +4,6 @@
 default, so the first argument may be a recipe.
 """
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import Annotated, Any, Optional

@@ -1,7 +1,5 @@
 """``dlkit ui``: MLflow's UI on the store dlkit writes to, stopped with the whole server."""
 
-from __future__ import annotations
-
 import os
 import sys
 from typing import Annotated, Optional

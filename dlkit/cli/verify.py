@@ -1,8 +1,6 @@
 """``dlkit verify RUN IMG1 IMG2`` and ``dlkit identify RUN IMG --gallery FOLDER``: a verification
 run's model on images a person gives."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

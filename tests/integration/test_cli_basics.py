@@ -146,3 +146,72 @@ def test_split_shows_table_and_writes_manifest(workdir: Path) -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("dlkit 0.1.0")
+
+
+# what help needs is typer and rich: not the recipe schema's pydantic, nor typer's Markdown
+# and traceback renderers (dlkit/cli/_help_render.py), nor any data library. (A sub-command's
+# help does load pydantic: typer checks every option's value, defaults too, through it.)
+NOT_FOR_HELP = (
+    "pydantic",
+    "yaml",
+    "numpy",
+    "pandas",
+    "rich.markdown",
+    "markdown_it",
+    "rich.traceback",
+    "pygments",
+    "mlflow",
+    "tensorflow",
+)
+
+
+def test_help_loads_no_pydantic_markdown_or_data_libraries() -> None:
+    code = (
+        "import json, sys\nfrom dlkit.cli import app\n"
+        "for argv in (['--help'], ['diagnose', '--help'], ['runs', 'list', '--help']):\n"
+        "    try:\n        app(argv)\n"
+        "    except SystemExit as e:\n        assert e.code in (0, None), (argv, e.code)\n"
+        "    if argv == ['--help']:\n        print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code + "print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout.splitlines()
+    after_root, after_all = (set(json.loads(line)) for line in out if line.startswith('["'))
+    assert [m for m in NOT_FOR_HELP if m in after_root] == []
+    assert [m for m in NOT_FOR_HELP if m in after_all] == ["pydantic"]
+    assert "typer.rich_utils" in after_root  # the help was rendered, by typer's rich renderer
+
+
+# the text reports read the run's stored predictions: no TensorFlow, MLflow or plots, and not
+# the recipe schema with its data sources and models (about a third of a second)
+NOT_FOR_TEXT_REPORTS = (
+    "tensorflow",
+    "keras",
+    "mlflow",
+    "matplotlib",
+    "sklearn",
+    "scipy",
+    "dlkit.recipe.schema",
+    "dlkit.data.sources",
+    "dlkit.models",
+)
+
+
+def test_diagnose_without_reports_loads_no_tensorflow_mlflow_plots_or_schema(
+    digits_run: Path, workdir: Path
+) -> None:
+    argv = ["diagnose", str(digits_run), "--no-report", "--json"]
+    code = (
+        "import contextlib, io, json\nfrom dlkit.cli import app\nout = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        f"    try:\n        app({argv!r})\n"
+        "    except SystemExit as e:\n        assert e.code in (0, None), e.code\n"
+        "assert json.loads(out.getvalue())['runs'][0]['verdict']\n"
+    )
+    loaded = _modules_after(code)
+    assert [m for m in NOT_FOR_TEXT_REPORTS if m in loaded] == []
+    assert "pandas" in loaded  # the check saw the real work: it read the predictions
