@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "model"  # the artifact path: runs:/<run id>/model
+KERAS_FLAVOR = "keras"  # mlflow.keras.FLAVOR_NAME
 COLUMNS_FILE = "dlkit_columns.json"  # a typed table's column descriptions, beside the Keras model
 _EXAMPLE_ROWS = 2
 _EXAMPLE_SETS = ("dev", "train_dev", "test", "train")
@@ -182,7 +183,6 @@ def save_model(
         saved: ``model`` as already saved in a ``.keras`` file, if it is.
     """
     import keras
-    from mlflow.keras.save import FLAVOR_NAME as KERAS_FLAVOR
     from mlflow.models import infer_signature
     from mlflow.models.utils import _save_example
     from mlflow.pyfunc import add_to_model
@@ -222,7 +222,7 @@ def save_model(
     mlflow_model.signature = signature
     _save_example(mlflow_model, example, str(path))
     mlflow_model.add_flavor(
-        KERAS_FLAVOR,
+        KERAS_FLAVOR,  # the flavour's conf as mlflow.keras writes it (not imported: about a second)
         data="data",
         keras_version=keras.__version__,
         keras_backend=keras.backend.backend(),
