@@ -15,6 +15,7 @@ import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from dlkit import __version__
 
@@ -92,7 +93,9 @@ def system_tags() -> dict[str, str]:
 
         # git is read below, from the working directory (MLflow's provider would look at the
         # script's folder, with GitPython and three more git processes)
-        tags = {str(k): str(v) for k, v in resolve_tags({}, ignore=[GitRunContext]).items()}
+        # MLflow annotates ``ignore`` as providers but checks isinstance against classes
+        ignore: list[Any] = [GitRunContext]
+        tags = {str(k): str(v) for k, v in resolve_tags({}, ignore=ignore).items()}
         tags.update(git_tags(folder))
         tags.update(version_tags())
         tags["dlkit.version"] = __version__
