@@ -3,9 +3,10 @@
 Runs ``python -m dlkit train recipes/digits-cnn.yaml --set train.epochs=N`` as a fresh process,
 in turn with ``--no-track`` and tracked in a SQLite store (created and migrated by a warm-up run
 first, as a user's store is after their first run), ``--repeats`` times each, and prints the
-median wall time of each and their ratio. A run's time is the whole command: imports, split,
-training, predictions, and for the tracked run the store, params, per-epoch metrics, artifacts
-and the logged MLflow Model.
+median wall time of each and their ratio, and the same of the CPU time (user + system) each
+command used: on a shared machine the CPU seconds vary far less than the wall time. A run's
+time is the whole command: imports, split, training, predictions, and for the tracked run the
+store, params, per-epoch metrics, artifacts and the logged MLflow Model.
 
 Usage: python bench/tracking.py [--epochs 1] [--repeats 5] [--code OTHER_CHECKOUT]
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,8 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(folder: Path, epochs: int, track: bool, code: str) -> float:
-    """Seconds for one ``dlkit train`` command in a fresh process."""
+def run(folder: Path, epochs: int, track: bool, code: str) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one ``dlkit train`` command in a fresh process."""
     cmd = [
         sys.executable,
         "-m",
@@ -45,9 +47,12 @@ def run(folder: Path, epochs: int, track: bool, code: str) -> float:
         "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=folder, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def main() -> None:
@@ -63,19 +68,26 @@ def main() -> None:
     print(versions())
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        first = run(folder, args.epochs, True, args.code)  # creates and migrates the store
-        times: dict[bool, list[float]] = {True: [], False: []}
+        first, _ = run(folder, args.epochs, True, args.code)  # creates and migrates the store
+        times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        loads = [os.getloadavg()[0]]
         for i in range(args.repeats):
             for track in (False, True) if i % 2 == 0 else (True, False):
                 times[track].append(run(folder, args.epochs, track, args.code))
-    untracked, tracked = (statistics.median(times[t]) for t in (False, True))
+                loads.append(os.getloadavg()[0])
     print(
         f"dlkit train, quick start, {args.epochs} epoch(s), whole command, median of {args.repeats} "
-        f"(alternating)\n  untracked {untracked:.1f} s   tracked {tracked:.1f} s   "
-        f"ratio {tracked / untracked:.2f}x   (first tracked run, creating the store: {first:.1f} s)\n"
-        f"  all untracked: {', '.join(f'{t:.1f}' for t in times[False])}\n"
-        f"  all tracked:   {', '.join(f'{t:.1f}' for t in times[True])}"
+        f"(alternating); first tracked run, creating the store: {first:.1f} s; load average "
+        f"{min(loads):.1f} to {max(loads):.1f}"
     )
+    for k, what in enumerate(("wall", "CPU")):
+        untracked, tracked = (statistics.median(t[k] for t in times[track]) for track in (False, True))
+        print(
+            f"  {what:4}  untracked {untracked:.1f} s   tracked {tracked:.1f} s   "
+            f"ratio {tracked / untracked:.2f}x\n"
+            f"        all untracked: {', '.join(f'{t[k]:.1f}' for t in times[False])}\n"
+            f"        all tracked:   {', '.join(f'{t[k]:.1f}' for t in times[True])}"
+        )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,9 @@ class Tracker(Protocol):
 
     def set_tags(self, tags: dict[str, str]) -> None: ...
 
-    def log_model(self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0) -> None: ...
+    def log_model(
+        self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0, saved: Path | None = None
+    ) -> None: ...
 
     def log_inputs(self, data: Dataset, split: SplitResult) -> None: ...
 
@@ -85,7 +87,9 @@ class NullTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         pass
 
-    def log_model(self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0) -> None:
+    def log_model(
+        self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0, saved: Path | None = None
+    ) -> None:
         pass
 
     def log_inputs(self, data: Dataset, split: SplitResult) -> None:
@@ -126,7 +130,13 @@ class RunStore(Protocol):
     def log_artifacts(self, run_id: str | None, path: Path, folder: str | None = None) -> None: ...
 
     def log_model(
-        self, run_id: str | None, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0
+        self,
+        run_id: str | None,
+        model: keras.Model,
+        data: Dataset,
+        split: SplitResult,
+        step: int = 0,
+        saved: Path | None = None,
     ) -> str | None: ...
 
 
@@ -170,7 +180,13 @@ class NullStore:
         pass
 
     def log_model(
-        self, run_id: str | None, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0
+        self,
+        run_id: str | None,
+        model: keras.Model,
+        data: Dataset,
+        split: SplitResult,
+        step: int = 0,
+        saved: Path | None = None,
     ) -> str | None:
         return None
 

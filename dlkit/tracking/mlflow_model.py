@@ -18,13 +18,17 @@ was trained.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import yaml
 
 if TYPE_CHECKING:
     import keras
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "model"  # the artifact path: runs:/<run id>/model
+KERAS_FLAVOR = "keras"  # mlflow.keras.FLAVOR_NAME
 COLUMNS_FILE = "dlkit_columns.json"  # a typed table's column descriptions, beside the Keras model
 _EXAMPLE_ROWS = 2
 _EXAMPLE_SETS = ("dev", "train_dev", "test", "train")
@@ -120,20 +125,86 @@ def _needs_dlkit(model: keras.Model, data: Dataset) -> bool:
     return any(type(layer).__module__.startswith("dlkit.") for layer in model._flatten_layers())
 
 
-def save_model(model: keras.Model, data: Dataset, split: SplitResult, path: Path, mlflow_model: Any) -> None:
-    """Save ``model`` as an MLflow Model (Keras flavour, pyfunc) into the new folder ``path``."""
-    import mlflow.keras
+def output_examples(model: keras.Model, example: Any) -> Any:
+    """What ``model`` returns for ``example``, for the signature: zeros of the shapes and dtypes
+    its outputs declare (the same structure ``predict`` returns), without running it; a model
+    whose outputs' shapes are not all known (or that declares none) is run on the example."""
+    import keras
+
+    n = len(next(iter(example.values())) if isinstance(example, dict) else example)
+    try:
+        declared = model.output
+        flat = keras.tree.flatten(declared)
+        if flat and all(d is not None for t in flat for d in t.shape[1:]):
+            return keras.tree.map_structure(
+                lambda t: np.zeros((n, *t.shape[1:]), dtype=keras.backend.standardize_dtype(t.dtype)),
+                declared,
+            )
+    except (AttributeError, ValueError):  # a model without one declared output structure
+        pass
+    return model.predict(example, verbose=0)
+
+
+def _write_keras_file(served: keras.Model, model: keras.Model, saved: Path | None, target: Path) -> None:
+    """The ``.keras`` file of the served model: the run's own file when it is that model (linked,
+    or copied across file systems), else saved now."""
+    if saved is None or served is not model or not saved.is_file():
+        served.save(target)
+        return
+    try:
+        os.link(saved, target)
+    except OSError:
+        shutil.copyfile(saved, target)
+
+
+def save_model(
+    model: keras.Model,
+    data: Dataset,
+    split: SplitResult,
+    path: Path,
+    mlflow_model: Any,
+    saved: Path | None = None,
+) -> None:
+    """Save ``model`` as an MLflow Model (Keras flavour, pyfunc) into the new folder ``path``.
+
+    The folder is what ``mlflow.keras.save_model`` writes (``MLmodel``, ``data/model.keras``,
+    ``data/keras_module.txt``, the input example, ``requirements.txt``, ``conda.yaml``,
+    ``python_env.yaml``), written here so that the model is not serialised a second time
+    (``saved``: the run's ``.keras`` file of ``model``, used as it is) and the requirements,
+    pinned from the installed packages, are not checked again against every installed
+    distribution (a scan of about a second).
+
+    Args:
+        model: the trained model.
+        data: the run's dataset (examples, text vocabulary, typed columns).
+        split: the run's split (the examples come from dev first).
+        path: the folder to create.
+        mlflow_model: the ``mlflow.models.Model`` to fill and save as ``MLmodel``.
+        saved: ``model`` as already saved in a ``.keras`` file, if it is.
+    """
+    import keras
     from mlflow.models import infer_signature
+    from mlflow.models.utils import _save_example
+    from mlflow.pyfunc import add_to_model
     from mlflow.types import Schema, TensorSpec
+    from mlflow.utils.environment import (
+        _CONDA_ENV_FILE_NAME,
+        _PYTHON_ENV_FILE_NAME,
+        _REQUIREMENTS_FILE_NAME,
+        _generate_mlflow_version_pinning,
+        _mlflow_conda_env,
+        _PythonEnv,
+    )
+    from mlflow.utils.file_utils import get_total_file_size
 
     served = servable_model(model, data)
     example = example_inputs(served, data, split)
     if _typed_table(data):
         from dlkit.data.columns import model_inputs
 
-        outputs = served.predict(model_inputs(example, data.options["columns"]), verbose=0)
+        outputs = output_examples(served, model_inputs(example, data.options["columns"]))
     else:
-        outputs = served.predict(example, verbose=0)
+        outputs = output_examples(served, example)
     try:
         signature = infer_signature(example, outputs)
     except Exception:  # outputs of a shape MLflow cannot describe: inputs only
@@ -141,42 +212,47 @@ def save_model(model: keras.Model, data: Dataset, split: SplitResult, path: Path
     if _takes_text(data):
         # an object tensor of one dimension takes any strings (MLflow checks nothing more)
         signature.inputs = Schema([TensorSpec(np.dtype(object), (-1,), "text")])
-    # mlflow.keras.save_model writes the input example before it creates the folder
-    path.mkdir(parents=True)
-    raw_signature = None
-    if _typed_table(data):
-        # the Keras flavour takes the model's inputs and TensorSpecs only; pyfunc takes raw rows
-        # (dlkit's loader): that signature and example are written once the flavour is saved
-        example, raw_signature, signature = None, signature, None  # type: ignore[assignment]
-    mlflow.keras.save_model(
-        served,
-        str(path),
-        mlflow_model=mlflow_model,
-        signature=signature,
-        input_example=example,
-        pip_requirements=pip_requirements(),
-    )
-    from mlflow.models import Model
-    from mlflow.pyfunc import FLAVOR_NAME
 
-    if _needs_dlkit(served, data):
-        conf = Model.load(str(path / "MLmodel"))
-        conf.flavors[FLAVOR_NAME]["loader_module"] = "dlkit.tracking._pyfunc"
-        conf.save(str(path / "MLmodel"))
+    (path / "data").mkdir(parents=True)
+    (path / "data" / "keras_module.txt").write_text("keras", encoding="utf-8")
+    _write_keras_file(served, model, saved, path / "data" / "model.keras")
     if _typed_table(data):
-        import json
-
+        # pyfunc takes raw rows, converted by dlkit's loader with the columns' descriptions
         (path / COLUMNS_FILE).write_text(json.dumps(data.options["columns"], indent=1), encoding="utf-8")
-        from mlflow.models.utils import _save_example
-
-        conf = Model.load(str(path / "MLmodel"))
-        conf.signature = raw_signature
-        _save_example(conf, data.examples, str(path))  # raw rows, as pyfunc takes them
-        conf.save(str(path / "MLmodel"))
+    mlflow_model.signature = signature
+    _save_example(mlflow_model, example, str(path))
+    mlflow_model.add_flavor(
+        KERAS_FLAVOR,  # the flavour's conf as mlflow.keras writes it (not imported: about a second)
+        data="data",
+        keras_version=keras.__version__,
+        keras_backend=keras.backend.backend(),
+        save_exported_model=False,
+    )
+    add_to_model(
+        mlflow_model,
+        loader_module="dlkit.tracking._pyfunc" if _needs_dlkit(served, data) else "mlflow.keras",
+        conda_env=_CONDA_ENV_FILE_NAME,
+        python_env=_PYTHON_ENV_FILE_NAME,
+    )
+    if size := get_total_file_size(str(path)):
+        mlflow_model.model_size_bytes = size
+    mlflow_model.save(str(path / "MLmodel"))
+    requirements = [_generate_mlflow_version_pinning(), *pip_requirements()]
+    (path / _REQUIREMENTS_FILE_NAME).write_text("\n".join(requirements), encoding="utf-8")
+    conda = _mlflow_conda_env(additional_pip_deps=requirements, install_mlflow=False)
+    conda_yaml = yaml.safe_dump(conda, default_flow_style=False)
+    (path / _CONDA_ENV_FILE_NAME).write_text(conda_yaml, encoding="utf-8")
+    _PythonEnv.current().to_yaml(str(path / _PYTHON_ENV_FILE_NAME))
 
 
 def log_model(
-    client: Any, run_id: str, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0
+    client: Any,
+    run_id: str,
+    model: keras.Model,
+    data: Dataset,
+    split: SplitResult,
+    step: int = 0,
+    saved: Path | None = None,
 ) -> str:
     """Log ``model`` as the run's MLflow Model ``model``; returns its model id.
 
@@ -187,6 +263,7 @@ def log_model(
         data: the run's dataset (examples, text vocabulary).
         split: the run's split (the examples come from dev first).
         step: the run's last epoch, MLflow's link between the model and the run's metrics.
+        saved: ``model`` as already saved in a ``.keras`` file (the run's): not saved again.
     """
     from mlflow.entities import LoggedModelOutput, LoggedModelStatus
     from mlflow.models import Model
@@ -207,7 +284,7 @@ def log_model(
                 run_id=run_id,
                 model_id=logged.model_id,
             )
-            save_model(model, data, split, path, conf)
+            save_model(model, data, split, path, conf, saved)
             client.log_model_artifacts(logged.model_id, str(path))
         client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=step)])
     except BaseException:
@@ -254,4 +331,4 @@ def log_saved_model(
         return
     from dlkit.models import load_model
 
-    store.log_model(run_id, load_model(path), data, split)
+    store.log_model(run_id, load_model(path), data, split, saved=path)

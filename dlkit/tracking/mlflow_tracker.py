@@ -367,16 +367,25 @@ class MLflowStore:
             self._call(f"run {run_id}: log artifacts", self._client.log_artifacts, run_id, str(path), folder)
 
     def log_model(
-        self, run_id: str | None, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0
+        self,
+        run_id: str | None,
+        model: keras.Model,
+        data: Dataset,
+        split: SplitResult,
+        step: int = 0,
+        saved: Path | None = None,
     ) -> str | None:
         """Log the trained model as the run's MLflow Model ``model``
-        (:func:`~dlkit.tracking.mlflow_model.log_model`); returns its model id."""
+        (:func:`~dlkit.tracking.mlflow_model.log_model`; ``saved``: its ``.keras`` file, if it
+        is saved already); returns its model id."""
         from dlkit.tracking.mlflow_model import log_model
 
         if not run_id:
             return None
         return str(
-            self._call(f"run {run_id}: log model", log_model, self._client, run_id, model, data, split, step)
+            self._call(
+                f"run {run_id}: log model", log_model, self._client, run_id, model, data, split, step, saved
+            )
         )
 
     def log_inputs(self, run_id: str | None, data: Dataset, split: SplitResult) -> None:
@@ -551,8 +560,10 @@ class MLflowTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         self._locked("set_tags", self.run_id, tags)
 
-    def log_model(self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0) -> None:
-        self._locked("log_model", self.run_id, model, data, split, step)
+    def log_model(
+        self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0, saved: Path | None = None
+    ) -> None:
+        self._locked("log_model", self.run_id, model, data, split, step, saved)
 
     def log_inputs(self, data: Dataset, split: SplitResult) -> None:
         self._locked("log_inputs", self.run_id, data, split)

@@ -15,6 +15,7 @@ import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from dlkit import __version__
 
@@ -87,9 +88,14 @@ def system_tags() -> dict[str, str]:
     """
     folder = Path.cwd()
     if folder not in _resolved:
+        from mlflow.tracking.context.git_context import GitRunContext
         from mlflow.tracking.context.registry import resolve_tags
 
-        tags = {str(k): str(v) for k, v in resolve_tags({}).items()}
+        # git is read below, from the working directory (MLflow's provider would look at the
+        # script's folder, with GitPython and three more git processes)
+        # MLflow annotates ``ignore`` as providers but checks isinstance against classes
+        ignore: list[Any] = [GitRunContext]
+        tags = {str(k): str(v) for k, v in resolve_tags({}, ignore=ignore).items()}
         tags.update(git_tags(folder))
         tags.update(version_tags())
         tags["dlkit.version"] = __version__

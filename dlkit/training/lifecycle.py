@@ -165,8 +165,9 @@ class TrainingRun:
             tracker.log_artifact(run.path / item)
         for folder in ("split", "model", "predictions"):
             tracker.log_artifacts(run.path / folder, folder)
-        # the model as an MLflow Model (runs:/<id>/model), at the last epoch's step
-        tracker.log_model(model, data, parts, step=max(fitted.epochs_run - 1, 0))
+        # the model as an MLflow Model (runs:/<id>/model), at the last epoch's step, from the
+        # file just saved
+        tracker.log_model(model, data, parts, step=max(fitted.epochs_run - 1, 0), saved=run.model_path)
         return TrainResult(
             run_name=self.run_name,
             run_dir=run.path,

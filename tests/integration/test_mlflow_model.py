@@ -152,6 +152,16 @@ def test_image_model_loads_with_pyfunc_and_keras(runs: dict[str, Any]) -> None:
         run.info.experiment_id,
     )
     assert output.step == 0  # the last epoch's step (one epoch: step 0, as autolog counts)
+    # the run's own .keras file, not the model serialised again (a new save's zip differs)
+    folder = Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model", dst_path=str(runs["folder"])))
+    model_file = runs["image_run"] / "model" / "model.keras"
+    assert (folder / "data" / "model.keras").read_bytes() == model_file.read_bytes()
+    assert (folder / "data" / "keras_module.txt").read_text() == "keras"
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert [r.split("==")[0] for r in requirements] == ["mlflow", "tensorflow", "keras"]
+    assert (folder / "conda.yaml").is_file() and (folder / "python_env.yaml").is_file()
+    outputs = pyfunc.metadata.get_output_schema().inputs  # declared by the model, not predicted
+    assert [o.shape for o in outputs] == [(-1, 10)]
 
 
 def test_text_model_takes_raw_strings(runs: dict[str, Any]) -> None:

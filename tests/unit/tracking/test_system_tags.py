@@ -32,3 +32,22 @@ def test_system_tags_hold_user_source_and_versions(workdir: Path) -> None:
     tags = system_tags()
     assert tags["mlflow.source.type"] == "LOCAL" and tags["mlflow.user"]
     assert {"dlkit.version.python", "dlkit.version.keras", "dlkit.version"} <= set(tags)
+
+
+def test_git_tags_come_from_the_working_directory_not_the_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The script's repository (MLflow's own git provider would read it) tags nothing: the
+    recipe is run from the working directory, here no repository."""
+    if subprocess.run(["git", "--version"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("no git")
+    script_repo, elsewhere = tmp_path / "tool", tmp_path / "work"
+    elsewhere.mkdir()
+    subprocess.run(["git", "init", "-q", str(script_repo)], check=True)
+    (script_repo / "main.py").write_text("")
+    subprocess.run(["git", "-C", str(script_repo), "add", "."], check=True)
+    env = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "-C", str(script_repo), *env, "commit", "-qm", "one"], check=True)
+    monkeypatch.setattr("sys.argv", [str(script_repo / "main.py")])
+    monkeypatch.chdir(elsewhere)
+    assert not any(key.startswith("mlflow.source.git") for key in system_tags())
