@@ -8,7 +8,9 @@ divided by its batches; an epoch includes validation on dev, streamed or in memo
 Memory is the peak resident size minus the size after imports, at N and 10N examples:
 streamed memory should stay flat when the file grows, loaded whole it grows with the data.
 
-Target (issue 15): streamed at most 1.1x the in-memory step time; memory flat at 10x.
+Target (issue 15): streamed at most 1.1x the in-memory step time; memory flat at 10x. The last
+column is the load average (1 minute) as a case ends: on a shared machine, compare ratios
+measured at similar loads.
 
 Usage: python bench/input_pipeline.py [--rows 20000] [--images 400] [--epochs 4]
                                       [--sources csv,parquet,images]
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -133,7 +136,7 @@ def main() -> None:
     print("dlkit train, median step after the first epoch, batches of 64; memory = peak RSS - after imports")
     print(
         f"{'source':>8} {'examples':>9} {'in memory ms':>13} {'streamed ms':>12} {'ratio':>6} "
-        f"{'in memory MiB':>14} {'streamed MiB':>13}"
+        f"{'in memory MiB':>14} {'streamed MiB':>13} {'load':>5}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -156,7 +159,7 @@ def main() -> None:
             print(
                 f"{kind:>8} {n:>9,} {memory['step_ms']:>13.2f} {streamed['step_ms']:>12.2f} "
                 f"{streamed['step_ms'] / memory['step_ms']:>6.2f} {memory['data_mb']:>14.0f} "
-                f"{streamed['data_mb']:>13.0f}",
+                f"{streamed['data_mb']:>13.0f} {os.getloadavg()[0]:>5.1f}",
                 flush=True,
             )
 
