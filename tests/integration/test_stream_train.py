@@ -174,6 +174,7 @@ def test_streamed_images_train_in_mixed_precision(workdir: Path) -> None:
     assert found[0] == pytest.approx(found[1], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_a_streamed_run_parses_its_table_once_and_never_reads_a_killed_runs_cache(
     workdir: Path, no_whole_sets: None
 ) -> None:
