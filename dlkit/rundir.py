@@ -102,6 +102,11 @@ class RunDir:
     def checkpoints(self) -> Path:
         return self.path / "checkpoints"
 
+    @property
+    def scratch(self) -> Path:
+        """Files kept while the run trains (a streamed table's parsed rows), removed after."""
+        return self.path / "scratch"
+
     def predictions_path(self, split: str) -> Path:
         return self.path / "predictions" / f"{split}.parquet"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -100,9 +101,12 @@ def _float_rows(batch: pa.RecordBatch, features: list[str]) -> np.ndarray:
     return np.column_stack(columns).reshape(batch.num_rows, len(features))
 
 
-def _table_chunks(data: Dataset, keep: np.ndarray) -> tf.data.Dataset:
+def _table_chunks(data: Dataset, keep: np.ndarray, cache: Path | None = None) -> tf.data.Dataset:
     """Feature rows of a CSV (Arrow's CSV reader) or Parquet file (record batches), ``keep``
-    rows only, in chunks: `(k, features)` float32 arrays in file order (k may be 0)."""
+    rows only, in chunks: `(k, features)` float32 arrays in file order (k may be 0).
+
+    ``cache``: a file prefix the parsed chunks are written to on the first complete pass and
+    read back from on later ones (see :func:`stream_input_chunks`)."""
     import tensorflow as tf
 
     options = data.options
@@ -122,13 +126,23 @@ def _table_chunks(data: Dataset, keep: np.ndarray) -> tf.data.Dataset:
             start += len(values)
 
     # read ahead in the background: the next chunk is parsed while the model trains on this one
-    return tf.data.Dataset.from_generator(
+    parsed = tf.data.Dataset.from_generator(
         chunks, output_signature=tf.TensorSpec((None, len(features)), tf.float32)
     ).prefetch(2)
+    return parsed if cache is None else parsed.cache(str(cache))
 
 
-def stream_input_chunks(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
+def stream_input_chunks(data: Dataset, indices: np.ndarray, cache: Path | None = None) -> tf.data.Dataset:
     """A streamed table's inputs at ``indices`` (sorted), in file order, read in chunks of rows.
+
+    Args:
+        data: a streamed table.
+        indices: sorted example indices.
+        cache: a file prefix in a folder that exists (``<run>/scratch/train``): the first pass
+            that reads every chunk writes the set's parsed rows there, binary float32, and later
+            passes read them back instead of parsing the file again; on disk, not in memory.
+            ``tf.data`` discards what a pass left unfinished, and a killed process leaves a lock
+            file that makes the next pass fail: give each process a fresh folder.
 
     Returns:
         A ``tf.data.Dataset`` of `(k, features)` arrays; ``.rebatch(n)`` makes batches of ``n``
@@ -139,7 +153,7 @@ def stream_input_chunks(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
     import_tensorflow()
     keep = np.zeros(data.n_examples, dtype=bool)
     keep[indices] = True
-    return _table_chunks(data, keep)
+    return _table_chunks(data, keep, cache)
 
 
 def stream_inputs(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
@@ -166,12 +180,19 @@ def stream_inputs(data: Dataset, indices: np.ndarray) -> tf.data.Dataset:
 
 
 def make_stream(
-    data: Dataset, indices: np.ndarray, batch_size: int, *, shuffle: bool = False, seed: int = 0
+    data: Dataset,
+    indices: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int = 0,
+    cache: Path | None = None,
 ) -> tf.data.Dataset:
     """Batches of ``(inputs, y)`` for the examples at ``indices``, streamed from the files.
 
     Memory holds one shuffle buffer (at most 10,000 examples) and a few batches, whatever the
-    size of the data.
+    size of the data. ``cache``: for a table read in order, where its parsed rows are kept
+    for the next pass (:func:`stream_input_chunks`).
     """
     import tensorflow as tf
 
@@ -188,6 +209,12 @@ def make_stream(
         ds = files.map(lambda path, y: (decode(path), y), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     labels = tf.data.Dataset.from_tensor_slices(data.y[indices])
+    if not shuffle:
+        # cut from whole chunks (the batches of unbatch().batch(), without a tf.data step a row)
+        chunks = stream_input_chunks(data, indices, cache).rebatch(batch_size)
+        batches = tf.data.Dataset.zip((chunks, labels.batch(batch_size)))
+        n_batches = -(-len(np.unique(indices)) // batch_size)
+        return batches.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(tf.data.AUTOTUNE)
     ds = tf.data.Dataset.zip((stream_inputs(data, indices), labels))
     if shuffle:
         # rows of a table arrive in file order: a bounded buffer mixes them (10,000 rows)

@@ -51,7 +51,8 @@ SOURCES: Registry[Spec] = Registry("data source")
 
 # tables bigger than this are streamed when the recipe does not say (1 GiB)
 STREAM_BYTES = 1 << 30
-CHUNK_ROWS = 200_000
+# rows a streamed table is read in: its memory while loading, the same at 10x the rows
+CHUNK_ROWS = 8192
 
 # kept importable from here (tests and other modules use these names)
 _hash_file = hash_file

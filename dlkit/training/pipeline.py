@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +62,15 @@ def task_of(recipe: Recipe, data: Dataset) -> Task:
 def normalizer_inputs(data: Dataset, indices: np.ndarray) -> Any:
     """What the normaliser adapts on: the train inputs, or for a streamed source batches of
     about 4 MiB read in file order (one pass, memory bounded whatever the size of the set)."""
-    from dlkit.data.pipeline import inputs, stream_inputs
+    from dlkit.data.pipeline import inputs, stream_input_chunks, stream_inputs
 
     if not data.stream:
         return inputs(data, indices)
     per_example = int(np.prod(data.input_shape)) * 4
-    return stream_inputs(data, np.sort(indices)).batch(max(1, min(1024, (4 << 20) // per_example)))
+    size = max(1, min(1024, (4 << 20) // per_example))
+    if data.kind == "image":
+        return stream_inputs(data, np.sort(indices)).batch(size)
+    return stream_input_chunks(data, np.sort(indices)).rebatch(size)  # the same batches, no step a row
 
 
 def build_model(
@@ -158,6 +162,7 @@ def training_data(
     initial_epoch: int = 0,
     weights: np.ndarray | None = None,
     task: Task | None = None,
+    scratch: Path | None = None,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset, int]:
     """The training batches from ``initial_epoch`` to the last epoch (epoch ``e`` shuffled by
     ``(seed, e)``, so a resumed run sees the same batches), the dev batches, and the steps per
@@ -165,12 +170,16 @@ def training_data(
     one loss weight per training example (:func:`dlkit.training.weights.example_weights`),
     carried in every batch; dev stays unweighted. ``task``: the data's task as the recipe
     configures it (its own batches, :meth:`~dlkit.tasks.Task.batch_sampler`); the registered one
-    when None."""
+    when None. ``scratch``: an empty folder where a streamed table's train and dev rows, parsed
+    in the first epoch, are kept on disk for the later ones (none: parsed every epoch)."""
     from dlkit.data.pipeline import make_dataset, make_stream
     from dlkit.training.stream import epoch_stream, steps_per_epoch, streamed_epochs
 
     size = batch_size(spec, len(train))
     if data.stream:
+        # a cache only one epoch would write and none read is not made
+        keep = data.kind != "image" and spec.epochs - initial_epoch > 1
+        folder = scratch if keep else None
         stream = streamed_epochs(
             data,
             train,
@@ -179,8 +188,9 @@ def training_data(
             seed=seed,
             initial_epoch=initial_epoch,
             epochs=spec.epochs,
+            cache=folder / "train" if folder else None,
         )
-        dev_batches = make_stream(data, dev, spec.batch_size)
+        dev_batches = make_stream(data, dev, spec.batch_size, cache=folder / "dev" if folder else None)
     else:
         task = task or task_for(data.task)
         x, y = task.fit_arrays(data, train)
@@ -273,6 +283,7 @@ def fit_model(
     on_epoch: Callable[[EpochEnd], None] | None = None,
     on_built: Callable[[keras.Model], None] | None = None,
     streams: TrainingStreams | None = None,
+    scratch: Path | None = None,
 ) -> Fitted:
     """Build the recipe's model, fit it on ``train`` validating on ``dev``, every epoch checkpointed.
 
@@ -290,6 +301,8 @@ def fit_model(
         on_built: called with the built (and restored) model before the first epoch.
         streams: keeps the training and dev pipelines between calls (a study's trials);
             none: built for this call.
+        scratch: a folder of the run's for a streamed table's parsed rows (:func:`training_data`):
+            emptied first (what a killed process left there is never read), removed at the end.
     """
     import keras
 
@@ -308,28 +321,38 @@ def fit_model(
         model.set_weights(keras.saving.load_model(warm_start, compile=False).get_weights())
     if on_built is not None:
         on_built(model)
-    stream, dev_batches, steps = (streams or training_data)(
-        spec,
-        data,
-        train,
-        dev,
-        recipe.seed,
-        resume.epoch if resume is not None else 0,
-        weights=example_weights(recipe, data, train),
-        task=task_for(data.task).configured(recipe),
-    )
-    baseline = task.baseline_loss(data.y[train]) if spec.loss is None else None
-    fitted = fit(
-        model,
-        spec,
-        runtime.shard(stream),
-        runtime.shard(dev_batches),
-        checkpoints=checkpoints if runtime.chief else None,  # a multi_worker worker writes none
-        on_epoch=on_epoch,
-        steps_per_epoch=steps,
-        resume=resume,
-        baseline_loss=baseline,
-    )
+    if streams is not None or not data.stream:
+        scratch = None  # kept pipelines outlive this call: they parse every epoch
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+    try:
+        initial = resume.epoch if resume is not None else 0
+        weights = example_weights(recipe, data, train)
+        configured = task_for(data.task).configured(recipe)
+        if streams is not None:
+            stream, dev_batches, steps = streams(
+                spec, data, train, dev, recipe.seed, initial, weights=weights, task=configured
+            )
+        else:
+            stream, dev_batches, steps = training_data(
+                spec, data, train, dev, recipe.seed, initial, weights, configured, scratch=scratch
+            )
+        baseline = task.baseline_loss(data.y[train]) if spec.loss is None else None
+        fitted = fit(
+            model,
+            spec,
+            runtime.shard(stream),
+            runtime.shard(dev_batches),
+            checkpoints=checkpoints if runtime.chief else None,  # a multi_worker worker writes none
+            on_epoch=on_epoch,
+            steps_per_epoch=steps,
+            resume=resume,
+            baseline_loss=baseline,
+        )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return Fitted(model, fitted, int(model.count_params()))
 
 

@@ -9,6 +9,7 @@ from epoch 0, and a resumed run trains on the same batches.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -95,6 +96,7 @@ def streamed_epochs(
     initial_epoch: int,
     epochs: int,
     block_rows: int = BLOCK_ROWS,
+    cache: Path | None = None,
 ) -> tf.data.Dataset:
     """Batches of ``(inputs, y)`` of a streamed source for epochs ``initial_epoch .. epochs - 1``.
 
@@ -112,6 +114,9 @@ def streamed_epochs(
         initial_epoch: the first epoch to stream (a resumed run's completed epochs).
         epochs: the epoch after the last.
         block_rows: rows of a table shuffled together.
+        cache: a table's parsed rows kept on disk after the first epoch, read back by the later
+            ones instead of parsing the file again
+            (:func:`~dlkit.data.pipeline.stream_input_chunks`); the batches are the same.
     """
     import tensorflow as tf
 
@@ -141,7 +146,7 @@ def streamed_epochs(
         one_epoch = image_epoch
     else:
         # whole chunks of rows, never one row at a time: rebatch(n) is unbatch().batch(n) in one copy
-        chunks = stream_input_chunks(data, indices)
+        chunks = stream_input_chunks(data, indices, cache)
         labels = tf.data.Dataset.from_tensor_slices(targets)
 
         @tf.autograph.experimental.do_not_convert

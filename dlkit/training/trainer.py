@@ -314,6 +314,7 @@ def _train_run(
                 context=build_context(recipe, data),
                 checkpoints=checkpoints or run.checkpoints,
                 resume=resume,
+                scratch=run.scratch,
                 on_epoch=life.epoch_end,
                 on_built=lambda model: life.model_ready(
                     int(model.count_params()),

@@ -172,3 +172,50 @@ def test_streamed_images_train_in_mixed_precision(workdir: Path) -> None:
             (float(np.asarray(normalize.mean).ravel()[0]), float(np.asarray(normalize.variance).ravel()[0]))
         )
     assert found[0] == pytest.approx(found[1], rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_streamed_run_parses_its_table_once_and_never_reads_a_killed_runs_cache(
+    workdir: Path, no_whole_sets: None
+) -> None:
+    """The first epoch keeps the parsed train and dev rows in the run's scratch folder, which is
+    gone when the run ends; a resumed run ignores what a killed one left there (a lock file, a
+    cache that looks complete) and trains on the uninterrupted run's batches."""
+    _csv(workdir)
+    path = write_recipe(workdir, CSV_RECIPE.format(stream="true"))
+    runs: list[Path] = []
+    cached: list[list[str]] = []
+
+    def look(event) -> None:  # type: ignore[no-untyped-def]
+        cached.append(sorted(p.name for p in (runs[-1] / "scratch").glob("*.index")))
+        if event.epoch == 1 and len(runs) == 2:
+            raise KeyboardInterrupt
+
+    def train(runs_dir: str) -> api.TrainResult:
+        recipe = api.load_recipe(path, [f"tracking.runs_dir={runs_dir}"])
+        return api.train(recipe, track=False, on_start=lambda s: runs.append(s.run_dir), on_epoch=look)
+
+    full = train("a")
+    assert cached == [["dev.index", "train.index"]] * 3
+    assert not (full.run_dir / "scratch").exists()
+    with pytest.raises(KeyboardInterrupt):
+        train("b")
+    run_dir = runs[-1]
+    assert not (run_dir / "scratch").exists()
+    # what a process killed during its first epoch leaves, and a cache of other rows
+    killed = run_dir / "scratch"
+    killed.mkdir()
+    (killed / "train_0.lockfile").write_text("Created at: 0")
+    (killed / "train_0.data-00000-of-00001.tempstate1").write_bytes(b"\0" * 64)
+    for name in ("train", "dev"):
+        (killed / f"{name}.index").write_bytes(b"\1" * 64)
+        (killed / f"{name}.data-00000-of-00001").write_bytes(b"\1" * 64)
+    result = runner.invoke(app, ["train", "--resume", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert not killed.exists()
+    history = pd.read_csv(run_dir / "history.csv").drop(columns="epoch").to_dict("records")
+    for row, expected in zip(history, full.history, strict=True):
+        assert row == pytest.approx(expected)
+    resumed = json.loads((run_dir / "metrics.json").read_text())
+    for name, metrics in full.metrics.items():
+        assert resumed[name] == pytest.approx(metrics)

@@ -91,3 +91,32 @@ def test_an_image_folder_streams_the_in_memory_batches(workdir: Path) -> None:
     for (xa, ya), (xb, yb) in zip(files, memory, strict=True):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
+
+
+def test_a_cached_table_streams_the_same_batches_and_reads_the_file_once(workdir: Path) -> None:
+    from dlkit.data.pipeline import make_stream
+
+    eager, streamed = _table(workdir, "csv")
+    train, dev = np.flatnonzero(np.arange(53) % 5 != 0), np.flatnonzero(np.arange(53) % 5 == 0)
+    kw = {"shuffle": True, "seed": 1, "initial_epoch": 0, "epochs": 3, "block_rows": 10}
+    parsed = _batches(streamed_epochs(streamed, train, 4, **kw))
+    scratch = workdir / "scratch"
+    scratch.mkdir()
+    epochs = streamed_epochs(streamed, train, 4, **kw, cache=scratch / "train")
+    in_order = make_stream(streamed, dev, 4, cache=scratch / "dev")
+    # a pass left unfinished (an interrupted epoch) leaves no cache to be read as the whole set
+    unfinished = iter(epochs)
+    next(unfinished)
+    del unfinished
+    assert not list(scratch.glob("train*"))
+    first = (_batches(epochs), _batches(in_order))
+    assert (scratch / "train.index").is_file() and (scratch / "dev.index").is_file()
+    (workdir / "t.csv").unlink()  # from here on the rows can only come from the cache
+    again = (_batches(epochs), _batches(in_order))
+    expected_dev = [(eager.x[dev[k : k + 4]], eager.y[dev[k : k + 4]]) for k in range(0, len(dev), 4)]
+    for got_epochs, got_dev in (first, again):
+        for got, expected in ((got_epochs, parsed), (got_dev, expected_dev)):
+            assert len(got) == len(expected)
+            for (xa, ya), (xb, yb) in zip(got, expected, strict=True):
+                np.testing.assert_array_equal(xa, xb)
+                np.testing.assert_array_equal(ya, yb)
