@@ -146,6 +146,7 @@ def lr_find_recipe(recipe: Any, outcome: Any, *, min_lr: float, max_lr: float, s
     from dlkit._tf import import_tensorflow
 
     import_tensorflow()
+    from dlkit.training.fit import build_training_state
     from dlkit.training.pipeline import batch_size, build_model, training_data
     from dlkit.training.runtime import training_runtime
     from dlkit.training.stream import steps_per_epoch
@@ -158,6 +159,7 @@ def lr_find_recipe(recipe: Any, outcome: Any, *, min_lr: float, max_lr: float, s
     with training_runtime(spec, recipe.seed) as runtime:
         model = build_model(recipe, data, train, runtime)
         stream, _, _ = training_data(spec, data, train, dev, recipe.seed)
+        build_training_state(model, stream)  # one trace of the step, as in training
         lrs, losses, diverged = range_test(model, stream, min_lr=min_lr, max_lr=max_lr, steps=steps)
     return read_range_test(lrs, losses, diverged, beta=smoothing_for(steps))
 
