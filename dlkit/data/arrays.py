@@ -81,16 +81,47 @@ class SequenceSource(NpzSource):
     kind: Literal["sequence"] | None = "sequence"  # type: ignore[assignment]
 
 
-def _array(arrays: np.lib.npyio.NpzFile, name: str, path: Path, role: str) -> np.ndarray:
+def npz_array(
+    arrays: np.lib.npyio.NpzFile, name: str, path: Path, role: str, hint: str | None = None
+) -> np.ndarray:
+    """The array ``name`` of an open npz, read without pickle; a one-line error naming the file.
+
+    Args:
+        arrays: the archive, from :func:`open_npz`.
+        name: the array.
+        path: the file, for messages.
+        role: what the array holds, for messages ("input", "label", ...).
+        hint: what the archive should hold (default: the arrays it has).
+    """
     if name not in arrays.files:
         raise DataError(
             f"{path}: no {role} array '{name}'.{did_you_mean(name, arrays.files)}",
-            hint=f"arrays are: {', '.join(arrays.files)}",
+            hint=hint or f"arrays are: {', '.join(arrays.files) or 'none'}",
         )
     try:
         return np.asarray(arrays[name])
     except ValueError as exc:  # object arrays need pickle, which is never enabled
-        raise DataError(f"{path}: array '{name}' cannot be read without pickle ({exc})") from None
+        raise DataError(
+            f"{path}: array '{name}' cannot be read without pickle ({exc})",
+            hint="save strings as a fixed-width array: np.asarray(values, dtype=str)",
+        ) from None
+
+
+def open_npz(path: Path) -> np.lib.npyio.NpzFile:
+    """The ``.npz`` archive at ``path``, opened without pickle; a one-line error for anything else."""
+    require_file(path)
+    if not zipfile.is_zipfile(path):  # np.load would take any other bytes for pickled data
+        with path.open("rb") as f:
+            npy = f.read(6) == b"\x93NUMPY"
+        what = "a single .npy array" if npy else "not a zip archive, as numpy.savez writes"
+        raise DataError(f"{path}: expected an .npz archive of named arrays (got {what})")
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: cannot read as npz: {str(exc).splitlines()[0]}") from None
+    if not isinstance(arrays, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: expected an .npz archive of named arrays (got a single .npy array)")
+    return arrays
 
 
 def load_npz(
@@ -106,24 +137,13 @@ def load_npz(
     With ``labels="optional"`` an archive without the label array loads unlabelled.
     """
     path = resolve(spec.path, base_dir)
-    require_file(path)
-    if not zipfile.is_zipfile(path):  # np.load would take any other bytes for pickled data
-        with path.open("rb") as f:
-            npy = f.read(6) == b"\x93NUMPY"
-        what = "a single .npy array" if npy else "not a zip archive, as numpy.savez writes"
-        raise DataError(f"{path}: expected an .npz archive of named arrays (got {what})")
-    try:
-        arrays = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: cannot read as npz: {str(exc).splitlines()[0]}") from None
-    if not isinstance(arrays, np.lib.npyio.NpzFile):
-        raise DataError(f"{path}: expected an .npz archive of named arrays (got a single .npy array)")
+    arrays = open_npz(path)
     with arrays:
-        x = _array(arrays, spec.x, path, "input")
+        x = npz_array(arrays, spec.x, path, "input")
         labelled = labels != "optional" or spec.y in arrays.files
-        y_raw = _array(arrays, spec.y, path, "label") if labelled else np.zeros(len(x))
-        ids = _array(arrays, spec.ids, path, "id") if spec.ids else np.arange(len(x))
-        extra = {c: _array(arrays, c, path, "split") for c in columns}
+        y_raw = npz_array(arrays, spec.y, path, "label") if labelled else np.zeros(len(x))
+        ids = npz_array(arrays, spec.ids, path, "id") if spec.ids else np.arange(len(x))
+        extra = {c: npz_array(arrays, c, path, "split") for c in columns}
     n = len(x)
     if n == 0:
         raise DataError(f"{path}: array '{spec.x}' has no examples")

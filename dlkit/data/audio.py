@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import math
 import wave
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,21 +276,6 @@ def _read_folder(root: Path, spec: WavSource, labels: Labels) -> _Clips:
 CLIPS, RATE, IDS = "clips", "sample_rate", "ids"
 
 
-def _npz_array(arrays: Any, name: str, path: Path, what: str) -> np.ndarray:
-    if name not in arrays.files:
-        raise DataError(
-            f"{path}: no array '{name}' ({what}); arrays are: {', '.join(arrays.files) or 'none'}",
-            hint=f"an npz of clips holds {CLIPS} (n, samples), {RATE} and {ENDS} (n, max_triggers)",
-        )
-    try:
-        return np.asarray(arrays[name])
-    except ValueError as exc:  # object arrays need pickle, which is never enabled
-        raise DataError(
-            f"{path}: array '{name}' cannot be read without pickle ({exc})",
-            hint="save strings as a fixed-width array: np.asarray(values, dtype=str)",
-        ) from None
-
-
 def _samples(clips: np.ndarray, where: str) -> np.ndarray:
     """`(n, samples)` float32 in [-1, 1] from float samples or integer PCM."""
     if clips.dtype.name in PCM_TYPES:
@@ -337,18 +321,16 @@ def _npz_ends(ends: np.ndarray, n: int, duration: float, where: str) -> list[lis
 
 
 def _read_npz(path: Path, spec: WavSource, labels: Labels) -> _Clips:
-    if not zipfile.is_zipfile(path):  # np.load would take any other bytes for pickled data
-        raise DataError(f"{path}: expected an .npz archive of named arrays, as numpy.savez writes")
-    try:
-        arrays = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: cannot read as npz: {str(exc).splitlines()[0]}") from None
+    from dlkit.data.arrays import npz_array, open_npz
+
+    arrays = open_npz(path)
+    layout = f"an npz of clips holds {CLIPS} (n, samples), {RATE} and {ENDS} (n, max_triggers)"
     with arrays:
-        clips = _npz_array(arrays, CLIPS, path, "the clips, (n, samples)")
-        rate = _npz_array(arrays, RATE, path, "the clips' sample rate in Hz")
+        clips = npz_array(arrays, CLIPS, path, "clips", layout)
+        rate = npz_array(arrays, RATE, path, "sample-rate", layout)
         labelled = labels != "optional" or ENDS in arrays.files
-        ends = _npz_array(arrays, ENDS, path, "each clip's trigger end times") if labelled else None
-        ids = _npz_array(arrays, IDS, path, "names") if IDS in arrays.files else np.arange(len(clips))
+        ends = npz_array(arrays, ENDS, path, "trigger-end", layout) if labelled else None
+        ids = npz_array(arrays, IDS, path, "id") if IDS in arrays.files else np.arange(len(clips))
     if clips.ndim != 2 or not len(clips):
         raise DataError(
             f"{path}: array '{CLIPS}' has shape {clips.shape}; expected (n, samples): mono clips, one length"
