@@ -8,9 +8,11 @@ thread empties while the next trial trains.
 
 from __future__ import annotations
 
+import itertools
+import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,38 +28,63 @@ T = TypeVar("T")
 
 
 class QueuedStore:
-    """A :class:`~dlkit.tracking.RunStore` whose calls all run, in order, on one writer thread.
+    """A :class:`~dlkit.tracking.RunStore` whose calls all run on one writer thread.
 
     Calls that answer (``start_run``, ``find_run``, ``log_model``) wait for their answer; the
-    others return at once. Every call, here and on the writer, goes through the one thread, so
-    the store is never used from two threads at once. A write that failed is raised by the next
-    call or by :meth:`flush`; :meth:`close` waits until every queued write is in the store (also
-    on Ctrl-C: the thread is not a daemon, so the interpreter waits for it before it exits).
+    others return at once. Calls run in the order they were made, except that starting a run goes
+    before the writes still queued: nothing queued can refer to a run not started yet, and a new
+    trial then does not wait for the last one's metrics. Every call goes through the one thread,
+    so the store is never used from two threads at once. A write that failed is raised by the
+    next call or by :meth:`flush`; :meth:`close` waits until every queued write is in the store
+    (also on Ctrl-C: the thread is not a daemon, so the interpreter waits for it before it exits).
 
     Args:
         store: the study's store (an MLflow store; a store that records nothing needs no queue).
     """
 
+    _FIRST, _IN_ORDER, _LAST = 0, 1, 2
+
     def __init__(self, store: RunStore) -> None:
         self._store = store
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlkit-tracking")
+        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], Any] | None, Future[Any]]] = (
+            queue.PriorityQueue()
+        )
+        self._order = itertools.count()
         self._pending: list[Future[Any]] = []
         self._lock = threading.Lock()
+        self._writer = threading.Thread(target=self._write, name="dlkit-tracking")
+        self._writer.start()
 
     @property
     def uri(self) -> str | None:
         return self._store.uri
 
+    def _write(self) -> None:
+        while True:
+            _, _, call, future = self._queue.get()
+            if call is None:
+                return
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # raised on the caller's thread
+                future.set_exception(exc)
+
+    def _put(self, priority: int, call: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._queue.put((priority, next(self._order), lambda: call(*args), future))
+        return future
+
     def _submit(self, call: Callable[..., Any], *args: Any) -> None:
         self._raise_failed()
-        future = self._writer.submit(call, *args)
+        future = self._put(self._IN_ORDER, call, *args)
         with self._lock:
             self._pending.append(future)
 
-    def _answer(self, call: Callable[..., T], *args: Any) -> T:
-        """``call``'s answer, once the writes queued before it are done (its error raised here)."""
+    def _answer(self, call: Callable[..., T], *args: Any, first: bool = False) -> T:
+        """``call``'s answer (its error raised here), after the writes queued before it unless
+        ``first``."""
         self._raise_failed()
-        return self._writer.submit(call, *args).result()
+        return self._put(self._FIRST if first else self._IN_ORDER, call, *args).result()
 
     def _raise_failed(self) -> None:
         """Raise the first error of a write done since the last check; forget the writes done."""
@@ -83,17 +110,18 @@ class QueuedStore:
 
     def close(self) -> None:
         """Write what is queued and stop the writer thread (errors raised as :meth:`flush` does)."""
-        try:
-            self.flush()
-        finally:
-            self._writer.shutdown(wait=True)
+        if not self._writer.is_alive():
+            return
+        self._queue.put((self._LAST, next(self._order), None, Future()))
+        self._writer.join()
+        self._raise_failed()
 
     # -- the RunStore protocol -------------------------------------------------------------
 
     def start_run(
         self, experiment: str, name: str, tags: dict[str, str], parent: str | None = None
     ) -> str | None:
-        return self._answer(self._store.start_run, experiment, name, dict(tags), parent)
+        return self._answer(self._store.start_run, experiment, name, dict(tags), parent, first=True)
 
     def find_run(self, experiment: str, tags: dict[str, str]) -> str | None:
         return self._answer(self._store.find_run, experiment, dict(tags))
