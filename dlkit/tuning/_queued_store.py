@@ -108,13 +108,18 @@ class QueuedStore:
             future.exception()  # waits; the error, if any, is raised below
         self._raise_failed()
 
-    def close(self) -> None:
-        """Write what is queued and stop the writer thread (errors raised as :meth:`flush` does)."""
-        if not self._writer.is_alive():
-            return
-        self._queue.put((self._LAST, next(self._order), None, Future()))
-        self._writer.join()
-        self._raise_failed()
+    def close(self, *, raise_error: bool = True) -> None:
+        """Write what is queued and stop the writer thread.
+
+        Args:
+            raise_error: raise a failed write as :meth:`flush` does; False where another
+                exception is already on its way out (Ctrl-C), which it must not hide.
+        """
+        if self._writer.is_alive():
+            self._queue.put((self._LAST, next(self._order), None, Future()))
+            self._writer.join()
+        if raise_error:
+            self._raise_failed()
 
     # -- the RunStore protocol -------------------------------------------------------------
 

@@ -69,7 +69,7 @@ class StudyRunner:
         self.experiment: str = info["experiment"]
         tracked = track and bool(info.get("tracked", True))
         store = open_store(tracked, info.get("tracking_uri"))
-        # trials do not wait for the store's writes: one thread makes them, in order
+        # trials do not wait for the store's writes: one thread makes them (_queued_store)
         self.store: RunStore = QueuedStore(store) if tracked else store
         self.on_event = on_event
         self.role = role
@@ -253,22 +253,26 @@ def drive(
     runner = StudyRunner(
         study, recipe, load_study_data(recipe, study), track=track, on_event=on_event, role=role
     )
+    finished = False
     try:
         with runner.interrupts, frozen_heap():
             if role == "worker":
                 k = int(runner.info["current_round"])
                 runner.start_round(k)
                 runner.make_tuner(k).search()
-                runner.models.wait()
-                return _result(runner, [])
-            return _finalize(runner, _run_rounds(runner))
+                result = _result(runner, [])
+            else:
+                result = _finalize(runner, _run_rounds(runner))
+        finished = True
     finally:
-        # an interrupted study too: no model is left half written, no MLflow write unsent
-        runner.models.wait(raise_error=False)
+        # an interrupted study too: no model is left half written, no MLflow write unsent; their
+        # errors are raised only where no other exception (Ctrl-C) is on its way out
+        runner.models.wait(raise_error=finished)
         if isinstance(runner.store, QueuedStore):
-            runner.store.close()
+            runner.store.close(raise_error=finished)
         if runner.worker is not None:
             runner.worker.stop()
+    return result
 
 
 def _run_rounds(runner: StudyRunner) -> list[RoundSummary]:
