@@ -8,7 +8,9 @@ build, fit, predictions of train / train_dev / dev, scores, run.json) and the pa
 costs (loading and splitting the data once, keras-tuner's oracle, the ranking and reports) are
 reported apart, per trial. Tracked in MLflow (a SQLite store in a temporary folder) and not.
 
-Target (issue 15): overhead at most 10% of a short trial.
+Target (issue 15): overhead at most 10% of a short trial. A trial's model is saved, and its
+MLflow writes made, while the next trial trains: that work counts in the next trial (mostly in
+its fit) as far as it slows it down.
 
 Usage: python bench/tune_overhead.py [--trials 6] [--epochs 5]
 """
@@ -94,6 +96,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         print(f"dlkit tune: {args.trials} trials of an MLP on breast cancer, {args.epochs} epochs each")
+        # the machine may be shared: the figures only compare with others taken at the same load
+        print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         header = f"{'tracking':>9} {'trial s':>8} {'fit s':>6} {'overhead s':>11} {'share':>6}"
         print(f"{header} {'study/trial s':>14}")
         for track in (False, True):
@@ -107,6 +111,7 @@ def main() -> None:
                 f"{(trial - fit) / trial:>6.0%} {outside:>14.2f}",
                 flush=True,
             )
+        print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from dlkit.recipe.schema import Recipe
 from dlkit.tracking import RunStore, open_store
 from dlkit.training.pipeline import TrainingStreams
 from dlkit.tuning._interrupts import Interrupts
+from dlkit.tuning._model_writer import ModelWriter
+from dlkit.tuning._queued_store import QueuedStore
 from dlkit.tuning.checks import base_mapping
 from dlkit.tuning.isolation import TrialWorker
 from dlkit.tuning.result import RoundSummary, TuneEvent, TuneResult
@@ -65,7 +67,10 @@ class StudyRunner:
         self.direction: str = info["direction"]
         self.constraints: dict[str, str] = info.get("constraints", {})
         self.experiment: str = info["experiment"]
-        self.store: RunStore = open_store(track and bool(info.get("tracked", True)), info.get("tracking_uri"))
+        tracked = track and bool(info.get("tracked", True))
+        store = open_store(tracked, info.get("tracking_uri"))
+        # trials do not wait for the store's writes: one thread makes them (_queued_store)
+        self.store: RunStore = QueuedStore(store) if tracked else store
         self.on_event = on_event
         self.role = role
         self.round = 0
@@ -74,6 +79,7 @@ class StudyRunner:
         self.interrupts = Interrupts()
         self.worker: TrialWorker | None = None
         self.streams = TrainingStreams()  # the trials' training pipelines, built once
+        self.models = ModelWriter()  # a trial's model is saved while the next one trains
 
     def emit(self, kind: str, **kwargs: Any) -> None:
         """Tell the live view what happened (a round or a trial started or ended)."""
@@ -152,6 +158,7 @@ class StudyRunner:
         self.start_round(k)
         self.emit("round_start", space=[f"{d.path}: {d.describe()}" for d in self.dims])
         self.make_tuner(k).search()
+        self.models.wait()  # the round's last model, before anything reads it
         return self.summary(k)
 
     def summary(self, k: int, changes: list[Narrowed] | None = None) -> RoundSummary:
@@ -246,17 +253,26 @@ def drive(
     runner = StudyRunner(
         study, recipe, load_study_data(recipe, study), track=track, on_event=on_event, role=role
     )
+    finished = False
     try:
         with runner.interrupts, frozen_heap():
             if role == "worker":
                 k = int(runner.info["current_round"])
                 runner.start_round(k)
                 runner.make_tuner(k).search()
-                return _result(runner, [])
-            return _finalize(runner, _run_rounds(runner))
+                result = _result(runner, [])
+            else:
+                result = _finalize(runner, _run_rounds(runner))
+        finished = True
     finally:
+        # an interrupted study too: no model is left half written, no MLflow write unsent; their
+        # errors are raised only where no other exception (Ctrl-C) is on its way out
+        runner.models.wait(raise_error=finished)
+        if isinstance(runner.store, QueuedStore):
+            runner.store.close(raise_error=finished)
         if runner.worker is not None:
             runner.worker.stop()
+    return result
 
 
 def _run_rounds(runner: StudyRunner) -> list[RoundSummary]:

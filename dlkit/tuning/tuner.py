@@ -125,8 +125,9 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
         finally:
             import keras
 
-            # the trial's model and graphs are unreachable now; free them (gc) before the next trial
-            keras.backend.clear_session(free_memory=True)
+            # a fresh Keras state; the trial's model and graphs are collected (gc) when the next
+            # trial's runtime clears the session again (one full collection a trial, not two)
+            keras.backend.clear_session(free_memory=False)
             record.duration_s = time.perf_counter() - started
             runner.study.write_record(record)
             if record.status == "FAILED":
@@ -241,6 +242,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             measure=measure,
             on_epoch=runner.interrupts.check,
             streams=runner.streams,
+            writer=runner.models,
         )
 
     def _complete(self, record: TrialRecord, outcome: TrialOutcome, run: RunDir) -> None:
