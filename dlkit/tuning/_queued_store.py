@@ -158,6 +158,12 @@ class QueuedStore:
         self._submit(self._store.log_artifacts, run_id, path, folder)
 
     def log_model(
-        self, run_id: str | None, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0
+        self,
+        run_id: str | None,
+        model: keras.Model,
+        data: Dataset,
+        split: SplitResult,
+        step: int = 0,
+        saved: Path | None = None,
     ) -> str | None:
-        return self._answer(self._store.log_model, run_id, model, data, split, step)
+        return self._answer(self._store.log_model, run_id, model, data, split, step, saved)
