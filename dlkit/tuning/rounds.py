@@ -21,7 +21,6 @@ from dlkit.recipe.schema import Recipe
 from dlkit.tracking import RunStore, open_store
 from dlkit.training.pipeline import TrainingStreams
 from dlkit.tuning._interrupts import Interrupts
-from dlkit.tuning._model_writer import ModelWriter
 from dlkit.tuning._queued_store import QueuedStore
 from dlkit.tuning.checks import base_mapping
 from dlkit.tuning.isolation import TrialWorker
@@ -79,7 +78,6 @@ class StudyRunner:
         self.interrupts = Interrupts()
         self.worker: TrialWorker | None = None
         self.streams = TrainingStreams()  # the trials' training pipelines, built once
-        self.models = ModelWriter()  # a trial's model is saved while the next one trains
 
     def emit(self, kind: str, **kwargs: Any) -> None:
         """Tell the live view what happened (a round or a trial started or ended)."""
@@ -158,7 +156,6 @@ class StudyRunner:
         self.start_round(k)
         self.emit("round_start", space=[f"{d.path}: {d.describe()}" for d in self.dims])
         self.make_tuner(k).search()
-        self.models.wait()  # the round's last model, before anything reads it
         return self.summary(k)
 
     def summary(self, k: int, changes: list[Narrowed] | None = None) -> RoundSummary:
@@ -265,9 +262,8 @@ def drive(
                 result = _finalize(runner, _run_rounds(runner))
         finished = True
     finally:
-        # an interrupted study too: no model is left half written, no MLflow write unsent; their
-        # errors are raised only where no other exception (Ctrl-C) is on its way out
-        runner.models.wait(raise_error=finished)
+        # an interrupted study too: no MLflow write unsent; its error is raised only where no
+        # other exception (Ctrl-C) is on its way out
         if isinstance(runner.store, QueuedStore):
             runner.store.close(raise_error=finished)
         if runner.worker is not None:

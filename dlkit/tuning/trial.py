@@ -9,6 +9,7 @@ but only the best trial's model goes to MLflow.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,6 @@ from dlkit.training.prepare import SplitOutcome
 
 if TYPE_CHECKING:
     from dlkit.training.pipeline import TrainingStreams
-    from dlkit.tuning._model_writer import ModelWriter
 
 
 class TrialFailed(DlkitError):
@@ -71,7 +71,6 @@ def train_trial(
     measure: tuple[str, ...] = (),
     on_epoch: Callable[[Any], None] | None = None,
     streams: TrainingStreams | None = None,
-    writer: ModelWriter | None = None,
 ) -> TrialOutcome:
     """Build, train and score one configuration; write its run directory.
 
@@ -84,8 +83,6 @@ def train_trial(
         measure: satisficing measures to take: params, latency_ms, model_size_mb.
         on_epoch: called after every epoch with the :class:`~dlkit.training.fit.EpochEnd`.
         streams: the study's training pipelines, kept from one trial to the next.
-        writer: saves the trial's model while the next trial trains (the model saved before
-            this one is written while this one fits); none: saved before returning.
 
     Returns:
         The metrics of train, train-dev and dev (inference mode; never test), the parameter count
@@ -100,7 +97,7 @@ def train_trial(
     import_tensorflow()
     # the trial's model is saved and dropped here: what TensorFlow keeps of it globally goes too
     with released_custom_gradients():
-        return _train(recipe, study, run, epochs, warm_start, measure, on_epoch, streams, writer)
+        return _train(recipe, study, run, epochs, warm_start, measure, on_epoch, streams)
 
 
 def _train(
@@ -112,18 +109,14 @@ def _train(
     measure: tuple[str, ...],
     on_epoch: Callable[[Any], None] | None,
     streams: TrainingStreams | None,
-    writer: ModelWriter | None,
 ) -> TrialOutcome:
     import keras
 
     from dlkit.training.fit import history_frame
     from dlkit.training.pipeline import fit_model, predict_sets
     from dlkit.training.runtime import training_runtime
-    from dlkit.tuning._model_writer import save_model
 
     data, parts = study.data, study.split
-    if writer is not None and warm_start is not None:
-        writer.wait()  # a promotion may start from the model still waiting to be saved
     # a fresh Keras state (layer names); the previous trial's garbage is collected by the
     # runtime's own clear_session below
     keras.backend.clear_session(free_memory=False)
@@ -140,19 +133,12 @@ def _train(
                 runtime,
                 warm_start=warm_start,
                 on_epoch=on_epoch,
-                # the previous trial's model is saved while this one fits
-                on_built=None if writer is None else lambda _: writer.start(),
                 streams=streams,
             )
     except BuildError as exc:
         raise TrialFailed(f"cannot build the model: {exc.message}") from None
     except RecipeError as exc:
         raise TrialFailed(f"the sampled configuration does not fit the data: {exc.message}") from None
-    finally:
-        if writer is not None:  # nothing that follows (clear_session) runs beside a save
-            writer.wait(raise_error=False)
-    if writer is not None:
-        writer.wait()
     if fitted.fit.diverged_epoch is not None:
         first = fitted.fit.warnings[0]
         raise TrialFailed(first.message)
@@ -166,10 +152,11 @@ def _train(
             raise TrialFailed(f"{name} metrics are not finite ({set_metrics}): the model outputs NaN")
     write_json(run.metrics_path, metrics)
     run.model_path.parent.mkdir(parents=True, exist_ok=True)
-    if writer is None or "model_size_mb" in measure:  # the size is measured on the file
-        save_model(model, run.model_path)
-    else:
-        writer.defer(model, run.model_path)
+    # saved before the trial is recorded complete, written whole or not at all: a study killed
+    # in any way never holds a completed trial without its model
+    partial = run.model_path.with_name(f".partial-{run.model_path.name}")  # Keras wants .keras
+    model.save(partial)
+    os.replace(partial, run.model_path)
     measured: dict[str, float] = {}
     if "params" in measure:
         measured["params"] = float(fitted.n_params)

@@ -242,7 +242,6 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             measure=measure,
             on_epoch=runner.interrupts.check,
             streams=runner.streams,
-            writer=runner.models,
         )
 
     def _complete(self, record: TrialRecord, outcome: TrialOutcome, run: RunDir) -> None:
