@@ -54,7 +54,7 @@ def test_each_task_has_the_report_reader_it_had_by_name() -> None:
         "segmentation": "PartsReports",
         "seq2seq": "Seq2SeqReports",
         "sequence_labeling": "SequenceReports",
-        "ctc": "SequenceReports",
+        "ctc": "CTCReports",
         "trigger_word": "SequenceReports",
     }
     assert reports_for(TASKS.get("ctc")).score == "cer"  # type: ignore[attr-defined]
