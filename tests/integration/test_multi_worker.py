@@ -65,6 +65,12 @@ def test_two_workers_train_as_one_and_only_the_chief_records(workdir: Path, trac
                     )
                 )
             )
+        # meanwhile, the same recipe on one worker in this process: the same global batch, epochs
+        # and seed (it uses the CPU the two workers leave idle while they wait on each other)
+        one = api.train(
+            api.load_recipe(recipe, ["train.strategy=default", f"tracking.runs_dir={workdir / 'one'}"]),
+            track=False,
+        )
         for proc in procs:  # a hang fails the test; `running` ends both processes whatever happens
             outputs.append(proc.communicate(timeout=300)[0])
     chief, worker = procs
@@ -86,11 +92,6 @@ def test_two_workers_train_as_one_and_only_the_chief_records(workdir: Path, trac
     assert [r.info.run_id for r in runs] == [info["run_id"]]
     assert runs[0].info.status == "FINISHED"
 
-    # the same recipe on one worker: the same global batch, epochs and seed
-    one = api.train(
-        api.load_recipe(recipe, ["train.strategy=default", f"tracking.runs_dir={workdir / 'one'}"]),
-        track=False,
-    )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     # two workers average two half-batch gradients (the last, odd batch of an epoch split 11/10):
     # the same training up to rounding, so within one dev example of 114

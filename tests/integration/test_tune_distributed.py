@@ -61,6 +61,9 @@ def test_chief_and_two_workers_record_every_trial_once(workdir: Path, migrated_s
                     *("--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1"),
                 ],
                 cwd=workdir,
+                # no job runner (its consumers, each a Python process importing MLflow, compete
+                # with the tuners for the CPUs): dlkit submits no server jobs, only runs
+                env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 stop_timeout=30,
