@@ -35,6 +35,8 @@ def ui(
     Otherwise the server runs in its own process group; Ctrl-C and SIGTERM are passed to the whole
     group (the server and its workers), which is given a few seconds to stop, then killed, so that
     stopping ``dlkit ui`` never leaves a server behind. The exit code is then 128 + the signal.
+    MLflow's server jobs (its job runner: six processes polling a queue) are off unless
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION says otherwise: viewing runs needs none.
     """
     from dlkit.tracking import resolve_tracking_uri
 
@@ -58,6 +60,16 @@ class _Stopped(Exception):
     """The first SIGINT or SIGTERM received while a server runs (see :func:`_serve`)."""
 
 
+def _server_env() -> dict[str, str]:
+    """The server's environment: MLflow's job runner off unless asked for. By default MLflow starts
+    one (a runner and five consumers, each importing MLflow, then polling); viewing dlkit's runs
+    queues no job. SQL trace rollups need it, so they keep it."""
+    env = dict(os.environ)
+    if env.get("MLFLOW_SQL_TRACE_ROLLUPS_ENABLED", "").lower() not in ("true", "1"):
+        env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    return env
+
+
 def _serve(cmd: list[str], grace_s: float = 10.0) -> int:
     """Run a server in its own process group until it exits or this process gets SIGINT / SIGTERM.
 
@@ -71,7 +83,7 @@ def _serve(cmd: list[str], grace_s: float = 10.0) -> int:
     import signal
     import subprocess
 
-    server = subprocess.Popen(cmd, start_new_session=True)
+    server = subprocess.Popen(cmd, start_new_session=True, env=_server_env())
     received: list[int] = []
 
     def forward(signum: int, frame: object) -> None:

@@ -32,6 +32,17 @@ def _post(url: str, body: dict) -> dict:
         return dict(json.loads(response.read()))
 
 
+def _command_lines() -> list[str]:
+    """Every process's command line on this machine (Linux /proc)."""
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            lines.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:  # gone meanwhile
+            continue
+    return lines
+
+
 def test_ui_shows_the_run(tracking_uri: str, workdir: Path) -> None:
     result = api.train(api.load_recipe(write_recipe(workdir, TINY_DIGITS), ["train.epochs=1"]))
     port = _free_port()
@@ -51,6 +62,8 @@ def test_ui_shows_the_run(tracking_uri: str, workdir: Path) -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.5)
+        jobs = [c for c in _command_lines() if "huey_consumer" in c]
+    assert jobs == []  # MLflow's job runner stays off: viewing runs queues no job
     (run,) = found["runs"]
     assert run["info"]["run_id"] == result.run_id
     assert run["info"]["status"] == "FINISHED"
