@@ -56,7 +56,7 @@ class WavSource(Spec):
     """A folder of mono WAV clips of one length and a CSV of the times each trigger ends."""
 
     #: the task this source's labels always are (a recipe need not say data.task)
-    implied_task: ClassVar[str] = "trigger_word"
+    implied_task: ClassVar[Task] = "trigger_word"
 
     type: Literal["wav"] = "wav"
     path: Path = Field(
@@ -416,7 +416,7 @@ def load_wav(
         x=x,
         y=y,
         ids=clips.ids,
-        task="trigger_word",
+        task=spec.implied_task,
         kind="sequence",
         classes=[],
         content_hash=clips.content_hash,

@@ -53,7 +53,7 @@ CSV_COLUMNS = ("image", "class", "x_min", "y_min", "x_max", "y_max")
 
 class _DetectionOptions(Spec):
     #: the task this source's labels always are (a recipe need not say data.task)
-    implied_task: ClassVar[str] = "detection"
+    implied_task: ClassVar[Task] = "detection"
 
     grid: int = Field(default=4, ge=1, le=64, description="S: the grid has S x S cells.")
     anchors: int | list[tuple[float, float]] = Field(
@@ -191,7 +191,7 @@ def load_canvas(
         x=x,
         y=np.asarray([len(b) for b in boxes], dtype=np.float32),
         ids=np.asarray([f"canvas-{i:05d}" for i in range(n)], dtype=object),
-        task="detection",
+        task=spec.implied_task,
         kind="image",
         classes=[str(d) for d in spec.digits],
         content_hash=hash_arrays(x, *boxes, *classes),
@@ -400,7 +400,7 @@ def load_boxes(
         x=x,
         y=np.asarray([len(b) for b in boxes], dtype=np.float32),
         ids=np.asarray([a.image for a in found], dtype=object),
-        task="detection",
+        task=spec.implied_task,
         kind="image",
         classes=list(classes),
         content_hash=whole.hexdigest(),

@@ -44,7 +44,7 @@ class TextPairsSource(Spec):
     """A table with an input text column and an output text column (task ``seq2seq``)."""
 
     #: the task this source's labels always are (a recipe need not say data.task)
-    implied_task: ClassVar[str] = "seq2seq"
+    implied_task: ClassVar[Task] = "seq2seq"
 
     type: Literal["text_pairs"] = "text_pairs"
     path: Path = Field(description="Relative paths are taken from the recipe's folder.")
@@ -199,7 +199,7 @@ def load_text_pairs(
         x=np.zeros((len(df), 0), dtype=np.int32),
         y=np.zeros(len(df), dtype=np.float32),
         ids=ids,
-        task="seq2seq",
+        task=spec.implied_task,
         kind="text",
         classes=[],
         content_hash=hash_file(path),
