@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dlkit.analysis import bias_variance
-from dlkit.analysis.spec import INCORRECTLY_LABELLED
+from dlkit.analysis.categories import INCORRECTLY_LABELLED
 
 CONFIDENCE = 0.95
 # "Worth fixing" for labels: their ceiling is at least this fraction of the largest other
