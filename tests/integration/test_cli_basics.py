@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -187,9 +188,10 @@ def test_help_loads_no_pydantic_markdown_or_data_libraries() -> None:
     assert "typer.rich_utils" in after_root  # the help was rendered, by typer's rich renderer
 
 
-# the text reports read the run's stored predictions: no TensorFlow, MLflow or plots, and not
-# the recipe schema with its data sources and models (about a third of a second)
-NOT_FOR_TEXT_REPORTS = (
+# diagnose reads the run's stored predictions: no TensorFlow, MLflow or matplotlib (its report's
+# plot is written as SVG text: dlkit/reporting/_svg.py), and not the recipe schema with its data
+# sources and models (about a third of a second)
+NOT_FOR_DIAGNOSE = (
     "tensorflow",
     "keras",
     "mlflow",
@@ -202,17 +204,22 @@ NOT_FOR_TEXT_REPORTS = (
 )
 
 
-def test_diagnose_without_reports_loads_no_tensorflow_mlflow_plots_or_schema(
+def test_diagnose_with_and_without_reports_loads_no_tensorflow_mlflow_plots_or_schema(
     digits_run: Path, workdir: Path
 ) -> None:
-    argv = ["diagnose", str(digits_run), "--no-report", "--json"]
+    run = workdir / "run"
+    shutil.copytree(digits_run, run)  # the reports are written into the run directory
     code = (
-        "import contextlib, io, json\nfrom dlkit.cli import app\nout = io.StringIO()\n"
-        "with contextlib.redirect_stdout(out):\n"
-        f"    try:\n        app({argv!r})\n"
-        "    except SystemExit as e:\n        assert e.code in (0, None), e.code\n"
-        "assert json.loads(out.getvalue())['runs'][0]['verdict']\n"
+        "import contextlib, io, json\nfrom dlkit.cli import app\n"
+        "for extra in (['--no-report'], []):\n"
+        "    out = io.StringIO()\n"
+        "    with contextlib.redirect_stdout(out):\n"
+        f"        try:\n            app(['diagnose', {str(run)!r}, '--json', *extra])\n"
+        "        except SystemExit as e:\n            assert e.code in (0, None), e.code\n"
+        "    assert json.loads(out.getvalue())['runs'][0]['verdict']\n"
     )
     loaded = _modules_after(code)
-    assert [m for m in NOT_FOR_TEXT_REPORTS if m in loaded] == []
+    assert [m for m in NOT_FOR_DIAGNOSE if m in loaded] == []
     assert "pandas" in loaded  # the check saw the real work: it read the predictions
+    page = (run / "reports" / "diagnose.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 1 and "human level" in page  # ... and drew the plot
