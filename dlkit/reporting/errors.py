@@ -628,7 +628,7 @@ def confusion_svg(matrix: np.ndarray, classes: list[str]) -> str:
     """The confusion matrix (rows true, columns predicted) as inline SVG, counts in the cells."""
     from dlkit.reporting._svg import matrix_svg
 
-    return matrix_svg(np.asarray(matrix).tolist(), classes)
+    return matrix_svg(np.asarray(matrix).tolist(), [str(c) for c in classes])
 
 
 def residual_plot_svg(g: RegressionReport, max_points: int = 5000) -> str:

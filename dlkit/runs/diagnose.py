@@ -210,6 +210,8 @@ def bool_values(column: Any) -> np.ndarray:
     """
     parts = [np.zeros(0, dtype=bool)]
     for chunk in column.chunks:
+        if not len(chunk):  # its values buffer may be absent
+            continue
         bits = np.unpackbits(np.frombuffer(chunk.buffers()[1], dtype=np.uint8), bitorder="little")
         parts.append(bits[chunk.offset : chunk.offset + len(chunk)].astype(bool))
     return np.concatenate(parts)

@@ -89,3 +89,13 @@ def test_matrix_of_many_classes_has_no_counts_and_upright_labels() -> None:
 def test_blue_interpolates_the_colour_map() -> None:
     assert _blue(0.0) == "#f7fbff" and _blue(1.0) == "#08306b" and _blue(0.5) == BLUES[4]
     assert _blue(1 / 16) == "#eaf3fb"  # halfway from f7fbff to deebf7 (234.5 rounds to even)
+
+
+def test_confusion_matrix_of_integer_classes() -> None:
+    from dlkit.reporting.errors import confusion_svg
+
+    root = _tree(confusion_svg(np.array([[5, 1], [0, 7]]), [0, 1]))  # type: ignore[list-item]
+    titles = [
+        r.find("s:title", NS).text for r in root.findall("s:rect", NS) if r.find("s:title", NS) is not None
+    ]
+    assert titles == ["0 → 0: 5", "0 → 1: 1", "1 → 0: 0", "1 → 1: 7"]
