@@ -11,10 +11,12 @@ Target (issue 15): ``dlkit --help``, ``recipe validate`` and the report commands
 without TensorFlow; ``models show`` without building what it need not build.
 
 Usage: python bench/startup.py [--repeats 5] [--json] [--run RUN_DIR] [--only LABEL,...]
+       [--code CHECKOUT ...]
 
 ``--run`` times the report commands on a finished run instead of training one (on a loaded
-machine the training takes minutes); give a copy of another checkout's ``bench/startup.py`` the
-same run to compare two versions in the same minutes.
+machine the training takes minutes). ``--code`` times the commands of other checkouts too (this
+one is the default): each repeat runs every checkout's command in turn, so a change of load
+falls on all of them alike; a row per command and checkout.
 """
 
 from __future__ import annotations
@@ -92,15 +94,45 @@ def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _time_command(
+    label: str, command: list[str], work: Path, env: dict[str, str], codes: list[Path], repeats: int
+) -> list[tuple[float, float, bool, int]]:
+    """(median wall s, median CPU s, TensorFlow imported?, exit code) of ``command`` per checkout."""
+    envs = [{**env, "PYTHONPATH": str(code)} for code in codes]
+    if label.endswith("(first)"):  # one run only: the second is answered from the cache
+        out = []
+        for code_env in envs:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            tf_loaded, rc = run_once(command, work, code_env)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            out.append((time.perf_counter() - start, cpu, tf_loaded, rc))
+        return out
+    checks = [run_once(command, work, code_env) for code_env in envs]
+    runs: list[list[tuple[float, float]]] = [[] for _ in codes]
+    for _ in range(repeats):
+        for k, code_env in enumerate(envs):
+            runs[k].append(timed(command, work, code_env))
+    return [
+        (statistics.median(w for w, _ in r), statistics.median(c for _, c in r), tf, rc)
+        for r, (tf, rc) in zip(runs, checks, strict=True)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--run", type=Path, help="a finished run directory to read (default: train one)")
     parser.add_argument("--only", help="time only these commands (labels, comma-separated)")
+    parser.add_argument(
+        "--code", type=Path, action="append", help="a checkout whose dlkit to time (repeat; default: here)"
+    )
     args = parser.parse_args()
+    codes = [c.resolve() for c in args.code] if args.code else [ROOT]
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(codes[0])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -124,35 +156,28 @@ def main() -> None:
         chosen = COMMANDS if args.only is None else [c for c in COMMANDS if c[0] in args.only.split(",")]
         for label, command, light in chosen:
             command = [str(run_dir) if a == "RUN" else a for a in command]
-            if label.endswith("(first)"):  # one run only: the second is answered from the cache
-                before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                start = time.perf_counter()
-                tf_loaded, rc = run_once(command, work, env)
-                after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                seconds = time.perf_counter() - start
-                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            else:
-                tf_loaded, rc = run_once(command, work, env)
-                runs = [timed(command, work, env) for _ in range(args.repeats)]
-                seconds = statistics.median(w for w, _ in runs)
-                cpu = statistics.median(c for _, c in runs)
-            rows.append(
-                {
+            for code, (seconds, cpu, tf_loaded, rc) in zip(
+                codes, _time_command(label, command, work, env, codes, args.repeats), strict=True
+            ):
+                row = {
                     "command": f"dlkit {label}",
                     "seconds": round(seconds, 2),
                     "cpu_seconds": round(cpu, 2),
                     "tensorflow": tf_loaded,
                     "rc": rc,
                 }
-            )
-            ok = "ok" if rc == 0 and not (light and tf_loaded) else "CHECK"
-            if not args.json:
-                tf = "yes" if tf_loaded else "no"
-                print(
-                    f"{'dlkit ' + label:<32} {seconds:6.2f} s wall {cpu:6.2f} s CPU  "
-                    f"tensorflow={tf:<4} rc={rc} {ok}",
-                    flush=True,
-                )
+                if len(codes) > 1:
+                    row["code"] = str(code)
+                rows.append(row)
+                ok = "ok" if rc == 0 and not (light and tf_loaded) else "CHECK"
+                if not args.json:
+                    tf = "yes" if tf_loaded else "no"
+                    where = f"  {code}" if len(codes) > 1 else ""
+                    print(
+                        f"{'dlkit ' + label:<32} {seconds:6.2f} s wall {cpu:6.2f} s CPU  "
+                        f"tensorflow={tf:<4} rc={rc} {ok}{where}",
+                        flush=True,
+                    )
     if args.json:
         print(json.dumps(rows, indent=2))
 

@@ -16,12 +16,17 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from dlkit._lazy import lazy_module
 from dlkit.analysis.error_analysis import CategoryRow, category_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: diagnose reads a run's mistakes without pandas
+    pd = lazy_module("pandas")
 
 COLLAPSED = "collapsed_repeat"
 TOP = 10
@@ -111,7 +116,7 @@ class CTCErrors:
     collapsed_cer: float = 0.0
     cer_if_fixed: float = float("nan")
     categories: list[CategoryRow] = field(default_factory=list)
-    collapsed_examples: pd.DataFrame = field(default_factory=pd.DataFrame)
+    collapsed_examples: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
 
     @property
     def dev(self) -> EditCounts | None:

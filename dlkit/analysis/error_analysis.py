@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from dlkit._lazy import lazy_module
 from dlkit.analysis import bias_variance
-from dlkit.analysis.spec import INCORRECTLY_LABELLED
+from dlkit.analysis.categories import INCORRECTLY_LABELLED
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: diagnose reads a run's mistakes without pandas
+    pd = lazy_module("pandas")
 
 CONFIDENCE = 0.95
 # "Worth fixing" for labels: their ceiling is at least this fraction of the largest other

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from dlkit._lazy import lazy_module
 from dlkit.analysis.boxes import within
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: diagnose reads a run's mistakes without pandas
+    pd = lazy_module("pandas")
 
 
 @dataclass

@@ -12,11 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from dlkit._lazy import lazy_module
 from dlkit.analysis.error_analysis import SliceRow, slice_error_rates, wilson_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: diagnose reads a run's mistakes without pandas
+    pd = lazy_module("pandas")
 
 MAX_LENGTHS = 12  # more distinct lengths than this: quantile bins of the length
 
@@ -87,7 +93,7 @@ class SequenceReport:
     n_errors: int
     error: float
     sets: list[SequenceSetScores] = field(default_factory=list)
-    worst: pd.DataFrame = field(default_factory=pd.DataFrame)
+    worst: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
     by_length: list[LengthRow] = field(default_factory=list)
     slices: list[SliceRow] = field(default_factory=list)
     higher_better: bool = True

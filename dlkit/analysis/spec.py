@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from dlkit._spec import Spec
+from dlkit.analysis.categories import INCORRECTLY_LABELLED
 
 # Operators in the order they are documented; ``in`` is a Python keyword, so its field is ``in_``.
 OPERATORS: tuple[str, ...] = (
@@ -35,7 +36,6 @@ OPERATORS: tuple[str, ...] = (
 )
 NUMERIC_OPERATORS = frozenset({"below", "above", "at_most", "at_least"})
 
-INCORRECTLY_LABELLED = "incorrectly_labelled"
 # Column names the sheet uses itself; a category may not take one of them.
 RESERVED_COLUMNS = frozenset(
     {"id", "y_true", "y_pred", "confidence", "loss", "comments", "corrected_label", INCORRECTLY_LABELLED}

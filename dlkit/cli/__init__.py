@@ -6,9 +6,11 @@ every command's signature each time ``dlkit`` starts (to build the command tree,
 of CPU; evaluated once at import they cost a few milliseconds.
 """
 
+from dlkit.cli._coercion import plain_values
 from dlkit.cli._help_render import defer_help_extras
 
 defer_help_extras()
+plain_values()
 
 from dlkit.cli.main import app  # noqa: E402 (after the help renderer's imports are deferred)
 

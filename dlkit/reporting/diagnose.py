@@ -7,7 +7,6 @@ one diagnosis per task: each is drawn under its task's name.
 from __future__ import annotations
 
 import html
-import io
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -292,33 +291,19 @@ def to_markdown(d: RunDiagnosis) -> str:
 
 def errors_plot_svg(r: DiagnoseResult, ylabel: str) -> str:
     """Errors per set with their intervals and the human-level line, as inline SVG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from dlkit.reporting._svg import bars_svg
 
     names = list(r.sets)
-    values = [r.sets[n].error for n in names]
-    below = [max(0.0, r.sets[n].error - r.sets[n].low) for n in names]
-    above = [max(0.0, r.sets[n].high - r.sets[n].error) for n in names]
     scale = 100 if r.kind == "proportion" else 1
-    fig = Figure(figsize=(5, 3))
-    ax = fig.subplots()
-    ax.bar(
+    return bars_svg(
         [SET_LABELS[n] for n in names],
-        [v * scale for v in values],
-        color="#4c72b0",
-        yerr=[[b * scale for b in below], [a * scale for a in above]],
-        capsize=4,
+        [r.sets[n].error * scale for n in names],
+        [min(r.sets[n].low, r.sets[n].error) * scale for n in names],
+        [max(r.sets[n].high, r.sets[n].error) * scale for n in names],
+        line=r.human_error * scale,
+        line_label="human level",
+        ylabel="error (%)" if r.kind == "proportion" else ylabel,
     )
-    ax.axhline(r.human_error * scale, color="#c44e52", linestyle="--", label="human level")
-    ax.set_ylabel("error (%)" if r.kind == "proportion" else ylabel)
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    svg = buf.getvalue()
-    return svg[svg.find("<svg") :]
 
 
 def _html_table(head: list[str], rows: list[list[str]]) -> str:

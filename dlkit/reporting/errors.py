@@ -625,32 +625,10 @@ def examples_html(
 
 
 def confusion_svg(matrix: np.ndarray, classes: list[str]) -> str:
-    """The confusion matrix (rows true, columns predicted) as inline SVG (matplotlib, Agg)."""
-    import matplotlib
+    """The confusion matrix (rows true, columns predicted) as inline SVG, counts in the cells."""
+    from dlkit.reporting._svg import matrix_svg
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    size = max(4.0, 0.45 * len(classes) + 2)
-    fig = Figure(figsize=(size, size))
-    ax = fig.subplots()
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(classes)), classes, rotation=90 if len(classes) > 10 else 0)
-    ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if len(classes) <= 20:
-        top = matrix.max() or 1
-        for i in range(matrix.shape[0]):
-            for j in range(matrix.shape[1]):
-                if matrix[i, j]:
-                    colour = "white" if matrix[i, j] > top / 2 else "black"
-                    ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=colour, fontsize=8)
-    fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    svg = buf.getvalue()
-    return svg[svg.find("<svg") :]
+    return matrix_svg(np.asarray(matrix).tolist(), [str(c) for c in classes])
 
 
 def residual_plot_svg(g: RegressionReport, max_points: int = 5000) -> str:

@@ -1,7 +1,7 @@
 """The ``dlkit report`` page: one self-contained HTML file for a run or a study.
 
 Renders :class:`~dlkit.runs.report.RunReport` and :class:`~dlkit.runs.report.StudyReport`;
-computes nothing. Self-contained: CSS inline, plots as inline SVG (matplotlib, text kept as text),
+computes nothing. Self-contained: CSS inline, plots as inline SVG (text kept as text),
 no script, and a Content-Security-Policy that lets the page load nothing from anywhere. Plots
 and tables shrink or scroll to the width of the viewer (MLflow's artifact viewer is narrow).
 Every string that came from a user (names, recipe, labels, values) is escaped.
@@ -147,8 +147,7 @@ def confusion_svg(matrix: np.ndarray, classes: list[str]) -> str:
     """The confusion matrix (rows true, columns predicted), sized to its classes, scaled to fit."""
     from dlkit.reporting.errors import confusion_svg as draw
 
-    with _svg_text():
-        return responsive_svg(draw(matrix, [_short(c) for c in classes]))
+    return responsive_svg(draw(matrix, [_short(c) for c in classes]))
 
 
 def _x_of(dim: Dimension, value: Any) -> Any:

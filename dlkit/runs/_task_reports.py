@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from dlkit._lazy import lazy_module
 from dlkit.analysis.ctc_errors import CTCErrors, ctc_errors
 from dlkit.analysis.detection import DetectionErrors, detection_errors
 from dlkit.analysis.error_analysis import SetReport, highest_loss, set_report
@@ -46,8 +46,12 @@ from dlkit.tasks.trigger_word import TriggerWord
 from dlkit.tasks.verification import Verification
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dlkit.rundir import RunDir
     from dlkit.runs.attention import AttentionMap
+else:  # imported on first use: diagnose reads a run's mistakes without pandas
+    pd = lazy_module("pandas")
 
 SINGLE = ""  # the part name of a run with one target
 

@@ -16,10 +16,11 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
 
+from dlkit._lazy import lazy_module
 from dlkit.analysis.bias_variance import DiagnoseResult, diagnose_errors
 from dlkit.analysis.satisficing import SatisficingCheck, check_satisficing
 from dlkit.analysis.set_errors import errors_from_examples
@@ -27,6 +28,11 @@ from dlkit.errors import DataError, RecipeError, TrackingError
 from dlkit.rundir import RunDir
 from dlkit.runs._task_reports import SINGLE, TaskReports, reports_for
 from dlkit.tasks import Task, task_for
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: diagnose reads a run's mistakes without pandas
+    pd = lazy_module("pandas")
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +148,9 @@ def _human_error(
     return value, source
 
 
-def _read_predictions(run: RunDir, name: str, columns: list[str] | None) -> dict[str, pd.DataFrame]:
-    frames: dict[str, pd.DataFrame] = {}
+def _prediction_paths(run: RunDir, name: str) -> dict[str, Path]:
+    """The stored predictions of each set the run has (train and dev required)."""
+    paths: dict[str, Path] = {}
     for split in ("train", "train_dev", "dev", "test"):
         path = run.predictions_path(split)
         if not path.is_file():
@@ -153,6 +160,13 @@ def _read_predictions(run: RunDir, name: str, columns: list[str] | None) -> dict
                     hint="diagnose reads predictions/<set>.parquet written by dlkit train",
                 )
             continue
+        paths[split] = path
+    return paths
+
+
+def _read_predictions(paths: dict[str, Path], columns: list[str] | None) -> dict[str, pd.DataFrame]:
+    frames: dict[str, pd.DataFrame] = {}
+    for split, path in paths.items():
         try:
             frames[split] = pd.read_parquet(path, columns=columns)
         except (KeyError, ValueError, OSError) as exc:
@@ -161,12 +175,71 @@ def _read_predictions(run: RunDir, name: str, columns: list[str] | None) -> dict
     return frames
 
 
+def _mistakes_only(task: Task, reader: TaskReports, metric: str) -> bool:
+    """Whether the run's error is its examples' mistakes (``~correct``, the task's default), one part."""
+    return (
+        reader.columns(metric) == ["correct"]
+        and type(task).example_errors is Task.example_errors
+        and type(reader).parts is TaskReports.parts
+    )
+
+
+def _read_mistakes(paths: dict[str, Path]) -> dict[str, np.ndarray] | None:
+    """Each set's mistakes, ``~correct``, from that one column, read by pyarrow without pandas
+    (a second of import); None when a file cannot give them so: the frames' path then reads it
+    (or says why it cannot)."""
+    import pyarrow.parquet as pq
+
+    mistakes: dict[str, np.ndarray] = {}
+    for split, path in paths.items():
+        try:
+            column = pq.ParquetFile(path).read(columns=["correct"]).column("correct")
+        except (KeyError, ValueError, OSError):
+            return None
+        if column.null_count or str(column.type) != "bool":
+            return None
+        mistakes[split] = ~bool_values(column)
+    return mistakes
+
+
+def bool_values(column: Any) -> np.ndarray:
+    """A pyarrow boolean column without nulls as a NumPy array `(n,)`.
+
+    Read from Arrow's bit-packed values (least significant bit first) by NumPy: pyarrow's own
+    ``to_numpy`` imports pandas.
+    """
+    parts = [np.zeros(0, dtype=bool)]
+    for chunk in column.chunks:
+        if not len(chunk):  # its values buffer may be absent
+            continue
+        bits = np.unpackbits(np.frombuffer(chunk.buffers()[1], dtype=np.uint8), bitorder="little")
+        parts.append(bits[chunk.offset : chunk.offset + len(chunk)].astype(bool))
+    return np.concatenate(parts)
+
+
+def _example_errors(
+    task: Task, reader: TaskReports, metric: str, columns: list[str] | None, paths: dict[str, Path]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per-example errors by part (one, or one per task of a multitask run) and set.
+
+    Read from the ``correct`` column alone when that is the error; else the task turns each
+    part's frame into errors (an empty part: no errors).
+    """
+    if _mistakes_only(task, reader, metric):
+        mistakes = _read_mistakes(paths)
+        if mistakes is not None:
+            return {SINGLE: mistakes}
+    by_part: dict[str, dict[str, np.ndarray]] = {}
+    for split, frame in _read_predictions(paths, columns).items():
+        for part, part_frame in reader.parts(frame).items():
+            errors = task.example_errors(part_frame, metric) if len(part_frame) else np.zeros(0, dtype=bool)
+            by_part.setdefault(part, {})[split] = errors
+    return by_part
+
+
 def _diagnose_parts(
     name: str,
-    task: Task,
-    reader: TaskReports,
-    frames: dict[str, pd.DataFrame],
-    metric: str,
+    by_part: dict[str, dict[str, np.ndarray]],
     human: float,
     *,
     max_train_ratio: float,
@@ -181,10 +254,6 @@ def _diagnose_parts(
     Raises:
         DataError: no part can be diagnosed.
     """
-    by_part: dict[str, dict[str, pd.DataFrame]] = {}
-    for split, frame in frames.items():
-        for part, part_frame in reader.parts(frame).items():
-            by_part.setdefault(part, {})[split] = part_frame
     results: dict[str, DiagnoseResult] = {}
     notes: list[str] = []
     for part, sets in by_part.items():
@@ -193,7 +262,7 @@ def _diagnose_parts(
             what = f"task {part}" if part != SINGLE else f"run '{name}'"
             notes.append(f"{what}: not diagnosed: no labelled example in {' and '.join(empty)}")
             continue
-        errors = {s: task.example_errors(f, metric) for s, f in sets.items() if len(f)}
+        errors = {s: e for s, e in sets.items() if len(e)}
         per_set = errors_from_examples(
             errors, max_train_ratio=max_train_ratio, seed=seed, confidence=confidence
         )
@@ -334,14 +403,11 @@ def diagnose_run(
     except ValueError as exc:
         raise RecipeError(f"run '{name}': {exc}") from None
     human, source = _human_error(name, human_error, info, recipe, reader.proportion(metric))
-    frames = _read_predictions(run, name, columns)
+    by_part = _example_errors(task, reader, metric, columns, _prediction_paths(run, name))
     started = time.perf_counter()
     results, notes = _diagnose_parts(
         name,
-        task,
-        reader,
-        frames,
-        metric,
+        by_part,
         human,
         max_train_ratio=max_train_ratio,
         seed=seed,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -149,8 +150,9 @@ def test_version() -> None:
 
 
 # what help needs is typer and rich: not the recipe schema's pydantic, nor typer's Markdown
-# and traceback renderers (dlkit/cli/_help_render.py), nor any data library. (A sub-command's
-# help does load pydantic: typer checks every option's value, defaults too, through it.)
+# and traceback renderers (dlkit/cli/_help_render.py), nor any data library. A sub-command's
+# help and a run listing do without pydantic too: typer checks every option's value, defaults
+# included, and dlkit/cli/_coercion.py checks the plain ones without it.
 NOT_FOR_HELP = (
     "pydantic",
     "yaml",
@@ -168,7 +170,7 @@ NOT_FOR_HELP = (
 def test_help_loads_no_pydantic_markdown_or_data_libraries() -> None:
     code = (
         "import json, sys\nfrom dlkit.cli import app\n"
-        "for argv in (['--help'], ['diagnose', '--help'], ['runs', 'list', '--help']):\n"
+        "for argv in (['--help'], ['diagnose', '--help'], ['runs', 'list', '--help'], ['runs', 'list']):\n"
         "    try:\n        app(argv)\n"
         "    except SystemExit as e:\n        assert e.code in (0, None), (argv, e.code)\n"
         "    if argv == ['--help']:\n        print(json.dumps(sorted(sys.modules)))\n"
@@ -182,13 +184,16 @@ def test_help_loads_no_pydantic_markdown_or_data_libraries() -> None:
     ).stdout.splitlines()
     after_root, after_all = (set(json.loads(line)) for line in out if line.startswith('["'))
     assert [m for m in NOT_FOR_HELP if m in after_root] == []
-    assert [m for m in NOT_FOR_HELP if m in after_all] == ["pydantic"]
+    assert [m for m in NOT_FOR_HELP if m in after_all] == []
     assert "typer.rich_utils" in after_root  # the help was rendered, by typer's rich renderer
 
 
-# the text reports read the run's stored predictions: no TensorFlow, MLflow or plots, and not
-# the recipe schema with its data sources and models (about a third of a second)
-NOT_FOR_TEXT_REPORTS = (
+# diagnose reads the run's stored predictions: no TensorFlow, MLflow or matplotlib (its report's
+# plot is written as SVG text: dlkit/reporting/_svg.py), not the recipe schema with its data
+# sources and models (about a third of a second), and for a task whose error is its mistakes not
+# pandas either (a second): pyarrow reads the one column
+NOT_FOR_DIAGNOSE = (
+    "pandas",
     "tensorflow",
     "keras",
     "mlflow",
@@ -201,17 +206,22 @@ NOT_FOR_TEXT_REPORTS = (
 )
 
 
-def test_diagnose_without_reports_loads_no_tensorflow_mlflow_plots_or_schema(
+def test_diagnose_with_and_without_reports_loads_no_tensorflow_mlflow_plots_pandas_or_schema(
     digits_run: Path, workdir: Path
 ) -> None:
-    argv = ["diagnose", str(digits_run), "--no-report", "--json"]
+    run = workdir / "run"
+    shutil.copytree(digits_run, run)  # the reports are written into the run directory
     code = (
-        "import contextlib, io, json\nfrom dlkit.cli import app\nout = io.StringIO()\n"
-        "with contextlib.redirect_stdout(out):\n"
-        f"    try:\n        app({argv!r})\n"
-        "    except SystemExit as e:\n        assert e.code in (0, None), e.code\n"
-        "assert json.loads(out.getvalue())['runs'][0]['verdict']\n"
+        "import contextlib, io, json\nfrom dlkit.cli import app\n"
+        "for extra in (['--no-report'], []):\n"
+        "    out = io.StringIO()\n"
+        "    with contextlib.redirect_stdout(out):\n"
+        f"        try:\n            app(['diagnose', {str(run)!r}, '--json', *extra])\n"
+        "        except SystemExit as e:\n            assert e.code in (0, None), e.code\n"
+        "    assert json.loads(out.getvalue())['runs'][0]['verdict']\n"
     )
     loaded = _modules_after(code)
-    assert [m for m in NOT_FOR_TEXT_REPORTS if m in loaded] == []
-    assert "pandas" in loaded  # the check saw the real work: it read the predictions
+    assert [m for m in NOT_FOR_DIAGNOSE if m in loaded] == []
+    assert "pyarrow.parquet" in loaded  # the check saw the real work: it read the predictions
+    page = (run / "reports" / "diagnose.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 1 and "human level" in page  # ... and drew the plot
