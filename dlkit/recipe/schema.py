@@ -25,7 +25,7 @@ from dlkit.data.sources import SOURCES
 from dlkit.data.split import SplitSpec
 from dlkit.models import MODELS
 from dlkit.tasks import TASKS
-from dlkit.tasks.verification import VerificationSpec
+from dlkit.tasks.spec import VerificationSpec
 from dlkit.training.optimizers import OPTIMIZERS
 from dlkit.training.schedules import SCHEDULES, monitors
 from dlkit.training.spec import TrainSpec

@@ -36,12 +36,9 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any
 
 from dlkit._lazy import lazy_module
-from dlkit._spec import Spec
 from dlkit.analysis import embedding as emb
 from dlkit.tasks.base import Scored, Task
 
@@ -55,43 +52,12 @@ if TYPE_CHECKING:
     from dlkit.data.split import SplitResult
     from dlkit.models import Head
     from dlkit.recipe.schema import Recipe
+    from dlkit.tasks.spec import VerificationSpec
 else:
     np = lazy_module("numpy")
     pd = lazy_module("pandas")
 
 PAIR_SEED = 0  # the pairs of a set are the same in every run and every report
-
-
-class VerificationSpec(Spec):
-    """The embedding and what trains it (task verification)."""
-
-    objective: Literal["triplet", "pairs"] = Field(
-        default="triplet",
-        description="triplet: the triplet loss; pairs: a binary classifier on |f(x1) - f(x2)| of "
-        "every pair of a batch.",
-    )
-    embedding: int = Field(default=32, ge=2, le=4096, description="Units of the L2-normalised embedding.")
-    margin: float = Field(
-        default=0.2, gt=0, le=4, description="α: how much farther a negative must be (objective triplet)."
-    )
-    mining: Literal["semi_hard", "hard"] = Field(
-        default="semi_hard",
-        description="Negatives mined within the batch: semi_hard (FaceNet) or hard (per anchor) "
-        "(objective triplet).",
-    )
-    identities_per_batch: int | None = Field(
-        default=None,
-        ge=2,
-        le=1000,
-        description="P: train on batches of P identities x images_per_identity images each (FaceNet); "
-        "none: shuffled batches of train.batch_size.",
-    )
-    images_per_identity: int = Field(
-        default=4, ge=2, le=1000, description="K: images of each identity in a batch (identities_per_batch)."
-    )
-    negatives_per_positive: int = Field(
-        default=1, ge=1, le=100, description="Negative pairs sampled per positive pair when scoring a set."
-    )
 
 
 def embedding_columns(frame: pd.DataFrame) -> list[str]:
@@ -117,8 +83,18 @@ class Verification(Task):
     RATE_METRICS = ("verification_accuracy", "roc_auc")
 
     def __init__(self, spec: VerificationSpec | None = None, threshold: float | None = None) -> None:
-        self.spec = spec or VerificationSpec()
+        self._spec = spec
         self.threshold = threshold
+
+    @property
+    def spec(self) -> VerificationSpec:
+        """The recipe's ``verification`` section (its defaults until :meth:`configured`); made when
+        first asked, so that reading a finished run's reports does not import pydantic."""
+        if self._spec is None:
+            from dlkit.tasks.spec import VerificationSpec
+
+            self._spec = VerificationSpec()
+        return self._spec
 
     @property
     def metric(self) -> emb.Metric:
@@ -134,7 +110,7 @@ class Verification(Task):
 
     def configured(self, recipe: Recipe) -> Verification:
         task = copy.copy(self)
-        task.spec = getattr(recipe, "verification", None) or VerificationSpec()
+        task._spec = getattr(recipe, "verification", None)
         return task
 
     def check(self, recipe: Recipe, data: Dataset) -> None:

@@ -190,10 +190,12 @@ def test_help_loads_no_pydantic_markdown_or_data_libraries() -> None:
 
 # diagnose reads the run's stored predictions: no TensorFlow, MLflow or matplotlib (its report's
 # plot is written as SVG text: dlkit/reporting/_svg.py), not the recipe schema with its data
-# sources and models (about a third of a second), and for a task whose error is its mistakes not
+# sources and models (about a third of a second), nor pydantic (the task registry leaves the
+# tasks' recipe sections to dlkit/tasks/spec.py), and for a task whose error is its mistakes not
 # pandas either (a second): pyarrow reads the one column
 NOT_FOR_DIAGNOSE = (
     "pandas",
+    "pydantic",
     "tensorflow",
     "keras",
     "mlflow",

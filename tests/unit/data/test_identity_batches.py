@@ -61,7 +61,8 @@ def test_more_identities_per_batch_than_train_has_is_refused() -> None:
 def test_the_training_pipeline_yields_identity_batches_for_a_verification_task(tmp_path: Path) -> None:
     from dlkit.data.arrays import NpzSource
     from dlkit.data.sources import load_source
-    from dlkit.tasks.verification import Verification, VerificationSpec
+    from dlkit.tasks.spec import VerificationSpec
+    from dlkit.tasks.verification import Verification
     from dlkit.training.pipeline import training_data
     from dlkit.training.spec import TrainSpec
 
