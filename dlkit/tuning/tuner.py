@@ -134,7 +134,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
                 runner.store.set_tags(run_id, {"dlkit.failure_reason": record.reason[:5000]})
             runner.store.finish(run_id, status)
             with contextlib.suppress(OSError):
-                runner.rewrite_table()
+                runner.table.after_trial()
             runner.emit("trial_end", trial=record, records=runner.study.records())
         if record.status == "FAILED":
             raise keras_tuner.errors.FailedTrialError(record.reason)
