@@ -27,7 +27,7 @@ from dlkit.tuning.isolation import TrialWorker
 from dlkit.tuning.result import RoundSummary, TuneEvent, TuneResult
 from dlkit.tuning.space import Dimension, Narrowed, apply_values, dimensions, narrow, narrowed_space
 from dlkit.tuning.spec import TuneSpec
-from dlkit.tuning.study import StudyDir, best_of, load_study_data, now, rank
+from dlkit.tuning.study import StudyDir, TrialTable, best_of, load_study_data, now, rank
 from dlkit.tuning.trial import StudyData
 
 
@@ -78,6 +78,7 @@ class StudyRunner:
         self.interrupts = Interrupts()
         self.worker: TrialWorker | None = None
         self.streams = TrainingStreams()  # the trials' training pipelines, built once
+        self.table = TrialTable(study, self.objective, self.direction)
 
     def emit(self, kind: str, **kwargs: Any) -> None:
         """Tell the live view what happened (a round or a trial started or ended)."""
@@ -96,7 +97,7 @@ class StudyRunner:
             )
 
     def rewrite_table(self) -> None:
-        self.study.write_table(self.objective, self.direction)
+        self.table.write()
 
     def trial_worker(self) -> TrialWorker:
         """The worker process trials train in with ``tune.isolation: process`` (started on first use)."""
@@ -205,7 +206,9 @@ class StudyRunner:
         return changes
 
     def finish_round(self, k: int, status: str = "FINISHED") -> None:
-        """End round ``k``'s run, with its best objective and trial."""
+        """End round ``k``'s run, with its best objective and trial; the table holds every trial."""
+        with contextlib.suppress(OSError):
+            self.table.flush()
         run_id = self.info.get("round_runs", {}).get(str(k))
         records = [r for r in self.study.records() if r.round == k]
         best = best_of(records, self.direction)
@@ -257,6 +260,7 @@ def drive(
                 k = int(runner.info["current_round"])
                 runner.start_round(k)
                 runner.make_tuner(k).search()
+                runner.table.flush()
                 result = _result(runner, [])
             else:
                 result = _finalize(runner, _run_rounds(runner))

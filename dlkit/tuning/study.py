@@ -21,7 +21,8 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -190,6 +191,54 @@ class StudyDir:
         if not study.info_path.is_file():
             raise RunNotFoundError(f"{path}: not a dlkit study directory (no {STUDY_FILE})")
         return study
+
+
+class TrialTable:
+    """A study's trials.csv and trials.parquet, rebuilt from every trial record.
+
+    After a trial the table is rewritten at most every ``every_s`` seconds (the first trial's
+    always): it is read back from all the records, so its cost grows with the study (in a study
+    of 2-second trials it was 8% of what a trial cost besides its fit). A trial that ends
+    sooner leaves it stale until a later one or :meth:`flush` (the round's end). The records stay
+    the truth: ``--resume``, the result and the reports read them, not the table.
+
+    Args:
+        study: the study directory.
+        objective: the column the table is ranked by.
+        direction: ``max`` or ``min``.
+        every_s: the least time between two rewrites after trials.
+        clock: seconds, for the interval (:func:`time.monotonic`).
+    """
+
+    def __init__(
+        self,
+        study: StudyDir,
+        objective: str,
+        direction: str,
+        every_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.study, self.objective, self.direction = study, objective, direction
+        self.every_s, self.clock = every_s, clock
+        self.written = -math.inf  # clock() at the last rewrite
+        self.stale = False
+
+    def write(self) -> None:
+        """Rewrite the table now."""
+        self.study.write_table(self.objective, self.direction)
+        self.written, self.stale = self.clock(), False
+
+    def after_trial(self) -> None:
+        """A trial ended: rewrite the table unless the last rewrite is under ``every_s`` old."""
+        if self.clock() - self.written < self.every_s:
+            self.stale = True
+        else:
+            self.write()
+
+    def flush(self) -> None:
+        """Rewrite the table if a trial ended since the last rewrite."""
+        if self.stale:
+            self.write()
 
 
 def _atomic(path: Path, write: Any) -> None:

@@ -110,16 +110,13 @@ def _train(
     on_epoch: Callable[[Any], None] | None,
     streams: TrainingStreams | None,
 ) -> TrialOutcome:
-    import keras
-
     from dlkit.training.fit import history_frame
     from dlkit.training.pipeline import fit_model, predict_sets
     from dlkit.training.runtime import training_runtime
 
     data, parts = study.data, study.split
-    # a fresh Keras state (layer names); the previous trial's garbage is collected by the
-    # runtime's own clear_session below
-    keras.backend.clear_session(free_memory=False)
+    # a fresh Keras state (layer names) comes with the runtime, which clears the session and
+    # collects the previous trial's garbage
     if epochs is not None:
         recipe = recipe.model_copy(update={"train": recipe.train.model_copy(update={"epochs": epochs})})
     try:

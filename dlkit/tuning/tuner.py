@@ -123,18 +123,15 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             log.debug("trial %s failed", name, exc_info=True)
             record.status, record.reason = "FAILED", f"{type(exc).__name__}: {exc}"
         finally:
-            import keras
-
-            # a fresh Keras state; the trial's model and graphs are collected (gc) when the next
-            # trial's runtime clears the session again (one full collection a trial, not two)
-            keras.backend.clear_session(free_memory=False)
+            # the trial's model and graphs are collected (gc) when the next trial's runtime
+            # clears the Keras session: one clear and one full collection a trial
             record.duration_s = time.perf_counter() - started
             runner.study.write_record(record)
             if record.status == "FAILED":
                 runner.store.set_tags(run_id, {"dlkit.failure_reason": record.reason[:5000]})
             runner.store.finish(run_id, status)
             with contextlib.suppress(OSError):
-                runner.rewrite_table()
+                runner.table.after_trial()
             runner.emit("trial_end", trial=record, records=runner.study.records())
         if record.status == "FAILED":
             raise keras_tuner.errors.FailedTrialError(record.reason)
