@@ -81,6 +81,10 @@ def serve(uri: str) -> None:
                 writer.store.finish(run_id, "KILLED")
             except Exception as exc:
                 log.warning("tracking writer: run %s not ended: %s", run_id, exc)
+    # every write is committed: the interpreter's shutdown (MLflow's, SQLAlchemy's) is skipped,
+    # as a caller that reads this process's stderr waits for it to close
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

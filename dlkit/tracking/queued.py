@@ -174,7 +174,7 @@ class _ProcessWriter:
     def submit(self, priority: int, method: str, args: tuple[Any, ...]) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
-            if self._gone:
+            if self._gone or self._requests.closed:
                 future.set_exception(self._ended())
                 return future
             number = next(self._ids)
@@ -189,18 +189,25 @@ class _ProcessWriter:
         return future
 
     def close(self) -> None:
-        """Let the writer process write what is queued and exit; wait for it (a writer never
-        asked anything is stopped at once: it may still be opening the store)."""
+        """Wait until every call sent is answered (written), then let the writer process exit.
+
+        Its exit is not waited for (the interpreter's shutdown with MLflow loaded takes about a
+        second): nothing is left for it to write. A writer never asked anything is stopped at
+        once (it may still be opening the store).
+        """
         with self._lock:
-            asked = next(self._ids) > 0
-        if not asked:
-            self._proc.kill()
-        with self._lock, contextlib.suppress(OSError):
-            pickle.dump(None, self._requests)
-            self._requests.close()
-        self._reader.join()
-        self._proc.wait()
-        self._answers.close()
+            if self._requests.closed:  # closed already
+                return
+            outstanding = list(self._futures.values())
+            if next(self._ids) == 0:
+                self._proc.kill()
+        for future in outstanding:
+            future.exception()  # waits; the caller reads the error from the future
+        with self._lock:
+            with contextlib.suppress(OSError):
+                pickle.dump(None, self._requests)
+            with contextlib.suppress(OSError):
+                self._requests.close()
 
 
 def writer_kind() -> str:
