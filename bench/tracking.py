@@ -8,7 +8,11 @@ command used: on a shared machine the CPU seconds vary far less than the wall ti
 time is the whole command: imports, split, training, predictions, and for the tracked run the
 store, params, per-epoch metrics, artifacts and the logged MLflow Model.
 
-Usage: python bench/tracking.py [--epochs 1] [--repeats 5] [--code OTHER_CHECKOUT]
+``--code`` names the dlkit checkout measured (this one by default); given twice (before and
+after), both are measured in one run, their commands interleaved, so that both see the same
+machine load.
+
+Usage: python bench/tracking.py [--epochs 1] [--repeats 5] [--code CHECKOUT [--code OTHER]]
 """
 
 from __future__ import annotations
@@ -26,8 +30,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def adopt_orphans() -> None:
+    """Make this process the reaper of its descendants' orphans (Linux): a tracked command's
+    writer process outlives it by a moment, and is then reaped here, its CPU time counted."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def reap_orphans() -> None:
+    """Wait for every orphan adopted (nothing else runs under this script)."""
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def run(folder: Path, epochs: int, track: bool, code: str) -> tuple[float, float]:
-    """Wall and CPU (user + system) seconds of one ``dlkit train`` command in a fresh process."""
+    """Wall and CPU (user + system) seconds of one ``dlkit train`` command in a fresh process
+    (the CPU of its tracking writer process included)."""
     cmd = [
         sys.executable,
         "-m",
@@ -51,6 +74,7 @@ def run(folder: Path, epochs: int, track: bool, code: str) -> tuple[float, float
     start = time.perf_counter()
     subprocess.run(cmd, cwd=folder, env=env, check=True, capture_output=True)
     wall = time.perf_counter() - start
+    reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
@@ -59,35 +83,46 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--code", default=str(REPO), help="the dlkit checkout measured (before/after)")
+    parser.add_argument("--code", action="append", help="a dlkit checkout measured (twice: before and after)")
     args = parser.parse_args()
-    sys.path.insert(0, args.code)
+    adopt_orphans()
+    codes: list[str] = args.code or [str(REPO)]
+    sys.path.insert(0, codes[-1])
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from overhead import versions  # a script beside this one, not a package
 
     print(versions())
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        first, _ = run(folder, args.epochs, True, args.code)  # creates and migrates the store
-        times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        folders = {code: Path(tmp) / str(k) for k, code in enumerate(codes)}
+        first = {}
+        for code, folder in folders.items():
+            folder.mkdir()
+            first[code], _ = run(folder, args.epochs, True, code)  # creates and migrates the store
+        times: dict[tuple[str, bool], list[tuple[float, float]]] = {
+            (code, track): [] for code in codes for track in (False, True)
+        }
         loads = [os.getloadavg()[0]]
         for i in range(args.repeats):
-            for track in (False, True) if i % 2 == 0 else (True, False):
-                times[track].append(run(folder, args.epochs, track, args.code))
-                loads.append(os.getloadavg()[0])
+            for code in codes if i % 2 == 0 else codes[::-1]:
+                for track in (False, True) if i % 2 == 0 else (True, False):
+                    times[code, track].append(run(folders[code], args.epochs, track, code))
+                    loads.append(os.getloadavg()[0])
     print(
         f"dlkit train, quick start, {args.epochs} epoch(s), whole command, median of {args.repeats} "
-        f"(alternating); first tracked run, creating the store: {first:.1f} s; load average "
-        f"{min(loads):.1f} to {max(loads):.1f}"
+        f"(alternating); load average {min(loads):.1f} to {max(loads):.1f}"
     )
-    for k, what in enumerate(("wall", "CPU")):
-        untracked, tracked = (statistics.median(t[k] for t in times[track]) for track in (False, True))
-        print(
-            f"  {what:4}  untracked {untracked:.1f} s   tracked {tracked:.1f} s   "
-            f"ratio {tracked / untracked:.2f}x\n"
-            f"        all untracked: {', '.join(f'{t[k]:.1f}' for t in times[False])}\n"
-            f"        all tracked:   {', '.join(f'{t[k]:.1f}' for t in times[True])}"
-        )
+    for code in codes:
+        print(f"{code} (first tracked run, creating the store: {first[code]:.1f} s)")
+        for k, what in enumerate(("wall", "CPU")):
+            untracked, tracked = (
+                statistics.median(t[k] for t in times[code, track]) for track in (False, True)
+            )
+            print(
+                f"  {what:4}  untracked {untracked:.1f} s   tracked {tracked:.1f} s   "
+                f"ratio {tracked / untracked:.2f}x\n"
+                f"        all untracked: {', '.join(f'{t[k]:.1f}' for t in times[code, False])}\n"
+                f"        all tracked:   {', '.join(f'{t[k]:.1f}' for t in times[code, True])}"
+            )
 
 
 if __name__ == "__main__":

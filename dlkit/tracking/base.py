@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from dlkit.data.dataset import Dataset
     from dlkit.data.split import SplitResult
+    from dlkit.tracking.mlflow_model import ModelPayload
 
 RunStatus = Literal["FINISHED", "FAILED", "KILLED"]
 
@@ -39,8 +40,10 @@ def resolve_tracking_uri(uri: str | None) -> str:
 class Tracker(Protocol):
     """A run in some tracking backend."""
 
-    run_id: str | None
     uri: str | None
+
+    @property
+    def run_id(self) -> str | None: ...
 
     def start(self, experiment: str, run_name: str, tags: dict[str, str]) -> None: ...
 
@@ -129,15 +132,9 @@ class RunStore(Protocol):
 
     def log_artifacts(self, run_id: str | None, path: Path, folder: str | None = None) -> None: ...
 
-    def log_model(
-        self,
-        run_id: str | None,
-        model: keras.Model,
-        data: Dataset,
-        split: SplitResult,
-        step: int = 0,
-        saved: Path | None = None,
-    ) -> str | None: ...
+    def log_inputs(self, run_id: str | None, inputs: list[dict[str, str]]) -> None: ...
+
+    def log_model(self, run_id: str | None, payload: ModelPayload, step: int = 0) -> str | None: ...
 
 
 class NullStore:
@@ -179,15 +176,10 @@ class NullStore:
     def log_artifacts(self, run_id: str | None, path: Path, folder: str | None = None) -> None:
         pass
 
-    def log_model(
-        self,
-        run_id: str | None,
-        model: keras.Model,
-        data: Dataset,
-        split: SplitResult,
-        step: int = 0,
-        saved: Path | None = None,
-    ) -> str | None:
+    def log_inputs(self, run_id: str | None, inputs: list[dict[str, str]]) -> None:
+        pass
+
+    def log_model(self, run_id: str | None, payload: ModelPayload, step: int = 0) -> str | None:
         return None
 
 

@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,44 +146,88 @@ def output_examples(model: keras.Model, example: Any) -> Any:
     return model.predict(example, verbose=0)
 
 
-def _write_keras_file(served: keras.Model, model: keras.Model, saved: Path | None, target: Path) -> None:
-    """The ``.keras`` file of the served model: the run's own file when it is that model (linked,
-    or copied across file systems), else saved now."""
+@dataclass(frozen=True)
+class ModelPayload:
+    """What logging a trained model needs, made where the model is (no MLflow imported there)
+    and sent to the store's writer (maybe another process: everything here pickles).
+
+    Attributes:
+        keras_file: the ``.keras`` file of the model as served (raw inputs in).
+        example: a few raw inputs (an array, or a dict by input name).
+        outputs: what the model returns for them (their shapes and dtypes make the signature).
+        text_input: the model takes raw strings (a text classifier with its vectoriser).
+        columns: a typed table's column descriptions (its rows are converted by dlkit).
+        needs_dlkit: loading takes dlkit's pyfunc loader (dlkit layers or loss inside, raw
+            text or typed rows in).
+        keras_version: the Keras that saved it.
+        keras_backend: the backend it ran on.
+    """
+
+    keras_file: Path
+    example: Any
+    outputs: Any
+    text_input: bool
+    columns: list[Any] | None
+    needs_dlkit: bool
+    keras_version: str
+    keras_backend: str
+
+
+def prepare_model(
+    model: keras.Model, data: Dataset, split: SplitResult, folder: Path, saved: Path | None = None
+) -> ModelPayload:
+    """The payload of :func:`log_model` for ``model``.
+
+    Args:
+        model: the trained model (normalisation inside).
+        data: the run's dataset (examples, text vocabulary, typed columns).
+        split: the run's split (the examples come from dev first).
+        folder: where the served model is saved when it is not ``saved`` (a text classifier's
+            model behind its vectoriser, a model not saved yet); it must outlive the logging.
+        saved: ``model`` as already saved in a ``.keras`` file (the run's): not saved again.
+    """
+    import keras
+
+    served = servable_model(model, data)
+    example = example_inputs(served, data, split)
+    if _typed_table(data):
+        from dlkit.data.columns import model_inputs
+
+        outputs = output_examples(served, model_inputs(example, data.options["columns"]))
+    else:
+        outputs = output_examples(served, example)
+    keras_file = saved
     if saved is None or served is not model or not saved.is_file():
-        served.save(target)
-        return
-    try:
-        os.link(saved, target)
-    except OSError:
-        shutil.copyfile(saved, target)
+        keras_file = folder / "model.keras"
+        served.save(keras_file)
+    assert keras_file is not None
+    return ModelPayload(
+        keras_file=keras_file,
+        example=example,
+        outputs=outputs,
+        text_input=_takes_text(data),
+        columns=list(data.options["columns"]) if _typed_table(data) else None,
+        needs_dlkit=_needs_dlkit(served, data),
+        keras_version=keras.__version__,
+        keras_backend=keras.backend.backend(),
+    )
 
 
-def save_model(
-    model: keras.Model,
-    data: Dataset,
-    split: SplitResult,
-    path: Path,
-    mlflow_model: Any,
-    saved: Path | None = None,
-) -> None:
-    """Save ``model`` as an MLflow Model (Keras flavour, pyfunc) into the new folder ``path``.
+def save_model(payload: ModelPayload, path: Path, mlflow_model: Any) -> None:
+    """Save the prepared model as an MLflow Model (Keras flavour, pyfunc) into the new folder ``path``.
 
     The folder is what ``mlflow.keras.save_model`` writes (``MLmodel``, ``data/model.keras``,
     ``data/keras_module.txt``, the input example, ``requirements.txt``, ``conda.yaml``,
-    ``python_env.yaml``), written here so that the model is not serialised a second time
-    (``saved``: the run's ``.keras`` file of ``model``, used as it is) and the requirements,
-    pinned from the installed packages, are not checked again against every installed
-    distribution (a scan of about a second).
+    ``python_env.yaml``), written here so that the model is not serialised a second time (the
+    payload's ``.keras`` file is used as it is, linked or copied), Keras is not imported, and the
+    requirements, pinned from the installed packages, are not checked again against every
+    installed distribution (a scan of about a second).
 
     Args:
-        model: the trained model.
-        data: the run's dataset (examples, text vocabulary, typed columns).
-        split: the run's split (the examples come from dev first).
+        payload: the model as :func:`prepare_model` describes it.
         path: the folder to create.
         mlflow_model: the ``mlflow.models.Model`` to fill and save as ``MLmodel``.
-        saved: ``model`` as already saved in a ``.keras`` file, if it is.
     """
-    import keras
     from mlflow.models import infer_signature
     from mlflow.models.utils import _save_example
     from mlflow.pyfunc import add_to_model
@@ -197,40 +242,36 @@ def save_model(
     )
     from mlflow.utils.file_utils import get_total_file_size
 
-    served = servable_model(model, data)
-    example = example_inputs(served, data, split)
-    if _typed_table(data):
-        from dlkit.data.columns import model_inputs
-
-        outputs = output_examples(served, model_inputs(example, data.options["columns"]))
-    else:
-        outputs = output_examples(served, example)
+    example = payload.example
     try:
-        signature = infer_signature(example, outputs)
+        signature = infer_signature(example, payload.outputs)
     except Exception:  # outputs of a shape MLflow cannot describe: inputs only
         signature = infer_signature(example)
-    if _takes_text(data):
+    if payload.text_input:
         # an object tensor of one dimension takes any strings (MLflow checks nothing more)
         signature.inputs = Schema([TensorSpec(np.dtype(object), (-1,), "text")])
 
     (path / "data").mkdir(parents=True)
     (path / "data" / "keras_module.txt").write_text("keras", encoding="utf-8")
-    _write_keras_file(served, model, saved, path / "data" / "model.keras")
-    if _typed_table(data):
+    try:
+        os.link(payload.keras_file, path / "data" / "model.keras")
+    except OSError:  # another file system
+        shutil.copyfile(payload.keras_file, path / "data" / "model.keras")
+    if payload.columns is not None:
         # pyfunc takes raw rows, converted by dlkit's loader with the columns' descriptions
-        (path / COLUMNS_FILE).write_text(json.dumps(data.options["columns"], indent=1), encoding="utf-8")
+        (path / COLUMNS_FILE).write_text(json.dumps(payload.columns, indent=1), encoding="utf-8")
     mlflow_model.signature = signature
     _save_example(mlflow_model, example, str(path))
     mlflow_model.add_flavor(
         KERAS_FLAVOR,  # the flavour's conf as mlflow.keras writes it (not imported: about a second)
         data="data",
-        keras_version=keras.__version__,
-        keras_backend=keras.backend.backend(),
+        keras_version=payload.keras_version,
+        keras_backend=payload.keras_backend,
         save_exported_model=False,
     )
     add_to_model(
         mlflow_model,
-        loader_module="dlkit.tracking._pyfunc" if _needs_dlkit(served, data) else "mlflow.keras",
+        loader_module="dlkit.tracking._pyfunc" if payload.needs_dlkit else "mlflow.keras",
         conda_env=_CONDA_ENV_FILE_NAME,
         python_env=_PYTHON_ENV_FILE_NAME,
     )
@@ -245,25 +286,14 @@ def save_model(
     _PythonEnv.current().to_yaml(str(path / _PYTHON_ENV_FILE_NAME))
 
 
-def log_model(
-    client: Any,
-    run_id: str,
-    model: keras.Model,
-    data: Dataset,
-    split: SplitResult,
-    step: int = 0,
-    saved: Path | None = None,
-) -> str:
-    """Log ``model`` as the run's MLflow Model ``model``; returns its model id.
+def log_model(client: Any, run_id: str, payload: ModelPayload, step: int = 0) -> str:
+    """Log the prepared model as the run's MLflow Model ``model``; returns its model id.
 
     Args:
         client: the store's ``MlflowClient``.
         run_id: the run it came from (its experiment holds the model).
-        model: the trained model (normalisation inside).
-        data: the run's dataset (examples, text vocabulary).
-        split: the run's split (the examples come from dev first).
+        payload: the model as :func:`prepare_model` describes it.
         step: the run's last epoch, MLflow's link between the model and the run's metrics.
-        saved: ``model`` as already saved in a ``.keras`` file (the run's): not saved again.
     """
     from mlflow.entities import LoggedModelOutput, LoggedModelStatus
     from mlflow.models import Model
@@ -284,7 +314,7 @@ def log_model(
                 run_id=run_id,
                 model_id=logged.model_id,
             )
-            save_model(model, data, split, path, conf, saved)
+            save_model(payload, path, conf)
             client.log_model_artifacts(logged.model_id, str(path))
         client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=step)])
     except BaseException:
@@ -294,15 +324,11 @@ def log_model(
     return str(logged.model_id)
 
 
-def dataset_inputs(data: Dataset, split: SplitResult) -> list[Any]:
-    """One MLflow dataset input per present set: name, digest (the set's content hash), source,
-    row count, and the set as the context tag. Read from what the run holds: no data is loaded."""
+def describe_inputs(data: Dataset, split: SplitResult) -> list[dict[str, str]]:
+    """One dataset input per present set, as plain fields (:func:`dataset_inputs` makes MLflow's
+    entities of them): name, digest (the set's content hash), source, row count, and the set as
+    the context. Read from what the run holds: no data is loaded."""
     import hashlib
-    import json
-
-    from mlflow.entities import Dataset as MlflowDataset
-    from mlflow.entities import DatasetInput, InputTag
-    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     inputs = []
     for name in split.present():
@@ -311,15 +337,37 @@ def dataset_inputs(data: Dataset, split: SplitResult) -> list[Any]:
         digest.update(np.asarray(data.ids[idx]).astype(str).astype("U").tobytes())
         if data.input_hashes is not None:
             digest.update(np.ascontiguousarray(data.input_hashes[idx]).tobytes())
-        dataset = MlflowDataset(
-            name=name,
-            digest=digest.hexdigest()[:16],
-            source_type="local",
-            source=json.dumps({"uri": data.description}),
-            profile=json.dumps({"num_rows": len(idx)}),
+        inputs.append(
+            {
+                "name": name,
+                "digest": digest.hexdigest()[:16],
+                "source": json.dumps({"uri": data.description}),
+                "profile": json.dumps({"num_rows": len(idx)}),
+                "context": DATASET_CONTEXT[name],
+            }
         )
-        inputs.append(DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, DATASET_CONTEXT[name])]))
     return inputs
+
+
+def dataset_inputs(inputs: list[dict[str, str]]) -> list[Any]:
+    """MLflow's dataset inputs of a run, from :func:`describe_inputs`' fields."""
+    from mlflow.entities import Dataset as MlflowDataset
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    return [
+        DatasetInput(
+            MlflowDataset(
+                name=item["name"],
+                digest=item["digest"],
+                source_type="local",
+                source=item["source"],
+                profile=item["profile"],
+            ),
+            tags=[InputTag(MLFLOW_DATASET_CONTEXT, item["context"])],
+        )
+        for item in inputs
+    ]
 
 
 def log_saved_model(
@@ -331,4 +379,6 @@ def log_saved_model(
         return
     from dlkit.models import load_model
 
-    store.log_model(run_id, load_model(path), data, split, saved=path)
+    with tempfile.TemporaryDirectory() as tmp:
+        # the store answers once the model is logged: the folder is no longer needed after
+        store.log_model(run_id, prepare_model(load_model(path), data, split, Path(tmp), saved=path))

@@ -14,11 +14,11 @@ import contextlib
 import logging
 import math
 import os
-import queue
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from dlkit.data.dataset import Dataset
     from dlkit.data.split import SplitResult
+    from dlkit.tracking.mlflow_model import ModelPayload
 
 log = logging.getLogger(__name__)
 
@@ -366,36 +367,23 @@ class MLflowStore:
         if run_id and path.is_dir():
             self._call(f"run {run_id}: log artifacts", self._client.log_artifacts, run_id, str(path), folder)
 
-    def log_model(
-        self,
-        run_id: str | None,
-        model: keras.Model,
-        data: Dataset,
-        split: SplitResult,
-        step: int = 0,
-        saved: Path | None = None,
-    ) -> str | None:
-        """Log the trained model as the run's MLflow Model ``model``
-        (:func:`~dlkit.tracking.mlflow_model.log_model`; ``saved``: its ``.keras`` file, if it
-        is saved already); returns its model id."""
+    def log_model(self, run_id: str | None, payload: ModelPayload, step: int = 0) -> str | None:
+        """Log a trained model, prepared by :func:`~dlkit.tracking.mlflow_model.prepare_model`, as
+        the run's MLflow Model ``model`` (:func:`~dlkit.tracking.mlflow_model.log_model`);
+        returns its model id."""
         from dlkit.tracking.mlflow_model import log_model
 
         if not run_id:
             return None
-        return str(
-            self._call(
-                f"run {run_id}: log model", log_model, self._client, run_id, model, data, split, step, saved
-            )
-        )
+        return str(self._call(f"run {run_id}: log model", log_model, self._client, run_id, payload, step))
 
-    def log_inputs(self, run_id: str | None, data: Dataset, split: SplitResult) -> None:
-        """Log each set of the split as an MLflow dataset input of the run (name, digest, context)."""
+    def log_inputs(self, run_id: str | None, inputs: list[dict[str, str]]) -> None:
+        """Log the sets of a split, described by
+        :func:`~dlkit.tracking.mlflow_model.describe_inputs`, as MLflow dataset inputs of the run."""
         from dlkit.tracking.mlflow_model import dataset_inputs
 
-        if run_id:
-            self._call(
-                f"run {run_id}: log inputs", self._client.log_inputs, run_id, dataset_inputs(data, split)
-            )
+        if run_id and inputs:
+            self._call(f"run {run_id}: log inputs", self._client.log_inputs, run_id, dataset_inputs(inputs))
 
     def register(self, run_id: str, name: str) -> int:
         """Register the run's logged model as a new version of registered model ``name``.
@@ -464,13 +452,15 @@ class MLflowStore:
 
 
 class MLflowTracker:
-    """One run of an :class:`MLflowStore`, as the :class:`~dlkit.tracking.base.Tracker` training uses.
+    """One run of an MLflow store, as the :class:`~dlkit.tracking.base.Tracker` training uses.
 
-    The store is opened by :meth:`start` or :meth:`resume`, not before. Metrics are written by a
-    thread of their own, in order, so that an epoch never waits for the store: :meth:`flush`
-    waits until all are written, and :meth:`finish` flushes before it ends the run (training
-    calls it whatever happens: the run ends, fails, or is interrupted). A store error in that
-    thread is raised by the next call that logs metrics, or by :meth:`flush`.
+    Every write goes through a :class:`~dlkit.tracking.queued.QueuedStore` opened at once (a
+    writer process importing MLflow and opening the store while training imports TensorFlow and
+    loads its data): nothing waits for the store but reading :attr:`run_id` (the first time)
+    and logging the model. :meth:`flush` waits until every write is in; :meth:`finish` flushes,
+    ends the run and closes the writer (training calls it whatever happens: the run ends, fails,
+    or is interrupted). A failed write is raised by the next call that writes, or by
+    :meth:`flush`.
 
     Args:
         uri: the tracking URI; resolved by :func:`resolve_tracking_uri` when None.
@@ -478,28 +468,31 @@ class MLflowTracker:
     """
 
     def __init__(self, uri: str | None = None, parent_run_id: str | None = None) -> None:
+        from dlkit.tracking.queued import QueuedStore
+
         self.uri: str | None = resolve_tracking_uri(uri)
         self.parent_run_id = parent_run_id
-        self.run_id: str | None = None
-        self._store: MLflowStore | None = None
-        self._lock = threading.Lock()  # one store call at a time: the metrics thread's or ours
-        self._metrics: queue.Queue[tuple[dict[str, float], int] | None] = queue.Queue()
-        self._writer: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._store = QueuedStore.open(self.uri)
+        self._run: Future[str | None] | None = None
 
     @property
-    def store(self) -> MLflowStore:
-        if self._store is None:
-            self._store = MLflowStore(self.uri)
-        return self._store
+    def run_id(self) -> str | None:
+        """The run's id: waits for the store the first time, after :meth:`start`.
 
-    def _locked(self, method: str, *args: Any) -> Any:
-        with self._lock:
-            return getattr(self.store, method)(*args)
+        Raises:
+            TrackingError: the store could not be opened or refused the run.
+        """
+        return None if self._run is None else self._run.result()
+
+    def _known_run_id(self) -> str | None:
+        """The run's id, or None when there is none (never started, or starting it failed)."""
+        if self._run is None or self._run.exception() is not None:
+            return None
+        return self._run.result()
 
     def start(self, experiment: str, run_name: str, tags: dict[str, str]) -> None:
-        """Create (if needed) the experiment and start a run in it."""
-        self.run_id = self._locked("start_run", experiment, run_name, tags, self.parent_run_id)
+        """Start a run in ``experiment`` (created if needed); returns before the store answers."""
+        self._run = self._store.start_run_later(experiment, run_name, tags, self.parent_run_id)
 
     def resume(self, run_id: str) -> None:
         """Reopen an existing run (a resumed training): its status goes back to RUNNING.
@@ -507,78 +500,66 @@ class MLflowTracker:
         Raises:
             TrackingError: the store cannot be reached or the run is not in it.
         """
-        self._locked("reopen", run_id)
-        self.run_id = run_id
+        self._store.reopen(run_id)
+        self._run = Future()
+        self._run.set_result(run_id)
+        try:
+            self._store.flush()
+        except BaseException:
+            self._run = None
+            self._store.close(raise_error=False)
+            raise
 
     def log_params(self, params: dict[str, Any]) -> None:
-        self._locked("log_params", self.run_id, params)
+        self._store.log_params(self.run_id, params)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        """Queue metrics for the metrics thread (it is started by the first call)."""
-        self._raise_error()
-        if not self.run_id:
-            return
-        if self._writer is None:
-            self._writer = threading.Thread(
-                target=self._write_metrics, name="dlkit-mlflow-metrics", daemon=True
-            )
-            self._writer.start()
-        self._metrics.put((dict(metrics), step or 0))
-
-    def _write_metrics(self) -> None:
-        while (item := self._metrics.get()) is not None:
-            try:
-                if self._error is None:
-                    self._locked("log_metrics", self.run_id, *item)
-            except BaseException as exc:  # raised in the training thread by the next call
-                self._error = exc
-            finally:
-                self._metrics.task_done()
-        self._metrics.task_done()
-
-    def _raise_error(self) -> None:
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
+        """Queue metrics: the writer logs them while training goes on."""
+        self._store.log_metrics(self.run_id, metrics, step or 0)
 
     def flush(self) -> None:
-        """Wait until every queued metric is in the store.
+        """Wait until every queued write is in the store.
 
         Raises:
             TrackingError: the store refused or could not be reached.
         """
-        if self._writer is not None:
-            self._metrics.join()
-        self._raise_error()
+        self._store.flush()
 
     def log_artifact(self, local_file: Path, artifact_path: str | None = None) -> None:
-        self._locked("log_artifact", self.run_id, local_file, artifact_path)
+        self._store.log_artifact(self.run_id, local_file, artifact_path)
 
     def log_artifacts(self, local_dir: Path, artifact_path: str | None = None) -> None:
-        self._locked("log_artifacts", self.run_id, local_dir, artifact_path)
+        self._store.log_artifacts(self.run_id, local_dir, artifact_path)
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        self._locked("set_tags", self.run_id, tags)
+        self._store.set_tags(self.run_id, tags)
 
     def log_model(
         self, model: keras.Model, data: Dataset, split: SplitResult, step: int = 0, saved: Path | None = None
     ) -> None:
-        self._locked("log_model", self.run_id, model, data, split, step, saved)
+        """Log the trained model as the run's MLflow Model; waits until it is logged."""
+        from dlkit.tracking.mlflow_model import prepare_model
+
+        run_id = self.run_id
+        if not run_id:
+            return
+        with tempfile.TemporaryDirectory(prefix="dlkit-model-") as folder:
+            self._store.log_model(run_id, prepare_model(model, data, split, Path(folder), saved), step)
 
     def log_inputs(self, data: Dataset, split: SplitResult) -> None:
-        self._locked("log_inputs", self.run_id, data, split)
+        from dlkit.tracking.mlflow_model import describe_inputs
+
+        self._store.log_inputs(self.run_id, describe_inputs(data, split))
 
     def finish(self, status: RunStatus) -> None:
-        """Write the queued metrics, stop the metrics thread and end the run as ``status``."""
+        """Write the queued writes, end the run as ``status`` and close the writer."""
         try:
-            self.flush()
+            self._store.flush()
         finally:
-            if self._writer is not None:
-                self._metrics.put(None)
-                self._writer.join()
-                self._writer = None
-            if self._store is not None:
-                self._locked("finish", self.run_id, status)
+            run_id = self._known_run_id()
+            if run_id:
+                self._store.finish(run_id, status)
+            self._store.close()
 
 
 @contextlib.contextmanager

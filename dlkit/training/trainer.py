@@ -122,9 +122,36 @@ def train_recipe(
     from dlkit.training.runtime import is_chief
 
     started = time.perf_counter()
+    tracker: Tracker = NullTracker()
+    if track and is_chief(recipe.train.strategy):
+        from dlkit.tracking.mlflow_tracker import MLflowTracker
+
+        # opened first: its writer imports MLflow and opens the store while this process splits
+        # the data and imports TensorFlow
+        tracker = MLflowTracker(recipe.tracking.uri, parent_run_id=parent_run_id)
+    try:
+        train = _start_run(recipe, tracker, on_start, on_epoch, train_fraction, derived_from, started)
+    except BaseException:
+        tracker.finish("FAILED")  # the run ended before it trained (or never started)
+        raise
+    return train()
+
+
+def _start_run(
+    recipe: Recipe,
+    tracker: Tracker,
+    on_start: OnStart,
+    on_epoch: OnEpoch,
+    train_fraction: float | None,
+    derived_from: Derivation | None,
+    started: float,
+) -> Callable[[], TrainResult]:
+    """Split the data, make the run directory and start the tracked run; the training to do."""
+    from dlkit.training.runtime import is_chief
+
     outcome = split_recipe(recipe, train_fraction)
     if not is_chief(recipe.train.strategy):
-        return _train_worker(recipe, outcome, on_start, on_epoch, started)
+        return lambda: _train_worker(recipe, outcome, on_start, on_epoch, started)
     run_name, path = new_run_dir(Path(recipe.tracking.runs_dir), recipe.name)
     run = RunDir(path)
     experiment = recipe.tracking.experiment or recipe.name
@@ -141,11 +168,6 @@ def train_recipe(
     # what the split checks found (leakage, dev/test shift), as `dlkit split` shows it
     split_warnings = summary.get("warnings", [])
     run.update_info(split_warnings=split_warnings)
-    tracker: Tracker = NullTracker()
-    if track:
-        from dlkit.tracking.mlflow_tracker import MLflowTracker
-
-        tracker = MLflowTracker(recipe.tracking.uri, parent_run_id=parent_run_id)
     tracker.start(
         experiment,
         run_name,
@@ -157,9 +179,7 @@ def train_recipe(
             **(derived_from.tags() if derived_from else {}),
         },
     )
-    run.update_info(run_id=tracker.run_id, tracking_uri=tracker.uri)
-    tracker.log_inputs(outcome.data, outcome.split)
-    return _record_status(
+    return lambda: _record_status(
         run,
         tracker,
         lambda: _train_run(recipe, outcome, run, tracker, summary, on_start, on_epoch, started),
@@ -283,6 +303,10 @@ def _train_run(
     from dlkit.training.weights import describe_weights
 
     data, parts = outcome.data, outcome.split
+    if resume is None:
+        # the run id is read once TensorFlow is in: the writer had that long to open the store
+        run.update_info(run_id=tracker.run_id, tracking_uri=tracker.uri)
+        tracker.log_inputs(data, parts)
     task_of(recipe, data)  # the model must fit the task: refused before anything trains
     if resume is None:  # a resumed run's params are logged already (MLflow params cannot change)
         tracker.log_params(

@@ -19,9 +19,9 @@ from dlkit._tf_memory import frozen_heap
 from dlkit.errors import DlkitError
 from dlkit.recipe.schema import Recipe
 from dlkit.tracking import RunStore, open_store
+from dlkit.tracking.queued import QueuedStore
 from dlkit.training.pipeline import TrainingStreams
 from dlkit.tuning._interrupts import Interrupts
-from dlkit.tuning._queued_store import QueuedStore
 from dlkit.tuning.checks import base_mapping
 from dlkit.tuning.isolation import TrialWorker
 from dlkit.tuning.result import RoundSummary, TuneEvent, TuneResult
@@ -68,7 +68,7 @@ class StudyRunner:
         self.experiment: str = info["experiment"]
         tracked = track and bool(info.get("tracked", True))
         store = open_store(tracked, info.get("tracking_uri"))
-        # trials do not wait for the store's writes: one thread makes them (_queued_store)
+        # trials do not wait for the store's writes: one writer makes them (tracking/queued.py)
         self.store: RunStore = QueuedStore(store) if tracked else store
         self.on_event = on_event
         self.role = role

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dlkit.cli import app
+from dlkit.tracking.queued import WRITER_ENV
 from tests.conftest import write_recipe
 
 runner = CliRunner()
@@ -95,6 +96,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path) -> dict
             ("text_run", TEXT, []),
         ):
             recipe = write_recipe(folder, text, f"{key}.yaml")
+            # the text model (raw strings in, a served model of its own) is logged by a writer
+            # process, the others from this process (where MLflow is imported already)
+            mp.setenv(WRITER_ENV, "process" if key == "text_run" else "thread")
             result = runner.invoke(
                 app, ["train", str(recipe), "--set", f"tracking.runs_dir={folder / 'runs'}", *extra]
             )

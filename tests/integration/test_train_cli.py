@@ -172,13 +172,24 @@ def test_csv_binary_end_to_end_with_metadata(tracking_uri: str, workdir: Path) -
     assert dev["correct"].mean() >= 0.9
 
 
+# `python -m dlkit`, saying at exit whether MLflow was imported (its writer process imports it)
+WATCHED = (
+    "import atexit, runpy, sys; "
+    "atexit.register(lambda: print('mlflow imported:', 'mlflow' in sys.modules)); "
+    "runpy.run_module('dlkit', run_name='__main__', alter_sys=True)"
+)
+
+
 def test_quickstart_in_a_real_subprocess(workdir: Path) -> None:
-    """The README's quick start, as a user runs it (shortened to 2 epochs)."""
+    """The README's quick start, as a user runs it (shortened to 2 epochs): everything is in
+    MLflow, written by the writer process; the command itself never imports MLflow."""
+    from mlflow.tracking import MlflowClient
+
     proc = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "dlkit",
+            "-c",
+            WATCHED,
             "train",
             str(REPO / "recipes" / "digits-cnn.yaml"),
             "--set",
@@ -193,3 +204,14 @@ def test_quickstart_in_a_real_subprocess(workdir: Path) -> None:
     assert (workdir / "mlflow.db").is_file()
     assert "Recorded in MLflow: sqlite:///" in proc.stdout
     assert "epoch 2/2" in proc.stdout  # plain progress lines when not a terminal
+    assert "mlflow imported: False" in proc.stdout
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    (run_dir,) = (workdir / "runs").iterdir()
+    run = client.get_run(json.loads((run_dir / "run.json").read_text())["run_id"])
+    assert run.info.status == "FINISHED" and run.data.params["train.epochs"] == "2"
+    assert run.data.tags["dlkit.run_dir"] == str(run_dir.resolve())
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [0, 1]
+    assert {d.dataset.name for d in run.inputs.dataset_inputs} == {"train", "train_dev", "dev", "test"}
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"metrics.json", "model", "split"}
+    [output] = run.outputs.model_outputs
+    assert client.get_logged_model(output.model_id).status == "READY" and output.step == 1

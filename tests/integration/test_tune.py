@@ -118,6 +118,9 @@ def test_two_round_study_is_tracked_ranked_and_constrained(workdir: Path, tracki
         assert "train.optimizer.learning_rate" in run.data.params and "model.units.0" in run.data.params
         has_model = any(a.path == "model" for a in client.list_artifacts(run.info.run_id))
         assert has_model == (run.data.tags["dlkit.trial"] == best["trial"])
+        # the best trial's model is logged as an MLflow Model too (runs:/<id>/model)
+        logged = client.get_run(run.info.run_id).outputs.model_outputs
+        assert bool(logged) == (run.data.tags["dlkit.trial"] == best["trial"])
     assert parent.data.tags["dlkit.best_trial"] == best["trial"]
 
     # diagnose on the study reads its best trial

@@ -8,7 +8,7 @@ import pytest
 
 from dlkit.errors import TrackingError
 from dlkit.tracking.mlflow_tracker import MLflowStore
-from dlkit.tuning._queued_store import QueuedStore
+from dlkit.tracking.queued import QueuedStore
 
 
 class _ThreadsSeen(MLflowStore):
