@@ -158,7 +158,8 @@ class MLflowStore:
 
     def _call_own(self, what: str | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A call that needs only the client's own store: it leaves MLflow's default store alone,
-        so it may run on another thread (:class:`MLflowTracker` logs epochs from one)."""
+        so it may run on another thread (a study's :class:`~dlkit.tracking.queued.QueuedStore` writes
+        metrics from one)."""
         try:
             return func(*args, **kwargs)
         except self._errors as exc:
