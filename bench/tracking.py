@@ -8,11 +8,15 @@ command used: on a shared machine the CPU seconds vary far less than the wall ti
 time is the whole command: imports, split, training, predictions, and for the tracked run the
 store, params, per-epoch metrics, artifacts and the logged MLflow Model.
 
+``--resume`` times ``dlkit train --resume RUN --set train.epochs=N`` instead: a run of one
+epoch is trained first (tracked, and untracked), then each command trains it ``--epochs`` more,
+so the tracked command reopens its MLflow run where the untracked one has none.
+
 ``--code`` names the dlkit checkout measured (this one by default); given twice (before and
 after), both are measured in one run, their commands interleaved, so that both see the same
 machine load.
 
-Usage: python bench/tracking.py [--epochs 1] [--repeats 5] [--code CHECKOUT [--code OTHER]]
+Usage: python bench/tracking.py [--epochs 1] [--repeats 5] [--resume] [--code CHECKOUT [--code OTHER]]
 """
 
 from __future__ import annotations
@@ -48,22 +52,17 @@ def reap_orphans() -> None:
             return
 
 
-def run(folder: Path, epochs: int, track: bool, code: str) -> tuple[float, float]:
+def run(folder: Path, epochs: int, track: bool, code: str, resume: Path | None = None) -> tuple[float, float]:
     """Wall and CPU (user + system) seconds of one ``dlkit train`` command in a fresh process
-    (the CPU of its tracking writer process included)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "dlkit",
-        "train",
-        str(REPO / "recipes" / "digits-cnn.yaml"),
-        "--set",
-        f"train.epochs={epochs}",
-        "--set",
-        f"tracking.runs_dir={folder / 'runs'}",
-    ]
-    if not track:
-        cmd.append("--no-track")
+    (the CPU of its tracking writer process included); ``resume``: the run it resumes."""
+    cmd = [sys.executable, "-m", "dlkit", "train"]
+    if resume is None:
+        cmd += [str(REPO / "recipes" / "digits-cnn.yaml"), "--set", f"tracking.runs_dir={folder / 'runs'}"]
+        if not track:
+            cmd.append("--no-track")
+    else:
+        cmd += ["--resume", str(resume)]
+    cmd += ["--set", f"train.epochs={epochs}"]
     env = {
         **os.environ,
         "PYTHONPATH": code,
@@ -83,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--resume", action="store_true", help="time resuming a run, not starting one")
     parser.add_argument("--code", action="append", help="a dlkit checkout measured (twice: before and after)")
     args = parser.parse_args()
     adopt_orphans()
@@ -101,14 +101,26 @@ def main() -> None:
         times: dict[tuple[str, bool], list[tuple[float, float]]] = {
             (code, track): [] for code in codes for track in (False, True)
         }
+        resumed: dict[tuple[str, bool], Path] = {}
+        if args.resume:  # one run each, of one epoch, that every command trains further
+            for code, folder in folders.items():
+                for track in (False, True):
+                    runs = folder / ("tracked" if track else "untracked")
+                    runs.mkdir()
+                    run(runs, 1, track, code)
+                    (resumed[code, track],) = (runs / "runs").iterdir()
+        epochs = {key: 1 for key in times}
         loads = [os.getloadavg()[0]]
         for i in range(args.repeats):
             for code in codes if i % 2 == 0 else codes[::-1]:
                 for track in (False, True) if i % 2 == 0 else (True, False):
-                    times[code, track].append(run(folders[code], args.epochs, track, code))
+                    epochs[code, track] += args.epochs
+                    n = epochs[code, track] if args.resume else args.epochs
+                    times[code, track].append(run(folders[code], n, track, code, resumed.get((code, track))))
                     loads.append(os.getloadavg()[0])
+    what = "dlkit train --resume, +" if args.resume else "dlkit train,"
     print(
-        f"dlkit train, quick start, {args.epochs} epoch(s), whole command, median of {args.repeats} "
+        f"{what} quick start, {args.epochs} epoch(s), whole command, median of {args.repeats} "
         f"(alternating); load average {min(loads):.1f} to {max(loads):.1f}"
     )
     for code in codes:

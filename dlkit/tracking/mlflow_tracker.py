@@ -511,6 +511,11 @@ class MLflowTracker:
             self._store.close(raise_error=False)
             raise
 
+    def close(self) -> None:
+        """Close the writer without ending a run (a command refused before its run was
+        started or reopened); a write that failed is not raised."""
+        self._store.close(raise_error=False)
+
     def log_params(self, params: dict[str, Any]) -> None:
         self._store.log_params(self.run_id, params)
 

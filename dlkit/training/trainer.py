@@ -219,19 +219,32 @@ def resume_run(
     started = time.perf_counter()
     recipe, state = prepare_resume(run, overrides)
     info = run.info()
-    outcome = split_recipe(recipe, info.get("train_fraction"))
-    check_same_split(f"run '{info.get('run_name')}'", outcome, info.get("content_hash"), run.manifest())
     from dlkit.training.runtime import is_chief
 
-    if not is_chief(recipe.train.strategy):  # the chief resumes the run; a worker follows it
-        return _train_worker(recipe, outcome, on_start, on_epoch, started, (state, run.checkpoints))
-    tracker: Tracker = NullTracker()
-    if info.get("run_id"):
+    chief = is_chief(recipe.train.strategy)
+    reopened = None
+    if chief and info.get("run_id"):
         from dlkit.tracking.mlflow_tracker import MLflowTracker
 
-        mlflow_tracker = MLflowTracker(info.get("tracking_uri"))
-        mlflow_tracker.resume(info["run_id"])
-        tracker = mlflow_tracker
+        # opened first, as a new run's: the writer opens the store while the data is split
+        # and TensorFlow is imported; the run is reopened once both are done
+        reopened = MLflowTracker(info.get("tracking_uri"))
+    try:
+        outcome = split_recipe(recipe, info.get("train_fraction"))
+        check_same_split(f"run '{info.get('run_name')}'", outcome, info.get("content_hash"), run.manifest())
+        if not chief:  # the chief resumes the run; a worker follows it
+            return _train_worker(recipe, outcome, on_start, on_epoch, started, (state, run.checkpoints))
+        if reopened is not None:
+            from dlkit._tf import import_tensorflow
+
+            import_tensorflow()
+            # refused here, before run.json changes or anything trains, if the run is gone
+            reopened.resume(info["run_id"])
+    except BaseException:
+        if reopened is not None:
+            reopened.close()
+        raise
+    tracker: Tracker = reopened if reopened is not None else NullTracker()
     resumes = [
         *info.get("resumes", []),
         {"from_epoch": state.epoch, "at": datetime.now(UTC).isoformat(timespec="seconds")},

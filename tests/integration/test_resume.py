@@ -89,6 +89,17 @@ def test_cli_resume_keeps_the_mlflow_run(tracking_uri: str, workdir: Path) -> No
     assert bad.exit_code == 2
     assert "a resumed run can only change train.epochs (got train.batch_size)" in bad.output
 
+    # a run missing from the store is refused before run.json changes or anything trains
+    info_path = run_dir / "run.json"
+    kept = info_path.read_text()
+    info_path.write_text(json.dumps({**json.loads(kept), "run_id": "0" * 32}))
+    gone = runner.invoke(app, ["train", "--resume", str(run_dir)])
+    assert gone.exit_code != 0 and "0" * 32 in gone.output, gone.output
+    assert "Traceback" not in gone.output
+    after = json.loads(info_path.read_text())
+    assert after["status"] == "KILLED" and "resumes" not in after
+    info_path.write_text(kept)
+
     result = runner.invoke(app, ["train", "--resume", run_dir.name, "--set", "train.epochs=3"])
     assert result.exit_code == 0, result.output
     assert "resumed after epoch 1" in result.output
