@@ -125,6 +125,9 @@ class Registry(Generic[S]):
         return Annotated[Any, OneOf(self)]
 
 
+_MISSING = object()
+
+
 @dataclass(frozen=True)
 class OneOf:
     """Pydantic metadata of a field that holds one spec of ``registry``, picked by its ``type``."""
@@ -153,12 +156,12 @@ class OneOf:
         from pydantic_core import PydanticKnownError
 
         if isinstance(value, dict):
-            tag = value.get("type")
+            tag = value.get("type", _MISSING)
         elif isinstance(value, BaseModel):
-            tag = getattr(value, "type", None)
+            tag = getattr(value, "type", _MISSING)
         else:
             raise PydanticKnownError("model_attributes_type")
-        if tag is None:
+        if tag is _MISSING:
             raise PydanticKnownError("union_tag_not_found", {"discriminator": "'type'"})
         names = self.registry.names()
         name = tag if isinstance(tag, str) else str(tag)
