@@ -1,19 +1,19 @@
 """A registry maps a name to a pydantic spec class and the function that builds it.
 
 Each pluggable family (models, optimizers, schedules, data sources) owns one registry. The
-registry serves recipe validation (a recipe field typed :func:`one_of` a registry takes the one
+registry serves recipe validation (a recipe field typed :meth:`Registry.one_of` takes the one
 spec its ``type`` names), ``dlkit models list``, the JSON schema and tuning; training and
 tuning build through :meth:`Registry.build` only.
 
 An entry may be registered by where it lives (``"dlkit.models.cnn:CNNSpec"``) rather than by the
-objects: the registry then knows the name and summary at once and imports the module on first
+objects: the registry then knows the name at once and imports the module on first
 :meth:`Registry.get`, so validating a recipe imports and builds only the specs it names.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, get_args
 
@@ -73,12 +73,6 @@ class Registry(Generic[S]):
     def names(self) -> list[str]:
         """Registered names, sorted (no module is imported)."""
         return sorted(self._entries.keys() | self._lazy.keys())
-
-    def summaries(self) -> dict[str, str]:
-        """Name -> one-line summary, in name order (no module is imported)."""
-        known = {name: summary for name, (_, _, summary) in self._lazy.items()}
-        known.update({name: entry.summary for name, entry in self._entries.items()})
-        return {name: known[name] for name in sorted(known)}
 
     def entries(self) -> list[Entry[S]]:
         """Registered entries, sorted by name (every module registered by name is imported)."""
@@ -152,15 +146,15 @@ class OneOf:
 
     def validate(self, value: Any, info: core_schema.ValidationInfo) -> Any:
         """``value`` (a mapping, or a spec already made) as the spec its ``type`` names."""
-        from pydantic import BaseModel, ValidationError
+        from pydantic import ValidationError
         from pydantic_core import PydanticKnownError
 
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             tag = value.get("type", _MISSING)
-        elif isinstance(value, BaseModel):
-            tag = getattr(value, "type", _MISSING)
-        else:
+        elif type(value).__module__ in ("builtins", "datetime", "collections"):  # not an object
             raise PydanticKnownError("model_attributes_type")
+        else:  # a spec already made, or an object read by its attributes
+            tag = getattr(value, "type", _MISSING)
         if tag is _MISSING:
             raise PydanticKnownError("union_tag_not_found", {"discriminator": "'type'"})
         names = self.registry.names()

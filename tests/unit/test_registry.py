@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal, Union
 
 import pytest
@@ -39,9 +40,10 @@ def test_a_name_registered_by_where_it_lives_is_imported_on_first_get(
     parts.register("lazy", "dlkit_lazy_part:LazySpec", "dlkit_lazy_part:build", "made on demand")
 
     assert parts.names() == ["lazy"]
-    assert parts.summaries() == {"lazy": "made on demand"}
     assert "dlkit_lazy_part" not in sys.modules
-    assert parts.build(parts.get("lazy").spec(width=3)) == ("built", 3)
+    entry = parts.get("lazy")
+    assert (entry.spec.__name__, entry.summary) == ("LazySpec", "made on demand")
+    assert parts.build(entry.spec(width=3)) == ("built", 3)
     assert "dlkit_lazy_part" in sys.modules
     with pytest.raises(ValueError, match="part 'lazy' is registered twice"):
         parts.register("lazy", Spec, print, "again")
@@ -100,6 +102,8 @@ def _errors(model: type[Spec], data: Any) -> list[dict[str, Any]]:
         {"part": {"type": 7}},
         {"part": {"type": "alpha", "size": 0, "ratio": 2, "extra": 1}},
         {"part": {"type": "beta", "names": [1, "a"]}, "spare": {"type": "alpha", "size": "x"}},
+        {"part": SimpleNamespace(type="alpha", size=0)},  # an object, read by its attributes
+        {"part": SimpleNamespace(size=2)},
     ],
 )
 def test_a_registry_field_fails_as_the_discriminated_union_does(data: dict[str, Any]) -> None:
