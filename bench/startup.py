@@ -14,7 +14,8 @@ Usage: python bench/startup.py [--repeats 5] [--json] [--run RUN_DIR] [--only LA
        [--code CHECKOUT ...]
 
 ``--run`` times the report commands on a finished run instead of training one (on a loaded
-machine the training takes minutes). ``--code`` times the commands of other checkouts too (this
+machine the training takes minutes); with ``--only`` commands that read no run, none is trained.
+The load average is printed before and after. ``--code`` times the commands of other checkouts too (this
 one is the default): each repeat runs every checkout's command in turn, so a change of load
 falls on all of them alike; a row per command and checkout.
 """
@@ -141,7 +142,11 @@ def main() -> None:
         # has it: compiling dlkit's sources again in every run would cost about 0.25 s each
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
-        if args.run is None:
+        chosen = COMMANDS if args.only is None else [c for c in COMMANDS if c[0] in args.only.split(",")]
+        run_dir = work / "runs"
+        if not any("RUN" in command for _, command, _ in chosen):
+            pass  # no command reads a run: none is trained
+        elif args.run is None:
             subprocess.run(
                 [sys.executable, "-m", "dlkit", "train", str(RECIPE), *TRAIN_ARGS],
                 cwd=work,
@@ -153,7 +158,8 @@ def main() -> None:
         else:  # a copy: diagnose and analyze-errors write their reports into the run directory
             run_dir = work / "runs" / args.run.name
             shutil.copytree(args.run, run_dir)
-        chosen = COMMANDS if args.only is None else [c for c in COMMANDS if c[0] in args.only.split(",")]
+        if not args.json:
+            print(_load_line("before"), flush=True)
         for label, command, light in chosen:
             command = [str(run_dir) if a == "RUN" else a for a in command]
             for code, (seconds, cpu, tf_loaded, rc) in zip(
@@ -180,6 +186,14 @@ def main() -> None:
                     )
     if args.json:
         print(json.dumps(rows, indent=2))
+    else:
+        print(_load_line("after"), flush=True)
+
+
+def _load_line(when: str) -> str:
+    """The machine's load average: CPU seconds compare across loads, wall seconds do not."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {when}: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)"
 
 
 if __name__ == "__main__":

@@ -642,45 +642,73 @@ SOURCES.register("csv", CsvSource, load_table, "a CSV/TSV table with a target co
 SOURCES.register("parquet", ParquetSource, load_table, "a Parquet table with a target column")
 
 
-def _register_more() -> None:
-    from dlkit.data.arrays import NpzSource, SequenceSource, load_npz
-    from dlkit.data.images import ImageFolderSource, load_images
-    from dlkit.data.text import TextSource, load_text
-
-    SOURCES.register("npz", NpzSource, load_npz, "NumPy .npz arrays x and y (tables, sequences, images)")
-    SOURCES.register("sequence", SequenceSource, load_npz, "NumPy .npz sequences x (n, timesteps, features)")
-    SOURCES.register(
-        "images", ImageFolderSource, load_images, "a folder of PNG/JPEG images, one sub-folder per class"
-    )
-    SOURCES.register("text", TextSource, load_text, "a column of strings in a CSV/TSV/Parquet table")
-    from dlkit.data.masks import MaskFolderSource, load_masks
-
-    SOURCES.register("masks", MaskFolderSource, load_masks, "images/ and masks/ folders (segmentation)")
-    from dlkit.data.glyphs import GlyphsSource, load_glyphs
-
-    SOURCES.register(
-        "glyphs", GlyphsSource, load_glyphs, "generated glyph images, one identity per character"
-    )
-    from dlkit.data.text_pairs import TextPairsSource, load_text_pairs
-
-    SOURCES.register(
-        "text_pairs", TextPairsSource, load_text_pairs, "input and output text columns (seq2seq)"
-    )
-    from dlkit.data.boxes import BoxesSource, CanvasSource, load_boxes, load_canvas
-
-    SOURCES.register("boxes", BoxesSource, load_boxes, "images with boxes: CSV, Pascal VOC XML or COCO JSON")
-    SOURCES.register(
-        "canvas", CanvasSource, load_canvas, "digits on blank canvases with known boxes (made here)"
-    )
-    from dlkit.data.image_csv import ImageCsvSource, load_image_csv
-
-    SOURCES.register("image_csv", ImageCsvSource, load_image_csv, "a CSV of images: a box, points or text")
-    from dlkit.data.audio import WavSource, load_wav
-
-    SOURCES.register("wav", WavSource, load_wav, "mono WAV clips (a folder or an npz) and trigger times")
-
-
-_register_more()
+# the other sources are registered by where they live: a recipe imports only the one it names
+SOURCES.register(
+    "npz",
+    "dlkit.data.arrays:NpzSource",
+    "dlkit.data.arrays:load_npz",
+    "NumPy .npz arrays x and y (tables, sequences, images)",
+)
+SOURCES.register(
+    "sequence",
+    "dlkit.data.arrays:SequenceSource",
+    "dlkit.data.arrays:load_npz",
+    "NumPy .npz sequences x (n, timesteps, features)",
+)
+SOURCES.register(
+    "images",
+    "dlkit.data.images:ImageFolderSource",
+    "dlkit.data.images:load_images",
+    "a folder of PNG/JPEG images, one sub-folder per class",
+)
+SOURCES.register(
+    "text",
+    "dlkit.data.text:TextSource",
+    "dlkit.data.text:load_text",
+    "a column of strings in a CSV/TSV/Parquet table",
+)
+SOURCES.register(
+    "masks",
+    "dlkit.data.masks:MaskFolderSource",
+    "dlkit.data.masks:load_masks",
+    "images/ and masks/ folders (segmentation)",
+)
+SOURCES.register(
+    "glyphs",
+    "dlkit.data.glyphs:GlyphsSource",
+    "dlkit.data.glyphs:load_glyphs",
+    "generated glyph images, one identity per character",
+)
+SOURCES.register(
+    "text_pairs",
+    "dlkit.data.text_pairs:TextPairsSource",
+    "dlkit.data.text_pairs:load_text_pairs",
+    "input and output text columns (seq2seq)",
+)
+SOURCES.register(
+    "boxes",
+    "dlkit.data.boxes:BoxesSource",
+    "dlkit.data.boxes:load_boxes",
+    "images with boxes: CSV, Pascal VOC XML or COCO JSON",
+)
+SOURCES.register(
+    "canvas",
+    "dlkit.data.boxes:CanvasSource",
+    "dlkit.data.boxes:load_canvas",
+    "digits on blank canvases with known boxes (made here)",
+)
+SOURCES.register(
+    "image_csv",
+    "dlkit.data.image_csv:ImageCsvSource",
+    "dlkit.data.image_csv:load_image_csv",
+    "a CSV of images: a box, points or text",
+)
+SOURCES.register(
+    "wav",
+    "dlkit.data.audio:WavSource",
+    "dlkit.data.audio:load_wav",
+    "mono WAV clips (a folder or an npz) and trigger times",
+)
 
 
 def load_source(

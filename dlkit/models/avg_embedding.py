@@ -15,7 +15,7 @@ from pydantic import Field
 
 from dlkit._spec import Width
 from dlkit.models._embedding import embedding_layer, needs_tokens
-from dlkit.models.registry import MODELS, BuildContext, Head, output_layer
+from dlkit.models.registry import BuildContext, Head, output_layer
 from dlkit.models.rnn import _SequenceSpec
 
 if TYPE_CHECKING:
@@ -46,8 +46,3 @@ def build_avg_embedding(
     for i, units in enumerate(spec.dense):
         x = keras.layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
     return output_layer(head)(x)
-
-
-MODELS.register(
-    "avg_embedding", AvgEmbeddingSpec, build_avg_embedding, "mean of word vectors, then dense; for token ids"
-)

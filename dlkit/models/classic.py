@@ -21,7 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from dlkit._spec import Pixels, Spec, Width
 from dlkit.models._net import SizeCheck, prepare_image, require_min
 from dlkit.models.mlp import Activation
-from dlkit.models.registry import MODELS, Head, output_layer
+from dlkit.models.registry import Head, output_layer
 
 if TYPE_CHECKING:
     import keras
@@ -385,24 +385,3 @@ def build_efficientnet_b0(spec: EfficientNetB0Spec, x: keras.KerasTensor, head: 
     if spec.dropout:
         x = keras.layers.Dropout(spec.dropout, name="top_dropout")(x)
     return output_layer(head)(x)
-
-
-MODELS.register(
-    "lenet5", LeNet5Spec, build_lenet5, "LeNet-5: 6@5x5, avg pool, 16@5x5, avg pool, 120, 84 (tanh)"
-)
-MODELS.register(
-    "alexnet", AlexNetSpec, build_alexnet, "AlexNet: 5 convs (11x11/4 first), 3 max pools, 2 x 4096"
-)
-MODELS.register(
-    "vgg16", VGG16Spec, build_vgg16, "VGG16: 13 3x3 convs in 5 blocks, fc1, fc2 (keras.applications)"
-)
-MODELS.register("resnet", ResNetSpec, build_resnet, "ResNet 18/34 (basic) or 50/101/152 (bottleneck blocks)")
-MODELS.register(
-    "inception", InceptionSpec, build_inception, "GoogLeNet: 9 Inception modules with 1x1 reductions"
-)
-MODELS.register(
-    "mobilenet", MobileNetSpec, build_mobilenet, "MobileNet v1 (depthwise separable, alpha) or v2"
-)
-MODELS.register(
-    "efficientnet_b0", EfficientNetB0Spec, build_efficientnet_b0, "EfficientNet-B0 (keras.applications)"
-)

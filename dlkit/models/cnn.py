@@ -11,7 +11,7 @@ from dlkit.models._errors import ModelError
 from dlkit.models._initializers import Initializer
 from dlkit.models._shapes import image_size, window_out
 from dlkit.models.mlp import Activation, per_layer, regularizer
-from dlkit.models.registry import MODELS, Head, output_layer
+from dlkit.models.registry import Head, output_layer
 
 if TYPE_CHECKING:
     import keras
@@ -117,6 +117,3 @@ def build_cnn(spec: CNNSpec, x: keras.KerasTensor, head: Head) -> keras.KerasTen
     if spec.dropout:
         x = keras.layers.Dropout(spec.dropout, name="dropout_out")(x)
     return output_layer(head)(x)
-
-
-MODELS.register("cnn", CNNSpec, build_cnn, "conv/pool blocks and a dense head (images)")

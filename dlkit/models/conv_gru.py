@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import Field
 
 from dlkit._spec import Spec, Width
-from dlkit.models.registry import MODELS, Head, output_layer
+from dlkit.models.registry import Head, output_layer
 
 if TYPE_CHECKING:
     import keras
@@ -59,8 +59,3 @@ def build_conv_gru(spec: ConvGRUSpec, x: keras.KerasTensor, head: Head) -> keras
             x = layers.BatchNormalization(name=f"gru_{i}_bn")(x)
     # Dense on a (batch, steps, features) tensor is applied to every step (TimeDistributed)
     return output_layer(head)(x)
-
-
-MODELS.register(
-    "conv_gru", ConvGRUSpec, build_conv_gru, "strided Conv1D, then GRUs, one output per step (trigger_word)"
-)

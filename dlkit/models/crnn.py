@@ -20,7 +20,7 @@ from pydantic import Field
 from dlkit._spec import Spec, Width
 from dlkit.models._errors import ModelError
 from dlkit.models._shapes import image_size
-from dlkit.models.registry import MODELS, Head, output_layer
+from dlkit.models.registry import Head, output_layer
 
 if TYPE_CHECKING:
     import keras
@@ -78,6 +78,3 @@ def build_crnn(spec: CRNNSpec, x: keras.KerasTensor, head: Head) -> keras.KerasT
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
     return output_layer(head)(x)
-
-
-MODELS.register("crnn", CRNNSpec, build_crnn, "conv blocks, then a (Bi)GRU/LSTM over the image columns (ctc)")

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from dlkit._spec import Spec
 from dlkit.models._errors import ModelError
-from dlkit.models.registry import MODELS, BuildContext, Head
+from dlkit.models.registry import BuildContext, Head
 
 if TYPE_CHECKING:
     import keras
@@ -131,6 +131,3 @@ def build_python(spec: PythonModelSpec, x: keras.KerasTensor, head: Head, contex
             ", ".join(lambdas),
         )
     return out
-
-
-MODELS.register("python", PythonModelSpec, build_python, "your own builder function in a Python file")

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from dlkit._spec import Spec, Width
 from dlkit.models._initializers import Initializer
-from dlkit.models.registry import MODELS, Head, output_layer
+from dlkit.models.registry import Head, output_layer
 
 if TYPE_CHECKING:
     import keras
@@ -93,6 +93,3 @@ def build_mlp(spec: MLPSpec, x: keras.KerasTensor, head: Head) -> keras.KerasTen
         if dropouts[i]:
             x = keras.layers.Dropout(dropouts[i], name=f"dropout_{i}")(x)
     return output_layer(head)(x)
-
-
-MODELS.register("mlp", MLPSpec, build_mlp, "dense layers; none = logistic/softmax regression")

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from dlkit._spec import Spec, Width
 from dlkit.models._embedding import EmbeddingSpec, embedding_layer, needs_tokens
-from dlkit.models.registry import MODELS, BuildContext, Head, output_layer
+from dlkit.models.registry import BuildContext, Head, output_layer
 
 if TYPE_CHECKING:
     import keras
@@ -97,6 +97,3 @@ def build_rnn(spec: RNNSpec, x: keras.KerasTensor, head: Head, context: BuildCon
     for i, units in enumerate(spec.dense):
         x = keras.layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
     return output_layer(head)(x)
-
-
-MODELS.register("rnn", RNNSpec, build_rnn, "SimpleRNN/GRU/LSTM, stacked, bidirectional; embedding for tokens")

@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 from dlkit._lazy import lazy_module
 from dlkit._spec import Spec
 from dlkit.models._errors import ModelError
-from dlkit.models.registry import MODELS, BuildContext, Head
+from dlkit.models.registry import BuildContext, Head
 
 if TYPE_CHECKING:
     import keras
@@ -366,14 +366,6 @@ def decode(
     if settings.method == "greedy":
         return greedy_decode(model, source, **tokens)
     return beam_search(model, source, beam_width=settings.beam_width, alpha=settings.alpha, **tokens)
-
-
-MODELS.register(
-    "seq2seq",
-    Seq2SeqSpec,
-    build_seq2seq,
-    "encoder-decoder RNN with attention; greedy or beam-search decoding",
-)
 
 
 def attention_weights(model: keras.Model, source: np.ndarray, target_in: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from dlkit._spec import Spec, Width
 from dlkit.errors import BuildError
 from dlkit.models._errors import ModelError
 from dlkit.models.mlp import Activation
-from dlkit.models.registry import MODELS, BuildContext, Head, load_model, output_layer
+from dlkit.models.registry import BuildContext, Head, load_model, output_layer
 
 if TYPE_CHECKING:
     import keras
@@ -246,8 +246,3 @@ def build_transfer(
     if spec.dropout:
         x = keras.layers.Dropout(spec.dropout, name="head_dropout_out")(x)
     return output_layer(head)(x)
-
-
-MODELS.register(
-    "transfer", TransferSpec, build_transfer, "a trained base (run or .keras file) with a new head"
-)

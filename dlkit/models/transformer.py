@@ -17,7 +17,7 @@ from dlkit._lazy import lazy_module
 from dlkit._spec import Width
 from dlkit.models._embedding import embedding_layer, needs_tokens
 from dlkit.models._errors import ModelError
-from dlkit.models.registry import MODELS, BuildContext, Head, output_layer
+from dlkit.models.registry import BuildContext, Head, output_layer
 from dlkit.models.rnn import _SequenceSpec
 
 if TYPE_CHECKING:
@@ -110,11 +110,3 @@ def build_transformer(
     for i, units in enumerate(spec.dense):
         x = layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
     return output_layer(head)(x)
-
-
-MODELS.register(
-    "transformer",
-    TransformerSpec,
-    build_transformer,
-    "Transformer encoder classifier (self-attention, masks)",
-)

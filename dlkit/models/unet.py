@@ -19,7 +19,7 @@ from dlkit.models._errors import ModelError
 from dlkit.models._initializers import Initializer
 from dlkit.models._shapes import image_size
 from dlkit.models.mlp import Activation
-from dlkit.models.registry import MODELS, Head
+from dlkit.models.registry import Head
 
 if TYPE_CHECKING:
     import keras
@@ -93,6 +93,3 @@ def build_unet(spec: UNetSpec, x: keras.KerasTensor, head: Head) -> keras.KerasT
         x = keras.layers.Concatenate(name=f"up{level}_skip")([x, skips[level]])
         x = _block(spec, x, filters, f"up{level}")
     return keras.layers.Conv2D(head.units, 1, activation=head.activation, dtype="float32", name="output")(x)
-
-
-MODELS.register("unet", UNetSpec, build_unet, "U-Net encoder-decoder with skips: a prediction per pixel")

@@ -15,9 +15,11 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from dlkit._dotted import set_path
 from dlkit._naming import did_you_mean
+from dlkit._registry import OneOf
 from dlkit.errors import RecipeError
 from dlkit.recipe.schema import DISCRIMINATED, Recipe
 
@@ -258,6 +260,18 @@ def _shape(annotation: Any) -> tuple[list[Any], list[type[BaseModel]], dict[Any,
     return known[1], known[2], known[3]
 
 
+def _field_type(field: FieldInfo) -> Any:
+    """A field's annotation, or its :class:`OneOf` where it holds one spec of a registry (or None)."""
+    annotation = field.annotation
+    alternatives = [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        alternatives = [a for a in typing.get_args(annotation) if a is not type(None)]
+    metadata = [*field.metadata]
+    if len(alternatives) == 1 and typing.get_origin(alternatives[0]) is typing.Annotated:
+        metadata += typing.get_args(alternatives[0])[1:]
+    return next((m for m in metadata if isinstance(m, OneOf)), annotation)
+
+
 def _alternative(members: list[Any], tag: str) -> Any:
     """The member of a plain union that pydantic's location ``tag`` names (``list[int]``, a class)."""
     for member in members:
@@ -284,6 +298,10 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None, bool
     items = list(loc)
     while items:
         item = items.pop(0)
+        if isinstance(current, OneOf) and isinstance(item, str) and item in current.registry.names():
+            # a registry's field: this location item is the tag, not a field
+            current = current.registry.get(item).spec
+            continue
         members, models, tagged = _shape(current)
         if len(models) > 1 and len(tagged) == len(models):
             # a discriminated union: this location item is the tag, not a field
@@ -299,7 +317,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None, bool
         if model is not None:
             owner = model
             field = model.model_fields.get(str(item))
-            current = field.annotation if field else None
+            current = _field_type(field) if field else None
             continue
         container = next((m for m in members if typing.get_origin(m) in (list, dict)), None)
         if container is not None:

@@ -1,8 +1,9 @@
 """The recipe schema: one pydantic model per section, ``extra="forbid"`` throughout.
 
 This module is the truth about what a recipe may say; ``dlkit recipe schema`` exports it as
-JSON Schema. Pluggable sections (data source, model, optimizer, schedule) are discriminated
-unions built from their registries, so registering a part makes it valid in recipes.
+JSON Schema. Pluggable sections (data source, model, optimizer, schedule) take one spec of their
+registry, picked by ``type`` (:meth:`dlkit._registry.Registry.one_of`), so registering a part makes
+it valid in recipes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -36,9 +37,9 @@ if TYPE_CHECKING:
     SourceSpec = Any
     ModelSpec = Any
 else:
-    # Union over a tuple of classes: the registry's specs, discriminated by `type`
-    SourceSpec = Annotated[Union[SOURCES.specs()], Field(discriminator="type")]  # noqa: UP007
-    ModelSpec = Annotated[Union[MODELS.specs()], Field(discriminator="type")]  # noqa: UP007
+    # the one spec the value's `type` names; the JSON Schema is the union of the registry's specs
+    SourceSpec = SOURCES.one_of()
+    ModelSpec = MODELS.one_of()
 
 DISCRIMINATED: dict[str, Any] = {
     "data.source": SOURCES,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     OptimizerSpec = Any
     ScheduleSpec = Any
 else:
-    # Union over a tuple of classes: the registry's specs, discriminated by `type`
-    OptimizerSpec = Annotated[Union[OPTIMIZERS.specs()], Field(discriminator="type")]  # noqa: UP007
-    ScheduleSpec = Annotated[Union[SCHEDULES.specs()], Field(discriminator="type")]  # noqa: UP007
+    # the one spec the value's `type` names; the JSON Schema is the union of the registry's specs
+    OptimizerSpec = OPTIMIZERS.one_of()
+    ScheduleSpec = SCHEDULES.one_of()
 
 # The names keras.losses.get accepts (keras.src.losses.ALL_OBJECTS_DICT less the abstract Loss and
 # LossFunctionWrapper), written out so `recipe validate` needs no TensorFlow; a unit test keeps
