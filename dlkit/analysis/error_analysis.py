@@ -433,7 +433,28 @@ def confusion(
 def _indices(values: Sequence[Any] | np.ndarray, labels: list[str]) -> np.ndarray:
     """Each value's index in ``labels`` `(n,)`, compared as text; -1 for a value not there."""
     index = {label: i for i, label in enumerate(labels)}
+    if isinstance(values, np.ndarray):
+        # each distinct value turned into text once: a set's labels are few, its examples many
+        distinct = _distinct(values)
+        if distinct is not None:
+            uniques, inverse = distinct
+            found = np.array([index.get(u, -1) for u in _text(uniques)], dtype=np.int64)
+            return found[inverse.reshape(-1)] if len(values) else np.zeros(0, dtype=np.int64)
     return np.fromiter((index.get(v, -1) for v in _text(values)), dtype=np.int64, count=len(values))
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``np.unique(values, return_inverse=True)`` where equal values are exactly those with
+    equal text (integers, booleans, strings); None for other values (floats: ``-0.0 == 0.0``)."""
+    if values.dtype.kind not in "iubO":
+        return None
+    try:
+        uniques, inverse = np.unique(values, return_inverse=True)
+    except TypeError:  # objects that do not sort together (text and numbers)
+        return None
+    if values.dtype.kind == "O" and not all(type(u) is str for u in uniques.tolist()):
+        return None
+    return uniques, inverse
 
 
 def most_confused(matrix: np.ndarray, classes: Sequence[Any], top: int = 10) -> list[ConfusedPair]:

@@ -38,6 +38,7 @@ from dlkit.analysis.spec import AnalysisSpec
 from dlkit.errors import DataError, RecipeError, TrackingError, UnsupportedRunError
 from dlkit.rundir import RunDir
 from dlkit.runs._parquet import read_columns
+from dlkit.runs._recipe import read_recipe
 from dlkit.runs._task_reports import TaskReports, reports_for
 from dlkit.runs.error_sheet import count_rows, read_sheet, write_sheet
 from dlkit.runs.label_issues import folds_label_issues, write_label_issues
@@ -286,13 +287,15 @@ def read_analysis_spec(run: RunDir) -> tuple[AnalysisSpec, dict[str, Any]]:
     Raises:
         RecipeError: the section is invalid (one line per problem, with its dotted path).
     """
-    recipe: dict[str, Any] = {}
-    if run.recipe_path.is_file():
-        import yaml
-
-        loaded = yaml.safe_load(run.recipe_path.read_text(encoding="utf-8"))
-        recipe = loaded if isinstance(loaded, dict) else {}
+    recipe = read_recipe(run)
     section = recipe.get("analysis") or {}
+    defaults = {
+        name: f.get_default(call_default_factory=True) for name, f in AnalysisSpec.model_fields.items()
+    }
+    if section in ({}, defaults):
+        # the defaults (dlkit train writes them out when the recipe has no section): valid as
+        # they are, and building pydantic's validators would cost more than the whole reading
+        return AnalysisSpec.model_construct(), recipe
     from pydantic import ValidationError
 
     try:

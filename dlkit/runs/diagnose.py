@@ -27,6 +27,7 @@ from dlkit.analysis.set_errors import errors_from_examples
 from dlkit.errors import DataError, RecipeError, TrackingError
 from dlkit.rundir import RunDir
 from dlkit.runs._parquet import bool_values, read_columns  # noqa: F401 (bool_values: its home before)
+from dlkit.runs._recipe import read_recipe
 from dlkit.runs._task_reports import SINGLE, TaskReports, reports_for
 from dlkit.tasks import Task, task_for
 
@@ -117,15 +118,6 @@ class RunDiagnosis:
             }
         )
         return out
-
-
-def _read_recipe(run: RunDir) -> dict[str, Any]:
-    if not run.recipe_path.is_file():
-        return {}
-    import yaml
-
-    data = yaml.safe_load(run.recipe_path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
 
 
 def _human_error(
@@ -377,7 +369,7 @@ def diagnose_run(
     task = task_for(str(info.get("task", "multiclass")))
     task.refuse("diagnose", name)
     reader = reports_for(task)
-    recipe = _read_recipe(run)
+    recipe = read_recipe(run)
     metric = str(info.get("optimize") or task.default_metric)
     try:
         columns = reader.columns(metric)

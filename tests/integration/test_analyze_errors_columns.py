@@ -63,7 +63,16 @@ def test_kept_sheet_reads_columns_without_pandas_and_reports_what_the_frames_gav
     assert kept.exit_code == 0, kept.output
     a, b = json.loads(first.stdout), json.loads(kept.stdout)
     assert a["sheet_written"] and not b["sheet_written"] and a["n_sampled"] == b["n_sampled"] == 5
-    for key in ("n", "n_errors", "error", "per_class", "confusion", "most_confused", "highest_loss", "slices"):
+    for key in (
+        "n",
+        "n_errors",
+        "error",
+        "per_class",
+        "confusion",
+        "most_confused",
+        "highest_loss",
+        "slices",
+    ):
         assert a[key] == b[key], key
     assert [row["id"] for row in b["highest_loss"]][:2] and isinstance(b["highest_loss"][0]["id"], int)
 
@@ -78,7 +87,9 @@ def test_kept_sheet_reads_columns_without_pandas_and_reports_what_the_frames_gav
         "print(r.output)\n"
         "print([m for m in ('pandas', 'pyarrow.compute', 'matplotlib', 'tensorflow') if m in sys.modules])\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert _tables(done.stdout) == _tables(written.output)
     assert "kept the existing sheet" in done.stdout

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dlkit.analysis.columns import Columns
-from dlkit.analysis.error_analysis import highest_loss, records, set_report
+from dlkit.analysis.error_analysis import _indices, highest_loss, records, set_report
 
 
 def _frame(n: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -53,7 +53,11 @@ def test_highest_loss_of_columns_is_the_frames_with_ties_in_row_order_and_nan_la
 
 def test_highest_loss_known_answer() -> None:
     table = Columns({"id": np.array([1, 2, 3, 4]), "loss": np.array([0.5, np.nan, 2.0, 0.5])})
-    assert records(highest_loss(table, 3)) == [{"id": 3, "loss": 2.0}, {"id": 1, "loss": 0.5}, {"id": 4, "loss": 0.5}]
+    assert records(highest_loss(table, 3)) == [
+        {"id": 3, "loss": 2.0},
+        {"id": 1, "loss": 0.5},
+        {"id": 4, "loss": 0.5},
+    ]
     assert records(highest_loss(table, 9))[-1]["id"] == 2  # NaN last
 
 
@@ -77,3 +81,22 @@ def test_slices_need_a_frame() -> None:
 def test_columns_of_different_lengths_are_refused() -> None:
     with pytest.raises(ValueError, match="different lengths"):
         Columns({"id": np.arange(3), "loss": np.zeros(2)})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([3, 1, 2, 3, 7]),
+        np.array([True, False, True]),
+        np.array(["b", "a", "zz", "a"], dtype=object),
+        np.array(["b", 1, "1", True], dtype=object),  # mixed: each value's own text
+        np.array([True, 1, 0], dtype=object),  # equal under ==, not as text
+        np.array([0.0, -0.0, 1.0]),
+        np.array([], dtype=np.int64),
+    ],
+)
+def test_labels_are_matched_as_text_value_by_value(values: np.ndarray) -> None:
+    labels = ["1", "3", "a", "b", "True", "0.0", "-0.0"]
+    expected = [labels.index(str(v)) if str(v) in labels else -1 for v in values.tolist()]
+    assert _indices(values, labels).tolist() == expected
+    assert _indices(list(values), labels).tolist() == expected
