@@ -433,9 +433,10 @@ def confusion(
 def _indices(values: Sequence[Any] | np.ndarray, labels: list[str]) -> np.ndarray:
     """Each value's index in ``labels`` `(n,)`, compared as text; -1 for a value not there."""
     index = {label: i for i, label in enumerate(labels)}
-    if isinstance(values, np.ndarray):
+    array = values.to_numpy() if hasattr(values, "to_numpy") else values  # a frame's column
+    if isinstance(array, np.ndarray):
         # each distinct value turned into text once: a set's labels are few, its examples many
-        distinct = _distinct(values)
+        distinct = _distinct(array)
         if distinct is not None:
             uniques, inverse = distinct
             found = np.array([index.get(u, -1) for u in _text(uniques)], dtype=np.int64)

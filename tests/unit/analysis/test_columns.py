@@ -100,3 +100,4 @@ def test_labels_are_matched_as_text_value_by_value(values: np.ndarray) -> None:
     expected = [labels.index(str(v)) if str(v) in labels else -1 for v in values.tolist()]
     assert _indices(values, labels).tolist() == expected
     assert _indices(list(values), labels).tolist() == expected
+    assert _indices(pd.Series(values), labels).tolist() == expected  # a frame's column
