@@ -17,6 +17,7 @@ import numpy as np
 from dlkit._lazy import lazy_module
 from dlkit.analysis import bias_variance
 from dlkit.analysis.categories import INCORRECTLY_LABELLED
+from dlkit.analysis.columns import Columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -376,7 +377,8 @@ class SetReport:
         per_class: precision / recall / F1 per class.
         confusion: `(classes, classes)` counts, rows true, columns predicted.
         confused_pairs: the most frequent (true, predicted) errors first.
-        highest_loss: the examples with the highest loss (id, y_true, y_pred, confidence, loss).
+        highest_loss: the examples with the highest loss (id, y_true, y_pred, confidence, loss),
+            a table of the kind the predictions came as (:func:`records` reads either).
         slices: error rate per metadata value, weakest first.
     """
 
@@ -387,11 +389,13 @@ class SetReport:
     per_class: list[ClassRow]
     confusion: np.ndarray
     confused_pairs: list[ConfusedPair]
-    highest_loss: pd.DataFrame
+    highest_loss: pd.DataFrame | Columns
     slices: list[SliceRow]
 
 
-def per_class_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> list[ClassRow]:
+def per_class_metrics(
+    y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray, classes: Sequence[Any]
+) -> list[ClassRow]:
     """Precision, recall and F1 per class (0 where undefined, as scikit-learn's ``zero_division=0``).
 
     Counted over every example: one whose prediction is not among ``classes`` still counts
@@ -412,7 +416,9 @@ def per_class_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Seq
     return rows
 
 
-def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
+def confusion(
+    y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray, classes: Sequence[Any]
+) -> np.ndarray:
     """The confusion matrix `(classes, classes)`: rows true class, columns predicted class.
 
     Examples whose true or predicted label is not among ``classes`` are left out.
@@ -424,10 +430,32 @@ def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[An
     return np.bincount(true[kept] * n + pred[kept], minlength=n * n).reshape(n, n).astype(np.int64)
 
 
-def _indices(values: Sequence[Any], labels: list[str]) -> np.ndarray:
+def _indices(values: Sequence[Any] | np.ndarray, labels: list[str]) -> np.ndarray:
     """Each value's index in ``labels`` `(n,)`, compared as text; -1 for a value not there."""
     index = {label: i for i, label in enumerate(labels)}
+    array = values.to_numpy() if hasattr(values, "to_numpy") else values  # a frame's column
+    if isinstance(array, np.ndarray):
+        # each distinct value turned into text once: a set's labels are few, its examples many
+        distinct = _distinct(array)
+        if distinct is not None:
+            uniques, inverse = distinct
+            found = np.array([index.get(u, -1) for u in _text(uniques)], dtype=np.int64)
+            return found[inverse.reshape(-1)] if len(values) else np.zeros(0, dtype=np.int64)
     return np.fromiter((index.get(v, -1) for v in _text(values)), dtype=np.int64, count=len(values))
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``np.unique(values, return_inverse=True)`` where equal values are exactly those with
+    equal text (integers, booleans, strings); None for other values (floats: ``-0.0 == 0.0``)."""
+    if values.dtype.kind not in "iubO":
+        return None
+    try:
+        uniques, inverse = np.unique(values, return_inverse=True)
+    except TypeError:  # objects that do not sort together (text and numbers)
+        return None
+    if values.dtype.kind == "O" and not all(type(u) is str for u in uniques.tolist()):
+        return None
+    return uniques, inverse
 
 
 def most_confused(matrix: np.ndarray, classes: Sequence[Any], top: int = 10) -> list[ConfusedPair]:
@@ -442,10 +470,24 @@ def most_confused(matrix: np.ndarray, classes: Sequence[Any], top: int = 10) -> 
     ]
 
 
-def highest_loss(predictions: pd.DataFrame, top: int = 10, extra: Sequence[str] = ()) -> pd.DataFrame:
-    """The ``top`` examples with the highest loss, highest first."""
+def highest_loss(
+    predictions: pd.DataFrame | Columns, top: int = 10, extra: Sequence[str] = ()
+) -> pd.DataFrame | Columns:
+    """The ``top`` examples with the highest loss, highest first, as the same kind of table as
+    ``predictions``: ties in row order, NaN losses last (pandas' ``nlargest``)."""
     columns = [c for c in ("id", "y_true", "y_pred", "confidence", "loss", *extra) if c in predictions]
+    if isinstance(predictions, Columns):
+        loss = np.asarray(predictions["loss"], dtype=np.float64)
+        missing = np.isnan(loss)
+        kept = np.flatnonzero(~missing)
+        order = np.concatenate([kept[np.argsort(-loss[kept], kind="stable")], np.flatnonzero(missing)])
+        return predictions.take(order[: max(top, 0)], columns)
     return predictions.nlargest(top, "loss")[columns].reset_index(drop=True)
+
+
+def records(table: pd.DataFrame | Columns) -> list[dict[str, Any]]:
+    """One dict per row of ``table``, column name -> Python value (``to_dict("records")``)."""
+    return table.records() if isinstance(table, Columns) else table.to_dict("records")
 
 
 def slice_keys(column: pd.Series, n_bins: int) -> pd.Series:
@@ -499,7 +541,7 @@ def slice_error_rates(
 
 
 def set_report(
-    predictions: pd.DataFrame,
+    predictions: pd.DataFrame | Columns,
     classes: Sequence[Any],
     metadata_columns: Sequence[str] = (),
     top: int = 10,
@@ -507,11 +549,22 @@ def set_report(
     """Per-class metrics, confusion, most-confused pairs, highest-loss examples and slices.
 
     Args:
-        predictions: a set's per-example predictions (``predictions/<set>.parquet``).
+        predictions: a set's per-example predictions (``predictions/<set>.parquet``): a frame,
+            or its columns (``id``, ``y_true``, ``y_pred``, ``correct``, ``loss``, optionally
+            ``confidence``) when there is no metadata column to slice by.
         classes: class labels in index order.
         metadata_columns: columns to slice the error rate by.
         top: how many confused pairs and highest-loss examples to keep.
+
+    Raises:
+        ValueError: metadata columns to slice by with ``predictions`` as :class:`Columns`
+            (slices are read from a frame).
     """
+    slices: list[SliceRow] = []
+    if metadata_columns:
+        if isinstance(predictions, Columns):
+            raise ValueError("slices by metadata need the predictions as a DataFrame")
+        slices = slice_error_rates(predictions, metadata_columns)
     correct = predictions["correct"].astype(bool)
     n, n_errors = len(predictions), int((~correct).sum())
     matrix = confusion(predictions["y_true"], predictions["y_pred"], classes)
@@ -524,11 +577,11 @@ def set_report(
         confusion=matrix,
         confused_pairs=most_confused(matrix, classes, top),
         highest_loss=highest_loss(predictions, top, metadata_columns),
-        slices=slice_error_rates(predictions, metadata_columns),
+        slices=slices,
     )
 
 
-def _text(values: Sequence[Any]) -> list[str]:
+def _text(values: Sequence[Any] | np.ndarray) -> list[str]:
     # Labels arrive as ints from Parquet, as text from a CSV sheet and as JSON values from
     # run.json: compare them as text everywhere.
     return [str(v) for v in values]

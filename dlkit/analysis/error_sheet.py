@@ -11,11 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit._naming import did_you_mean
 from dlkit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: analyze-errors reads a classification run without pandas
+    pd = lazy_module("pandas")
 
 BASE_COLUMNS: tuple[str, ...] = ("id", "y_true", "y_pred", "confidence", "loss")
 COMMENTS = "comments"

@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from dlkit._lazy import lazy_module
 from dlkit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: analyze-errors reads a classification run without pandas
+    pd = lazy_module("pandas")
 
 CAVEAT = (
     "These are suspicions from the model's out-of-sample probabilities: a person must look at "

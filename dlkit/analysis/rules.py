@@ -6,13 +6,17 @@ Each operator maps to a pandas comparison below; nothing from a recipe is evalua
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit._naming import did_you_mean
 from dlkit.analysis.spec import NUMERIC_OPERATORS, RuleSpec
 from dlkit.errors import RecipeError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: analyze-errors reads a classification run without pandas
+    pd = lazy_module("pandas")
 
 
 def _equals(col: pd.Series, value: Any) -> pd.Series:

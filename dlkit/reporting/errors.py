@@ -14,12 +14,16 @@ import io
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from dlkit._lazy import lazy_module
+from dlkit.analysis.error_analysis import records
+
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dlkit.analysis.ctc_errors import CTCErrors
     from dlkit.analysis.detection import DetectionErrors
     from dlkit.analysis.error_analysis import CategoryReport, CategoryRow, SetReport
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
     from dlkit.runs.analyze_errors import AnalyzeErrorsResult
     from dlkit.runs.attention import AttentionMap
     from dlkit.runs.corrections import ApplyCorrectionsResult
+else:  # imported on first use: analyze-errors reads a classification run without pandas
+    pd = lazy_module("pandas")
 
 TOP_SLICES = 10
 TOP_ISSUES = 20
@@ -115,7 +121,7 @@ def _rows_loss(w: SetReport) -> list[list[str]]:
             f"{row['loss']:.3f}",
         ]
         # records keep each column's type (iterrows would turn a row of numbers into floats)
-        for row in w.highest_loss.to_dict("records")
+        for row in records(w.highest_loss)
     ]
 
 

@@ -23,12 +23,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dlkit._lazy import lazy_module
-from dlkit.analysis.ctc_errors import CTCErrors, ctc_errors
-from dlkit.analysis.detection import DetectionErrors, detection_errors
-from dlkit.analysis.error_analysis import SetReport, highest_loss, set_report
-from dlkit.analysis.image_errors import PartsReport, landmarks_report, segmentation_report
-from dlkit.analysis.residuals import RegressionReport, regression_report
-from dlkit.analysis.sequence_errors import SequenceReport, sequence_report
 from dlkit.errors import UnsupportedRunError
 from dlkit.tasks import Task
 from dlkit.tasks.binary import Binary
@@ -48,6 +42,12 @@ from dlkit.tasks.verification import Verification
 if TYPE_CHECKING:
     import pandas as pd
 
+    from dlkit.analysis.ctc_errors import CTCErrors
+    from dlkit.analysis.detection import DetectionErrors
+    from dlkit.analysis.error_analysis import SetReport
+    from dlkit.analysis.image_errors import PartsReport
+    from dlkit.analysis.residuals import RegressionReport
+    from dlkit.analysis.sequence_errors import SequenceReport
     from dlkit.rundir import RunDir
     from dlkit.runs.attention import AttentionMap
 else:  # imported on first use: diagnose reads a run's mistakes without pandas
@@ -93,6 +93,10 @@ class TaskReports:
         required: the dev prediction columns the reading needs.
         no_sheet: why the task has no sheet, for the refusal of the sheet options.
         uses_classes: the reading needs the run's classes (class or part names).
+        columns_read: the prediction columns the reading reads when it can take them as
+            :class:`~dlkit.analysis.columns.Columns` (read without pandas) rather than a frame:
+            with no metadata column to slice by and :meth:`prepare` left as it is; empty: a
+            frame always.
     """
 
     sheet = False
@@ -102,6 +106,7 @@ class TaskReports:
     example_inputs = False
     every_set = False
     required: tuple[str, ...] = ("id",)
+    columns_read: tuple[str, ...] = ()
 
     def __init__(self, task: Task) -> None:
         self.task = task
@@ -173,6 +178,7 @@ class ClassReports(TaskReports):
     example_inputs = True
     uses_classes = True
     required = ("id", "y_true", "y_pred", "correct", "loss")
+    columns_read = ("id", "y_true", "y_pred", "correct", "confidence", "loss")
 
     def reading(
         self,
@@ -181,6 +187,8 @@ class ClassReports(TaskReports):
         classes: Sequence[Any],
         metadata: Sequence[str],
     ) -> Reading:
+        from dlkit.analysis.error_analysis import highest_loss, set_report
+
         dev = sets["dev"]
         whole = set_report(dev, classes, metadata)
         if looked is not dev:
@@ -202,6 +210,8 @@ class RegressionReports(TaskReports):
         classes: Sequence[Any],
         metadata: Sequence[str],
     ) -> Reading:
+        from dlkit.analysis.residuals import regression_report
+
         return Reading(regression=regression_report(sets["dev"], metadata))
 
 
@@ -257,6 +267,8 @@ class SequenceReports(TaskReports):
         classes: Sequence[Any],
         metadata: Sequence[str],
     ) -> Reading:
+        from dlkit.analysis.sequence_errors import sequence_report
+
         report = sequence_report(
             sets,
             self.score,
@@ -288,6 +300,8 @@ class CTCReports(SequenceReports):
         classes: Sequence[Any],
         metadata: Sequence[str],
     ) -> Reading:
+        from dlkit.analysis.ctc_errors import ctc_errors
+
         reading = super().reading(sets, looked, classes, metadata)
         reading.ctc = ctc_errors(sets)
         return reading
@@ -316,6 +330,8 @@ class PerTaskReports(TaskReports):
         classes: Sequence[Any],
         metadata: Sequence[str],
     ) -> Reading:
+        from dlkit.analysis.error_analysis import set_report
+
         return Reading(
             per_task={
                 name: set_report(frame, [0, 1], metadata) for name, frame in self.parts(sets["dev"]).items()
@@ -336,6 +352,8 @@ class DetectionReports(TaskReports):
         classes: Sequence[Any],
         metadata: Sequence[str],
     ) -> Reading:
+        from dlkit.analysis.detection import detection_errors
+
         return Reading(detection=detection_errors(sets["dev"], [str(c) for c in classes]))
 
 
@@ -385,6 +403,18 @@ class PartsReports(TaskReports):
         return Reading(parts=self.read(sets["dev"], classes, columns))
 
 
+def _landmarks_report(frame: pd.DataFrame, points: Sequence[Any], columns: list[str]) -> PartsReport:
+    from dlkit.analysis.image_errors import landmarks_report
+
+    return landmarks_report(frame, points, columns, PCK_THRESHOLD)
+
+
+def _segmentation_report(frame: pd.DataFrame, classes: Sequence[Any], columns: list[str]) -> PartsReport:
+    from dlkit.analysis.image_errors import segmentation_report
+
+    return segmentation_report(frame, classes, columns)
+
+
 def _sequence(
     score: str, weighted: bool, carried: tuple[str, ...], note: str = "", higher_better: bool = True
 ) -> Callable[[Task], TaskReports]:
@@ -402,11 +432,11 @@ _ENTRIES: dict[type[Task], Callable[[Task], TaskReports]] = {
     Landmarks: lambda task: PartsReports(
         task,
         "error_",
-        lambda frame, points, cols: landmarks_report(frame, points, cols, PCK_THRESHOLD),
+        _landmarks_report,
         "nme: mean distance of a point to its truth, as a share of the image side",
     ),
     Segmentation: lambda task: PartsReports(
-        task, "iou_", segmentation_report, "error = 1 − image IoU (mean IoU of the image's classes)"
+        task, "iou_", _segmentation_report, "error = 1 − image IoU (mean IoU of the image's classes)"
     ),
     Seq2Seq: lambda task: Seq2SeqReports(
         task,

@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from pydantic import ValidationError
 
+from dlkit._lazy import lazy_module
 from dlkit._naming import did_you_mean
-from dlkit.analysis.ctc_errors import CTCErrors, ctc_dict
-from dlkit.analysis.detection import DetectionErrors
+from dlkit.analysis.columns import Columns
 from dlkit.analysis.error_analysis import (
     CategoryReport,
     SetReport,
@@ -35,23 +33,31 @@ from dlkit.analysis.error_analysis import (
     sample_errors,
 )
 from dlkit.analysis.error_sheet import TaggedSheet, build_sheet
-from dlkit.analysis.image_errors import PartsReport
-from dlkit.analysis.label_issues import LabelIssuesResult, from_predictions
-from dlkit.analysis.residuals import RegressionReport
 from dlkit.analysis.rules import apply_rules, rule_summary
-from dlkit.analysis.sequence_errors import SequenceReport
 from dlkit.analysis.spec import AnalysisSpec
 from dlkit.errors import DataError, RecipeError, TrackingError, UnsupportedRunError
 from dlkit.rundir import RunDir
+from dlkit.runs._parquet import read_columns
+from dlkit.runs._recipe import read_recipe
 from dlkit.runs._task_reports import TaskReports, reports_for
-from dlkit.runs.attention import AttentionMap
-from dlkit.runs.error_sheet import read_sheet, write_sheet
+from dlkit.runs.error_sheet import count_rows, read_sheet, write_sheet
 from dlkit.runs.label_issues import folds_label_issues, write_label_issues
 from dlkit.tasks import Task, task_for
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from dlkit.analysis.ctc_errors import CTCErrors
+    from dlkit.analysis.detection import DetectionErrors
+    from dlkit.analysis.image_errors import PartsReport
+    from dlkit.analysis.label_issues import LabelIssuesResult
+    from dlkit.analysis.residuals import RegressionReport
+    from dlkit.analysis.sequence_errors import SequenceReport
     from dlkit.data.dataset import Dataset
+    from dlkit.runs.attention import AttentionMap
     from dlkit.training.cross_val import FoldEnd
+else:  # imported on first use: a classification run is read without pandas (about 0.5 s)
+    pd = lazy_module("pandas")
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,7 @@ ANALYSIS_DIR = "analysis"
 REPORTS_DIR = "reports"
 SET = "dev"
 LABEL_ISSUES_FILE = "label_issues.csv"
+SHEET_FILE = "errors.csv"
 
 
 @dataclass
@@ -189,6 +196,8 @@ class AnalyzeErrorsResult:
             }
             out["slices"] = [asdict(s) for s in q.slices]
         if self.ctc is not None:
+            from dlkit.analysis.ctc_errors import ctc_dict
+
             out["ctc"] = ctc_dict(self.ctc)
         if self.regression is not None:
             g = self.regression
@@ -253,7 +262,12 @@ class AnalyzeErrorsResult:
         return out
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def _records(frame: pd.DataFrame | Columns) -> list[dict[str, Any]]:
+    if isinstance(frame, Columns):  # no nulls (see runs/_parquet.py); NaN as a frame's is None
+        return [
+            {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
+            for row in frame.records()
+        ]
     return list(frame.astype(object).where(frame.notna(), None).to_dict("records"))
 
 
@@ -273,13 +287,17 @@ def read_analysis_spec(run: RunDir) -> tuple[AnalysisSpec, dict[str, Any]]:
     Raises:
         RecipeError: the section is invalid (one line per problem, with its dotted path).
     """
-    recipe: dict[str, Any] = {}
-    if run.recipe_path.is_file():
-        import yaml
-
-        loaded = yaml.safe_load(run.recipe_path.read_text(encoding="utf-8"))
-        recipe = loaded if isinstance(loaded, dict) else {}
+    recipe = read_recipe(run)
     section = recipe.get("analysis") or {}
+    defaults = {
+        name: f.get_default(call_default_factory=True) for name, f in AnalysisSpec.model_fields.items()
+    }
+    if section in ({}, defaults):
+        # the defaults (dlkit train writes them out when the recipe has no section): valid as
+        # they are, and building pydantic's validators would cost more than the whole reading
+        return AnalysisSpec.model_construct(), recipe
+    from pydantic import ValidationError
+
     try:
         return AnalysisSpec.model_validate(section), recipe
     except ValidationError as exc:
@@ -302,6 +320,45 @@ def _predictions(run: RunDir, name: str, required: Sequence[str]) -> pd.DataFram
     if missing:
         raise DataError(f"{path}: no column '{missing[0]}'")
     return frame
+
+
+def _prediction_columns(run: RunDir, name: str, reader: TaskReports) -> Columns | None:
+    """The columns of a set's predictions the task's reading reads, without pandas; None when
+    the file lacks one or holds one that is not plain (:func:`~dlkit.runs._parquet.read_columns`):
+    :func:`_predictions` then reads the frame, or says what is wrong."""
+    import pyarrow.parquet as pq
+
+    path = run.predictions_path(name)
+    try:
+        present = set(pq.read_schema(path).names)
+    except (OSError, ValueError):
+        return None
+    if not set(reader.required) <= present:
+        return None
+    columns = read_columns(path, [c for c in reader.columns_read if c in present])
+    return Columns(columns) if columns is not None else None
+
+
+def _reads_columns(
+    run: RunDir,
+    reader: TaskReports,
+    spec: AnalysisSpec,
+    metadata: Sequence[str],
+    *,
+    want_issues: bool,
+    writes_sheet: bool,
+) -> bool:
+    """Whether dev's analysis can read its columns without a pandas frame: a task whose reading
+    takes columns, no metadata to slice by, no rules, no label issues, no eyeball part, and no
+    sheet to draw and write (an existing one is kept)."""
+    return bool(
+        reader.columns_read
+        and not metadata
+        and not spec.rules
+        and not want_issues
+        and not writes_sheet
+        and not _divided(run)
+    )
 
 
 def _refuse_options(
@@ -404,7 +461,12 @@ def analyze_run(
     judged = _judged_sets(run, label_issues_on, folds) if want_issues else []
     spec, recipe = read_analysis_spec(run)
     metadata = [str(c) for c in info.get("metadata_columns") or []]
-    dev = reader.prepare(_predictions(run, SET, reader.required))
+    writes_sheet = reader.sheet and (new_sheet or not (run.path / ANALYSIS_DIR / SHEET_FILE).exists())
+    dev: pd.DataFrame | Columns | None = None
+    if _reads_columns(run, reader, spec, metadata, want_issues=want_issues, writes_sheet=writes_sheet):
+        dev = _prediction_columns(run, SET, reader)
+    if dev is None:
+        dev = reader.prepare(_predictions(run, SET, reader.required))
     classes: list[Any] = []
     if task.classifies or reader.uses_classes:
         classes = list(info.get("classes") or [])
@@ -412,7 +474,7 @@ def analyze_run(
             classes = sorted(set(dev["y_true"].tolist()) | set(dev["y_pred"].tolist()), key=str)
     notes: list[str] = []
     looked = dev
-    if reader.sheet:
+    if reader.sheet and not isinstance(dev, Columns):  # columns: dev is not divided
         # with an eyeball / black-box dev split, a person only ever looks at the eyeball part
         eyeball = eyeball_part(run, dev)
         if eyeball is not None:
@@ -477,6 +539,8 @@ def analyze_run(
             result.label_issues = folds_label_issues(run, info, folds, judged, on_fold)
         else:
             frames = {s: dev if s == SET else _predictions(run, s, reader.required) for s in judged}
+            from dlkit.analysis.label_issues import from_predictions
+
             result.label_issues = from_predictions(frames, classes)
         result.label_issues_path = write_label_issues(result.label_issues, folder / LABEL_ISSUES_FILE)
     if reports:
@@ -527,11 +591,11 @@ def _sheet(
     carried = result.sheet_columns
     n_looked_errors = int((~looked["correct"].astype(bool)).sum())
     folder = run.path / ANALYSIS_DIR
-    sheet_path = folder / "errors.csv"
+    sheet_path = folder / SHEET_FILE
     examples_path: Path | None = folder / "errors.html"
     if sheet_path.exists() and not new_sheet:
         notes.append(f"kept the existing sheet {sheet_path} (it may hold tags); --new-sheet replaces it")
-        result.n_sampled = len(pd.read_csv(sheet_path, usecols=["id"]))
+        result.n_sampled = count_rows(sheet_path)
     else:
         n = sample or spec.sample
         picked = sample_errors(looked, n, seed if seed is not None else int(recipe.get("seed", 0)), stratify)
@@ -546,7 +610,6 @@ def _sheet(
     result.sheet_path = sheet_path
     result.examples_path = examples_path if examples_path and examples_path.exists() else None
     where = "this run's dev set" if looked is dev else "the eyeball part of this run's dev set"
-    wrong = dev.loc[~dev["correct"].astype(bool)]
     if tags is not None:
         tagged = read_sheet(Path(tags), spec.sheet_categories(), looked["id"].tolist(), carried, where=where)
         result.tags_path = Path(tags)
@@ -555,6 +618,7 @@ def _sheet(
             notes.append(f"categories added on the sheet: {', '.join(tagged.added)}")
     elif spec.rules:
         # rules need no person: apply them to every dev error
+        wrong = dev.loc[~dev["correct"].astype(bool)]
         rule_tags = apply_rules(wrong, spec.rules)
         rows = category_rows(rule_tags, dev_error, dict.fromkeys(spec.rules, "rule"))
         result.categories = CategoryReport(
@@ -583,11 +647,7 @@ def eyeball_part(run: RunDir, dev: pd.DataFrame) -> pd.DataFrame | None:
     Raises:
         DataError: the column holds another value for a dev row, or no dev row is eyeball.
     """
-    if not run.manifest_path.is_file():
-        return None
-    import pyarrow.parquet as pq
-
-    if DEV_PART not in pq.read_schema(run.manifest_path).names:
+    if not _divided(run):
         return None
     manifest = pd.read_parquet(run.manifest_path, columns=["id", "set", DEV_PART])
     parts = manifest.loc[manifest["set"] == SET]
@@ -602,6 +662,15 @@ def eyeball_part(run: RunDir, dev: pd.DataFrame) -> pd.DataFrame | None:
     if not eyeball:
         raise DataError(f"{run.manifest_path}: column '{DEV_PART}': no dev example is in the eyeball part")
     return dev.loc[dev["id"].astype(str).isin(eyeball)]
+
+
+def _divided(run: RunDir) -> bool:
+    """Whether the run's split manifest divides dev into eyeball and black-box parts."""
+    if not run.manifest_path.is_file():
+        return False
+    import pyarrow.parquet as pq
+
+    return DEV_PART in pq.read_schema(run.manifest_path).names
 
 
 def _judged_sets(run: RunDir, wanted: Sequence[str] | None, folds: int | None) -> list[str]:

@@ -26,6 +26,8 @@ from dlkit.analysis.satisficing import SatisficingCheck, check_satisficing
 from dlkit.analysis.set_errors import errors_from_examples
 from dlkit.errors import DataError, RecipeError, TrackingError
 from dlkit.rundir import RunDir
+from dlkit.runs._parquet import bool_values, read_columns  # noqa: F401 (bool_values: its home before)
+from dlkit.runs._recipe import read_recipe
 from dlkit.runs._task_reports import SINGLE, TaskReports, reports_for
 from dlkit.tasks import Task, task_for
 
@@ -118,15 +120,6 @@ class RunDiagnosis:
         return out
 
 
-def _read_recipe(run: RunDir) -> dict[str, Any]:
-    if not run.recipe_path.is_file():
-        return {}
-    import yaml
-
-    data = yaml.safe_load(run.recipe_path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
-
-
 def _human_error(
     name: str, given: float | None, info: dict[str, Any], recipe: dict[str, Any], rate: bool
 ) -> tuple[float, str]:
@@ -188,33 +181,13 @@ def _read_mistakes(paths: dict[str, Path]) -> dict[str, np.ndarray] | None:
     """Each set's mistakes, ``~correct``, from that one column, read by pyarrow without pandas
     (a second of import); None when a file cannot give them so: the frames' path then reads it
     (or says why it cannot)."""
-    import pyarrow.parquet as pq
-
     mistakes: dict[str, np.ndarray] = {}
     for split, path in paths.items():
-        try:
-            column = pq.ParquetFile(path).read(columns=["correct"]).column("correct")
-        except (KeyError, ValueError, OSError):
+        columns = read_columns(path, ["correct"])
+        if columns is None or columns["correct"].dtype != bool:
             return None
-        if column.null_count or str(column.type) != "bool":
-            return None
-        mistakes[split] = ~bool_values(column)
+        mistakes[split] = ~columns["correct"]
     return mistakes
-
-
-def bool_values(column: Any) -> np.ndarray:
-    """A pyarrow boolean column without nulls as a NumPy array `(n,)`.
-
-    Read from Arrow's bit-packed values (least significant bit first) by NumPy: pyarrow's own
-    ``to_numpy`` imports pandas.
-    """
-    parts = [np.zeros(0, dtype=bool)]
-    for chunk in column.chunks:
-        if not len(chunk):  # its values buffer may be absent
-            continue
-        bits = np.unpackbits(np.frombuffer(chunk.buffers()[1], dtype=np.uint8), bitorder="little")
-        parts.append(bits[chunk.offset : chunk.offset + len(chunk)].astype(bool))
-    return np.concatenate(parts)
 
 
 def _example_errors(
@@ -396,7 +369,7 @@ def diagnose_run(
     task = task_for(str(info.get("task", "multiclass")))
     task.refuse("diagnose", name)
     reader = reports_for(task)
-    recipe = _read_recipe(run)
+    recipe = read_recipe(run)
     metric = str(info.get("optimize") or task.default_metric)
     try:
         columns = reader.columns(metric)

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from dlkit._lazy import lazy_module
 from dlkit.analysis.error_sheet import SheetError, TaggedSheet, parse_sheet
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: analyze-errors reads a classification run without pandas
+    pd = lazy_module("pandas")
 
 
 def write_sheet(sheet: pd.DataFrame, folder: Path, stem: str = "errors") -> tuple[Path, Path]:
@@ -28,6 +33,26 @@ def write_sheet(sheet: pd.DataFrame, folder: Path, stem: str = "errors") -> tupl
     as_numbers.to_csv(csv_path, index=False)
     sheet.to_parquet(parquet_path, index=False)
     return csv_path, parquet_path
+
+
+def count_rows(path: Path) -> int:
+    """The rows of a sheet's CSV file, as ``len(pd.read_csv(path, usecols=["id"]))`` counts them.
+
+    Read by the csv module (pandas takes about half a second to import): blank and
+    whitespace-only lines are not rows, a quoted cell may span lines. A file the csv module
+    cannot read as text, or without an ``id`` column, is counted by pandas, which then says
+    what is wrong.
+    """
+    import csv
+
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = [row for row in csv.reader(f) if len(row) > 1 or (row and row[0].strip())]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        rows = []
+    if not rows or "id" not in rows[0]:
+        return len(pd.read_csv(path, usecols=["id"]))
+    return len(rows) - 1
 
 
 def read_text_table(path: Path) -> pd.DataFrame:

@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from dlkit._lazy import lazy_module
 from dlkit.analysis.label_issues import LabelIssuesResult, label_issues
 from dlkit.errors import DataError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dlkit.rundir import RunDir
     from dlkit.training.cross_val import FoldEnd
+else:  # imported on first use: analyze-errors reads a classification run without pandas
+    pd = lazy_module("pandas")
 
 
 def folds_label_issues(
