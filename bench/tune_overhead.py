@@ -69,6 +69,7 @@ PHASES = (
     ("keras.backend", None, "clear_session", "clear the Keras session"),
     ("gc", None, "collect", "  of which full collection"),
     ("dlkit.tuning.tuner", "StudyTuner", "_prepare_run", "run directory, run.json"),
+    ("dlkit.tuning.tuner", "StudyTuner", "_trial_run", "start the trial's MLflow run"),
     ("dlkit.tuning.study", "StudyDir", "write_record", "trial records"),
     ("dlkit.tuning.study", "StudyDir", "write_table", "trials.csv/parquet"),
 )
@@ -158,6 +159,7 @@ def figures_of(trials: int, epochs: int) -> list[dict[str, Any]]:
     import_tensorflow()
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     rows = []
+    cwd = Path.cwd()  # given back: the next round resolves its checkouts from it
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         for track in (False, True):
@@ -176,6 +178,7 @@ def figures_of(trials: int, epochs: int) -> list[dict[str, Any]]:
             cpu = zip(figures["trial_cpu"][1:], figures["fit_cpu"][1:], strict=True)
             row["cpu_overhead"] = statistics.median(t - f for t, f in cpu)
             rows.append({**row, "outside": outside, "load": load, "phases": phases})
+        os.chdir(cwd)
     return rows
 
 
