@@ -65,7 +65,9 @@ def test_keras_finds_the_skip_sets_it_would_have_made(tmp_path: Path) -> None:
     remember_skipsets()
     for kind, expected in made.items():
         found = get_attr_skipset(kind)
-        assert found == expected
+        # dunder names aside: the walk skips them before looking here, and dir() lists
+        # `__annotations__` only once something has read a class's annotations
+        assert {n for n in found if not n.startswith("__")} == {n for n in expected if not n.startswith("__")}
         assert get_attr_skipset(kind) is found  # kept, not made again
     keras.backend.clear_session()  # Keras's global state goes: put back by the next save
     # Keras's own cache misses (made anew on every call); a Keras that fixes it needs none of this
