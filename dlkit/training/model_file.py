@@ -6,7 +6,7 @@ It lists those by constructing a reference object of the base class (a ``Layer``
 and ``CompileMetrics``, an ``Optimizer`` with its variables...) and is meant to keep the list in
 its global state, but stores it under one key (``saving_attr_skipset_<kind>``) and looks for it
 under another (``saving_attr_skiplist_<kind>``): the reference objects are built again for every
-object saved, about half of the time it takes to save a small model (BENCHMARKS.md, "Tuning
+object saved, 20 to 45% of the time it takes to save a small model (BENCHMARKS.md, "Tuning
 overhead", fourth pass). The lists depend only on Keras's base classes: they are made once per
 process, by Keras's own function, and put where Keras looks before each save (Keras's global
 state is per thread and emptied by every ``clear_session``, so it is put there again each time).
