@@ -8,7 +8,9 @@ build, fit, predictions of train / train_dev / dev, scores, run.json) and the pa
 then the median). Study-level costs (loading and splitting the data once, keras-tuner's oracle,
 the ranking and reports) are reported apart, per trial. Tracked in MLflow (a SQLite store in a
 temporary folder) and not. The parts of a trial (:data:`PHASES`: building, predicting, saving,
-clearing the session, the run directory, records and table) are timed too, medians per trial.
+clearing the session, the run directory, records and table) are timed too, medians per trial,
+and the overhead in CPU seconds of the study's process (every thread's), which other work on
+the machine disturbs less than wall seconds.
 
 Target (issue 15): overhead at most 10% of a short trial. A trial's MLflow writes are made on a
 writer thread while the next trial runs: they count in the next trial as far as they slow it.
@@ -67,6 +69,7 @@ PHASES = (
     ("keras.backend", None, "clear_session", "clear the Keras session"),
     ("gc", None, "collect", "  of which full collection"),
     ("dlkit.tuning.tuner", "StudyTuner", "_prepare_run", "run directory, run.json"),
+    ("dlkit.tuning.tuner", "StudyTuner", "_trial_run", "start the trial's MLflow run"),
     ("dlkit.tuning.study", "StudyDir", "write_record", "trial records"),
     ("dlkit.tuning.study", "StudyDir", "write_table", "trials.csv/parquet"),
 )
@@ -82,6 +85,10 @@ def study(folder: Path, trials: int, epochs: int, track: bool) -> dict[str, Any]
 
     trial_s: list[float] = []
     fit_s: list[float] = []
+    # CPU seconds of this process (every thread: a writer thread's work counts, a writer
+    # process's does not), steadier than wall seconds on a machine shared with other work
+    trial_cpu: list[float] = []
+    fit_cpu: list[float] = []
     phases: dict[str, list[float]] = {label: [] for *_, label in PHASES}
     current: dict[str, float] = {}
     patched: list[tuple[Any, str, Any]] = []
@@ -106,19 +113,21 @@ def study(folder: Path, trials: int, epochs: int, track: bool) -> dict[str, Any]
     patched += [(fit_module, "fit", real_fit), (tuner_module.StudyTuner, "run_trial", real_run_trial)]
 
     def timed_fit(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return real_fit(*args, **kwargs)
         finally:
             fit_s.append(time.perf_counter() - start)
+            fit_cpu.append(time.process_time() - cpu)
 
     def timed_run_trial(self: Any, *args: Any, **kwargs: Any) -> Any:
         current.clear()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return real_run_trial(self, *args, **kwargs)
         finally:
             trial_s.append(time.perf_counter() - start)
+            trial_cpu.append(time.process_time() - cpu)
             for label, seconds in phases.items():
                 seconds.append(current.get(label, 0.0))
 
@@ -133,7 +142,14 @@ def study(folder: Path, trials: int, epochs: int, track: bool) -> dict[str, Any]
     finally:
         for target, name, real in reversed(patched):
             setattr(target, name, real)
-    return {"trial_s": trial_s, "fit_s": fit_s, "total_s": total, "phases": phases}
+    return {
+        "trial_s": trial_s,
+        "fit_s": fit_s,
+        "trial_cpu": trial_cpu,
+        "fit_cpu": fit_cpu,
+        "total_s": total,
+        "phases": phases,
+    }
 
 
 def figures_of(trials: int, epochs: int) -> list[dict[str, Any]]:
@@ -143,6 +159,7 @@ def figures_of(trials: int, epochs: int) -> list[dict[str, Any]]:
     import_tensorflow()
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     rows = []
+    cwd = Path.cwd()  # given back: the next round resolves its checkouts from it
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         for track in (False, True):
@@ -158,7 +175,10 @@ def figures_of(trials: int, epochs: int) -> list[dict[str, Any]]:
             phases = {k: statistics.median(v[1:]) for k, v in figures["phases"].items()}
             row = {"track": track, "trial": statistics.median(trial_s), "fit": statistics.median(fit_s)}
             row |= {"overhead": statistics.median(overheads), "share": statistics.median(shares)}
+            cpu = zip(figures["trial_cpu"][1:], figures["fit_cpu"][1:], strict=True)
+            row["cpu_overhead"] = statistics.median(t - f for t, f in cpu)
             rows.append({**row, "outside": outside, "load": load, "phases": phases})
+        os.chdir(cwd)
     return rows
 
 
@@ -166,7 +186,7 @@ def print_row(code: str, rnd: int, row: dict[str, Any]) -> None:
     print(
         f"{code:>10} {rnd:>5} {'MLflow' if row['track'] else 'none':>9} {row['trial']:>8.2f} "
         f"{row['fit']:>6.2f} {row['overhead']:>11.3f} {row['share']:>6.1%} "
-        f"{row['outside']:>14.2f} {row['load']:>5.1f}",
+        f"{row['outside']:>14.2f} {row['load']:>5.1f} {row['cpu_overhead']:>13.3f}",
         flush=True,
     )
 
@@ -186,7 +206,7 @@ def main() -> None:
     print(f"dlkit tune: {args.trials} trials of an MLP on breast cancer, {args.epochs} epochs each")
     print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     header = f"{'code':>10} {'round':>5} {'tracking':>9} {'trial s':>8} {'fit s':>6} {'overhead s':>11}"
-    print(f"{header} {'share':>6} {'study/trial s':>14} {'load':>5}")
+    print(f"{header} {'share':>6} {'study/trial s':>14} {'load':>5} {'overhead CPU s':>13}")
     results: dict[tuple[str, bool], list[dict[str, Any]]] = {}
     for rnd in range(1, args.rounds + 1):
         for code in codes:
@@ -208,9 +228,10 @@ def main() -> None:
         fit = statistics.median(r["fit"] for r in rows)
         overhead = statistics.median(r["overhead"] for r in rows)
         share = statistics.median(r["share"] for r in rows)
+        cpu = statistics.median(r["cpu_overhead"] for r in rows)
         print(
             f"{Path(code).name or code}, {'MLflow' if track else 'untracked'}: trial {trial:.2f} s, "
-            f"fit {fit:.2f} s, overhead {overhead:.3f} s, share {share:.1%}"
+            f"fit {fit:.2f} s, overhead {overhead:.3f} s, share {share:.1%}, overhead CPU {cpu:.3f} s"
         )
         for label in rows[0]["phases"]:
             print(f"    {label:<28} {1000 * statistics.median(r['phases'][label] for r in rows):7.1f}")

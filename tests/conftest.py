@@ -125,6 +125,15 @@ def running(
         end_process_group(proc, stop_timeout)
 
 
+# `python -c WATCHED_DLKIT ARGS...` is `python -m dlkit ARGS...` that says at exit whether it
+# imported MLflow (its tracking writer process does: the command itself need not)
+WATCHED_DLKIT = (
+    "import atexit, runpy, sys; "
+    "atexit.register(lambda: print('mlflow imported:', 'mlflow' in sys.modules)); "
+    "runpy.run_module('dlkit', run_name='__main__', alter_sys=True)"
+)
+
+
 def write_recipe(folder: Path, text: str, name: str = "recipe.yaml") -> Path:
     """Write a recipe from an indented string and return its path."""
     path = folder / name

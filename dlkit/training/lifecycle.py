@@ -146,12 +146,13 @@ class TrainingRun:
         n_params: int,
     ) -> TrainResult:
         """Write metrics and the model, mark the run FINISHED, log its files, and sum it up."""
+        from dlkit.training.model_file import save_model
         from dlkit.training.results import TrainResult
 
         run, tracker = self.run, self.tracker
         write_json(run.metrics_path, metrics)
         run.model_path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(run.model_path)
+        save_model(model, run.model_path)
         tracker.log_metrics(
             {f"{name}_{k}": v for name, m in metrics.items() for k, v in m.items() if k not in COUNT_KEYS}
         )

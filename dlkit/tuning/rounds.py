@@ -18,7 +18,7 @@ import yaml
 from dlkit._tf_memory import frozen_heap
 from dlkit.errors import DlkitError
 from dlkit.recipe.schema import Recipe
-from dlkit.tracking import RunStore, open_store
+from dlkit.tracking import NullStore, RunStore
 from dlkit.tracking.queued import QueuedStore
 from dlkit.training.pipeline import TrainingStreams
 from dlkit.tuning._interrupts import Interrupts
@@ -41,6 +41,8 @@ class StudyRunner:
         track: record in MLflow (when the study itself is tracked).
         on_event: called with every :class:`~dlkit.tuning.result.TuneEvent`.
         role: ``single``, or ``chief`` / ``worker`` of a distributed study.
+        store: the study's store (:func:`open_study_store`), opened by the caller; None: opened
+            here as the study's folder says.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class StudyRunner:
         track: bool,
         on_event: Callable[[TuneEvent], None] | None,
         role: str = "single",
+        store: RunStore | None = None,
     ) -> None:
         assert recipe.tune is not None
         self.study = study
@@ -67,9 +70,7 @@ class StudyRunner:
         self.constraints: dict[str, str] = info.get("constraints", {})
         self.experiment: str = info["experiment"]
         tracked = track and bool(info.get("tracked", True))
-        store = open_store(tracked, info.get("tracking_uri"))
-        # trials do not wait for the store's writes: one writer makes them (tracking/queued.py)
-        self.store: RunStore = QueuedStore(store) if tracked else store
+        self.store: RunStore = store or open_study_store(tracked, info.get("tracking_uri"))
         self.on_event = on_event
         self.role = role
         self.round = 0
@@ -222,6 +223,18 @@ class StudyRunner:
         return dimensions(self.round_spec(1))
 
 
+def open_study_store(track: bool, uri: str | None) -> RunStore:
+    """A study's store: the MLflow store at ``uri`` when ``track``, else one that records nothing.
+
+    Trials do not wait for its writes: one writer makes them, in order, as ``dlkit train``'s are
+    made (:meth:`QueuedStore.open <dlkit.tracking.queued.QueuedStore.open>`): a writer process
+    that imports MLflow itself, so that neither the import nor the writes run on the trials'
+    interpreter (a thread where MLflow is imported here already). Nothing waits here: a store
+    that cannot be reached fails the first call that needs an answer (starting a run).
+    """
+    return QueuedStore.open(uri) if track else NullStore()
+
+
 def drive(
     study: StudyDir,
     recipe: Recipe,
@@ -229,6 +242,7 @@ def drive(
     track: bool,
     on_event: Callable[[TuneEvent], None] | None,
     role: str,
+    store: RunStore | None = None,
 ) -> TuneResult:
     """Run a study's rounds from where it stands (its ``current_round``), then finalise it.
 
@@ -238,6 +252,8 @@ def drive(
         track: record in MLflow.
         on_event: called with every :class:`~dlkit.tuning.result.TuneEvent`.
         role: ``single``, ``chief`` or ``worker``.
+        store: the study's store, already open (:func:`open_study_store`; a new study's, which
+            recorded its start); None: opened here as the study's folder says. Closed here.
 
     Returns:
         The study's result (a worker's: the study as it stands when its trials are done).
@@ -250,9 +266,13 @@ def drive(
     from dlkit._tf import import_tensorflow
 
     import_tensorflow()
-    runner = StudyRunner(
-        study, recipe, load_study_data(recipe, study), track=track, on_event=on_event, role=role
-    )
+    try:
+        data = load_study_data(recipe, study)
+    except BaseException:
+        if isinstance(store, QueuedStore):
+            store.close(raise_error=False)
+        raise
+    runner = StudyRunner(study, recipe, data, track=track, on_event=on_event, role=role, store=store)
     finished = False
     try:
         with runner.interrupts, frozen_heap():

@@ -23,10 +23,11 @@ from dlkit.errors import RecipeError
 from dlkit.recipe.loader import dump_recipe, load_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import write_json
-from dlkit.tracking import open_store
+from dlkit.tracking import RunStore
+from dlkit.tracking.queued import QueuedStore
 from dlkit.tuning.checks import check_columns, check_metrics, check_space
 from dlkit.tuning.result import RoundSummary, TuneEvent, TuneResult
-from dlkit.tuning.rounds import drive
+from dlkit.tuning.rounds import drive, open_study_store
 from dlkit.tuning.space import dimensions
 from dlkit.tuning.spec import TuneSpec
 from dlkit.tuning.study import StudyDir, direction_of, now
@@ -34,7 +35,7 @@ from dlkit.tuning.study import StudyDir, direction_of, now
 __all__ = ["RoundSummary", "TuneEvent", "TuneResult", "check_space", "refine", "tune"]
 
 
-def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool) -> StudyDir:
+def _new_study(recipe: Recipe, source: str, study_dir: Path | None, store: RunStore) -> StudyDir:
     assert recipe.tune is not None
     from dlkit.data.summary import write_split_files
     from dlkit.training.prepare import split_recipe
@@ -65,7 +66,6 @@ def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool)
     write_split_files(study.manifest_path, split, data)
     write_json(study.split_summary_path, outcome.summary())
     study.recipe_path.write_text(dump_recipe(recipe), encoding="utf-8")
-    store = open_store(track, recipe.tracking.uri)
     experiment = recipe.tracking.experiment or recipe.name
     study_id = f"{name}-{os.getpid()}-{time.time_ns()}"
     rounds_planned = recipe.tune.rounds
@@ -77,7 +77,7 @@ def _new_study(recipe: Recipe, source: str, study_dir: Path | None, track: bool)
         dlkit_version=__version__,
         recipe_name=recipe.name,
         experiment=experiment,
-        tracked=track,
+        tracked=store.uri is not None,
         tracking_uri=store.uri,
         task=data.task,
         content_hash=data.content_hash,
@@ -190,7 +190,15 @@ def tune(
             )
         recipe = _apply_cli(recipe, trials=trials, rounds=rounds, strategy=strategy)
         check_space(recipe, source)
-        study = _new_study(recipe, source, Path(study_dir) if study_dir else None, track)
+        # opened first: a writer process imports MLflow and opens the store while the data is split
+        store = open_study_store(track, recipe.tracking.uri)
+        try:
+            study = _new_study(recipe, source, Path(study_dir) if study_dir else None, store)
+        except BaseException:
+            if isinstance(store, QueuedStore):
+                store.close(raise_error=False)
+            raise
+        return drive(study, recipe, track=track, on_event=on_event, role=role, store=store)
     return drive(study, recipe, track=track, on_event=on_event, role=role)
 
 

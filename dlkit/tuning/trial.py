@@ -111,6 +111,7 @@ def _train(
     streams: TrainingStreams | None,
 ) -> TrialOutcome:
     from dlkit.training.fit import history_frame
+    from dlkit.training.model_file import save_model
     from dlkit.training.pipeline import fit_model, predict_sets
     from dlkit.training.runtime import training_runtime
 
@@ -152,7 +153,7 @@ def _train(
     # saved before the trial is recorded complete, written whole or not at all: a study killed
     # in any way never holds a completed trial without its model
     partial = run.model_path.with_name(f".partial-{run.model_path.name}")  # Keras wants .keras
-    model.save(partial)
+    save_model(model, partial)
     os.replace(partial, run.model_path)
     measured: dict[str, float] = {}
     if "params" in measure:

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dlkit.cli import app
-from tests.conftest import REPO, TINY_DIGITS, write_recipe
+from tests.conftest import REPO, TINY_DIGITS, WATCHED_DLKIT, write_recipe
 
 runner = CliRunner()
 
@@ -172,14 +172,6 @@ def test_csv_binary_end_to_end_with_metadata(tracking_uri: str, workdir: Path) -
     assert dev["correct"].mean() >= 0.9
 
 
-# `python -m dlkit`, saying at exit whether MLflow was imported (its writer process imports it)
-WATCHED = (
-    "import atexit, runpy, sys; "
-    "atexit.register(lambda: print('mlflow imported:', 'mlflow' in sys.modules)); "
-    "runpy.run_module('dlkit', run_name='__main__', alter_sys=True)"
-)
-
-
 def test_quickstart_in_a_real_subprocess(workdir: Path) -> None:
     """The README's quick start, as a user runs it (shortened to 2 epochs): everything is in
     MLflow, written by the writer process; the command itself never imports MLflow."""
@@ -189,7 +181,7 @@ def test_quickstart_in_a_real_subprocess(workdir: Path) -> None:
         [
             sys.executable,
             "-c",
-            WATCHED,
+            WATCHED_DLKIT,
             "train",
             str(REPO / "recipes" / "digits-cnn.yaml"),
             "--set",

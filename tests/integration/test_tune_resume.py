@@ -1,4 +1,8 @@
-"""A study interrupted with Ctrl-C (a real SIGINT to a real process) resumes: no trial lost or repeated."""
+"""A study interrupted with Ctrl-C (a real SIGINT to a real process) resumes: no trial lost or repeated.
+
+The interrupted study is also the suite's real ``dlkit tune`` process: its MLflow records are
+made by the tracking writer process, and the study itself never imports MLflow.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dlkit.cli import app
-from tests.conftest import running, write_recipe
+from tests.conftest import WATCHED_DLKIT, running, write_recipe
 
 RECIPE = """
 name: resumable
@@ -46,7 +50,7 @@ def test_interrupted_study_resumes_without_duplicates_or_losses(workdir: Path, t
     recipe = write_recipe(workdir, RECIPE)
     study = workdir / "study"
     with running(
-        [sys.executable, "-m", "dlkit", "tune", str(recipe), "--study", str(study)],
+        [sys.executable, "-c", WATCHED_DLKIT, "tune", str(recipe), "--study", str(study)],
         cwd=workdir,
         env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri},
         stdout=subprocess.PIPE,
@@ -67,6 +71,20 @@ def test_interrupted_study_resumes_without_duplicates_or_losses(workdir: Path, t
     assert info["status"] == "KILLED"
     before = _completed(study)
     assert 1 <= before < 4
+    assert "mlflow imported: False" in out
+
+    from mlflow.tracking import MlflowClient
+
+    # everything queued before Ctrl-C was written by the writer process before the study left
+    client = MlflowClient(tracking_uri=tracking_uri)
+    [study_run] = client.search_runs(
+        [client.get_experiment_by_name("resumable").experiment_id], "tags.`dlkit.kind` = 'study'"
+    )
+    assert study_run.info.status == "KILLED" and study_run.info.run_id == info["run_id"]
+    trial_runs = client.search_runs([study_run.info.experiment_id], "tags.`dlkit.kind` = 'trial'")
+    finished = [r for r in trial_runs if r.info.status == "FINISHED"]
+    assert len(finished) == before and all("dev_accuracy" in r.data.metrics for r in finished)
+    assert {r.info.status for r in trial_runs} <= {"FINISHED", "KILLED"}
 
     result = CliRunner().invoke(app, ["tune", "--resume", str(study)])
     assert result.exit_code == 0, result.output
@@ -75,9 +93,6 @@ def test_interrupted_study_resumes_without_duplicates_or_losses(workdir: Path, t
     assert (table["status"] == "COMPLETED").all()
     assert json.loads((study / "study.json").read_text())["status"] == "FINISHED"
 
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=tracking_uri)
     experiment = client.get_experiment_by_name("resumable")
     runs = client.search_runs([experiment.experiment_id])
     trials = [r for r in runs if r.data.tags.get("dlkit.kind") == "trial"]
