@@ -150,17 +150,18 @@ def write_checkpoint(
     written: written as ``best.keras`` (the model's variables are put back afterwards).
     """
     from dlkit.rundir import write_json
+    from dlkit.training.model_file import save_model
 
     folder.mkdir(parents=True, exist_ok=True)
     recover(folder)
-    model.save(folder / _NEXT[LAST])
+    save_model(model, folder / _NEXT[LAST])
     _fsync(folder / _NEXT[LAST])
     if best or best_values is not None:
         current = variable_values(model) if best_values is not None else None
         if best_values is not None:
             assign_values(model, best_values)
         try:
-            model.save(folder / _NEXT[BEST])
+            save_model(model, folder / _NEXT[BEST])
         finally:
             if current is not None:
                 assign_values(model, current)
