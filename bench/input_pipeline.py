@@ -14,7 +14,10 @@ it, so the CPU seconds of the process (all its threads) per step are printed too
 step costs, whatever the load.
 
 Usage: python bench/input_pipeline.py [--rows 20000] [--images 400] [--epochs 4]
-                                      [--sources csv,parquet,images]
+                                      [--sources csv,parquet,images] [--code DIR]
+
+``--code`` runs another checkout of dlkit (e.g. an export of an earlier commit) on the same
+files, so that two versions can be measured in turn in the same minutes.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def make_images(folder: Path, n: int) -> Path:
     return root
 
 
-def measure(recipe: str, cwd: Path) -> dict[str, float]:
+def measure(recipe: str, cwd: Path, code: Path = REPO) -> dict[str, float]:
     (cwd / "recipe.yaml").write_text(recipe, encoding="utf-8")
     out = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(CODE).format()],
@@ -120,7 +123,7 @@ def measure(recipe: str, cwd: Path) -> dict[str, float]:
         capture_output=True,
         text=True,
         check=False,
-        env={"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(code), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
     )
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
@@ -135,6 +138,7 @@ def main() -> None:
     parser.add_argument(
         "--sources", default="csv,parquet,images", help="which of csv, parquet, images to measure"
     )
+    parser.add_argument("--code", type=Path, default=REPO, help="the dlkit checkout to run (this one)")
     args = parser.parse_args()
     sources = set(args.sources.split(","))
     print("dlkit train, median step after the first epoch, batches of 64; memory = peak RSS - after imports")
@@ -156,7 +160,9 @@ def main() -> None:
         for kind, n, template, path in sorted(cases, key=lambda c: (c[0], c[1])):
             figures = {
                 stream: measure(
-                    template.format(kind=kind, path=path, stream=stream, epochs=args.epochs), work
+                    template.format(kind=kind, path=path, stream=stream, epochs=args.epochs),
+                    work,
+                    args.code.resolve(),
                 )
                 for stream in ("false", "true")
             }
