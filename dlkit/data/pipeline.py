@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dlkit.data._common import release_arrow_memory
+
 if TYPE_CHECKING:
     import pyarrow as pa
     import tensorflow as tf
@@ -152,6 +154,7 @@ def _table_chunks(data: Dataset, keep: np.ndarray, cache: Path | None = None) ->
         for values in rows:
             yield values[keep[start : start + len(values)]]
             start += len(values)
+        release_arrow_memory()  # what the reader kept for reuse would stay resident until the next pass
 
     # read ahead in the background: the next chunk is parsed while the model trains on this one
     parsed = tf.data.Dataset.from_generator(

@@ -31,6 +31,7 @@ from dlkit.data._common import (
     no_labels,
     plain,
     read_error,
+    release_arrow_memory,
     require_columns,
     require_file,
     resolve,
@@ -412,6 +413,7 @@ def load_table(
     if formats:
         options["date_formats"] = formats
     if stream:
+        release_arrow_memory()
         options |= {
             "input_shape": [len(features)],
             "format": spec.type,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dlkit.data._common import release_arrow_memory
 from dlkit.tasks import task_for
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ def write_streamed_predictions(
     finally:
         if writer is not None:
             writer.close()
+        release_arrow_memory()  # the chunks' tables, freed but kept by Arrow's allocator
     whole = scored.frame() if done else task.score(np.zeros((0, 1)), data.y[:0], data).frame
     return task.frame_metrics(whole, data.classes)
 
