@@ -65,8 +65,9 @@ def column_file(path: Path, features: list[str]) -> ColumnFile | None:
     call for this file (as it is now: size and modification time) and kept for the process.
 
     Returns:
-        None when a feature column is not complete, finite numbers (nulls, NaN, inf, text): the
-        caller reads the file as before, which names the column and row.
+        None when a feature column is not complete, finite numbers (nulls, NaN, inf, text), or
+        the file cannot be read or written this way: the caller reads the file in chunks as
+        before, which names the column and row (or the error).
     """
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, tuple(features))
@@ -80,14 +81,17 @@ def _transpose(path: Path, features: list[str]) -> ColumnFile | None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path, buffer_size=1 << 20)  # buffered: a page at a time, not the chunk
-    schema = parquet.schema_arrow
-    for name in features:
-        kind = schema.field(name).type
-        if not (pa.types.is_integer(kind) or pa.types.is_boolean(kind) or _float(kind)):
-            return None
-    n = parquet.metadata.num_rows
-    fd, name = tempfile.mkstemp(dir=_temp_folder(), suffix=".f32")
+    try:
+        parquet = pq.ParquetFile(path, buffer_size=1 << 20)  # buffered: a page at a time, not the chunk
+        schema = parquet.schema_arrow
+        for name in features:
+            kind = schema.field(name).type
+            if not (pa.types.is_integer(kind) or pa.types.is_boolean(kind) or _float(kind)):
+                return None
+        n = parquet.metadata.num_rows
+        fd, name = tempfile.mkstemp(dir=_temp_folder(), suffix=".f32")
+    except (OSError, ValueError, KeyError):  # unreadable, or no room: the chunked reader says why
+        return None
     complete = False
     try:
         with os.fdopen(fd, "wb") as out:
@@ -109,6 +113,8 @@ def _transpose(path: Path, features: list[str]) -> ColumnFile | None:
                     return None
         complete = True
         return ColumnFile(Path(name), n, len(features))
+    except (OSError, ValueError):  # a damaged page, a full disk: the chunked reader says why
+        return None
     finally:
         if not complete:
             os.unlink(name)

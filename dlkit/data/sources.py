@@ -542,8 +542,11 @@ def _read_parquet_streamed(
     wanted = list(dict.fromkeys([*targets, *keep, *([spec.id_column] if spec.id_column else [])]))
     frames: list[pd.DataFrame] = []
     if wanted:
-        parquet = pq.ParquetFile(path, buffer_size=1 << 20)
-        frames = [b.to_pandas() for b in parquet.iter_batches(batch_size=CHUNK_ROWS, columns=wanted)]
+        try:
+            parquet = pq.ParquetFile(path, buffer_size=1 << 20)
+            frames = [b.to_pandas() for b in parquet.iter_batches(batch_size=CHUNK_ROWS, columns=wanted)]
+        except (OSError, ValueError):  # a damaged page: the chunked reader names the error
+            return None
     frame = (
         pd.DataFrame(index=pd.RangeIndex(columns.n_rows))
         if not frames
