@@ -14,7 +14,12 @@ it, so the CPU seconds of the process (all its threads) per step are printed too
 step costs, whatever the load.
 
 Usage: python bench/input_pipeline.py [--rows 20000] [--images 400] [--epochs 4]
-                                      [--sources csv,parquet,images]
+                                      [--sources csv,parquet,images] [--code DIR] [--phases]
+
+``--code`` runs another checkout of dlkit (e.g. an export of an earlier commit) on the same
+files, so that two versions can be measured in turn in the same minutes. ``--phases`` prints, for the
+streamed run of each case, the peak resident size above imports in each phase (split, normaliser
+and model, fit, predictions of each set), sampled every 10 ms.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,6 +59,7 @@ def stamp(_):
     stamps.append(time.perf_counter())
     cpu.append(time.process_time())
 
+#PHASES#
 result = api.train(recipe, track=False, on_start=stamp, on_epoch=stamp)
 epochs = [b - a for a, b in itertools.pairwise(stamps)]
 cpu_epochs = [b - a for a, b in itertools.pairwise(cpu)]
@@ -64,7 +71,34 @@ print(json.dumps({{
     "first_epoch_s": epochs[0],
     "data_mb": peak - base,
     "dev_error": result.metrics["dev"]["error"],
+    "phases": globals().get("peaks", {{}}),
 }}))
+"""
+
+# --phases: the resident size above imports sampled every 10 ms, its peak kept per phase (each
+# phase starts when its function is called and lasts until the next one starts)
+PHASES = """
+import threading
+from dlkit.training import fit as _fit, pipeline as _pipeline, trainer as _trainer
+phase, peaks = ["start"], {}
+
+def _sample():
+    while True:
+        peaks[phase[-1]] = max(peaks.get(phase[-1], 0.0), rss_mb() - base)
+        time.sleep(0.01)
+
+def _marked(module, name, label):
+    inner = getattr(module, name)
+    def call(*args, **kwargs):
+        phase.append(label(*args) if callable(label) else label)
+        return inner(*args, **kwargs)
+    setattr(module, name, call)
+
+_marked(_trainer, "split_recipe", "split")
+_marked(_pipeline, "normalizer_inputs", "normaliser")
+_marked(_fit, "fit", "fit")
+_marked(_pipeline, "predict_set", lambda *a: "predict " + a[4].stem)
+threading.Thread(target=_sample, daemon=True).start()
 """
 
 TABLE = """name: bench-input
@@ -112,15 +146,16 @@ def make_images(folder: Path, n: int) -> Path:
     return root
 
 
-def measure(recipe: str, cwd: Path) -> dict[str, float]:
+def measure(recipe: str, cwd: Path, code: Path = REPO, phases: bool = False) -> dict[str, Any]:
     (cwd / "recipe.yaml").write_text(recipe, encoding="utf-8")
+    script = textwrap.dedent(CODE).format().replace("#PHASES#", PHASES if phases else "")
     out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(CODE).format()],
+        [sys.executable, "-c", script],
         cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
-        env={"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(code), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
     )
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
@@ -134,6 +169,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument(
         "--sources", default="csv,parquet,images", help="which of csv, parquet, images to measure"
+    )
+    parser.add_argument("--code", type=Path, default=REPO, help="the dlkit checkout to run (this one)")
+    parser.add_argument(
+        "--phases", action="store_true", help="also print the streamed run's peak MiB per phase"
     )
     args = parser.parse_args()
     sources = set(args.sources.split(","))
@@ -156,7 +195,10 @@ def main() -> None:
         for kind, n, template, path in sorted(cases, key=lambda c: (c[0], c[1])):
             figures = {
                 stream: measure(
-                    template.format(kind=kind, path=path, stream=stream, epochs=args.epochs), work
+                    template.format(kind=kind, path=path, stream=stream, epochs=args.epochs),
+                    work,
+                    args.code.resolve(),
+                    args.phases,
                 )
                 for stream in ("false", "true")
             }
@@ -168,6 +210,9 @@ def main() -> None:
                 f"{streamed['cpu_ms']:>16.2f} {streamed['cpu_ms'] / memory['cpu_ms']:>9.2f}",
                 flush=True,
             )
+            if args.phases:
+                peaks = ", ".join(f"{k} {v:.0f}" for k, v in streamed["phases"].items())
+                print(f"{'':>8} streamed, peak MiB per phase: {peaks}", flush=True)
 
 
 if __name__ == "__main__":

@@ -103,6 +103,18 @@ def text_hashes(values: Iterable[object]) -> np.ndarray:
     return pd.util.hash_array(np.asarray([str(v) for v in values], dtype=object)).astype(np.uint64)
 
 
+def release_arrow_memory() -> None:
+    """Hand back to the system the pages Arrow's allocator (mimalloc) kept after a pass over a
+    file: it keeps freed pages for reuse, so the per-row temporaries of reading a table (a
+    column's batches, a manifest's table) stayed resident after they were freed, about 10 MiB at
+    200,000 rows. A no-op when pyarrow is not imported."""
+    import sys
+
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+
+
 def resolve(path: Path, base_dir: Path) -> Path:
     """``path`` itself when absolute, else taken from ``base_dir``."""
     return path if path.is_absolute() else base_dir / path

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlkit.data._common import release_arrow_memory
 from dlkit.errors import DataError
 
 _META_KEY = b"dlkit"
@@ -44,6 +45,7 @@ def write_manifest(path: Path, manifest: pd.DataFrame, info: dict[str, Any]) -> 
                 table.replace_schema_metadata(meta), tmp, use_dictionary=small, write_statistics=small
             )
         os.replace(tmp, path)
+        release_arrow_memory()  # the table's copy of the id and hash columns
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dlkit.data._common import release_arrow_memory
+
 if TYPE_CHECKING:
     import pyarrow as pa
     import tensorflow as tf
@@ -61,8 +63,9 @@ def _image_inputs(data: Dataset, files: np.ndarray) -> tf.data.Dataset:
 # rows a streamed Parquet table is read and filtered in at once: per-row tf.data steps (parse,
 # filter, map) cost microseconds each, more than a small model's training step per row
 CHUNK_ROWS = 8192
-# bytes of a streamed CSV parsed at once (a few thousand rows of numbers): memory holds a few
-CSV_BLOCK_BYTES = 1 << 20
+# bytes of a streamed CSV parsed at once: Arrow's reader reads up to 32 blocks ahead of the
+# parser, so the block, not the file, bounds its memory (1 MiB blocks held up to 32 MiB of text)
+CSV_BLOCK_BYTES = 128 << 10
 
 
 def _csv_batches(data: Dataset) -> Iterator[pa.RecordBatch]:
@@ -93,12 +96,42 @@ def _csv_batches(data: Dataset) -> Iterator[pa.RecordBatch]:
         yield batch
 
 
+def _coalesced(blocks: Iterator[np.ndarray], rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+    """The same rows in arrays of at least ``rows`` rows (the last may be shorter): small parsed
+    blocks joined, so that ``tf.data`` takes a step per chunk, not per block."""
+    pending: list[np.ndarray] = []
+    held = 0
+    for block in blocks:
+        pending.append(block)
+        held += len(block)
+        if held >= rows:
+            yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+            pending, held = [], 0
+    if pending:
+        yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+
+
 def _float_rows(batch: pa.RecordBatch, features: list[str]) -> np.ndarray:
     """The ``features`` columns of a record batch as a `(rows, features)` float32 array."""
     columns = [
         batch.column(f).to_numpy(zero_copy_only=False).astype(np.float32, copy=False) for f in features
     ]
     return np.column_stack(columns).reshape(batch.num_rows, len(features))
+
+
+def _parquet_rows(path: Path, features: list[str]) -> Iterator[np.ndarray]:
+    """The feature rows of a streamed Parquet file in file order, from its columns transposed
+    once (:mod:`dlkit.data._parquet_rows`: a column at a time in memory, not a row group)."""
+    from dlkit.data._parquet_rows import column_file
+
+    columns = column_file(path, features)
+    if columns is not None:
+        yield from columns.chunks(CHUNK_ROWS)
+        return
+    import pyarrow.parquet as pq  # a type the transposition leaves alone (float16): read as it is
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, columns=features):
+        yield _float_rows(batch, features)
 
 
 def _table_chunks(data: Dataset, keep: np.ndarray, cache: Path | None = None) -> tf.data.Dataset:
@@ -114,16 +147,14 @@ def _table_chunks(data: Dataset, keep: np.ndarray, cache: Path | None = None) ->
 
     def chunks():  # type: ignore[no-untyped-def]
         if options["format"] == "csv":
-            batches = _csv_batches(data)
+            rows = _coalesced(_float_rows(batch, features) for batch in _csv_batches(data))
         else:
-            import pyarrow.parquet as pq
-
-            batches = pq.ParquetFile(options["path"]).iter_batches(batch_size=CHUNK_ROWS, columns=features)
+            rows = _parquet_rows(Path(options["path"]), features)
         start = 0
-        for batch in batches:
-            values = _float_rows(batch, features)
+        for values in rows:
             yield values[keep[start : start + len(values)]]
             start += len(values)
+        release_arrow_memory()  # what the reader kept for reuse would stay resident until the next pass
 
     # read ahead in the background: the next chunk is parsed while the model trains on this one
     parsed = tf.data.Dataset.from_generator(

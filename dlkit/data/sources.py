@@ -31,6 +31,7 @@ from dlkit.data._common import (
     no_labels,
     plain,
     read_error,
+    release_arrow_memory,
     require_columns,
     require_file,
     resolve,
@@ -412,6 +413,7 @@ def load_table(
     if formats:
         options["date_formats"] = formats
     if stream:
+        release_arrow_memory()
         options |= {
             "input_shape": [len(features)],
             "format": spec.type,
@@ -471,6 +473,10 @@ def _read_rows(
     labelled: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.DataFrame, np.ndarray]:
     """Features (none when streaming), row hashes, target, kept columns and ids, chunk by chunk."""
+    if stream and isinstance(spec, ParquetSource):
+        parts = _read_parquet_streamed(spec, path, features, keep, labelled)
+        if parts is not None:
+            return parts
     xs: list[np.ndarray] = []
     hashes: list[np.ndarray] = []
     targets: list[pd.Series] = []
@@ -508,6 +514,50 @@ def _read_rows(
         kept[0].reset_index(drop=True) if len(kept) == 1 else pd.concat(kept, ignore_index=True),
         _joined(ids),
     )
+
+
+def _read_parquet_streamed(
+    spec: ParquetSource, path: Path, features: list[str], keep: list[str], labelled: bool
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.DataFrame, np.ndarray] | None:
+    """What :func:`_read_rows` gives for a streamed Parquet table, the features read a column at a
+    time (:mod:`dlkit.data._parquet_rows`) and the other columns together in chunks; None when a
+    feature is not complete, finite numbers (the chunked read then names the value and row)."""
+    import pyarrow.parquet as pq
+
+    from dlkit.data._parquet_rows import column_file
+
+    columns = column_file(path, features)
+    if columns is None:
+        return None
+    if columns.n_rows == 0:
+        return (
+            np.zeros((0, len(features)), np.float32),
+            np.empty(0, np.uint64),
+            pd.Series(),
+            pd.DataFrame(),
+            np.empty(0),
+        )
+    hashes = _joined([row_hashes(block) for block in columns.chunks(CHUNK_ROWS)])
+    targets = _targets(spec, None, path) if labelled else []
+    wanted = list(dict.fromkeys([*targets, *keep, *([spec.id_column] if spec.id_column else [])]))
+    frames: list[pd.DataFrame] = []
+    if wanted:
+        try:
+            parquet = pq.ParquetFile(path, buffer_size=1 << 20)
+            frames = [b.to_pandas() for b in parquet.iter_batches(batch_size=CHUNK_ROWS, columns=wanted)]
+        except (OSError, ValueError):  # a damaged page: the chunked reader names the error
+            return None
+    frame = (
+        pd.DataFrame(index=pd.RangeIndex(columns.n_rows))
+        if not frames
+        else frames[0].reset_index(drop=True)
+        if len(frames) == 1
+        else pd.concat(frames, ignore_index=True)
+    )
+    n = columns.n_rows
+    target = frame[spec.target] if labelled else pd.Series(np.zeros(n))
+    ids = frame[spec.id_column].to_numpy() if spec.id_column else np.arange(n)
+    return np.zeros((n, 0), dtype=np.float32), hashes, target, frame[keep], ids
 
 
 def _read_typed(
