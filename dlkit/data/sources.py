@@ -500,13 +500,7 @@ def _read_rows(
         )
         offset += len(chunk)
     if offset == 0:
-        return (
-            np.zeros((0, len(features)), np.float32),
-            np.empty(0, np.uint64),
-            pd.Series(),
-            pd.DataFrame(),
-            np.empty(0),
-        )
+        return _no_rows(len(features))
     return (
         _joined(xs) if xs else np.zeros((offset, 0), dtype=np.float32),
         _joined(hashes),
@@ -514,6 +508,12 @@ def _read_rows(
         kept[0].reset_index(drop=True) if len(kept) == 1 else pd.concat(kept, ignore_index=True),
         _joined(ids),
     )
+
+
+def _no_rows(n_features: int) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.DataFrame, np.ndarray]:
+    """What :func:`_read_rows` gives for a table without a row."""
+    empty = np.zeros((0, n_features), np.float32)
+    return empty, np.empty(0, np.uint64), pd.Series(), pd.DataFrame(), np.empty(0)
 
 
 def _read_parquet_streamed(
@@ -530,13 +530,7 @@ def _read_parquet_streamed(
     if columns is None:
         return None
     if columns.n_rows == 0:
-        return (
-            np.zeros((0, len(features)), np.float32),
-            np.empty(0, np.uint64),
-            pd.Series(),
-            pd.DataFrame(),
-            np.empty(0),
-        )
+        return _no_rows(len(features))
     hashes = _joined([row_hashes(block) for block in columns.chunks(CHUNK_ROWS)])
     targets = _targets(spec, None, path) if labelled else []
     wanted = list(dict.fromkeys([*targets, *keep, *([spec.id_column] if spec.id_column else [])]))
