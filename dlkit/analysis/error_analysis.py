@@ -402,7 +402,7 @@ def per_class_metrics(
     against its true class's recall.
     """
     labels = [str(c) for c in classes]
-    true, pred = _indices(y_true, labels), _indices(y_pred, labels)
+    true, pred = label_indices(y_true, labels), label_indices(y_pred, labels)
     n = len(labels)
     hits = np.bincount(true[(true == pred) & (true >= 0)], minlength=n)
     support = np.bincount(true[true >= 0], minlength=n)
@@ -424,13 +424,13 @@ def confusion(
     Examples whose true or predicted label is not among ``classes`` are left out.
     """
     labels = [str(c) for c in classes]
-    true, pred = _indices(y_true, labels), _indices(y_pred, labels)
+    true, pred = label_indices(y_true, labels), label_indices(y_pred, labels)
     kept = (true >= 0) & (pred >= 0)
     n = len(labels)
     return np.bincount(true[kept] * n + pred[kept], minlength=n * n).reshape(n, n).astype(np.int64)
 
 
-def _indices(values: Sequence[Any] | np.ndarray, labels: list[str]) -> np.ndarray:
+def label_indices(values: Sequence[Any] | np.ndarray, labels: list[str]) -> np.ndarray:
     """Each value's index in ``labels`` `(n,)`, compared as text; -1 for a value not there."""
     index = {label: i for i, label in enumerate(labels)}
     array = values.to_numpy() if hasattr(values, "to_numpy") else values  # a frame's column

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dlkit.analysis.columns import Columns
-from dlkit.analysis.error_analysis import _indices, highest_loss, records, set_report
+from dlkit.analysis.error_analysis import highest_loss, label_indices, records, set_report
 
 
 def _frame(n: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -98,6 +98,6 @@ def test_columns_of_different_lengths_are_refused() -> None:
 def test_labels_are_matched_as_text_value_by_value(values: np.ndarray) -> None:
     labels = ["1", "3", "a", "b", "True", "0.0", "-0.0"]
     expected = [labels.index(str(v)) if str(v) in labels else -1 for v in values.tolist()]
-    assert _indices(values, labels).tolist() == expected
-    assert _indices(list(values), labels).tolist() == expected
-    assert _indices(pd.Series(values), labels).tolist() == expected  # a frame's column
+    assert label_indices(values, labels).tolist() == expected
+    assert label_indices(list(values), labels).tolist() == expected
+    assert label_indices(pd.Series(values), labels).tolist() == expected  # a frame's column
