@@ -62,6 +62,7 @@ tracking: {{uri: "sqlite:///{db}", experiment: bench-tune}}
 # (the predict trace is part of predicting the sets, the collection part of clearing the session)
 PHASES = (
     ("dlkit.training.pipeline", None, "build_model", "build and compile"),
+    ("dlkit.training.pipeline", "KeptModel", "__call__", "build or reset, compile"),
     ("dlkit.training.fit", None, "build_training_state", "fit: optimizer state"),
     ("dlkit.training.pipeline", None, "predict_sets", "predict, score, write sets"),
     ("dlkit.models.outputs", None, "_trace_open_batch", "  of which predict trace"),

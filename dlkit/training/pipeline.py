@@ -99,58 +99,156 @@ def build_model(
         RecipeError: the model does not fit the task.
         BuildError: the registry cannot build the model.
     """
+    task = task_of(recipe, data)
+    with _scope(runtime):
+        model = _build(recipe, data, train, task, context, augment)
+        compile_model(model, recipe, data, train, task)
+    return model
+
+
+def _scope(runtime: Runtime | None) -> contextlib.AbstractContextManager[Any]:
+    return runtime.strategy.scope() if runtime is not None else contextlib.nullcontext()
+
+
+def _build(
+    recipe: Recipe,
+    data: Dataset,
+    train: np.ndarray,
+    task: Task,
+    context: BuildContext | None,
+    augment: bool,
+) -> keras.Model:
+    """:func:`build_model` before compiling: every variable made and initialised."""
     import keras
 
     from dlkit.models import BuildContext
     from dlkit.models import build_model as build_registered
-    from dlkit.training.optimizers import OPTIMIZERS
     from dlkit.training.regularize import add_augmentation, apply_initializer, apply_regularization
 
-    task = task_of(recipe, data)
     spec = recipe.train
-    scope = runtime.strategy.scope() if runtime is not None else contextlib.nullcontext()
-    with scope:
-        normalizer, encoded = None, None
-        if "columns" in data.options:  # typed table columns: one input each, encoded in the model
-            from dlkit.data.columns import table_columns, with_encodings
-            from dlkit.models.table_inputs import encode_columns
+    normalizer, encoded = None, None
+    if "columns" in data.options:  # typed table columns: one input each, encoded in the model
+        from dlkit.data.columns import table_columns, with_encodings
+        from dlkit.models.table_inputs import encode_columns
 
-            # the recipe's encodings: a tuning trial's may differ from those the data was read with
-            columns = with_encodings(data.options["columns"], getattr(recipe.data.source, "columns", {}))
-            encoded = encode_columns(columns, table_columns(data), train, normalize=recipe.data.normalize)
-        elif recipe.data.normalize and data.kind != "text":  # token ids are not normalised
-            # one scalar for images, per feature for tables and sequences; in float32 whatever the
-            # dtype policy: it adapts on float32 inputs, and a float16 variance of 0-255 pixels
-            # (up to 65,025) is at float16's limit (65,504)
-            normalizer = keras.layers.Normalization(
-                axis=None if data.kind == "image" else -1, name="normalize", dtype="float32"
-            )
-            normalizer.adapt(normalizer_inputs(data, train))
-        y_train = data.y[train]
-        head = dataclasses.replace(task.head(data), scale=task.target_scale(y_train))
-        model = build_registered(
-            recipe.model,
-            data.input_shape,
-            head,
-            normalizer,
-            name=recipe.name.replace("-", "_"),
-            context=context or BuildContext(data=data, runs_dir=Path(recipe.tracking.runs_dir)),
-            encoded=encoded,
+        # the recipe's encodings: a tuning trial's may differ from those the data was read with
+        columns = with_encodings(data.options["columns"], getattr(recipe.data.source, "columns", {}))
+        encoded = encode_columns(columns, table_columns(data), train, normalize=recipe.data.normalize)
+    elif recipe.data.normalize and data.kind != "text":  # token ids are not normalised
+        # one scalar for images, per feature for tables and sequences; in float32 whatever the
+        # dtype policy: it adapts on float32 inputs, and a float16 variance of 0-255 pixels
+        # (up to 65,025) is at float16's limit (65,504)
+        normalizer = keras.layers.Normalization(
+            axis=None if data.kind == "image" else -1, name="normalize", dtype="float32"
         )
-        if spec.initializer is not None:
-            apply_initializer(model, spec.initializer, recipe.seed)
-        if spec.regularization is not None:
-            apply_regularization(model, spec.regularization)
-        if augment and spec.augment is not None and task.augments:
-            model = add_augmentation(model, spec.augment, data.input_shape, recipe.seed)
-        model.compile(
-            optimizer=OPTIMIZERS.build(spec.optimizer),
-            loss=spec.loss or task.loss(data),
-            loss_weights=task.loss_weight(spec.loss, y_train),
-            metrics=task.compile_metrics(data),
-            jit_compile=task.jit_compile(spec.jit_compile),
-        )
+        normalizer.adapt(normalizer_inputs(data, train))
+    head = dataclasses.replace(task.head(data), scale=task.target_scale(data.y[train]))
+    model = build_registered(
+        recipe.model,
+        data.input_shape,
+        head,
+        normalizer,
+        name=recipe.name.replace("-", "_"),
+        context=context or BuildContext(data=data, runs_dir=Path(recipe.tracking.runs_dir)),
+        encoded=encoded,
+    )
+    if spec.initializer is not None:
+        apply_initializer(model, spec.initializer, recipe.seed)
+    if spec.regularization is not None:
+        apply_regularization(model, spec.regularization)
+    if augment and spec.augment is not None and task.augments:
+        model = add_augmentation(model, spec.augment, data.input_shape, recipe.seed)
     return model
+
+
+def compile_model(model: keras.Model, recipe: Recipe, data: Dataset, train: np.ndarray, task: Task) -> None:
+    """Compile with the recipe's optimizer and the task's loss and metrics (XLA as the task allows)."""
+    from dlkit.training.optimizers import OPTIMIZERS
+
+    spec = recipe.train
+    model.compile(
+        optimizer=OPTIMIZERS.build(spec.optimizer),
+        loss=spec.loss or task.loss(data),
+        loss_weights=task.loss_weight(spec.loss, data.y[train]),
+        metrics=task.compile_metrics(data),
+        jit_compile=task.jit_compile(spec.jit_compile),
+    )
+
+
+# the train fields that only the compiled optimizer and the fit read: trials that differ in them
+# alone build the same model (:class:`KeptModel`)
+_FIT_ONLY = frozenset(
+    {"optimizer", "schedule", "epochs", "batch_size", "full_batch", "shuffle"}
+    | {"early_stopping", "checkpoint_every_s"}
+)
+
+
+class KeptModel:
+    """:func:`build_model`'s last model, given back to the next call that would build the same one.
+
+    The trials of a tuning study often differ only in how they train (learning rate, schedule,
+    batch size, epochs): each would build, initialise and trace the very model the last one
+    did, which costs a short trial about as much as a tenth of its fit. A kept model is put
+    back as a new build leaves it: every variable (weights, normalisation statistics, moving
+    averages, the random layers' seed states) set to the value it had when built, then compiled
+    anew with the trial's optimizer, loss and metrics. A trial trains on it exactly as on a new
+    model (``tests/integration/test_one_path.py``). Its predict function, which reads the same
+    variables, is kept, traced once.
+
+    Only a model of the default strategy is kept (another strategy is made anew by every
+    :func:`~dlkit.training.runtime.training_runtime`, and its variables belong to it).
+    """
+
+    def __init__(self) -> None:
+        self._model: keras.Model | None = None
+        self._key: tuple[Any, ...] = ()  # the build key, data, context and train indices built on
+        self._initial: list[tuple[Any, np.ndarray]] = []
+
+    def __call__(
+        self,
+        recipe: Recipe,
+        data: Dataset,
+        train: np.ndarray,
+        runtime: Runtime,
+        *,
+        context: BuildContext | None = None,
+    ) -> keras.Model:
+        """What :func:`build_model` returns for these arguments: the kept model reset, or a new one."""
+        task = task_of(recipe, data)
+        key = (_build_key(recipe), data, context, train)
+        model = self._model
+        if model is None or runtime.strategy_name != "default" or not self._same(key):
+            self._model, self._initial = None, []  # the old model goes before the new one is built
+            with _scope(runtime):
+                model = _build(recipe, data, train, task, context, augment=True)
+            if runtime.strategy_name == "default":
+                self._model, self._key = model, key
+                self._initial = [(v, np.array(v.numpy())) for v in model.variables]
+        else:
+            for variable, value in self._initial:
+                variable.assign(value)
+        predict = model.predict_function
+        with _scope(runtime):
+            compile_model(model, recipe, data, train, task)
+        # compiling drops the predict function; it reads the model's variables only, not the
+        # optimizer, loss or metrics, and the build key holds the XLA setting it was traced with
+        model.predict_function = predict
+        return model
+
+    def _same(self, key: tuple[Any, ...]) -> bool:
+        text, data, context, train = key
+        kept_text, kept_data, kept_context, kept_train = self._key
+        same_inputs = data is kept_data and context is kept_context and _same_array(train, kept_train)
+        return same_inputs and text == kept_text
+
+
+def _build_key(recipe: Recipe) -> str:
+    """The recipe without the train fields only compiling and fitting read, as text."""
+    import json
+
+    dumped = recipe.model_dump(mode="json")
+    dumped["train"] = {k: v for k, v in dumped["train"].items() if k not in _FIT_ONLY}
+    return json.dumps(dumped, sort_keys=True)
 
 
 def training_data(
@@ -283,6 +381,7 @@ def fit_model(
     on_epoch: Callable[[EpochEnd], None] | None = None,
     on_built: Callable[[keras.Model], None] | None = None,
     streams: TrainingStreams | None = None,
+    models: KeptModel | None = None,
     scratch: Path | None = None,
 ) -> Fitted:
     """Build the recipe's model, fit it on ``train`` validating on ``dev``, every epoch checkpointed.
@@ -301,6 +400,8 @@ def fit_model(
         on_built: called with the built (and restored) model before the first epoch.
         streams: keeps the training and dev pipelines between calls (a study's trials);
             none: built for this call.
+        models: keeps the model between calls, reset to its initial state (a study's trials);
+            none: built for this call.
         scratch: a folder of the run's for a streamed table's parsed rows (:func:`training_data`):
             emptied first (what a killed process left there is never read), removed at the end.
     """
@@ -312,7 +413,10 @@ def fit_model(
 
     spec = recipe.train
     task = task_for(data.task)
-    model = build_model(recipe, data, train, runtime, context=context)
+    if models is not None:
+        model = models(recipe, data, train, runtime, context=context)
+    else:
+        model = build_model(recipe, data, train, runtime, context=context)
     if resume is not None and checkpoints is not None:
         restore_best = bool(spec.early_stopping and spec.early_stopping.restore_best_weights)
         with runtime.strategy.scope():  # the optimizer's variables are made here, the strategy's

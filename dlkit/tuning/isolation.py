@@ -38,13 +38,13 @@ def _serve(conn: Connection, study_path: str) -> None:
     from dlkit.errors import DlkitError
     from dlkit.recipe.loader import load_recipe, validate_recipe
     from dlkit.rundir import RunDir
-    from dlkit.training.pipeline import TrainingStreams
+    from dlkit.training.pipeline import KeptModel, TrainingStreams
     from dlkit.tuning.study import StudyDir, load_study_data
     from dlkit.tuning.trial import train_trial
 
     study = StudyDir(Path(study_path))
     data = load_study_data(load_recipe(study.recipe_path), study)
-    streams = TrainingStreams()
+    streams, models = TrainingStreams(), KeptModel()
     while True:
         task = conn.recv()
         if task is None:
@@ -62,6 +62,7 @@ def _serve(conn: Connection, study_path: str) -> None:
                 warm_start=warm,
                 measure=tuple(task["measure"]),
                 streams=streams,
+                models=models,
             )
             reply: tuple[str, Any] = ("completed", outcome)
         except DlkitError as exc:

@@ -20,7 +20,7 @@ from dlkit.errors import DlkitError
 from dlkit.recipe.schema import Recipe
 from dlkit.tracking import NullStore, RunStore
 from dlkit.tracking.queued import QueuedStore
-from dlkit.training.pipeline import TrainingStreams
+from dlkit.training.pipeline import KeptModel, TrainingStreams
 from dlkit.tuning._interrupts import Interrupts
 from dlkit.tuning.checks import base_mapping
 from dlkit.tuning.isolation import TrialWorker
@@ -79,6 +79,7 @@ class StudyRunner:
         self.interrupts = Interrupts()
         self.worker: TrialWorker | None = None
         self.streams = TrainingStreams()  # the trials' training pipelines, built once
+        self.models = KeptModel()  # the last trial's model, for a trial that builds the same
         self.table = TrialTable(study, self.objective, self.direction)
 
     def emit(self, kind: str, **kwargs: Any) -> None:

@@ -24,7 +24,7 @@ from dlkit.rundir import RunDir, write_json
 from dlkit.training.prepare import SplitOutcome
 
 if TYPE_CHECKING:
-    from dlkit.training.pipeline import TrainingStreams
+    from dlkit.training.pipeline import KeptModel, TrainingStreams
 
 
 class TrialFailed(DlkitError):
@@ -71,6 +71,7 @@ def train_trial(
     measure: tuple[str, ...] = (),
     on_epoch: Callable[[Any], None] | None = None,
     streams: TrainingStreams | None = None,
+    models: KeptModel | None = None,
 ) -> TrialOutcome:
     """Build, train and score one configuration; write its run directory.
 
@@ -83,6 +84,7 @@ def train_trial(
         measure: satisficing measures to take: params, latency_ms, model_size_mb.
         on_epoch: called after every epoch with the :class:`~dlkit.training.fit.EpochEnd`.
         streams: the study's training pipelines, kept from one trial to the next.
+        models: the study's last model, reset and reused by a trial that builds the same one.
 
     Returns:
         The metrics of train, train-dev and dev (inference mode; never test), the parameter count
@@ -97,7 +99,7 @@ def train_trial(
     import_tensorflow()
     # the trial's model is saved and dropped here: what TensorFlow keeps of it globally goes too
     with released_custom_gradients():
-        return _train(recipe, study, run, epochs, warm_start, measure, on_epoch, streams)
+        return _train(recipe, study, run, epochs, warm_start, measure, on_epoch, streams, models)
 
 
 def _train(
@@ -109,6 +111,7 @@ def _train(
     measure: tuple[str, ...],
     on_epoch: Callable[[Any], None] | None,
     streams: TrainingStreams | None,
+    models: KeptModel | None,
 ) -> TrialOutcome:
     from dlkit.training.fit import history_frame
     from dlkit.training.model_file import save_model
@@ -132,6 +135,7 @@ def _train(
                 warm_start=warm_start,
                 on_epoch=on_epoch,
                 streams=streams,
+                models=models,
             )
     except BuildError as exc:
         raise TrialFailed(f"cannot build the model: {exc.message}") from None

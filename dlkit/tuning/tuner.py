@@ -239,6 +239,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             measure=measure,
             on_epoch=runner.interrupts.check,
             streams=runner.streams,
+            models=runner.models,
         )
 
     def _complete(self, record: TrialRecord, outcome: TrialOutcome, run: RunDir) -> None:

@@ -131,3 +131,27 @@ def test_trials_score_against_corrected_labels(workdir: Path) -> None:
         hit = dev[dev["id"].isin(corrected)]
         assert len(hit) > 0
         assert (hit["y_true"] == hit["id"].map(corrected)).all()
+
+
+def test_a_trial_on_the_previous_trials_model_trains_exactly_as_train_does(workdir: Path) -> None:
+    """The second trial builds the model the first one did: the study resets and reuses it
+    (dropout seeds, batch-norm averages, normaliser and weights as built), and it must train as
+    `dlkit train` does on a new one."""
+    _table(workdir)
+    recipe = _recipe(workdir, "{train: 0.6, dev: 0.2, test: 0.2}")
+    text = recipe.read_text().replace("dropout: 0.1}", "dropout: 0.1, batch_norm: true}")
+    recipe.write_text(
+        text.replace("choice: [0.01]", "choice: [0.05, 0.01]").replace("trials: 1", "trials: 2")
+    )
+    trained = runner.invoke(app, ["train", str(recipe), "--no-track"])
+    assert trained.exit_code == 0, trained.output
+    (run,) = (workdir / "runs").iterdir()
+    tuned = runner.invoke(app, ["tune", str(recipe), "--no-track", "--study", "study"])
+    assert tuned.exit_code == 0, tuned.output
+    trials = pd.read_csv(workdir / "study" / "trials.csv")
+    assert trials["train.optimizer.learning_rate"].tolist() == [0.05, 0.01]  # the reused one is second
+    second = workdir / "study" / "trials" / trials["trial"].iloc[1]
+    assert pd.read_csv(second / "history.csv").equals(pd.read_csv(run / "history.csv"))
+    dev_run = pd.read_parquet(run / "predictions" / "dev.parquet")
+    dev_trial = pd.read_parquet(second / "predictions" / "dev.parquet")
+    pd.testing.assert_frame_equal(dev_trial, dev_run)
