@@ -34,6 +34,8 @@ MAX_NODES = 50_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 # libyaml's loader builds the same objects as the pure-Python SafeLoader, several times faster
 _SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# and libyaml's emitter writes the same text as the pure-Python SafeDumper, several times faster
+_SafeDumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class _StrictLoader(_SafeBase):  # type: ignore[misc,valid-type]
@@ -457,7 +459,7 @@ def dump_recipe(recipe: Recipe) -> str:
     for section in ("tune", "verification"):
         if data.get(section) is None:
             data.pop(section, None)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return yaml.dump(data, Dumper=_SafeDumper, sort_keys=False, allow_unicode=True)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:

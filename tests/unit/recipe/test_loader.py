@@ -187,6 +187,21 @@ def test_resolved_recipe_round_trips(workdir: Path) -> None:
     assert read_yaml(again)["train"]["optimizer"]["beta_2"] == 0.999
 
 
+def test_resolved_recipe_text_is_what_the_pure_python_dumper_writes(workdir: Path) -> None:
+    """libyaml's emitter is used where present: it must write the very text PyYAML's own does
+    (run directories' recipe.yaml stay comparable across machines with and without it)."""
+    import yaml
+
+    odd = BASE + "tracking: {experiment: 'Zürich: naïve 中文 — a long one " + "x" * 120 + "'}\n"
+    paths = [write_recipe(workdir, odd), *sorted((Path(__file__).parents[3] / "recipes").glob("*.yaml"))[:6]]
+    for path in paths:
+        recipe = load_recipe(path)
+        data = recipe.model_dump(mode="json", by_alias=True)
+        data = {k: v for k, v in data.items() if not (k in ("tune", "verification") and v is None)}
+        python = yaml.dump(data, Dumper=yaml.SafeDumper, sort_keys=False, allow_unicode=True)
+        assert dump_recipe(recipe) == python, path
+
+
 def test_flatten_gives_dotted_params(workdir: Path) -> None:
     flat = flatten(load_recipe(write_recipe(workdir, BASE)))
     assert flat["train.optimizer.learning_rate"] == 0.001
