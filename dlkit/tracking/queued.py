@@ -367,3 +367,15 @@ class QueuedStore:
 
     def log_model(self, run_id: str | None, payload: ModelPayload, step: int = 0) -> str | None:
         return self._answer("log_model", run_id, payload, step)  # type: ignore[no-any-return]
+
+
+def start_run_later(
+    store: RunStore, experiment: str, name: str, tags: dict[str, str], parent: str | None = None
+) -> Future[str | None]:
+    """``store.start_run``'s answer as a future: not waited for where a writer starts the run
+    (:meth:`QueuedStore.start_run_later`), already there for any other store."""
+    if isinstance(store, QueuedStore):
+        return store.start_run_later(experiment, name, tags, parent)
+    started: Future[str | None] = Future()
+    started.set_result(store.start_run(experiment, name, tags, parent))
+    return started

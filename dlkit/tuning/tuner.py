@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +29,11 @@ from keras_tuner.src.engine.base_tuner import BaseTuner
 
 from dlkit import __version__
 from dlkit.analysis.satisficing import check_satisficing
-from dlkit.errors import DlkitError, RecipeError
+from dlkit.errors import DlkitError, RecipeError, TrackingError
 from dlkit.recipe.loader import validate_recipe
 from dlkit.recipe.schema import Recipe
 from dlkit.rundir import RunDir
+from dlkit.tracking.queued import start_run_later
 from dlkit.training.trainer import record_run_info
 from dlkit.tuning.checks import MEASURES
 from dlkit.tuning.space import apply_values, decode_values
@@ -92,30 +94,33 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
         budget = hp_values.get("tuner/epochs")
         initial = int(hp_values.get("tuner/initial_epoch", 0) or 0)
         parent_trial = hp_values.get("tuner/trial_id")
-        run_id = self._trial_run(name, folder, retried)
-        record.run_id = run_id
-        runner.study.write_record(record)
-        runner.emit("trial_start", trial=record)
         params: dict[str, Any] = {**values, "trial": name, "round": runner.round}
         if budget is not None:
             params.update({"hyperband.epochs": budget, "hyperband.initial_epoch": initial})
-        runner.store.log_params(run_id, params)
+        mlflow_run = _TrialRun(self._trial_run(name, folder, retried), params, record, runner)
+        runner.study.write_record(record)
+        runner.emit("trial_start", trial=record)
         started = time.perf_counter()
         status = "FAILED"
+        run: RunDir | None = None
         try:
             recipe = self._trial_recipe(values, name)
             epochs = None if budget is None else max(1, int(budget) - initial)
             warm = None
             if parent_trial is not None:  # a Hyperband promotion goes on from its parent's weights
                 warm = runner.study.trial_dir(f"r{runner.round}-t{parent_trial}") / "model" / "model.keras"
-            run = self._prepare_run(folder, recipe, name, run_id)
-            outcome = self._train(recipe, name, run, epochs, warm)
+            run = self._prepare_run(folder, recipe, name)
+            outcome = self._train(recipe, name, run, epochs, warm, mlflow_run)
+            mlflow_run.take(run)
             self._complete(record, outcome, run)
             status = "FINISHED"
         except TrialFailed as exc:
             record.status, record.reason = "FAILED", exc.message
         except KeyboardInterrupt:
             record.status, record.reason, status = "KILLED", "interrupted", "KILLED"
+            raise
+        except TrackingError as exc:  # the store, not the trial: the study stops (--resume reruns it)
+            record.status, record.reason, status = "KILLED", exc.message, "KILLED"
             raise
         except DlkitError as exc:
             record.status, record.reason = "FAILED", exc.message
@@ -126,10 +131,12 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             # the trial's model and graphs are collected (gc) when the next trial's runtime
             # clears the Keras session: one clear and one full collection a trial
             record.duration_s = time.perf_counter() - started
+            with contextlib.suppress(TrackingError):  # raised above already, where it came from
+                mlflow_run.take(run)
             runner.study.write_record(record)
-            if record.status == "FAILED":
-                runner.store.set_tags(run_id, {"dlkit.failure_reason": record.reason[:5000]})
-            runner.store.finish(run_id, status)
+            if record.status == "FAILED" and record.run_id is not None:
+                runner.store.set_tags(record.run_id, {"dlkit.failure_reason": record.reason[:5000]})
+            runner.store.finish(record.run_id, status)
             with contextlib.suppress(OSError):
                 runner.table.after_trial()
             runner.emit("trial_end", trial=record, records=runner.study.records())
@@ -158,8 +165,9 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
 
     # -- one trial -------------------------------------------------------------------------
 
-    def _trial_run(self, name: str, folder: Path, retried: bool) -> str | None:
-        """The trial's MLflow run under the round's: the one an interrupted attempt started, or a new one.
+    def _trial_run(self, name: str, folder: Path, retried: bool) -> Future[str | None]:
+        """The trial's MLflow run under the round's: the one an interrupted attempt started, or a
+        new one, started by the store's writer while the trial goes on (:class:`_TrialRun`).
 
         Only a trial whose folder was there (``retried``) can have one: the folder is made first.
         """
@@ -168,8 +176,11 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
         run_id = runner.store.find_run(runner.experiment, tags) if retried else None
         if run_id is not None:
             runner.store.reopen(run_id)
-            return run_id
-        return runner.store.start_run(
+            found: Future[str | None] = Future()
+            found.set_result(run_id)
+            return found
+        return start_run_later(
+            runner.store,
             runner.experiment,
             trial_run_name(runner.info["name"], name),
             {
@@ -194,10 +205,11 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
                 f"the sampled configuration is not a valid recipe: {'; '.join(exc.lines)}"
             ) from None
 
-    def _prepare_run(self, folder: Path, recipe: Recipe, name: str, run_id: str | None) -> RunDir:
+    def _prepare_run(self, folder: Path, recipe: Recipe, name: str) -> RunDir:
         runner = self.runner
         run = RunDir(folder)
-        # the same run.json as `dlkit train` writes, plus where the trial belongs
+        # the same run.json as `dlkit train` writes, plus where the trial belongs (its MLflow run
+        # id once the run is started: _TrialRun)
         record_run_info(
             run,
             recipe,
@@ -205,7 +217,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             run_name=trial_run_name(runner.info["name"], name),
             experiment=runner.experiment,
             optimize=runner.metric,
-            run_id=run_id,
+            run_id=None,
             tracking_uri=runner.store.uri,
             study=str(runner.study.path.resolve()),
         )
@@ -215,10 +227,24 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
         return run
 
     def _train(
-        self, recipe: Recipe, name: str, run: RunDir, epochs: int | None, warm: Path | None
+        self,
+        recipe: Recipe,
+        name: str,
+        run: RunDir,
+        epochs: int | None,
+        warm: Path | None,
+        mlflow_run: _TrialRun,
     ) -> TrialOutcome:
-        """``dlkit train``'s pipeline on the trial's recipe: here, or in the study's worker process."""
+        """``dlkit train``'s pipeline on the trial's recipe: here, or in the study's worker process.
+
+        Ctrl-C is checked after every epoch (here) or while the worker trains; the trial's MLflow
+        run is taken at the first check, by which time its writer has started it."""
         runner = self.runner
+
+        def check(*_: Any) -> None:
+            mlflow_run.take(run)
+            runner.interrupts.check()
+
         measure = tuple(n for n in runner.constraints if n in MEASURES)
         if runner.tune.isolation == "process":
             return runner.trial_worker().train(
@@ -228,7 +254,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
                 epochs=epochs,
                 warm_start=warm,
                 measure=measure,
-                check=runner.interrupts.check,
+                check=check,
             )
         return train_trial(
             recipe,
@@ -237,7 +263,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
             epochs=epochs,
             warm_start=warm,
             measure=measure,
-            on_epoch=runner.interrupts.check,
+            on_epoch=check,
             streams=runner.streams,
             models=runner.models,
         )
@@ -289,6 +315,42 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
                 hint="fix the space (see the reason column of trials.csv), then --resume, "
                 "or raise tune.max_failures",
             )
+
+
+class _TrialRun:
+    """A trial's MLflow run, started by the store's writer while the trial builds and trains.
+
+    Starting a run is the one store call that answers: waiting for it held every trial up for a
+    round trip to the writer. Its id is taken (:meth:`take`) once, at the trial's first epoch
+    or its end, whichever comes first; by then the run is started. Taking it puts the id in the
+    trial's record and run.json and logs the trial's params. A study stopped before that finds
+    the run again by its tags when it resumes (:meth:`StudyTuner._trial_run`).
+    """
+
+    def __init__(
+        self, answer: Future[str | None], params: dict[str, Any], record: TrialRecord, runner: StudyRunner
+    ) -> None:
+        self._answer = answer
+        self._params = params
+        self._record = record
+        self._runner = runner
+        self._taken = False
+
+    def take(self, run: RunDir | None) -> None:
+        """Take the run's id, once (``run``: the trial's run directory, if made).
+
+        Raises:
+            TrackingError: the store could not start the run.
+        """
+        if self._taken:
+            return
+        self._taken = True
+        run_id = self._record.run_id = self._answer.result()
+        self._runner.store.log_params(run_id, self._params)
+        if run_id is not None:
+            self._runner.study.write_record(self._record)
+            if run is not None:
+                run.update_info(run_id=run_id)
 
 
 def trial_run_name(study_name: str, trial: str) -> str:

@@ -121,6 +121,11 @@ def test_two_round_study_is_tracked_ranked_and_constrained(workdir: Path, tracki
         # the best trial's model is logged as an MLflow Model too (runs:/<id>/model)
         logged = client.get_run(run.info.run_id).outputs.model_outputs
         assert bool(logged) == (run.data.tags["dlkit.trial"] == best["trial"])
+        # started while the trial trained, its id is in the trial's run.json and table row
+        folder = study / "trials" / run.data.tags["dlkit.trial"]
+        assert json.loads((folder / "run.json").read_text())["run_id"] == run.info.run_id
+    trial_runs = {r.data.tags["dlkit.trial"]: r.info.run_id for r in by_kind["trial"]}
+    assert dict(zip(table["trial"], table["run_id"], strict=True)) == trial_runs
     assert parent.data.tags["dlkit.best_trial"] == best["trial"]
 
     # diagnose on the study reads its best trial
