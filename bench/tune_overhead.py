@@ -106,7 +106,7 @@ def study(folder: Path, trials: int, epochs: int, track: bool) -> dict[str, Any]
 
     for module, owner, name, label in PHASES:
         target = importlib.import_module(module)
-        target = getattr(target, owner) if owner else target
+        target = getattr(target, owner, None) if owner else target
         if hasattr(target, name):  # an older checkout may lack one
             patched.append((target, name, getattr(target, name)))
             setattr(target, name, timed(getattr(target, name), label))
