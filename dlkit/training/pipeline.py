@@ -202,7 +202,7 @@ class KeptModel:
     def __init__(self) -> None:
         self._model: keras.Model | None = None
         self._key: tuple[Any, ...] = ()  # the build key, data, context and train indices built on
-        self._initial: list[tuple[Any, np.ndarray]] = []
+        self._initial: list[tuple[Any, Any]] = []  # each variable and its value as built
 
     def __call__(
         self,
@@ -214,6 +214,8 @@ class KeptModel:
         context: BuildContext | None = None,
     ) -> keras.Model:
         """What :func:`build_model` returns for these arguments: the kept model reset, or a new one."""
+        import keras
+
         task = task_of(recipe, data)
         key = (_build_key(recipe), data, context, train)
         model = self._model
@@ -223,7 +225,9 @@ class KeptModel:
                 model = _build(recipe, data, train, task, context, augment=True)
             if runtime.strategy_name == "default":
                 self._model, self._key = model, key
-                self._initial = [(v, np.array(v.numpy())) for v in model.variables]
+                # copies, as tensors: assigning a tensor skips a conversion per variable and trial
+                copy = keras.ops.convert_to_tensor
+                self._initial = [(v, copy(np.array(v.numpy()))) for v in model.variables]
         else:
             for variable, value in self._initial:
                 variable.assign(value)
