@@ -8,13 +8,23 @@ loader, the normaliser, the first epoch, the predictions). Here each feature col
 alone, once, into a column-major float32 file in a temporary folder, and every pass reads its
 rows back from that file: one small read per column per chunk, nothing parsed again. The values
 are the ones the reader gives, cast to float32 as before, so the rows are bit-for-bit the same.
+
+The folder is removed at exit; a process killed outright (SIGKILL, the OOM killer, a power cut)
+cannot, so the folder's name says who owns it and the next process to make one removes those
+whose owner is gone (:func:`remove_stale_folders`).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import hashlib
+import logging
 import os
+import re
 import shutil
+import socket
+import stat as stat_module
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -23,8 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 # rows of one column decoded at once while transposing (256 KiB of float32)
 _READ_ROWS = 65536
+
+PREFIX = "dlkit-parquet-"
+# dlkit-parquet-<scope>-<pid>-<start>-<mkdtemp's random part>: see _owner
+_NAME = re.compile(r"dlkit-parquet-([0-9a-f]{8})-([1-9][0-9]{0,9})-([0-9a-f]{8})-[A-Za-z0-9_]{1,32}")
+_UNKNOWN_START = "0" * 8
 
 _lock = threading.Lock()
 _files: dict[tuple[str, int, int, tuple[str, ...]], ColumnFile | None] = {}
@@ -127,9 +144,95 @@ def _float(kind: object) -> bool:
 
 
 def _temp_folder() -> Path:
-    """This process's folder for transposed tables, removed when it exits."""
+    """This process's folder for transposed tables, removed when it exits. Making it first
+    removes the folders of processes that were killed before they could remove theirs."""
     global _folder
     if _folder is None:
-        _folder = Path(tempfile.mkdtemp(prefix="dlkit-parquet-"))
+        root = Path(tempfile.gettempdir())
+        remove_stale_folders(root)
+        scope, start = _owner(os.getpid())
+        _folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{scope}-{os.getpid()}-{start}-", dir=root))
         atexit.register(shutil.rmtree, _folder, True)
     return _folder
+
+
+def remove_stale_folders(root: Path) -> list[Path]:
+    """Remove the transposed-table folders in ``root`` whose owner process is no longer running.
+
+    Only real folders (never a symbolic link, nor what one points to) of this user whose name
+    is exactly one :func:`_temp_folder` makes, made on this machine in this process namespace
+    (a container sharing the folder has its own process numbers: its folders are left alone).
+    The owner is gone when no process has its number or the one that has it started at another
+    time or in another boot (a number used again). A folder another process removes meanwhile
+    is skipped.
+
+    Returns:
+        The folders removed.
+    """
+    if os.name != "posix":  # os.kill(pid, 0) ends the process on Windows: never judge there
+        return []
+    scope = _owner(os.getpid())[0]
+    removed = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return []
+    for entry in entries:
+        match = _NAME.fullmatch(entry.name)
+        if match is None or match.group(1) != scope:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:  # removed meanwhile
+            continue
+        if not stat_module.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        if _running(int(match.group(2)), match.group(3)):
+            continue
+        path = Path(entry.path)
+        # rmtree refuses a symbolic link put in the folder's place meanwhile, and never follows
+        # one inside it; what is already gone (another process removing it too) is no error
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            log.info("Removed %s, left by process %s, which is no longer running", path, match.group(2))
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int, start: str) -> bool:
+    """Whether the process that made a folder named with ``pid`` and ``start`` still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process has the number: alive
+        return True
+    if start == _UNKNOWN_START:
+        return True
+    now = _owner(pid)[1]
+    # the number's process now started at another time: the owner is gone; unknown: keep it
+    return now in (start, _UNKNOWN_START)
+
+
+def _owner(pid: int) -> tuple[str, str]:
+    """The scope (machine and process namespace) and start (boot and start time) of ``pid``,
+    as 8 hex digits each; the start is unknown (zeros) where ``/proc`` does not say it."""
+    namespace = ""
+    with contextlib.suppress(OSError):
+        namespace = os.readlink("/proc/self/ns/pid")
+    scope = _digest(f"{socket.gethostname()}\0{namespace}")
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            # the fields after the command name (which may hold spaces and parentheses): the
+            # start time since boot, in clock ticks, is the 22nd field of the line, 20th here
+            ticks = f.read().rpartition(")")[2].split()[19]
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()
+    except (OSError, IndexError):
+        return scope, _UNKNOWN_START
+    return scope, _digest(f"{boot}\0{ticks}")
+
+
+def _digest(text: str) -> str:
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return digest if digest != _UNKNOWN_START else "00000001"

@@ -21,19 +21,29 @@ else:
 _EPS = 1e-7
 
 
-def class_codes(labels: np.ndarray, names: Iterable[str]) -> np.ndarray:
+def class_codes(labels: np.ndarray | pd.Series | pd.Categorical, names: Iterable[str]) -> np.ndarray:
     """Each label's class number `(n,)` int64: its place among ``names`` (the classes as text,
     in order), matched by text as the error analysis matches them
     (:func:`~dlkit.analysis.error_analysis.label_indices`: text made once per distinct label).
+
+    A categorical column (a streamed set's gathered labels) is matched through its categories
+    alone: its codes are the labels already numbered, so no label is made a Python object.
 
     Raises:
         KeyError: a label that is no class.
     """
     from dlkit.analysis.error_analysis import label_indices
 
-    codes = label_indices(labels, list(names))
+    names = list(names)
+    values = labels.array if isinstance(labels, pd.Series) else labels
+    if isinstance(values, pd.Categorical):
+        found = label_indices(np.asarray(values.categories, dtype=object), names)
+        # -1 (a missing label) looks up an appended -1: a missing label is no class either
+        codes = np.append(found, -1)[values.codes]
+    else:
+        codes = label_indices(np.asarray(values), names)
     if len(codes) and codes.min() < 0:
-        raise KeyError(str(labels[int(np.argmin(codes))]))
+        raise KeyError(str(values[int(np.argmin(codes))]))
     return codes
 
 
@@ -87,8 +97,8 @@ class ClassTask(Task):
         if len(frame) == 0:
             return {**metrics, **dict.fromkeys(self.RATE_METRICS, _metrics.NAN)}
         names = [str(c) for c in classes]
-        y_idx = class_codes(frame["y_true"].to_numpy(), names)
-        pred_idx = class_codes(frame["y_pred"].to_numpy(), names)
+        y_idx = class_codes(frame["y_true"], names)
+        pred_idx = class_codes(frame["y_pred"], names)
         proba = frame[[f"proba_{k}" for k in range(len(classes))]].to_numpy(dtype=np.float64)
         return {
             **metrics,
