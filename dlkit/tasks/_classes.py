@@ -88,23 +88,37 @@ class ClassTask(Task):
         )
         for k in range(proba.shape[1]):
             frame[f"proba_{k}"] = proba[:, k]
-        return Scored(frame, self.frame_metrics(frame, data.classes))
+        # from the class numbers at hand, not the frame's labels matched back to them
+        return Scored(frame, self._metrics(correct, loss, y_idx, pred_idx, proba))
 
     def frame_metrics(self, frame: pd.DataFrame, classes: list[Any]) -> dict[str, float]:
         """A set's metrics from its predictions frame (``score``'s columns): n, loss, accuracy,
         error, balanced accuracy, macro F1 and ROC AUC."""
-        metrics = class_accuracy_metrics(frame["correct"].to_numpy(dtype=bool), frame["loss"].to_numpy())
+        correct, loss = frame["correct"].to_numpy(dtype=bool), frame["loss"].to_numpy()
         if len(frame) == 0:
-            return {**metrics, **dict.fromkeys(self.RATE_METRICS, _metrics.NAN)}
+            return self._metrics(correct, loss, None, None, None)
         names = [str(c) for c in classes]
         y_idx = class_codes(frame["y_true"], names)
         pred_idx = class_codes(frame["y_pred"], names)
         proba = frame[[f"proba_{k}" for k in range(len(classes))]].to_numpy(dtype=np.float64)
+        return self._metrics(correct, loss, y_idx, pred_idx, proba)
+
+    def _metrics(
+        self,
+        correct: np.ndarray,
+        loss: np.ndarray,
+        y_idx: np.ndarray | None,
+        pred_idx: np.ndarray | None,
+        proba: np.ndarray | None,
+    ) -> dict[str, float]:
+        metrics = class_accuracy_metrics(correct, loss)
+        if y_idx is None or pred_idx is None or proba is None or len(y_idx) == 0:
+            return {**metrics, **dict.fromkeys(self.RATE_METRICS, _metrics.NAN)}
         return {
             **metrics,
             "balanced_accuracy": _metrics.balanced_accuracy(y_idx, pred_idx),
             "macro_f1": _metrics.macro_f1(y_idx, pred_idx),
-            "roc_auc": _metrics.roc_auc(y_idx, proba),
+            "roc_auc": _metrics.roc_auc(y_idx, np.asarray(proba, dtype=np.float64)),
         }
 
     def error_columns(self, metric: str | None) -> list[str]:
