@@ -161,13 +161,21 @@ def _build(
     return model
 
 
-def compile_model(model: keras.Model, recipe: Recipe, data: Dataset, train: np.ndarray, task: Task) -> None:
-    """Compile with the recipe's optimizer and the task's loss and metrics (XLA as the task allows)."""
+def compile_model(
+    model: keras.Model,
+    recipe: Recipe,
+    data: Dataset,
+    train: np.ndarray,
+    task: Task,
+    optimizer: keras.optimizers.Optimizer | None = None,
+) -> None:
+    """Compile with the recipe's optimizer (``optimizer``, if built already) and the task's loss
+    and metrics (XLA as the task allows)."""
     from dlkit.training.optimizers import OPTIMIZERS
 
     spec = recipe.train
     model.compile(
-        optimizer=OPTIMIZERS.build(spec.optimizer),
+        optimizer=optimizer or OPTIMIZERS.build(spec.optimizer),
         loss=spec.loss or task.loss(data),
         loss_weights=task.loss_weight(spec.loss, data.y[train]),
         metrics=task.compile_metrics(data),
@@ -188,12 +196,19 @@ class KeptModel:
 
     The trials of a tuning study often differ only in how they train (learning rate, schedule,
     batch size, epochs): each would build, initialise and trace the very model the last one
-    did, which costs a short trial about as much as a tenth of its fit. A kept model is put
-    back as a new build leaves it: every variable (weights, normalisation statistics, moving
-    averages, the random layers' seed states) set to the value it had when built, then compiled
-    anew with the trial's optimizer, loss and metrics. A trial trains on it exactly as on a new
-    model (``tests/integration/test_one_path.py``). Its predict function, which reads the same
-    variables, is kept, traced once.
+    did, and trace its training, validation and predict steps again: together about a fifth of
+    a short trial. A kept model is put back as a new build leaves it: every variable (weights,
+    normalisation statistics, moving averages, the random layers' seed states) set to the value
+    it had when built. Then:
+
+    - where the trial's optimizer is the kept one's but for its learning rate (a variable its
+      traced steps read), that optimizer is restarted: every variable of it (step count,
+      learning rate, moments) set to what the trial's own optimizer, built on the same weights,
+      starts from. The model stays compiled, its steps traced; the metrics restart at every epoch.
+    - otherwise it is compiled anew with the trial's optimizer, loss and metrics, keeping its
+      predict function (it reads the model's variables only).
+
+    A trial trains on it exactly as on a new model (``tests/integration/test_one_path.py``).
 
     Only a model of the default strategy is kept (another strategy is made anew by every
     :func:`~dlkit.training.runtime.training_runtime`, and its variables belong to it).
@@ -216,6 +231,8 @@ class KeptModel:
         """What :func:`build_model` returns for these arguments: the kept model reset, or a new one."""
         import keras
 
+        from dlkit.training.optimizers import OPTIMIZERS
+
         task = task_of(recipe, data)
         key = (_build_key(recipe), data, context, train)
         model = self._model
@@ -231,6 +248,10 @@ class KeptModel:
         else:
             for variable, value in self._initial:
                 variable.assign(value)
+            with _scope(runtime):
+                optimizer = OPTIMIZERS.build(recipe.train.optimizer)
+                if _restart(model.optimizer, optimizer, model.trainable_variables):
+                    return model
         predict = model.predict_function
         with _scope(runtime):
             compile_model(model, recipe, data, train, task)
@@ -244,6 +265,31 @@ class KeptModel:
         kept_text, kept_data, kept_context, kept_train = self._key
         same_inputs = data is kept_data and context is kept_context and _same_array(train, kept_train)
         return same_inputs and text == kept_text
+
+
+def _restart(kept: Any, fresh: Any, weights: list[Any]) -> bool:
+    """Set ``kept`` (a compiled model's optimizer) to the state ``fresh`` starts from on
+    ``weights``; False, with nothing changed, where ``fresh`` differs in more than its learning rate
+    or its variables would not match (another type, a loss-scale wrapper, not built yet)."""
+    import keras
+
+    if type(kept) is not type(fresh) or not getattr(kept, "built", False):
+        return False
+    if not isinstance(getattr(fresh, "_learning_rate", None), keras.Variable):
+        return False  # a schedule object: its settings are in the traced steps
+    kept_config, fresh_config = kept.get_config(), fresh.get_config()
+    for config in (kept_config, fresh_config):
+        config.pop("learning_rate", None)
+        config.pop("name", None)
+    if kept_config != fresh_config:
+        return False
+    fresh.build(weights)
+    pairs = list(zip(kept.variables, fresh.variables, strict=False))
+    if len(kept.variables) != len(fresh.variables) or any(a.shape != b.shape for a, b in pairs):
+        return False
+    for variable, start in pairs:
+        variable.assign(start.value)
+    return True
 
 
 def _build_key(recipe: Recipe) -> str:

@@ -35,33 +35,59 @@ def _values(model: Any) -> list[np.ndarray]:
     return [np.array(v.numpy()) for v in model.variables]
 
 
-def test_a_kept_model_is_reset_to_a_new_builds_state(study: Any) -> None:
+def _trained(kept: KeptModel, study: Any, recipe: Any) -> Any:
+    """The kept model after one epoch on ``recipe``: weights, averages, seeds and optimizer moved."""
     data, train = study.data, study.split.indices("train")
-    kept = KeptModel()
-    first = _recipe(optimizer={"type": "adam", "learning_rate": 0.05})
-    with training_runtime(first.train, first.seed) as runtime:
-        model = kept(first, data, train, runtime)
+    with training_runtime(recipe.train, recipe.seed) as runtime:
+        model = kept(recipe, data, train, runtime)
         built = _values(model)
         x = data.x[train].astype("float32")
-        model.fit(
-            x, data.y[train], epochs=1, batch_size=64, verbose=0
-        )  # weights, moving averages, seeds move
+        model.fit(x, data.y[train], epochs=1, batch_size=64, verbose=0)
         predict_arrays(model, x[:10], 8)
-        traced = model.predict_function
-    assert traced is not None
+    assert model.predict_function is not None and model.train_function is not None
     assert any(not np.array_equal(a, b) for a, b in zip(built, _values(model), strict=True))
+    return model
 
-    second = _recipe(optimizer={"type": "sgd", "learning_rate": 0.01}, epochs=3, batch_size=16)
-    with training_runtime(second.train, second.seed) as runtime:
-        again = kept(second, data, train, runtime)
-        assert again is model  # only the optimizer and the fit differ: the same model
-        with training_runtime(second.train, second.seed) as fresh_runtime:
-            fresh = build_model(second, data, train, fresh_runtime)
+
+def _reused_and_fresh(kept: KeptModel, study: Any, recipe: Any) -> tuple[Any, Any]:
+    data, train = study.data, study.split.indices("train")
+    with training_runtime(recipe.train, recipe.seed) as runtime:
+        again = kept(recipe, data, train, runtime)
+    with training_runtime(recipe.train, recipe.seed) as runtime:
+        fresh = build_model(recipe, data, train, runtime)
+        fresh.optimizer.build(fresh.trainable_variables)
     assert [v.path for v in again.variables] == [v.path for v in fresh.variables]
     for reset, new in zip(_values(again), _values(fresh), strict=True):
         np.testing.assert_array_equal(reset, new)
-    assert type(again.optimizer).__name__ == "SGD"
-    assert float(again.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+    return again, fresh
+
+
+def test_a_trial_that_changes_only_the_learning_rate_restarts_the_kept_optimizer(study: Any) -> None:
+    kept = KeptModel()
+    model = _trained(kept, study, _recipe(optimizer={"type": "sgd", "learning_rate": 0.05, "momentum": 0.9}))
+    optimizer, steps = model.optimizer, (model.train_function, model.test_function, model.predict_function)
+    second = _recipe(
+        optimizer={"type": "sgd", "learning_rate": 0.01, "momentum": 0.9}, epochs=3, batch_size=16
+    )
+    again, fresh = _reused_and_fresh(kept, study, second)
+    assert again is model and again.optimizer is optimizer  # compiled as before: its steps stay traced
+    assert (again.train_function, again.test_function, again.predict_function) == steps
+    # step count, learning rate and momenta: what the trial's own optimizer starts from
+    assert [v.path.split("/")[-1] for v in optimizer.variables] == [
+        v.path.split("/")[-1] for v in fresh.optimizer.variables
+    ]
+    for restarted, new in zip(optimizer.variables, fresh.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(restarted.numpy()), np.asarray(new.numpy()))
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+
+
+def test_a_trial_with_another_optimizer_compiles_the_kept_model_anew(study: Any) -> None:
+    kept = KeptModel()
+    model = _trained(kept, study, _recipe(optimizer={"type": "sgd", "learning_rate": 0.05, "momentum": 0.9}))
+    traced, optimizer = model.predict_function, model.optimizer
+    again, _ = _reused_and_fresh(kept, study, _recipe(optimizer={"type": "adam", "learning_rate": 0.01}))
+    assert again is model and again.optimizer is not optimizer
+    assert type(again.optimizer).__name__ == "Adam" and again.train_function is None
     assert again.predict_function is traced  # compiled anew, with the traced predict function kept
 
 
