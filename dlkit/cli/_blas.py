@@ -2,8 +2,8 @@
 
 NumPy's OpenBLAS starts its worker threads when NumPy is imported, and each then spins, waiting
 for work, for 2**28 processor cycles (about a tenth of a second) before it sleeps. A command that
-reads a run's stored predictions does no linear algebra worth a thread, so that spin was a fifth
-of its CPU time on an idle machine (about 0.1 of 0.5 CPU s). OpenBLAS reads
+reads a run's stored predictions does no linear algebra worth a thread: on an idle machine that
+spin was what its CPU time had over its wall time (``diagnose``: 0.49 CPU s, 0.38 s). OpenBLAS reads
 ``OPENBLAS_THREAD_TIMEOUT`` (2**N cycles, N from 4 to 30) once, when it is loaded: set before
 NumPy's import, its threads sleep as soon as they have nothing to do, and still share a large
 product's work when there is one. What the commands compute and print is unchanged.
