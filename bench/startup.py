@@ -16,8 +16,10 @@ Usage: python bench/startup.py [--repeats 5] [--json] [--run RUN_DIR] [--only LA
 ``--run`` times the report commands on a finished run instead of training one (on a loaded
 machine the training takes minutes); with ``--only`` commands that read no run, none is trained.
 The load average is printed before and after. ``--code`` times the commands of other checkouts too (this
-one is the default): each repeat runs every checkout's command in turn, so a change of load
-falls on all of them alike; a row per command and checkout.
+one is the default); a row per command and checkout. Each repeat runs every command of every
+checkout in turn (the first calls of ``models show`` before them all), so a change of load during
+the session falls on all of them alike (timed one command after another, ``diagnose
+--no-report`` seemed dearer than ``diagnose`` because it came second: interleaved, the two agree).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+# (wall s, CPU s, TensorFlow imported?, exit code)
+Row = tuple[float, float, bool, int]
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "dlkit" / "gallery" / "cancer-logistic.yaml"
@@ -95,29 +100,42 @@ def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _time_command(
-    label: str, command: list[str], work: Path, env: dict[str, str], codes: list[Path], repeats: int
-) -> list[tuple[float, float, bool, int]]:
-    """(median wall s, median CPU s, TensorFlow imported?, exit code) of ``command`` per checkout."""
+def _first_call(command: list[str], work: Path, env: dict[str, str], codes: list[Path]) -> list[Row]:
+    """(wall s, CPU s, TensorFlow imported?, exit code) of one call per checkout: a command whose
+    second call is answered from a cache (``(first)``)."""
+    out = []
+    for code in codes:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        tf_loaded, rc = run_once(command, work, {**env, "PYTHONPATH": str(code)})
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        out.append((time.perf_counter() - start, cpu, tf_loaded, rc))
+    return out
+
+
+def _time_commands(
+    commands: list[list[str]], work: Path, env: dict[str, str], codes: list[Path], repeats: int
+) -> list[list[Row]]:
+    """(median wall s, median CPU s, TensorFlow imported?, exit code) of each command per checkout.
+
+    Each repeat runs every command of every checkout in turn, so a change of load (or of the
+    processor's clock) during the session falls on all of them alike, not on whichever command
+    happens to be timed last.
+    """
     envs = [{**env, "PYTHONPATH": str(code)} for code in codes]
-    if label.endswith("(first)"):  # one run only: the second is answered from the cache
-        out = []
-        for code_env in envs:
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            tf_loaded, rc = run_once(command, work, code_env)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            out.append((time.perf_counter() - start, cpu, tf_loaded, rc))
-        return out
-    checks = [run_once(command, work, code_env) for code_env in envs]
-    runs: list[list[tuple[float, float]]] = [[] for _ in codes]
+    checks = [[run_once(command, work, code_env) for code_env in envs] for command in commands]
+    runs: list[list[list[tuple[float, float]]]] = [[[] for _ in codes] for _ in commands]
     for _ in range(repeats):
-        for k, code_env in enumerate(envs):
-            runs[k].append(timed(command, work, code_env))
+        for i, command in enumerate(commands):
+            for k, code_env in enumerate(envs):
+                runs[i][k].append(timed(command, work, code_env))
     return [
-        (statistics.median(w for w, _ in r), statistics.median(c for _, c in r), tf, rc)
-        for r, (tf, rc) in zip(runs, checks, strict=True)
+        [
+            (statistics.median(w for w, _ in r), statistics.median(c for _, c in r), tf, rc)
+            for r, (tf, rc) in zip(per_code, check, strict=True)
+        ]
+        for per_code, check in zip(runs, checks, strict=True)
     ]
 
 
@@ -160,10 +178,22 @@ def main() -> None:
             shutil.copytree(args.run, run_dir)
         if not args.json:
             print(_load_line("before"), flush=True)
-        for label, command, light in chosen:
-            command = [str(run_dir) if a == "RUN" else a for a in command]
+        resolved = [[str(run_dir) if a == "RUN" else a for a in command] for _, command, _ in chosen]
+        # a first call (its cache still empty) runs before the others, which then answer from it
+        firsts = {
+            i: _first_call(resolved[i], work, env, codes) for i, c in enumerate(chosen) if _is_first(c[0])
+        }
+        others = [i for i in range(len(chosen)) if i not in firsts]
+        timed_rows = dict(
+            zip(
+                others,
+                _time_commands([resolved[i] for i in others], work, env, codes, args.repeats),
+                strict=True,
+            )
+        )
+        for i, (label, _, light) in enumerate(chosen):
             for code, (seconds, cpu, tf_loaded, rc) in zip(
-                codes, _time_command(label, command, work, env, codes, args.repeats), strict=True
+                codes, firsts.get(i) or timed_rows[i], strict=True
             ):
                 row = {
                     "command": f"dlkit {label}",
@@ -188,6 +218,10 @@ def main() -> None:
         print(json.dumps(rows, indent=2))
     else:
         print(_load_line("after"), flush=True)
+
+
+def _is_first(label: str) -> bool:
+    return label.endswith("(first)")
 
 
 def _load_line(when: str) -> str:

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from dlkit._lazy import lazy_module
 from dlkit._naming import did_you_mean
-from dlkit.analysis.spec import NUMERIC_OPERATORS, RuleSpec
+from dlkit.analysis.section import NUMERIC_OPERATORS
 from dlkit.errors import RecipeError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from dlkit.analysis.spec import RuleSpec
 else:  # imported on first use: analyze-errors reads a classification run without pandas
     pd = lazy_module("pandas")
 

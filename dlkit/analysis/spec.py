@@ -21,20 +21,12 @@ from pydantic import (
 
 from dlkit._spec import Spec
 from dlkit.analysis.categories import INCORRECTLY_LABELLED
-
-# Operators in the order they are documented; ``in`` is a Python keyword, so its field is ``in_``.
-OPERATORS: tuple[str, ...] = (
-    "equals",
-    "not_equals",
-    "in",
-    "below",
-    "above",
-    "at_most",
-    "at_least",
-    "contains",
-    "is_null",
+from dlkit.analysis.section import (  # the operators' home; imported from here too
+    DEFAULT_SAMPLE,
+    NUMERIC_OPERATORS,  # noqa: F401
+    OPERATORS,
+    sheet_categories,
 )
-NUMERIC_OPERATORS = frozenset({"below", "above", "at_most", "at_least"})
 
 # Column names the sheet uses itself; a category may not take one of them.
 RESERVED_COLUMNS = frozenset(
@@ -116,7 +108,9 @@ class AnalysisSpec(Spec):
         default_factory=dict,
         description="Categories computed from metadata columns: name -> {column, <operator>: value}.",
     )
-    sample: int = Field(default=100, ge=1, description="How many misclassified dev examples the sheet holds.")
+    sample: int = Field(
+        default=DEFAULT_SAMPLE, ge=1, description="How many misclassified dev examples the sheet holds."
+    )
 
     @field_validator("categories")
     @classmethod
@@ -147,7 +141,7 @@ class AnalysisSpec(Spec):
 
     def sheet_categories(self) -> list[str]:
         """The boolean columns of the sheet: the recipe's categories, then incorrectly_labelled."""
-        return [*(c for c in self.categories if c != INCORRECTLY_LABELLED), INCORRECTLY_LABELLED]
+        return sheet_categories(self.categories)
 
 
 def _check_name(name: str) -> None:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from dlkit.cli._blas import idle_blas_threads
 from dlkit.cli._errors import report_errors
 from dlkit.cli._options import JsonOpt, RunsDirOpt, TrackingUriOpt
 
@@ -115,6 +116,8 @@ def analyze_errors(
     regression (largest errors, residuals by slice and plot), multitask (each task as a binary
     classification). Label issues and corrections need class labels.
     """
+    if folds is None:  # reads the stored predictions only (--folds retrains the model)
+        idle_blas_threads()
     from dlkit import api
     from dlkit.errors import RecipeError
 

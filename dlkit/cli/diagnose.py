@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from dlkit.cli._blas import idle_blas_threads
 from dlkit.cli._errors import report_errors
 from dlkit.cli._options import JsonOpt, RunsDirOpt, TrackingUriOpt
 
@@ -58,6 +59,8 @@ def diagnose(
 
     With --json, prints {"runs": [...]}, one entry per run.
     """
+    if not learning_curve:  # reads the stored predictions only: no linear algebra
+        idle_blas_threads()
     from dlkit import api
     from dlkit.errors import RecipeError
 

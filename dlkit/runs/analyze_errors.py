@@ -34,14 +34,13 @@ from dlkit.analysis.error_analysis import (
 )
 from dlkit.analysis.error_sheet import TaggedSheet, build_sheet
 from dlkit.analysis.rules import apply_rules, rule_summary
-from dlkit.analysis.spec import AnalysisSpec
+from dlkit.analysis.section import AnalysisDefaults
 from dlkit.errors import DataError, RecipeError, TrackingError, UnsupportedRunError
 from dlkit.rundir import RunDir
 from dlkit.runs._parquet import read_columns
 from dlkit.runs._recipe import read_recipe
 from dlkit.runs._task_reports import TaskReports, reports_for
 from dlkit.runs.error_sheet import count_rows, read_sheet, write_sheet
-from dlkit.runs.label_issues import folds_label_issues, write_label_issues
 from dlkit.tasks import Task, task_for
 
 if TYPE_CHECKING:
@@ -53,6 +52,7 @@ if TYPE_CHECKING:
     from dlkit.analysis.label_issues import LabelIssuesResult
     from dlkit.analysis.residuals import RegressionReport
     from dlkit.analysis.sequence_errors import SequenceReport
+    from dlkit.analysis.spec import AnalysisSpec
     from dlkit.data.dataset import Dataset
     from dlkit.runs.attention import AttentionMap
     from dlkit.training.cross_val import FoldEnd
@@ -81,7 +81,7 @@ class AnalyzeErrorsResult:
         run_id: its MLflow run id (None when untracked).
         tracking_uri: its MLflow store.
         set_name: the set analysed (dev).
-        spec: the analysis section used.
+        spec: the analysis section used (:class:`AnalysisDefaults` when the recipe sets none).
         task: the run's task.
         whole_set: a classification's per-class metrics, confusion, most-confused pairs,
             highest loss and slices.
@@ -120,7 +120,7 @@ class AnalyzeErrorsResult:
     run_id: str | None
     tracking_uri: str | None
     set_name: str
-    spec: AnalysisSpec
+    spec: AnalysisSpec | AnalysisDefaults
     task: str = "multiclass"
     whole_set: SetReport | None = None
     sequence: SequenceReport | None = None
@@ -281,7 +281,7 @@ def _set_report_dict(w: SetReport) -> dict[str, Any]:
     }
 
 
-def read_analysis_spec(run: RunDir) -> tuple[AnalysisSpec, dict[str, Any]]:
+def read_analysis_spec(run: RunDir) -> tuple[AnalysisSpec | AnalysisDefaults, dict[str, Any]]:
     """The ``analysis`` section of the run's recipe.yaml (defaults when absent), and the recipe.
 
     Raises:
@@ -289,14 +289,14 @@ def read_analysis_spec(run: RunDir) -> tuple[AnalysisSpec, dict[str, Any]]:
     """
     recipe = read_recipe(run)
     section = recipe.get("analysis") or {}
-    defaults = {
-        name: f.get_default(call_default_factory=True) for name, f in AnalysisSpec.model_fields.items()
-    }
-    if section in ({}, defaults):
+    defaults = AnalysisDefaults()
+    if section in ({}, defaults.model_dump()):
         # the defaults (dlkit train writes them out when the recipe has no section): valid as
-        # they are, and building pydantic's validators would cost more than the whole reading
-        return AnalysisSpec.model_construct(), recipe
+        # they are, and pydantic with the spec's validators costs more than the whole reading
+        return defaults, recipe
     from pydantic import ValidationError
+
+    from dlkit.analysis.spec import AnalysisSpec
 
     try:
         return AnalysisSpec.model_validate(section), recipe
@@ -342,7 +342,7 @@ def _prediction_columns(run: RunDir, name: str, reader: TaskReports) -> Columns 
 def _reads_columns(
     run: RunDir,
     reader: TaskReports,
-    spec: AnalysisSpec,
+    spec: AnalysisSpec | AnalysisDefaults,
     metadata: Sequence[str],
     *,
     want_issues: bool,
@@ -534,6 +534,8 @@ def analyze_run(
         if result.worst_images is None:
             notes.append("the worst images are not drawn: the run's data source is unavailable or changed")
     if want_issues:
+        from dlkit.runs.label_issues import folds_label_issues, write_label_issues
+
         folder = run.path / ANALYSIS_DIR
         if folds is not None:
             result.label_issues = folds_label_issues(run, info, folds, judged, on_fold)
@@ -704,7 +706,7 @@ def _judged_sets(run: RunDir, wanted: Sequence[str] | None, folds: int | None) -
 def _tagged_report(
     tagged: TaggedSheet,
     dev: pd.DataFrame,
-    spec: AnalysisSpec,
+    spec: AnalysisSpec | AnalysisDefaults,
     dev_error: float,
     model_gap: float | None,
     n_errors: int,
