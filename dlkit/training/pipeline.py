@@ -218,6 +218,8 @@ class KeptModel:
         self._model: keras.Model | None = None
         self._key: tuple[Any, ...] = ()  # the build key, data, context and train indices built on
         self._initial: list[tuple[Any, Any]] = []  # each variable and its value as built
+        self._optimizer: dict[str, Any] | None = None  # the compiled optimizer's spec, but its rate
+        self._start: list[tuple[Any, Any]] = []  # each of its variables and its value at the start
 
     def __call__(
         self,
@@ -231,13 +233,11 @@ class KeptModel:
         """What :func:`build_model` returns for these arguments: the kept model reset, or a new one."""
         import keras
 
-        from dlkit.training.optimizers import OPTIMIZERS
-
         task = task_of(recipe, data)
         key = (_build_key(recipe), data, context, train)
         model = self._model
         if model is None or runtime.strategy_name != "default" or not self._same(key):
-            self._model, self._initial = None, []  # the old model goes before the new one is built
+            self._model, self._initial, self._start = None, [], []  # gone before the new one is built
             with _scope(runtime):
                 model = _build(recipe, data, train, task, context, augment=True)
             if runtime.strategy_name == "default":
@@ -248,17 +248,35 @@ class KeptModel:
         else:
             for variable, value in self._initial:
                 variable.assign(value)
-            with _scope(runtime):
-                optimizer = OPTIMIZERS.build(recipe.train.optimizer)
-                if _restart(model.optimizer, optimizer, model.trainable_variables):
-                    return model
+            if self._restart(model, recipe, runtime):
+                return model
         predict = model.predict_function
         with _scope(runtime):
             compile_model(model, recipe, data, train, task)
+        self._optimizer, self._start = _without_rate(recipe), []
         # compiling drops the predict function; it reads the model's variables only, not the
         # optimizer, loss or metrics, and the build key holds the XLA setting it was traced with
         model.predict_function = predict
         return model
+
+    def _restart(self, model: keras.Model, recipe: Recipe, runtime: Runtime) -> bool:
+        """Restart the compiled optimizer for ``recipe`` if it differs from it in its learning
+        rate alone; False, with nothing changed, where it must be compiled anew."""
+        from dlkit.training.optimizers import OPTIMIZERS
+
+        if self._optimizer is None or _without_rate(recipe) != self._optimizer:
+            return False
+        if not self._start:  # the start values, from a new optimizer built once on the same weights
+            with _scope(runtime):
+                fresh = OPTIMIZERS.build(recipe.train.optimizer)
+                start = _start_values(model.optimizer, fresh, model.trainable_variables)
+            if start is None:
+                return False
+            self._start = start
+        for variable, value in self._start:
+            variable.assign(value)
+        model.optimizer.learning_rate = recipe.train.optimizer.learning_rate
+        return True
 
     def _same(self, key: tuple[Any, ...]) -> bool:
         text, data, context, train = key
@@ -267,29 +285,31 @@ class KeptModel:
         return same_inputs and text == kept_text
 
 
-def _restart(kept: Any, fresh: Any, weights: list[Any]) -> bool:
-    """Set ``kept`` (a compiled model's optimizer) to the state ``fresh`` starts from on
-    ``weights``; False, with nothing changed, where ``fresh`` differs in more than its learning rate
-    or its variables would not match (another type, a loss-scale wrapper, not built yet)."""
+def _without_rate(recipe: Recipe) -> dict[str, Any]:
+    return recipe.train.optimizer.model_dump(mode="json", exclude={"learning_rate"})
+
+
+def _start_values(kept: Any, fresh: Any, weights: list[Any]) -> list[tuple[Any, Any]] | None:
+    """Each variable of ``kept`` (a compiled model's built optimizer) and the value ``fresh``
+    starts it from, built on ``weights``; None where ``fresh`` differs in more than its learning
+    rate or its variables do not match (another type, a loss-scale wrapper, not built yet)."""
     import keras
 
     if type(kept) is not type(fresh) or not getattr(kept, "built", False):
-        return False
+        return None
     if not isinstance(getattr(fresh, "_learning_rate", None), keras.Variable):
-        return False  # a schedule object: its settings are in the traced steps
+        return None  # a schedule object: its settings are in the traced steps
     kept_config, fresh_config = kept.get_config(), fresh.get_config()
     for config in (kept_config, fresh_config):
         config.pop("learning_rate", None)
         config.pop("name", None)
     if kept_config != fresh_config:
-        return False
+        return None
     fresh.build(weights)
     pairs = list(zip(kept.variables, fresh.variables, strict=False))
     if len(kept.variables) != len(fresh.variables) or any(a.shape != b.shape for a, b in pairs):
-        return False
-    for variable, start in pairs:
-        variable.assign(start.value)
-    return True
+        return None
+    return [(variable, keras.ops.convert_to_tensor(np.array(start.numpy()))) for variable, start in pairs]
 
 
 def _build_key(recipe: Recipe) -> str:

@@ -66,19 +66,19 @@ def test_a_trial_that_changes_only_the_learning_rate_restarts_the_kept_optimizer
     kept = KeptModel()
     model = _trained(kept, study, _recipe(optimizer={"type": "sgd", "learning_rate": 0.05, "momentum": 0.9}))
     optimizer, steps = model.optimizer, (model.train_function, model.test_function, model.predict_function)
-    second = _recipe(
-        optimizer={"type": "sgd", "learning_rate": 0.01, "momentum": 0.9}, epochs=3, batch_size=16
-    )
-    again, fresh = _reused_and_fresh(kept, study, second)
-    assert again is model and again.optimizer is optimizer  # compiled as before: its steps stay traced
-    assert (again.train_function, again.test_function, again.predict_function) == steps
-    # step count, learning rate and momenta: what the trial's own optimizer starts from
-    assert [v.path.split("/")[-1] for v in optimizer.variables] == [
-        v.path.split("/")[-1] for v in fresh.optimizer.variables
-    ]
-    for restarted, new in zip(optimizer.variables, fresh.optimizer.variables, strict=True):
-        np.testing.assert_array_equal(np.asarray(restarted.numpy()), np.asarray(new.numpy()))
-    assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+    # the second trial finds the start values with a new optimizer, the third reuses them
+    for rate in (0.01, 0.2):
+        trial = _recipe(optimizer={"type": "sgd", "learning_rate": rate, "momentum": 0.9}, batch_size=16)
+        again, fresh = _reused_and_fresh(kept, study, trial)
+        assert again is model and again.optimizer is optimizer  # compiled as before: steps stay traced
+        assert (again.train_function, again.test_function, again.predict_function) == steps
+        # step count, learning rate and momenta: what the trial's own optimizer starts from
+        names = [v.path.split("/")[-1] for v in optimizer.variables]
+        assert names == [v.path.split("/")[-1] for v in fresh.optimizer.variables]
+        for restarted, new in zip(optimizer.variables, fresh.optimizer.variables, strict=True):
+            np.testing.assert_array_equal(np.asarray(restarted.numpy()), np.asarray(new.numpy()))
+        assert float(optimizer.learning_rate.numpy()) == pytest.approx(rate)
+        _trained(kept, study, trial)  # moves everything again before the next trial
 
 
 def test_a_trial_with_another_optimizer_compiles_the_kept_model_anew(study: Any) -> None:
