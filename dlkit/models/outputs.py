@@ -48,10 +48,19 @@ def _trace_open_batch(model: keras.Model, x: Any) -> None:
     function = model.predict_function
     if not hasattr(function, "get_concrete_function"):  # run_eagerly: a plain Python function
         return
+    signature = keras.tree.map_structure(spec, x)
+    if getattr(function, _TRACED_FOR, None) == signature:
+        return  # traced for these inputs already (another set, or a kept model's earlier trial)
     try:
-        function.get_concrete_function([(keras.tree.map_structure(spec, x),)])
+        function.get_concrete_function([(signature,)])
+        setattr(function, _TRACED_FOR, signature)
     except Exception:  # a model that needs a known batch size: traced per shape on first use instead
         log.debug("predict function of %s not traced with an open batch size", model.name, exc_info=True)
+
+
+# the inputs a predict function was traced for with an open batch size (looking the trace up
+# again in TensorFlow's cache costs about a millisecond a set)
+_TRACED_FOR = "_dlkit_open_batch"
 
 
 def predict_arrays(model: keras.Model, x: Any, batch_size: int) -> Any:
