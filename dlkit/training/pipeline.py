@@ -161,21 +161,13 @@ def _build(
     return model
 
 
-def compile_model(
-    model: keras.Model,
-    recipe: Recipe,
-    data: Dataset,
-    train: np.ndarray,
-    task: Task,
-    optimizer: keras.optimizers.Optimizer | None = None,
-) -> None:
-    """Compile with the recipe's optimizer (``optimizer``, if built already) and the task's loss
-    and metrics (XLA as the task allows)."""
+def compile_model(model: keras.Model, recipe: Recipe, data: Dataset, train: np.ndarray, task: Task) -> None:
+    """Compile with the recipe's optimizer and the task's loss and metrics (XLA as the task allows)."""
     from dlkit.training.optimizers import OPTIMIZERS
 
     spec = recipe.train
     model.compile(
-        optimizer=optimizer or OPTIMIZERS.build(spec.optimizer),
+        optimizer=OPTIMIZERS.build(spec.optimizer),
         loss=spec.loss or task.loss(data),
         loss_weights=task.loss_weight(spec.loss, data.y[train]),
         metrics=task.compile_metrics(data),
@@ -196,10 +188,10 @@ class KeptModel:
 
     The trials of a tuning study often differ only in how they train (learning rate, schedule,
     batch size, epochs): each would build, initialise and trace the very model the last one
-    did, and trace its training, validation and predict steps again: together about a fifth of
-    a short trial. A kept model is put back as a new build leaves it: every variable (weights,
-    normalisation statistics, moving averages, the random layers' seed states) set to the value
-    it had when built. Then:
+    did, and trace its training, validation and predict steps again: more than half of a short
+    trial (BENCHMARKS.md, Tuning overhead). A kept model is put back as a new build leaves it:
+    every variable (weights, normalisation statistics, moving averages, the random layers' seed
+    states) set to the value it had when built. Then:
 
     - where the trial's optimizer is the kept one's but for its learning rate (a variable its
       traced steps read), that optimizer is restarted: every variable of it (step count,
@@ -262,10 +254,14 @@ class KeptModel:
     def _restart(self, model: keras.Model, recipe: Recipe, runtime: Runtime) -> bool:
         """Restart the compiled optimizer for ``recipe`` if it differs from it in its learning
         rate alone; False, with nothing changed, where it must be compiled anew."""
+        import keras
+
         from dlkit.training.optimizers import OPTIMIZERS
 
         if self._optimizer is None or _without_rate(recipe) != self._optimizer:
             return False
+        if isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer):
+            return False  # mixed precision's loss-scale wrapper: compiled anew
         if not self._start:  # the start values, from a new optimizer built once on the same weights
             with _scope(runtime):
                 fresh = OPTIMIZERS.build(recipe.train.optimizer)

@@ -112,3 +112,14 @@ def test_a_different_build_gets_a_new_model(study: Any, change: dict[str, Any]) 
         assert kept(other, data, train, runtime) is not model
         # other training rows: other normalisation statistics
         assert kept(other, data, train[:-5], runtime) is not kept(other, data, train, runtime)
+
+
+def test_under_mixed_precision_the_kept_model_is_compiled_anew(study: Any) -> None:
+    kept = KeptModel()
+    first = _recipe(optimizer={"type": "adam", "learning_rate": 0.05}, mixed_precision=True)
+    model = _trained(kept, study, first)
+    optimizer = model.optimizer
+    assert type(optimizer).__name__ == "LossScaleOptimizer"
+    second = _recipe(optimizer={"type": "adam", "learning_rate": 0.01}, mixed_precision=True)
+    again, _ = _reused_and_fresh(kept, study, second)
+    assert again is model and again.optimizer is not optimizer and again.train_function is None
