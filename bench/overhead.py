@@ -8,7 +8,12 @@ Each round trains, in this one process and in turn, the same recipe three ways:
   clock;
 - ``dlkit``: :func:`dlkit.api.train` untracked (checkpoints every epoch, history, schedule, early
   stopping, heartbeat: the whole train path);
-- ``tracked``: :func:`dlkit.api.train` tracked in a SQLite MLflow store in a temporary folder.
+- ``tracked``: :func:`dlkit.api.train` tracked in a SQLite MLflow store in a temporary folder,
+  written by a thread of this process (as where MLflow is imported already: a notebook; this
+  process imports it to time its calls);
+- ``tracked, writer process``: the same, written by the tracking writer process, as ``dlkit
+  train`` on the command line writes (``DLKIT_TRACKING_WRITER=process``); its calls run in the
+  writer and are not timed here.
 
 An epoch's time is the time between two successive epoch ends (so a checkpoint written at the
 end of an epoch counts in it); the first epoch (tracing) is left out. Rounds alternate the three
@@ -147,16 +152,33 @@ def run_keras(recipe: Any) -> Timings:
     return timings
 
 
-def run_dlkit(recipe: Any, track: bool) -> Timings:
-    """:func:`dlkit.api.train`, with its checkpoint writes, epoch records and MLflow logging timed."""
+@contextlib.contextmanager
+def _environ_restored(name: str, value: str | None) -> Iterator[None]:
+    """On exit, the environment variable ``name`` is ``value`` again (unset if None)."""
+    try:
+        yield
+    finally:
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def run_dlkit(recipe: Any, track: bool, writer: str = "thread") -> Timings:
+    """:func:`dlkit.api.train`, with its checkpoint writes, epoch records and MLflow logging timed;
+    ``writer``: who writes a tracked run's MLflow records (``thread`` or ``process``)."""
     import keras
 
     from dlkit import api
     from dlkit.tracking.mlflow_tracker import MLflowStore
+    from dlkit.tracking.queued import WRITER_ENV
     from dlkit.training import _callbacks, checkpoints
 
     timings = Timings()
+    previous = os.environ.get(WRITER_ENV)
+    os.environ[WRITER_ENV] = writer
     with (
+        _environ_restored(WRITER_ENV, previous),
         timed(checkpoints, "write_checkpoint", timings, "checkpoint"),
         timed(_callbacks.EpochRecorder, "on_epoch_end", timings, "epoch record"),
         timed(MLflowStore, "log_metrics", timings, "mlflow metrics"),
@@ -181,6 +203,7 @@ def bench(name: str, recipe_path: Path, overrides: list[str], rounds: int, folde
         "keras": lambda: run_keras(recipe),
         "dlkit": lambda: run_dlkit(recipe, track=False),
         "tracked": lambda: run_dlkit(recipe, track=True),
+        "process": lambda: run_dlkit(recipe, track=True, writer="process"),
     }
     run_dlkit(recipe, track=True)  # warm-up: imports, the store's tables, first traces
     epochs: dict[str, list[float]] = defaultdict(list)
@@ -197,7 +220,12 @@ def bench(name: str, recipe_path: Path, overrides: list[str], rounds: int, folde
     n_timed = len(epochs["keras"])
     print(f"\n{name}: s/epoch, median of {n_timed} epochs ({rounds} rounds x {recipe.train.epochs - 1})")
     print(f"  {'plain Keras fit':<28} {med['keras']:.3f}")
-    for way, label in (("dlkit", "dlkit train (untracked)"), ("tracked", "dlkit train (tracked)")):
+    labels = (
+        ("dlkit", "dlkit train (untracked)"),
+        ("tracked", "dlkit train (tracked)"),
+        ("process", "tracked, writer process"),
+    )
+    for way, label in labels:
         print(f"  {label:<28} {med[way]:.3f}   ratio to Keras {med[way] / med['keras']:.2f}x")
         for key, seconds in sorted(spent[way].items()):
             print(f"      {key:<24} {seconds:.4f} s/epoch  ({seconds / med[way]:.1%} of an epoch)")
