@@ -238,7 +238,8 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
         """``dlkit train``'s pipeline on the trial's recipe: here, or in the study's worker process.
 
         Ctrl-C is checked after every epoch (here) or while the worker trains; the trial's MLflow
-        run is taken at the first check, by which time its writer has started it."""
+        run is taken at the first epoch's check, by which time its writer has started it, or
+        before a worker process starts."""
         runner = self.runner
 
         def check(*_: Any) -> None:
@@ -247,6 +248,8 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
 
         measure = tuple(n for n in runner.constraints if n in MEASURES)
         if runner.tune.isolation == "process":
+            # taken before the worker starts: it writes run.json too, from another process
+            mlflow_run.take(run)
             return runner.trial_worker().train(
                 recipe.model_dump(mode="json", by_alias=True, exclude_unset=True),
                 f"trial {name}",
@@ -254,7 +257,7 @@ class StudyTuner(BaseTuner):  # type: ignore[misc]  # keras-tuner ships no type 
                 epochs=epochs,
                 warm_start=warm,
                 measure=measure,
-                check=check,
+                check=runner.interrupts.check,
             )
         return train_trial(
             recipe,
