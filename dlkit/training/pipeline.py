@@ -10,7 +10,9 @@ learning-curve points, ``gradcheck`` and ``lr-find`` all come through here:
 - :func:`fit_model`: :func:`build_model`, :func:`training_data` and :func:`~dlkit.training.fit.fit`
   together (with a checkpoint to resume from or weights to start from);
 - :func:`predict_sets`: every set predicted in inference mode, scored by the task and
-  written to ``predictions/<set>.parquet`` by one writer.
+  written to ``predictions/<set>.parquet`` by one writer;
+- :class:`TrainingStreams` and :class:`KeptModel`: a tuning study's pipelines and last model,
+  given back to the next trial that would build the same ones (reset to their state as built).
 
 What differs between tasks is asked of the task (:mod:`dlkit.tasks`), never branched on here.
 """
