@@ -47,6 +47,12 @@ _RACE_MARKERS = (
     "out-of-date database schema",
 )
 _OPEN_ATTEMPTS = 6
+# MLflow looks a run's datasets up in its experiment, then inserts those it did not find, in one
+# transaction: two runs logging the same set at once can both miss it, and the second insert breaks
+# the unique key (SQLite, PostgreSQL and MySQL spell it differently). The transaction is rolled
+# back whole, so the write is tried again: the set is found then, and only the run's input is added.
+_DUPLICATE_MARKERS = ("UNIQUE constraint failed", "duplicate key value", "Duplicate entry")
+_WRITE_ATTEMPTS = 4
 
 
 @contextlib.contextmanager
@@ -163,8 +169,11 @@ class MLflowStore:
         try:
             return func(*args, **kwargs)
         except self._errors as exc:
-            where = f"{what}: " if what else ""
-            raise TrackingError(f"tracking store {self.uri}: {where}{getattr(exc, 'message', exc)}") from None
+            raise self._error(what, exc) from None
+
+    def _error(self, what: str | None, exc: Exception) -> TrackingError:
+        where = f"{what}: " if what else ""
+        return TrackingError(f"tracking store {self.uri}: {where}{getattr(exc, 'message', exc)}")
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -383,8 +392,23 @@ class MLflowStore:
         :func:`~dlkit.tracking.mlflow_model.describe_inputs`, as MLflow dataset inputs of the run."""
         from dlkit.tracking.mlflow_model import dataset_inputs
 
-        if run_id and inputs:
-            self._call(f"run {run_id}: log inputs", self._client.log_inputs, run_id, dataset_inputs(inputs))
+        if not (run_id and inputs):
+            return
+        attempt = 1
+        while True:
+            try:
+                self._call(
+                    f"run {run_id}: log inputs", self._client.log_inputs, run_id, dataset_inputs(inputs)
+                )
+                return
+            except TrackingError as exc:
+                if attempt == _WRITE_ATTEMPTS or not any(m in exc.message for m in _DUPLICATE_MARKERS):
+                    raise
+                log.info(
+                    "tracking store %s: run %s: datasets logged concurrently; retrying", self.uri, run_id
+                )
+                time.sleep(0.05 * attempt)
+                attempt += 1
 
     def register(self, run_id: str, name: str) -> int:
         """Register the run's logged model as a new version of registered model ``name``.
@@ -419,8 +443,13 @@ class MLflowStore:
         try:
             self._client.get_registered_model(name)
         except self._errors:
-            self._call(f"registered model '{name}'", self._client.create_registered_model, name)
-            created = True
+            try:
+                self._client.create_registered_model(name)
+                created = True
+            except self._errors as exc:
+                # another process registered the name between the lookup and here: add to it
+                if getattr(exc, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
+                    raise self._error(f"registered model '{name}'", exc) from None
         try:
             version = self._call(
                 f"registered model '{name}'",

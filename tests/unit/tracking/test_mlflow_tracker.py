@@ -213,3 +213,77 @@ def test_a_store_error_in_the_writer_is_raised_in_the_caller(tracking_uri: str, 
     where = f"tracking store {tracking_uri}: run {tracker.run_id}: log metrics: "
     assert info.value.message.startswith(where)
     tracker.flush()  # raised once
+
+
+def test_a_set_logged_by_another_run_at_the_same_moment_is_retried_not_lost(
+    store: MLflowStore, client
+) -> None:
+    """Two runs logging the same set at once: MLflow looks the set up, does not find it, and by the
+    time it inserts it the other run has (four trainings on one new store hit this in CI). The
+    other run's insert is made here between MLflow's lookup and its insert, on the real store."""
+    from sqlalchemy import event
+
+    inputs = [
+        {"name": n, "digest": f"{n}-digest", "source": "{}", "profile": "{}", "context": n}
+        for n in ("train", "dev")
+    ]
+    other = store.start_run("exp", "other", {})
+    mine = store.start_run("exp", "mine", {})
+    engine = client._tracking_client.store.engine
+    raced = []
+
+    def the_other_run_first(conn, cursor, statement, *args) -> None:
+        if statement.startswith("INSERT INTO datasets") and not raced:
+            raced.append(statement)
+            MLflowStore(store.uri).log_inputs(other, inputs)  # another client: its own connection
+
+    # the store's own engine is the one the event is set on: one per URI in this process
+    assert store._client._tracking_client.store.engine is engine
+    event.listen(engine, "before_cursor_execute", the_other_run_first)
+    try:
+        store.log_inputs(mine, inputs)
+    finally:
+        event.remove(engine, "before_cursor_execute", the_other_run_first)
+    assert raced  # the race did happen
+    for run_id in (mine, other):
+        logged = client.get_run(run_id).inputs.dataset_inputs
+        assert sorted(d.dataset.name for d in logged) == ["dev", "train"]
+    # one dataset per set in the experiment, shared by both runs
+    datasets = {
+        (d.dataset.name, d.dataset.digest)
+        for r in (mine, other)
+        for d in client.get_run(r).inputs.dataset_inputs
+    }
+    assert datasets == {("train", "train-digest"), ("dev", "dev-digest")}
+
+
+def test_two_runs_registering_a_new_name_at_the_same_moment_both_get_a_version(
+    store: MLflowStore, client
+) -> None:
+    """The other run's registration is made between this one's lookup of the name (not found) and
+    its creation of it: both versions land in the one registered model."""
+    from sqlalchemy import event
+
+    from dlkit.tracking.mlflow_model import MODEL_NAME
+
+    runs = [store.start_run("exp", name, {}) for name in ("other", "mine")]
+    experiment = client.get_run(runs[0]).info.experiment_id
+    for run in runs:  # what a training logs, without its files: the register step only reads this
+        client.create_logged_model(experiment, name=MODEL_NAME, source_run_id=run)
+    engine = client._get_registry_client().store.engine
+    raced = []
+
+    def the_other_run_first(conn, cursor, statement, *args) -> None:
+        if statement.startswith("INSERT INTO registered_models") and not raced:
+            raced.append(statement)
+            assert MLflowStore(store.uri).register(runs[0], "digits") == 1
+
+    event.listen(engine, "before_cursor_execute", the_other_run_first)
+    try:
+        version = store.register(runs[1], "digits")
+    finally:
+        event.remove(engine, "before_cursor_execute", the_other_run_first)
+    assert raced
+    assert version == 2
+    versions = client.search_model_versions("name = 'digits'")
+    assert sorted((int(v.version), v.run_id) for v in versions) == [(1, runs[0]), (2, runs[1])]
