@@ -12,11 +12,16 @@ store, params, per-epoch metrics, artifacts and the logged MLflow Model.
 epoch is trained first (tracked, and untracked), then each command trains it ``--epochs`` more,
 so the tracked command reopens its MLflow run where the untracked one has none.
 
+``--tune`` times ``dlkit tune recipes/digits-tune.yaml --trials 4 --rounds 1`` instead (its
+trials of ``--epochs`` epochs, in a new study folder each time): a study's MLflow records are
+its run, a run per round and one per trial, and the best trial's MLflow Model.
+
 ``--code`` names the dlkit checkout measured (this one by default); given twice (before and
 after), both are measured in one run, their commands interleaved, so that both see the same
 machine load.
 
-Usage: python bench/tracking.py [--epochs 1] [--repeats 5] [--resume] [--code CHECKOUT [--code OTHER]]
+Usage: python bench/tracking.py [--epochs 1] [--repeats 5] [--resume | --tune]
+                                [--code CHECKOUT [--code OTHER]]
 """
 
 from __future__ import annotations
@@ -52,11 +57,21 @@ def reap_orphans() -> None:
             return
 
 
-def run(folder: Path, epochs: int, track: bool, code: str, resume: Path | None = None) -> tuple[float, float]:
+def run(
+    folder: Path, epochs: int, track: bool, code: str, resume: Path | None = None, tune: bool = False
+) -> tuple[float, float]:
     """Wall and CPU (user + system) seconds of one ``dlkit train`` command in a fresh process
-    (the CPU of its tracking writer process included); ``resume``: the run it resumes."""
+    (the CPU of its tracking writer process included); ``resume``: the run it resumes; ``tune``:
+    a ``dlkit tune`` study instead."""
     cmd = [sys.executable, "-m", "dlkit", "train"]
-    if resume is None:
+    if tune:
+        study = Path(tempfile.mkdtemp(dir=folder, prefix="study-"))
+        study.rmdir()  # the study makes its folder
+        cmd = [sys.executable, "-m", "dlkit", "tune", str(REPO / "recipes" / "digits-tune.yaml")]
+        cmd += ["--trials", "4", "--rounds", "1", "--study", str(study)]
+        if not track:
+            cmd.append("--no-track")
+    elif resume is None:
         cmd += [str(REPO / "recipes" / "digits-cnn.yaml"), "--set", f"tracking.runs_dir={folder / 'runs'}"]
         if not track:
             cmd.append("--no-track")
@@ -83,6 +98,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--resume", action="store_true", help="time resuming a run, not starting one")
+    parser.add_argument("--tune", action="store_true", help="time a dlkit tune study, not a training")
     parser.add_argument("--code", action="append", help="a dlkit checkout measured (twice: before and after)")
     args = parser.parse_args()
     adopt_orphans()
@@ -97,7 +113,7 @@ def main() -> None:
         first = {}
         for code, folder in folders.items():
             folder.mkdir()
-            first[code], _ = run(folder, args.epochs, True, code)  # creates and migrates the store
+            first[code], _ = run(folder, args.epochs, True, code, tune=args.tune)  # creates the store
         times: dict[tuple[str, bool], list[tuple[float, float]]] = {
             (code, track): [] for code in codes for track in (False, True)
         }
@@ -116,11 +132,15 @@ def main() -> None:
                 for track in (False, True) if i % 2 == 0 else (True, False):
                     epochs[code, track] += args.epochs
                     n = epochs[code, track] if args.resume else args.epochs
-                    times[code, track].append(run(folders[code], n, track, code, resumed.get((code, track))))
+                    times[code, track].append(
+                        run(folders[code], n, track, code, resumed.get((code, track)), tune=args.tune)
+                    )
                     loads.append(os.getloadavg()[0])
     what = "dlkit train --resume, +" if args.resume else "dlkit train,"
+    what = "dlkit tune, 4 trials of" if args.tune else what
     print(
-        f"{what} quick start, {args.epochs} epoch(s), whole command, median of {args.repeats} "
+        f"{what} {'digits-tune' if args.tune else 'quick start'}, {args.epochs} epoch(s), "
+        f"whole command, median of {args.repeats} "
         f"(alternating); load average {min(loads):.1f} to {max(loads):.1f}"
     )
     for code in codes:
