@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from dlkit._lazy import lazy_module
+from dlkit.analysis.ranks import binary_auc
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,6 +42,8 @@ Metric = Literal["euclidean", "l1"]
 # β, the pair classifier's fixed bias: its weights are learned, so a fixed bias loses nothing
 # but the scale of the logits (the decision is made at τ chosen on dev anyway)
 PAIR_BIAS = 4.0
+# the distances :func:`nearest` computes at once: a block of rows against the whole set
+BLOCK_BYTES = 32 * 2**20
 
 
 def squared_distances(embeddings: np.ndarray) -> np.ndarray:
@@ -134,20 +137,53 @@ class Pairs:
 def verification_pairs(labels: np.ndarray, seed: int = 0, negatives_per_positive: int = 1) -> Pairs:
     """Every positive pair of a set and a seeded sample of negative pairs.
 
+    The pairs ``i < j`` are in row order (by ``i``, then ``j``): the positives, then the sampled
+    negatives. The sample is drawn among the negative pairs numbered in that order, so the set's
+    ``n²/2`` pairs are never held: memory grows with the pairs kept (a set of 20,000 examples has
+    200 million pairs).
+
     Args:
         labels: `(n,)` identities.
         seed: seeds the negative sample (the same set always gets the same pairs).
         negatives_per_positive: negatives drawn per positive pair (at most all of them).
     """
     y = np.asarray(labels).reshape(-1)
-    i, j = np.triu_indices(len(y), k=1)
-    same = y[i] == y[j]
-    pos = np.flatnonzero(same)
-    neg = np.flatnonzero(~same)
-    n_neg = min(len(neg), max(1, negatives_per_positive * len(pos)))
-    neg = np.sort(np.random.default_rng(seed).choice(neg, size=n_neg, replace=False)) if len(neg) else neg
-    keep = np.concatenate([pos, neg])
-    return Pairs(i[keep], j[keep], same[keep])
+    n = len(y)
+    codes = np.unique(y, return_inverse=True)[1].reshape(-1)
+    # the members of each identity, in increasing position
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if n else np.zeros(0, int)
+    sizes = np.diff(np.r_[starts, n])
+    pos_first, pos_second = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
+    for start, size in zip(starts, sizes, strict=True):
+        if size > 1:
+            members = order[start : start + size]
+            a, b = np.triu_indices(size, k=1)
+            pos_first.append(members[a])
+            pos_second.append(members[b])
+    first, second = np.concatenate(pos_first), np.concatenate(pos_second)
+    in_rows = np.lexsort((second, first))
+    first, second = first[in_rows], second[in_rows]
+    # per row i: the later examples of another identity, and the negatives before its row
+    later_same = np.empty(n, np.intp)
+    later_same[order] = np.repeat(sizes, sizes) - 1 - (np.arange(n) - np.repeat(starts, sizes))
+    row_negatives = (n - 1 - np.arange(n)) - later_same
+    n_negatives = int(row_negatives.sum())
+    n_neg = min(n_negatives, max(1, negatives_per_positive * len(first)))
+    neg_first, neg_second = np.zeros(0, np.intp), np.zeros(0, np.intp)
+    if n_negatives:
+        picked = np.sort(np.random.default_rng(seed).choice(n_negatives, size=n_neg, replace=False))
+        ends = np.cumsum(row_negatives)
+        neg_first = np.searchsorted(ends, picked, side="right")
+        offset = picked - (ends - row_negatives)[neg_first]
+        neg_second = np.empty(n_neg, np.intp)
+        rows, row_starts = np.unique(neg_first, return_index=True)
+        for row, lo, hi in zip(rows, row_starts, np.r_[row_starts[1:], n_neg], strict=True):
+            others = np.flatnonzero(codes[row + 1 :] != codes[row]) + row + 1
+            neg_second[lo:hi] = others[offset[lo:hi]]
+    same = np.r_[np.ones(len(first), bool), np.zeros(n_neg, bool)]
+    return Pairs(np.r_[first, neg_first].astype(np.intp), np.r_[second, neg_second].astype(np.intp), same)
 
 
 def pair_distances(embeddings: np.ndarray, pairs: Pairs, metric: Metric = "euclidean") -> np.ndarray:
@@ -161,27 +197,25 @@ def pair_distances(embeddings: np.ndarray, pairs: Pairs, metric: Metric = "eucli
 
 def choose_threshold(distances: np.ndarray, same: np.ndarray) -> float:
     """τ with the highest pair accuracy (``same`` iff distance ≤ τ); midway between neighbouring
-    distances, the smallest such τ on ties. NaN without pairs."""
+    distances, the smallest such τ on ties. NaN without pairs. One sort: O(n log n)."""
     d = np.asarray(distances, dtype=np.float64)
     s = np.asarray(same, dtype=bool)
     if len(d) == 0:
         return float("nan")
+    order = np.argsort(d, kind="stable")
     values = np.unique(d)
     candidates = np.concatenate([[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]])
-    accuracy = [((d <= t) == s).mean() for t in candidates]
-    return float(candidates[int(np.argmax(accuracy))])
+    # pairs right at τ: the same pairs at or below it, and the different ones above it
+    accepted = np.searchsorted(d[order], candidates, side="right")
+    same_accepted = np.r_[0, np.cumsum(s[order])][accepted]
+    right = same_accepted + (int((~s).sum()) - (accepted - same_accepted))
+    return float(candidates[int(np.argmax(right))])
 
 
 def roc_auc(distances: np.ndarray, same: np.ndarray) -> float:
     """ROC AUC of ``-distance`` as the score of "same identity" (ties count half); NaN when a
-    kind of pair is missing."""
-    d = np.asarray(distances, dtype=np.float64)
-    s = np.asarray(same, dtype=bool)
-    pos, neg = d[s], d[~s]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    closer = (pos[:, None] < neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
-    return float(closer / (len(pos) * len(neg)))
+    kind of pair is missing. From ranks: O(n log n), not a positives-by-negatives table."""
+    return binary_auc(np.asarray(same, dtype=bool), -np.asarray(distances, dtype=np.float64))
 
 
 def verification_scores(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict[str, float]:
@@ -213,20 +247,41 @@ class Nearest:
 
 
 def nearest(embeddings: np.ndarray, labels: np.ndarray, metric: Metric = "euclidean") -> Nearest:
-    """Each example's nearest other example and hardest positive and negative within the set."""
-    d = distance_matrix(embeddings, metric)
+    """Each example's nearest other example and hardest positive and negative within the set.
+
+    The distances are computed a block of rows at a time (about :data:`BLOCK_BYTES` each), so a
+    set of ``n`` examples never holds its ``n × n`` table.
+    """
+    e = np.asarray(embeddings, dtype=np.float64)
     y = np.asarray(labels).reshape(-1)
     n = len(y)
-    same = y[:, None] == y[None, :]
-    eye = np.eye(n, dtype=bool)
-    others = np.where(eye, np.inf, d)
-    index = others.argmin(axis=1) if n > 1 else np.full(n, -1)
-    distance = others.min(axis=1) if n > 1 else np.full(n, np.nan)
-    positive = np.where(same & ~eye, d, -np.inf).max(axis=1) if n else np.zeros(0)
-    negative = np.where(~same, d, np.inf).min(axis=1) if n else np.zeros(0)
+    index = np.full(n, -1, dtype=np.int64)
+    distance = np.full(n, np.nan)
+    positive = np.full(n, -np.inf)
+    negative = np.full(n, np.inf)
+    width = e.shape[1] if metric == "l1" and e.ndim == 2 else 1  # L1 holds each pair's differences
+    rows = max(1, BLOCK_BYTES // (8 * max(n, 1) * max(width, 1)))
+    norms = (e**2).sum(axis=1) if metric != "l1" else None
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        if norms is None:
+            d = np.abs(e[lo:hi, None, :] - e[None, :, :]).sum(axis=2)
+        else:  # squared_distances' formula, for these rows
+            d = np.sqrt(np.maximum(norms[lo:hi, None] + norms[None, :] - 2.0 * e[lo:hi] @ e.T, 0.0))
+        block, itself = np.arange(hi - lo), np.arange(lo, hi)  # each row's own column
+        same = y[lo:hi, None] == y[None, :]
+        negative[lo:hi] = np.where(same, np.inf, d).min(axis=1)
+        masked = np.where(same, d, -np.inf)
+        masked[block, itself] = -np.inf
+        positive[lo:hi] = masked.max(axis=1)
+        if n > 1:
+            np.copyto(masked, d)
+            masked[block, itself] = np.inf
+            index[lo:hi] = masked.argmin(axis=1)
+            distance[lo:hi] = masked[block, index[lo:hi]]
     return Nearest(
-        index=np.asarray(index, dtype=np.int64),
-        distance=np.asarray(distance, dtype=np.float64),
+        index=index,
+        distance=distance,
         positive_distance=np.where(np.isfinite(positive), positive, np.nan),
         negative_distance=np.where(np.isfinite(negative), negative, np.nan),
     )
