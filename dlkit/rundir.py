@@ -104,7 +104,8 @@ class RunDir:
 
     @property
     def scratch(self) -> Path:
-        """Files kept while the run trains (a streamed table's parsed rows), removed after."""
+        """Files kept while the run trains (a streamed table's parsed rows, a streamed image
+        folder's decoded images), removed after."""
         return self.path / "scratch"
 
     def predictions_path(self, split: str) -> Path:

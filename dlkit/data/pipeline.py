@@ -53,6 +53,50 @@ def image_decoder(data: Dataset) -> Callable[[tf.Tensor], tf.Tensor]:
     return load
 
 
+# decoded images a streamed set keeps on disk (float32, as decoded and resized) so that later
+# epochs read them instead of decoding the files again; a larger set is decoded every epoch
+IMAGE_CACHE_BYTES = 4 << 30
+
+
+def image_cache_fits(data: Dataset, n_images: int, folder: Path) -> bool:
+    """Whether ``n_images`` decoded images of ``data`` fit :data:`IMAGE_CACHE_BYTES` and half of
+    the free space where ``folder`` is."""
+    import shutil
+
+    height, width = data.options["image_size"]
+    size = n_images * int(height) * int(width) * int(data.options["channels"]) * 4
+    return size <= IMAGE_CACHE_BYTES and size <= shutil.disk_usage(folder).free // 2
+
+
+def cached_image_loads(
+    data: Dataset, paths: tf.Tensor, folder: Path
+) -> tuple[Callable[[tf.Tensor], tf.Tensor], Callable[[tf.Tensor], tf.Tensor]]:
+    """Two ``tf.data`` functions of an image's position in ``paths`` (files of ``data``): one
+    decodes the file (:func:`image_decoder`) and writes the decoded image to ``folder`` (the
+    first epoch), the other reads it back from there (the later ones: the same values, without
+    decoding). ``folder`` exists, and the first epoch ends before a later one starts reading."""
+    import tensorflow as tf
+
+    decode = image_decoder(data)
+    shape = (*data.options["image_size"], int(data.options["channels"]))
+    prefix = f"{folder}/"
+
+    def slot(i: tf.Tensor) -> tf.Tensor:
+        return tf.strings.join([prefix, tf.strings.as_string(i), ".tensor"])
+
+    def decode_and_keep(i: tf.Tensor) -> tf.Tensor:
+        image = decode(tf.gather(paths, i))
+        written = tf.io.write_file(slot(i), tf.io.serialize_tensor(image))
+        with tf.control_dependencies([written]):
+            return tf.identity(image)
+
+    def read_back(i: tf.Tensor) -> tf.Tensor:
+        image = tf.io.parse_tensor(tf.io.read_file(slot(i)), tf.float32)
+        return tf.ensure_shape(image, shape)
+
+    return decode_and_keep, read_back
+
+
 def _image_inputs(data: Dataset, files: np.ndarray) -> tf.data.Dataset:
     import tensorflow as tf
 
@@ -222,8 +266,8 @@ def make_stream(
     """Batches of ``(inputs, y)`` for the examples at ``indices``, streamed from the files.
 
     Memory holds one shuffle buffer (at most 10,000 examples) and a few batches, whatever the
-    size of the data. ``cache``: for a table read in order, where its parsed rows are kept
-    for the next pass (:func:`stream_input_chunks`).
+    size of the data. ``cache``: for a set read in order, a file prefix where its parsed rows
+    (:func:`stream_input_chunks`) or decoded images are kept on disk for the next pass.
     """
     import tensorflow as tf
 
@@ -238,6 +282,8 @@ def make_stream(
             files = files.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
         decode = image_decoder(data)
         ds = files.map(lambda path, y: (decode(path), y), num_parallel_calls=tf.data.AUTOTUNE)
+        if cache is not None and not shuffle:  # in order: decoded once, read back on later passes
+            ds = ds.cache(str(cache))
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     labels = tf.data.Dataset.from_tensor_slices(data.y[indices])
     if not shuffle:

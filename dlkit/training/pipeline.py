@@ -337,14 +337,19 @@ def training_data(
     carried in every batch; dev stays unweighted. ``task``: the data's task as the recipe
     configures it (its own batches, :meth:`~dlkit.tasks.Task.batch_sampler`); the registered one
     when None. ``scratch``: an empty folder where a streamed table's train and dev rows, parsed
-    in the first epoch, are kept on disk for the later ones (none: parsed every epoch)."""
-    from dlkit.data.pipeline import make_dataset, make_stream
+    in the first epoch, or a streamed image folder's decoded images, are kept on disk for the
+    later ones (none: parsed or decoded every epoch)."""
+    from dlkit.data.pipeline import image_cache_fits, make_dataset, make_stream
     from dlkit.training.stream import epoch_stream, steps_per_epoch, streamed_epochs
 
     size = batch_size(spec, len(train))
     if data.stream:
-        # a cache only one epoch would write and none read is not made
-        keep = data.kind != "image" and spec.epochs - initial_epoch > 1
+        # a cache only one epoch would write and none read is not made; decoded images only
+        # where they fit (:data:`~dlkit.data.pipeline.IMAGE_CACHE_BYTES`)
+        keep = scratch is not None and spec.epochs - initial_epoch > 1
+        if keep and data.kind == "image":
+            assert scratch is not None
+            keep = image_cache_fits(data, len(train) + len(dev), scratch)
         folder = scratch if keep else None
         stream = streamed_epochs(
             data,

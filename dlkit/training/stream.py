@@ -9,6 +9,7 @@ from epoch 0, and a resumed run trains on the same batches.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,13 +115,15 @@ def streamed_epochs(
         initial_epoch: the first epoch to stream (a resumed run's completed epochs).
         epochs: the epoch after the last.
         block_rows: rows of a table shuffled together.
-        cache: a table's parsed rows kept on disk after the first epoch, read back by the later
-            ones instead of parsing the file again
-            (:func:`~dlkit.data.pipeline.stream_input_chunks`); the batches are the same.
+        cache: where the first epoch keeps a table's parsed rows
+            (:func:`~dlkit.data.pipeline.stream_input_chunks`: a file prefix) or the decoded
+            images (:func:`~dlkit.data.pipeline.cached_image_loads`: a folder, made here) on
+            disk, for the later epochs to read back instead of parsing or decoding the files
+            again; the batches are the same.
     """
     import tensorflow as tf
 
-    from dlkit.data.pipeline import image_decoder, stream_input_chunks
+    from dlkit.data.pipeline import cached_image_loads, image_decoder, stream_input_chunks
 
     indices = np.sort(indices)
     targets = tf.constant(data.y[indices])
@@ -131,19 +134,32 @@ def streamed_epochs(
         paths = tf.constant(np.asarray(data.files[indices], dtype=str))
         decode = image_decoder(data)
 
-        def load(i: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            return decode(tf.gather(paths, i)), tf.gather(targets, i)
+        def image_epochs(image: Callable[[tf.Tensor], tf.Tensor]) -> Callable[[tf.Tensor], tf.data.Dataset]:
+            @tf.autograph.experimental.do_not_convert
+            def image_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+                # the file list is shuffled, not decoded images: the same order as epoch_stream
+                order = tf.range(n, dtype=tf.int64)
+                if shuffle:
+                    order = tf.random.experimental.stateless_shuffle(order, seed=_epoch_key(seed, epoch))
+                files = tf.data.Dataset.from_tensor_slices(order)
+                load = files.map(
+                    lambda i: (image(i), tf.gather(targets, i)),
+                    num_parallel_calls=tf.data.AUTOTUNE,
+                    deterministic=True,
+                )
+                return load.batch(batch_size)
 
-        @tf.autograph.experimental.do_not_convert
-        def image_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
-            # the file list is shuffled, not decoded images: the same order as epoch_stream
-            order = tf.range(n, dtype=tf.int64)
-            if shuffle:
-                order = tf.random.experimental.stateless_shuffle(order, seed=_epoch_key(seed, epoch))
-            files = tf.data.Dataset.from_tensor_slices(order)
-            return files.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch_size)
+            return image_epoch
 
-        one_epoch = image_epoch
+        if cache is not None and epochs - initial_epoch > 1:
+            # the first epoch decodes and keeps each image, the later ones read it back; an
+            # epoch's last image is written before the next epoch's first is read (flat_map)
+            cache.mkdir(parents=True, exist_ok=True)
+            keep, read = cached_image_loads(data, paths, cache)
+            first = tf.data.Dataset.range(initial_epoch, initial_epoch + 1).flat_map(image_epochs(keep))
+            later = tf.data.Dataset.range(initial_epoch + 1, epochs).flat_map(image_epochs(read))
+            return first.concatenate(later).prefetch(tf.data.AUTOTUNE)
+        one_epoch = image_epochs(lambda i: decode(tf.gather(paths, i)))
     else:
         # whole chunks of rows, never one row at a time: rebatch(n) is unbatch().batch(n) in one copy
         chunks = stream_input_chunks(data, indices, cache)

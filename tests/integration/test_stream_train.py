@@ -110,7 +110,8 @@ def test_streamed_csv_trains_as_if_loaded_whole(workdir: Path, no_whole_sets: No
 def test_streamed_image_folder_trains_as_if_loaded_whole(workdir: Path, no_whole_sets: None) -> None:
     _images(workdir)
     streamed, whole = _train_both(workdir, IMAGE_RECIPE)
-    _assert_same_run(streamed, whole)
+    _assert_same_run(streamed, whole)  # its second epoch read the first's decoded images back
+    assert not (streamed.run_dir / "scratch").exists()  # removed with the run's end
     frame = pd.read_parquet(streamed.run_dir / "predictions" / "dev.parquet")
     assert frame["id"].str.endswith(".png").all() and len(frame) == streamed.split_sizes["dev"]
 

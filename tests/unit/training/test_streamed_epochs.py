@@ -120,3 +120,52 @@ def test_a_cached_table_streams_the_same_batches_and_reads_the_file_once(workdir
             for (xa, ya), (xb, yb) in zip(got, expected, strict=True):
                 np.testing.assert_array_equal(xa, xb)
                 np.testing.assert_array_equal(ya, yb)
+
+
+def test_cached_images_stream_the_same_batches_and_are_decoded_once(workdir: Path) -> None:
+    from dlkit.data.pipeline import make_stream
+
+    rng = np.random.default_rng(1)
+    for c in ("a", "b"):
+        for i in range(11):
+            path = workdir / "imgs" / c / f"{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 255, size=(6, 5, 3), dtype=np.uint8)).save(path)
+    # resized 6x5 -> 4x3: bilinear values, not whole numbers, are what the cache must keep exactly
+    spec = ImageFolderSource(path="imgs", image_size=(4, 3), stream=True)
+    streamed = load_source(spec, None, workdir)
+    train, dev = np.arange(0, 22, 3).tolist() + np.arange(1, 22, 3).tolist(), np.arange(2, 22, 3)
+    kw = {"shuffle": True, "seed": 5, "initial_epoch": 1, "epochs": 4}
+    decoded = _batches(streamed_epochs(streamed, np.array(train), 4, **kw))
+    decoded_dev = _batches(make_stream(streamed, dev, 4))
+    scratch = workdir / "scratch"
+    scratch.mkdir()
+    batches = iter(streamed_epochs(streamed, np.array(train), 4, **kw, cache=scratch / "train"))
+    in_order = make_stream(streamed, dev, 4, cache=scratch / "dev")
+    got = [next(batches) for _ in range(4)]  # the first epoch: 15 images in 4 batches
+    got_dev = _batches(in_order)
+    assert len(list((scratch / "train").iterdir())) == len(train)  # one decoded image each
+    for png in (workdir / "imgs").rglob("*.png"):
+        png.unlink()  # from here on the images can only come from the cache
+    got += [(x.numpy(), y.numpy()) for x, y in batches]
+    got_dev_again = _batches(in_order)
+    assert len(got) == len(decoded) == 3 * 4
+    for got_batches, expected in ((got, decoded), (got_dev, decoded_dev), (got_dev_again, decoded_dev)):
+        assert len(got_batches) == len(expected)
+        for (xa, ya), (xb, yb) in zip(got_batches, expected, strict=True):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+    assert not np.array_equal(decoded[0][0], decoded[4][0])  # the epochs are reshuffled
+
+
+def test_decoded_images_are_kept_only_where_they_fit(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dlkit.data import pipeline
+
+    for c in ("a", "b"):
+        (workdir / "imgs" / c).mkdir(parents=True)
+        Image.fromarray(np.zeros((6, 5, 3), dtype=np.uint8)).save(workdir / "imgs" / c / "0.png")
+    streamed = load_source(ImageFolderSource(path="imgs", image_size=(4, 3), stream=True), None, workdir)
+    # 1,000 decoded images of 4 x 3 x 3 float32: 144,000 bytes
+    monkeypatch.setattr(pipeline, "IMAGE_CACHE_BYTES", 144_000)
+    assert pipeline.image_cache_fits(streamed, 1000, workdir)
+    assert not pipeline.image_cache_fits(streamed, 1001, workdir)
