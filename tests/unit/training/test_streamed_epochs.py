@@ -20,6 +20,17 @@ def _batches(ds) -> list[tuple[np.ndarray, np.ndarray]]:  # type: ignore[no-unty
     return list(ds.as_numpy_iterator())
 
 
+def _png_folder(workdir: Path, classes: str, per_class: int, shape: tuple[int, ...], seed: int = 0) -> None:
+    """``imgs/<class>/<i>.png``: random pixels of ``shape`` (height, width[, channels])."""
+    rng = np.random.default_rng(seed)
+    for c in classes:
+        (workdir / "imgs" / c).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 255, size=shape, dtype=np.uint8)).save(
+                workdir / "imgs" / c / f"{i}.png"
+            )
+
+
 def _table(workdir: Path, fmt: str, n: int = 53):  # type: ignore[no-untyped-def]
     # the row number is a feature, so every streamed row says which row it is
     frame = pd.DataFrame({"row": np.arange(n, dtype=float), "v": np.arange(n) * 0.5, "y": np.arange(n) % 3})
@@ -74,12 +85,7 @@ def test_table_blocks_reshuffle_every_epoch_and_resume_from_any_epoch(workdir: P
 
 
 def test_an_image_folder_streams_the_in_memory_batches(workdir: Path) -> None:
-    rng = np.random.default_rng(0)
-    for c in ("a", "b", "c"):
-        for i in range(7):
-            path = workdir / "imgs" / c / f"{i}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(rng.integers(0, 255, size=(4, 4), dtype=np.uint8)).save(path)
+    _png_folder(workdir, "abc", 7, (4, 4))
     spec = ImageFolderSource(path="imgs", image_size=(4, 4), color_mode="grayscale")
     eager = load_source(spec, None, workdir)
     streamed = load_source(spec.model_copy(update={"stream": True}), None, workdir)
@@ -125,12 +131,7 @@ def test_a_cached_table_streams_the_same_batches_and_reads_the_file_once(workdir
 def test_cached_images_stream_the_same_batches_and_are_decoded_once(workdir: Path) -> None:
     from dlkit.data.pipeline import make_stream
 
-    rng = np.random.default_rng(1)
-    for c in ("a", "b"):
-        for i in range(11):
-            path = workdir / "imgs" / c / f"{i}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(rng.integers(0, 255, size=(6, 5, 3), dtype=np.uint8)).save(path)
+    _png_folder(workdir, "ab", 11, (6, 5, 3), seed=1)
     # resized 6x5 -> 4x3: bilinear values, not whole numbers, are what the cache must keep exactly
     spec = ImageFolderSource(path="imgs", image_size=(4, 3), stream=True)
     streamed = load_source(spec, None, workdir)
@@ -161,9 +162,7 @@ def test_cached_images_stream_the_same_batches_and_are_decoded_once(workdir: Pat
 def test_decoded_images_are_kept_only_where_they_fit(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dlkit.data import pipeline
 
-    for c in ("a", "b"):
-        (workdir / "imgs" / c).mkdir(parents=True)
-        Image.fromarray(np.zeros((6, 5, 3), dtype=np.uint8)).save(workdir / "imgs" / c / "0.png")
+    _png_folder(workdir, "ab", 1, (6, 5, 3))
     streamed = load_source(ImageFolderSource(path="imgs", image_size=(4, 3), stream=True), None, workdir)
     # 1,000 decoded images of 4 x 3 x 3 float32: 144,000 bytes
     monkeypatch.setattr(pipeline, "IMAGE_CACHE_BYTES", 144_000)
