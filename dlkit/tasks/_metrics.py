@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dlkit._lazy import lazy_module
-from dlkit.analysis.ranks import average_ranks, binary_auc
-
-__all__ = ["average_ranks", "binary_auc"]  # with the metrics below: the AUC's ranks live in analysis
+from dlkit.analysis.ranks import binary_auc
 
 if TYPE_CHECKING:
     import numpy as np

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlkit.analysis.ranks import binary_auc
 from dlkit.models.multitask import per_task_metrics
-from dlkit.tasks._metrics import binary_auc
 
 _EPS = 1e-7
 

@@ -118,7 +118,7 @@ def test_a_better_model_scores_higher_on_the_metrics_said_to_grow() -> None:
 def test_average_ranks_and_auc_with_ties_agree_with_scipy_and_scikit_learn() -> None:
     from scipy.stats import rankdata
 
-    from dlkit.tasks._metrics import average_ranks, binary_auc
+    from dlkit.analysis.ranks import average_ranks, binary_auc
 
     rng = np.random.default_rng(1)
     score = rng.integers(0, 4, size=50).astype(np.float64)  # many ties
