@@ -46,11 +46,12 @@ PAIR_BIAS = 4.0
 BLOCK_BYTES = 32 * 2**20
 
 
-def squared_distances(embeddings: np.ndarray) -> np.ndarray:
-    """Pairwise squared L2 distances `(n, n)` of embeddings `(n, d)` (never below 0)."""
+def squared_distances(embeddings: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+    """Pairwise squared L2 distances `(n, n)` of embeddings `(n, d)` (never below 0); ``rows``:
+    those of these rows only, `(rows, n)`."""
     e = np.asarray(embeddings, dtype=np.float64)
     norms = (e**2).sum(axis=1)
-    return np.maximum(norms[:, None] + norms[None, :] - 2.0 * e @ e.T, 0.0)
+    return np.maximum(norms[rows, None] + norms[None, :] - 2.0 * e[rows] @ e.T, 0.0)
 
 
 def triplet_loss(
@@ -87,12 +88,15 @@ def triplet_loss(
     return float(np.mean(losses)) if losses else 0.0
 
 
-def distance_matrix(embeddings: np.ndarray, metric: Metric = "euclidean") -> np.ndarray:
-    """Pairwise distances `(n, n)`: Euclidean, or L1 (a pair classifier's weighted difference)."""
+def distance_matrix(
+    embeddings: np.ndarray, metric: Metric = "euclidean", rows: slice = slice(None)
+) -> np.ndarray:
+    """Pairwise distances `(n, n)`: Euclidean, or L1 (a pair classifier's weighted difference);
+    ``rows``: those of these rows only, `(rows, n)`."""
     e = np.asarray(embeddings, dtype=np.float64)
     if metric == "l1":
-        return np.abs(e[:, None, :] - e[None, :, :]).sum(axis=2)
-    return np.sqrt(squared_distances(e))
+        return np.abs(e[rows, None, :] - e[None, :, :]).sum(axis=2)
+    return np.sqrt(squared_distances(e, rows))
 
 
 def same_probability(distances: np.ndarray) -> np.ndarray:
@@ -261,13 +265,9 @@ def nearest(embeddings: np.ndarray, labels: np.ndarray, metric: Metric = "euclid
     negative = np.full(n, np.inf)
     width = e.shape[1] if metric == "l1" and e.ndim == 2 else 1  # L1 holds each pair's differences
     rows = max(1, BLOCK_BYTES // (8 * max(n, 1) * max(width, 1)))
-    norms = (e**2).sum(axis=1) if metric != "l1" else None
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
-        if norms is None:
-            d = np.abs(e[lo:hi, None, :] - e[None, :, :]).sum(axis=2)
-        else:  # squared_distances' formula, for these rows
-            d = np.sqrt(np.maximum(norms[lo:hi, None] + norms[None, :] - 2.0 * e[lo:hi] @ e.T, 0.0))
+        d = distance_matrix(e, metric, slice(lo, hi))
         block, itself = np.arange(hi - lo), np.arange(lo, hi)  # each row's own column
         same = y[lo:hi, None] == y[None, :]
         negative[lo:hi] = np.where(same, np.inf, d).min(axis=1)

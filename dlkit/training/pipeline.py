@@ -347,8 +347,7 @@ def training_data(
         # a cache only one epoch would write and none read is not made; decoded images only
         # where they fit (:data:`~dlkit.data.pipeline.IMAGE_CACHE_BYTES`)
         keep = scratch is not None and spec.epochs - initial_epoch > 1
-        if keep and data.kind == "image":
-            assert scratch is not None
+        if keep and scratch is not None and data.kind == "image":
             keep = image_cache_fits(data, len(train) + len(dev), scratch)
         folder = scratch if keep else None
         stream = streamed_epochs(
